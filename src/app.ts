@@ -1,0 +1,110 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Server } from 'node:http';
+import { pino, type Logger } from 'pino';
+import type { ArtifactStore } from './artifacts/artifact.store.js';
+import { fsArtifactRoutes } from './artifacts/fs-artifact.http.js';
+import { FsArtifactStore } from './artifacts/fs-artifact.store.js';
+import type { Config } from './config.js';
+import { createApollo } from './graphql/apollo.js';
+import { buildRegistrySchema } from './graphql/schema.js';
+import { type RouteHandler, createHttpServer } from './http/server.js';
+import { type Services, createServices } from './services/services.js';
+import type { RegistryStore } from './stores/registry.store.js';
+import { SqliteRegistryStore } from './stores/sqlite-registry.store.js';
+
+export interface App {
+  /** Base URL the server listens on (after listen). */
+  readonly url: string;
+  readonly services: Services;
+  readonly store: RegistryStore;
+  readonly artifacts: ArtifactStore;
+  readonly server: Server;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface AppOverrides {
+  /** Wraps the store the config selects (tests count calls through it). */
+  wrapStore?: (store: RegistryStore) => RegistryStore;
+  logger?: Logger;
+}
+
+/** The composition root: the only place that picks and constructs stores and services. */
+export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  const logger =
+    overrides.logger ??
+    pino({
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', '*.authorization', '*.url', 'url'], censor: '[redacted]' },
+    });
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  let listeningUrl: string | null = null;
+  const publicUrl = (): string => {
+    const base = config.publicUrl ?? listeningUrl;
+    if (!base) throw new Error('the public URL is known only once the server listens');
+    return base;
+  };
+
+  const baseStore = new SqliteRegistryStore(join(dataDir, 'registry.db'));
+  const store = overrides.wrapStore ? overrides.wrapStore(baseStore) : baseStore;
+  const fsArtifacts = await FsArtifactStore.open({ root: join(dataDir, 'artifacts'), publicUrl, secret: config.signingSecret });
+  const artifacts: ArtifactStore = fsArtifacts;
+  const routes: RouteHandler[] = [fsArtifactRoutes(fsArtifacts)];
+
+  const services = createServices({
+    store,
+    artifacts,
+    now: () => new Date(),
+    settings: { uploadUrlTtlSeconds: config.uploadUrlTtlSeconds, downloadUrlTtlSeconds: config.downloadUrlTtlSeconds },
+  });
+  const apollo = createApollo(await buildRegistrySchema(), { development: config.development, logger });
+  await apollo.start();
+  const server = createHttpServer({
+    apollo,
+    services,
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    ready: async () => {
+      await store.ping();
+      await artifacts.ping();
+    },
+    routes,
+  });
+  server.keepAliveTimeout = 65_000;
+
+  let closed = false;
+  return {
+    get url() {
+      return publicUrl();
+    },
+    services,
+    store,
+    artifacts,
+    server,
+    listen: () =>
+      new Promise((resolveListen, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          const { port } = server.address() as AddressInfo;
+          const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+          listeningUrl = `http://${host}:${port}`;
+          logger.info({ url: listeningUrl, store: store.engine, artifacts: artifacts.engine }, 'model registry listening');
+          resolveListen(listeningUrl);
+        });
+      }),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeIdleConnections();
+      });
+      await apollo.stop();
+      await store.close();
+    },
+  };
+}

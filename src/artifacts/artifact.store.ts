@@ -1,0 +1,43 @@
+/**
+ * The artifact port. The store chooses every object key from (model, versionId, path); no
+ * client-supplied location ever reaches it. Uploads go to a staging key; `finalize` verifies
+ * size and sha256 from the stored bytes and moves them to the final key, which no upload URL ever
+ * names, so the bytes behind a READY version cannot change.
+ */
+export interface ArtifactTarget {
+  modelName: string;
+  versionId: string;
+  /** A path already checked by domain rules (relative, safe segments). */
+  path: string;
+  sizeBytes: number;
+  contentType: string;
+}
+
+export interface PresignedRequest {
+  url: string;
+  method: 'PUT' | 'GET';
+  /** Headers the client must send exactly. */
+  headers: { name: string; value: string }[];
+  expiresAt: Date;
+}
+
+export type FinalizeOutcome = { ok: true } | { ok: false; reason: string };
+
+export interface ArtifactStore {
+  readonly engine: string;
+  /** A URL to PUT the artifact's bytes to its staging key, bound to its size and content type. */
+  presignUpload(target: ArtifactTarget, ttlSeconds: number): Promise<PresignedRequest>;
+  /** A URL to GET the artifact's final (verified) bytes. */
+  presignDownload(target: ArtifactTarget, ttlSeconds: number): Promise<PresignedRequest>;
+  /**
+   * Checks the uploaded bytes against `sha256` and `target.sizeBytes`, computed by the server from
+   * the stored bytes, and on success makes them the final object. Idempotent: when the staging
+   * object is gone but a final object exists (a crash after the move), it verifies the final one.
+   * On a mismatch it removes the staging object and says why.
+   */
+  finalize(target: ArtifactTarget, sha256: string): Promise<FinalizeOutcome>;
+  /** Removes staging and final objects of the targets (a version that failed verification). */
+  discard(targets: readonly ArtifactTarget[]): Promise<void>;
+  /** Throws if storage cannot be reached (for /readyz). */
+  ping(): Promise<void>;
+}

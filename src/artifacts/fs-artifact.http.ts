@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { FsArtifactStore } from './fs-artifact.store.js';
+import { signatureMatches } from './signed-url.js';
+
+/** A route handler the HTTP server mounts: returns false when the request is not for it. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+
+const PREFIX = '/artifacts/';
+
+/**
+ * Serves the filesystem store's signed URLs: `PUT /artifacts/upload/<key>` and
+ * `GET|HEAD /artifacts/download/<key>`, each with `expires`, `ct`, (`len`) and `sig` in the query.
+ * Tampered or expired URLs get 403; the body of an upload must match the signed length and type.
+ */
+export function fsArtifactRoutes(store: FsArtifactStore, now: () => Date = () => new Date()): RouteHandler {
+  return async (req, res, url) => {
+    if (!url.pathname.startsWith(PREFIX)) return false;
+    const rest = url.pathname.slice(PREFIX.length);
+    const slash = rest.indexOf('/');
+    const op = slash < 0 ? rest : rest.slice(0, slash);
+    const method = op === 'upload' ? 'PUT' : op === 'download' ? 'GET' : null;
+    if (method === null) return reply(res, 404, 'no such artifact route');
+    if (req.method !== method && !(method === 'GET' && req.method === 'HEAD')) {
+      res.setHeader('Allow', method === 'GET' ? 'GET, HEAD' : 'PUT');
+      return reply(res, 405, `use ${method}`);
+    }
+    let key: string;
+    try {
+      key = rest.slice(slash + 1).split('/').map(decodeURIComponent).join('/');
+    } catch {
+      return reply(res, 400, 'malformed path');
+    }
+    const q = url.searchParams;
+    const expires = Number(q.get('expires'));
+    const contentType = q.get('ct');
+    const len = q.get('len');
+    const contentLength = method === 'PUT' ? Number(len) : null;
+    const fields = { method, key, expires, contentLength, contentType } as const;
+    const valid =
+      Number.isSafeInteger(expires) &&
+      contentType !== null &&
+      (method === 'GET' ? len === null : Number.isSafeInteger(contentLength)) &&
+      signatureMatches(store.secret, fields, q.get('sig') ?? '');
+    if (!valid) return reply(res, 403, 'signature does not match');
+    if (expires * 1000 < now().getTime()) return reply(res, 403, 'URL expired');
+    let file: string;
+    try {
+      file = store.fileFor(key);
+    } catch {
+      return reply(res, 403, 'signature does not match');
+    }
+    return method === 'PUT' ? receive(req, res, store, file, contentLength!, contentType) : send(req, res, file, contentType);
+  };
+}
+
+async function receive(req: IncomingMessage, res: ServerResponse, store: FsArtifactStore, file: string, length: number, contentType: string): Promise<true> {
+  if (req.headers['content-type'] !== contentType) return reply(res, 403, `Content-Type must be exactly "${contentType}"`);
+  if (req.headers['content-length'] === undefined) return reply(res, 411, 'Content-Length is required');
+  if (Number(req.headers['content-length']) !== length) return reply(res, 403, `Content-Length must be exactly ${length}`);
+  const tmp = join(store.root, 'tmp', randomUUID());
+  await mkdir(dirname(tmp), { recursive: true });
+  try {
+    await pipeline(req, createWriteStream(tmp, { flags: 'wx' }));
+    if ((await stat(tmp)).size !== length) return reply(res, 400, 'body length differs from Content-Length');
+    await mkdir(dirname(file), { recursive: true });
+    await rename(tmp, file);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return reply(res, 200, 'stored', 'status');
+}
+
+async function send(req: IncomingMessage, res: ServerResponse, file: string, contentType: string): Promise<true> {
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch {
+    return reply(res, 404, 'no such artifact');
+  }
+  res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': size, 'Cache-Control': 'private, no-store' });
+  if (req.method === 'HEAD') {
+    res.end();
+    return true;
+  }
+  await pipeline(createReadStream(file), res);
+  return true;
+}
+
+function reply(res: ServerResponse, status: number, message: string, key: 'error' | 'status' = 'error'): true {
+  const body = JSON.stringify({ [key]: message });
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+  return true;
+}

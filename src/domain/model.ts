@@ -1,0 +1,124 @@
+/** Plain domain types shared by every layer. No I/O, no npm imports. */
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export const VERSION_STATUSES = ['PENDING_UPLOAD', 'READY', 'FAILED', 'ARCHIVED'] as const;
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
+/** Versions whose artifacts were verified: the only ones that may be downloaded or compared. */
+export const VERIFIED_STATUSES: readonly VersionStatus[] = ['READY', 'ARCHIVED'];
+
+export type DeploymentAction = 'PROMOTE' | 'ROLLBACK';
+export type DeploymentStatus = 'SUCCEEDED' | 'FAILED';
+export type SortDirection = 'ASC' | 'DESC';
+
+export interface Metric {
+  name: string;
+  value: number;
+}
+
+export interface TrainingInfo {
+  trainedAt: Date | null;
+  durationSeconds: number | null;
+  trainingSamples: number | null;
+  validationSamples: number | null;
+}
+
+export interface Artifact {
+  path: string;
+  sizeBytes: number;
+  sha256: string;
+  contentType: string;
+}
+
+export interface Model {
+  name: string;
+  description: string | null;
+  createdAt: Date;
+  versionCount: number;
+}
+
+export interface ModelVersion {
+  id: string;
+  modelName: string;
+  number: number;
+  modelType: string;
+  status: VersionStatus;
+  failureReason: string | null;
+  description: string | null;
+  datasetVersion: string;
+  metrics: Metric[];
+  hyperparameters: JsonObject;
+  featureNames: string[];
+  training: TrainingInfo;
+  tags: string[];
+  artifacts: Artifact[];
+  createdAt: Date;
+  createdBy: string;
+}
+
+/** One row per (model, environment): which version is live there now. */
+export interface DeploymentPointer {
+  modelName: string;
+  environment: string;
+  versionId: string;
+  /** The SUCCEEDED deployment that put `versionId` in place. */
+  deploymentId: string;
+  /** Incremented by every move; promotions and rollbacks compare-and-set on it. */
+  revision: number;
+}
+
+export interface Deployment {
+  id: string;
+  modelName: string;
+  environment: string;
+  action: DeploymentAction;
+  status: DeploymentStatus;
+  versionId: string;
+  previousVersionId: string | null;
+  reason: string | null;
+  failureReason: string | null;
+  deployedAt: Date;
+  deployedBy: string;
+  /** SUCCEEDED only: the pointer revision this deployment created. */
+  revision: number | null;
+  /** SUCCEEDED only: the deployment that was active before this one. */
+  priorDeploymentId: string | null;
+  /** ROLLBACK only: the earlier deployment whose version this rollback restored. */
+  restoredDeploymentId: string | null;
+}
+
+export interface AuditEvent {
+  id: string;
+  sequence: number;
+  occurredAt: Date;
+  actor: string;
+  action: string;
+  modelName: string | null;
+  versionId: string | null;
+  details: JsonObject;
+  previousHash: string;
+  hash: string;
+}
+
+/** An audit event before the store gives it its place (sequence, previousHash, hash) in the chain. */
+export type AuditDraft = Omit<AuditEvent, 'sequence' | 'previousHash' | 'hash'>;
+
+/** Who is acting. Always the authenticated principal, never client-supplied text. */
+export interface Actor {
+  /** Shown in audit events and `createdBy`/`deployedBy`. */
+  readonly name: string;
+}
+
+export const ANONYMOUS: Actor = Object.freeze({ name: 'anonymous' });
+
+export interface Page<T> {
+  items: { node: T; cursor: string }[];
+  hasNextPage: boolean;
+  totalCount: number;
+}
+
+export interface PageRequest {
+  first: number;
+  after: string | null;
+}

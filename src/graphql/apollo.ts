@@ -1,0 +1,33 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import type { GraphQLContext } from './context.js';
+import { formatError, isClientError } from './errors.js';
+
+/** Apollo Server with the registry's error policy: client errors returned, anything else masked and logged. */
+export function createApollo(schema: GraphQLSchema, opts: { development: boolean; logger: Logger }): ApolloServer<GraphQLContext> {
+  return new ApolloServer<GraphQLContext>({
+    schema,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    introspection: true,
+    includeStacktraceInErrorResponses: opts.development,
+    logger: opts.logger,
+    formatError: (formatted, error) => formatError(formatted, error, { exposeDetails: opts.development }),
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      {
+        async requestDidStart() {
+          return {
+            async didEncounterErrors({ errors, contextValue }) {
+              for (const err of errors) {
+                if (!isClientError(err)) (contextValue.log ?? opts.logger).error({ err: err.originalError ?? err, path: err.path }, 'unexpected error');
+              }
+            },
+          };
+        },
+      },
+    ],
+  });
+}

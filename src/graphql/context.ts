@@ -1,0 +1,53 @@
+import DataLoader from 'dataloader';
+import type { Logger } from 'pino';
+import type { Actor, Deployment, DeploymentPointer, Model, ModelVersion } from '../domain/model.js';
+import type { Services } from '../services/services.js';
+
+/** Per-request batching: each loader turns the N lookups of one tick into one store call. */
+export interface Loaders {
+  model: DataLoader<string, Model | null>;
+  version: DataLoader<string, ModelVersion | null>;
+  deployment: DataLoader<string, Deployment | null>;
+  /** Environments a version is deployed in now. */
+  environments: DataLoader<string, string[]>;
+  /** Pointer of (model, environment), keyed `${model}\u0000${environment}`. */
+  pointer: DataLoader<string, DeploymentPointer | null>;
+}
+
+export interface GraphQLContext {
+  services: Services;
+  actor: Actor;
+  requestId: string;
+  loaders: Loaders;
+  /** The request's logger (carries requestId). */
+  log: Logger;
+}
+
+function byKey<K, V>(keys: readonly K[], rows: V[], key: (row: V) => K): (V | null)[] {
+  const map = new Map(rows.map((r) => [key(r), r]));
+  return keys.map((k) => map.get(k) ?? null);
+}
+
+export function pointerKey(modelName: string, environment: string): string {
+  return `${modelName}\u0000${environment}`;
+}
+
+export function createLoaders(services: Services): Loaders {
+  const q = services.queries;
+  return {
+    model: new DataLoader(async (names) => byKey(names, await q.modelsByName(names), (m) => m.name)),
+    version: new DataLoader(async (ids) => byKey(ids, await q.versionsById(ids), (v) => v.id)),
+    deployment: new DataLoader(async (ids) => byKey(ids, await q.deploymentsById(ids), (d) => d.id)),
+    environments: new DataLoader(async (ids) => {
+      const pointers = await q.pointersForVersions(ids);
+      return ids.map((id) => pointers.filter((p) => p.versionId === id).map((p) => p.environment));
+    }),
+    pointer: new DataLoader(async (keys) => {
+      const parsed = keys.map((k) => {
+        const [modelName, environment] = k.split('\u0000') as [string, string];
+        return { modelName, environment };
+      });
+      return byKey(keys, await q.pointers(parsed), (p) => pointerKey(p.modelName, p.environment));
+    }),
+  };
+}

@@ -1,0 +1,63 @@
+import 'reflect-metadata';
+import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { Deployment, ModelVersion } from '../domain/model.js';
+import { type GraphQLContext, pointerKey } from './context.js';
+import { PromoteInput, RollbackInput } from './inputs.js';
+import { DeploymentConnection, DeploymentType, ModelVersionType, toConnection } from './types.js';
+
+@Resolver(() => DeploymentType)
+export class DeploymentResolver {
+  @Query(() => DeploymentConnection, { description: 'Newest first' })
+  async deploymentHistory(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('modelName', () => String) modelName: string,
+    @Arg('environment', () => String, { nullable: true }) environment: string | null,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ) {
+    return toConnection(await ctx.services.queries.deploymentHistory(modelName, environment, { first, after }));
+  }
+
+  @Mutation(() => DeploymentType, { description: 'Deploys a READY version to the environment and demotes the one there, atomically.' })
+  async promoteModelVersion(@Ctx() ctx: GraphQLContext, @Arg('input', () => PromoteInput) input: PromoteInput): Promise<Deployment> {
+    return ctx.services.deployments.promote(
+      {
+        versionId: input.versionId,
+        environment: input.environment,
+        reason: input.reason,
+        expectedCurrentVersionId: input.expectedCurrentVersionId,
+        requireImprovement: input.requireImprovement
+          ? { metric: input.requireImprovement.metric, minRatio: input.requireImprovement.minRatio ?? 1 }
+          : null,
+      },
+      ctx.actor,
+    );
+  }
+
+  @Mutation(() => DeploymentType)
+  async rollbackModel(@Ctx() ctx: GraphQLContext, @Arg('input', () => RollbackInput) input: RollbackInput): Promise<Deployment> {
+    return ctx.services.deployments.rollback(
+      { modelName: input.modelName, environment: input.environment, toVersionId: input.toVersionId, reason: input.reason },
+      ctx.actor,
+    );
+  }
+
+  @FieldResolver(() => ModelVersionType, { description: 'The version this deployment put (or tried to put) in place' })
+  async version(@Root() d: Deployment, @Ctx() ctx: GraphQLContext): Promise<ModelVersion> {
+    const v = await ctx.loaders.version.load(d.versionId);
+    if (!v) throw new Error(`deployment ${d.id} names missing version ${d.versionId}`);
+    return v;
+  }
+
+  @FieldResolver(() => ModelVersionType, { nullable: true, description: 'The version it replaced, if any' })
+  async previousVersion(@Root() d: Deployment, @Ctx() ctx: GraphQLContext): Promise<ModelVersion | null> {
+    return d.previousVersionId ? ctx.loaders.version.load(d.previousVersionId) : null;
+  }
+
+  @FieldResolver(() => Boolean, { description: "True only for the environment's current SUCCEEDED deployment" })
+  async active(@Root() d: Deployment, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    if (d.status !== 'SUCCEEDED') return false;
+    const pointer = await ctx.loaders.pointer.load(pointerKey(d.modelName, d.environment));
+    return pointer?.deploymentId === d.id;
+  }
+}

@@ -1,0 +1,65 @@
+import 'reflect-metadata';
+import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { DEFAULT_ENVIRONMENT } from '../domain/limits.js';
+import type { Model, ModelVersion, VersionStatus } from '../domain/model.js';
+import { checkEnvironment } from '../domain/validation.js';
+import { type GraphQLContext, pointerKey } from './context.js';
+import { ModelConnection, ModelType, ModelVersionConnection, ModelVersionStatus, ModelVersionType, toConnection } from './types.js';
+
+@Resolver(() => ModelType)
+export class ModelResolver {
+  @Query(() => ModelConnection, { description: 'Models by name' })
+  async models(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('search', () => String, { nullable: true }) search: string | null,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ) {
+    return toConnection(await ctx.services.queries.models(search, { first, after }));
+  }
+
+  @Query(() => ModelType, { nullable: true })
+  async model(@Ctx() ctx: GraphQLContext, @Arg('name', () => String) name: string): Promise<Model | null> {
+    return ctx.services.queries.model(name);
+  }
+
+  @Mutation(() => ModelType)
+  async updateModel(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('name', () => String) name: string,
+    @Arg('description', () => String, { nullable: true }) description: string | null | undefined,
+  ): Promise<Model> {
+    return ctx.services.versions.updateModel(name, description, ctx.actor);
+  }
+
+  @FieldResolver(() => ModelVersionType, { nullable: true })
+  async latestVersion(@Root() model: Model, @Ctx() ctx: GraphQLContext): Promise<ModelVersion | null> {
+    return ctx.services.queries.latestVersion(model.name);
+  }
+
+  @FieldResolver(() => ModelVersionType, { nullable: true, description: 'Same as deployed(environment: "production")' })
+  async production(@Root() model: Model, @Ctx() ctx: GraphQLContext): Promise<ModelVersion | null> {
+    return deployedIn(ctx, model.name, DEFAULT_ENVIRONMENT);
+  }
+
+  @FieldResolver(() => ModelVersionType, { nullable: true })
+  async deployed(@Root() model: Model, @Ctx() ctx: GraphQLContext, @Arg('environment', () => String) environment: string): Promise<ModelVersion | null> {
+    return deployedIn(ctx, model.name, checkEnvironment('environment', environment));
+  }
+
+  @FieldResolver(() => ModelVersionConnection, { description: 'Newest first' })
+  async versions(
+    @Root() model: Model,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('status', () => ModelVersionStatus, { nullable: true }) status: ModelVersionStatus | null,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ) {
+    return toConnection(await ctx.services.queries.versions(model.name, status as VersionStatus | null, { first, after }));
+  }
+}
+
+async function deployedIn(ctx: GraphQLContext, modelName: string, environment: string): Promise<ModelVersion | null> {
+  const pointer = await ctx.loaders.pointer.load(pointerKey(modelName, environment));
+  return pointer ? ctx.loaders.version.load(pointer.versionId) : null;
+}

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { type ApolloServer, HeaderMap } from '@apollo/server';
+import type { Logger } from 'pino';
+import { RegistryError } from '../domain/errors.js';
+import type { Services } from '../services/services.js';
+import { type GraphQLContext, createLoaders } from '../graphql/context.js';
+import type { Actor } from '../domain/model.js';
+import { ANONYMOUS } from '../domain/model.js';
+
+/** A route the composition root mounts (e.g. the filesystem store's signed URLs); false: not mine. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+
+export interface HttpDeps {
+  apollo: ApolloServer<GraphQLContext>;
+  services: Services;
+  logger: Logger;
+  bodyLimitBytes: number;
+  /** Throws when a dependency (store, storage) is not ready. */
+  ready: () => Promise<void>;
+  routes: RouteHandler[];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const DOWNLOAD_ROUTE = /^\/v1\/models\/([^/]+)\/versions\/([^/]+)\/artifacts\/(.+)$/;
+
+class BodyTooLarge extends Error {}
+
+/**
+ * The registry's HTTP server on node:http: /graphql, /healthz, /readyz, the inference download
+ * route and the mounted routes. Logs carry the path only, never the query string (which holds
+ * signatures for the filesystem store's URLs).
+ */
+export function createHttpServer(deps: HttpDeps): Server {
+  return createServer((req, res) => {
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const log = deps.logger.child({ requestId });
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      log.info({ method: req.method, path: safePath(req.url), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    handle(req, res, deps, requestId, log).catch((err: unknown) => {
+      log.error({ err }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'Internal server error', requestId });
+      else res.destroy();
+    });
+  });
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, requestId: string, log: Logger): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://registry.invalid');
+  const path = url.pathname;
+  if (path === '/graphql') return graphql(req, res, url, deps, requestId, log);
+  if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return sendJson(res, 200, { status: 'ok' });
+  if (path === '/readyz' && (req.method === 'GET' || req.method === 'HEAD')) {
+    try {
+      await deps.ready();
+      return sendJson(res, 200, { status: 'ready' });
+    } catch (err) {
+      log.warn({ err }, 'not ready');
+      return sendJson(res, 503, { status: 'unavailable' });
+    }
+  }
+  const download = DOWNLOAD_ROUTE.exec(path);
+  if (download && (req.method === 'GET' || req.method === 'HEAD')) return downloadRedirect(res, deps, download, ANONYMOUS);
+  for (const route of deps.routes) if (await route(req, res, url)) return;
+  sendJson(res, 404, { error: 'Not found' });
+}
+
+async function downloadRedirect(res: ServerResponse, deps: HttpDeps, match: RegExpExecArray, _actor: Actor): Promise<void> {
+  let parts: string[];
+  try {
+    parts = match.slice(1, 4).map((p) => decodeURIComponent(p!));
+  } catch {
+    return sendJson(res, 400, { error: 'Malformed path', code: 'BAD_USER_INPUT' });
+  }
+  const [model, ref, artifactPath] = parts as [string, string, string];
+  try {
+    const url = await deps.services.queries.resolveDownload(model, ref, artifactPath);
+    res.writeHead(302, { Location: url.url, 'Cache-Control': 'no-store' });
+    res.end();
+  } catch (err) {
+    if (!(err instanceof RegistryError)) throw err;
+    const status = err.code === 'NOT_FOUND' ? 404 : err.code === 'BAD_USER_INPUT' ? 404 : 400;
+    sendJson(res, status, { error: err.message, code: err.code === 'BAD_USER_INPUT' ? 'NOT_FOUND' : err.code });
+  }
+}
+
+async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, deps: HttpDeps, requestId: string, log: Logger): Promise<void> {
+  let body: unknown;
+  if (req.method === 'POST') {
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, deps.bodyLimitBytes);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        res.setHeader('Connection', 'close');
+        return sendJson(res, 413, { errors: [{ message: `Request body exceeds ${deps.bodyLimitBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] });
+      }
+      throw err;
+    }
+    const type = req.headers['content-type'] ?? '';
+    if (type.startsWith('application/json') || type.startsWith('application/graphql-response+json')) {
+      try {
+        body = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
+      } catch {
+        return sendJson(res, 400, { errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_USER_INPUT' } }] });
+      }
+    } else {
+      body = raw.toString('utf8');
+    }
+  }
+  const headers = new HeaderMap();
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const result = await deps.apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
+    context: async () => ({ services: deps.services, actor: ANONYMOUS, requestId, loaders: createLoaders(deps.services), log }),
+  });
+  for (const [key, value] of result.headers) res.setHeader(key, value);
+  res.statusCode = result.status ?? 200;
+  if (result.body.kind === 'complete') {
+    res.end(result.body.string);
+    return;
+  }
+  for await (const chunk of result.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.reject(new BodyTooLarge());
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** The path without the query string: signatures never reach a log line. */
+function safePath(url: string | undefined): string {
+  return (url ?? '/').split('?')[0]!;
+}

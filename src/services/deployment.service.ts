@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError, type RegistryError } from '../domain/errors.js';
+import { DEFAULT_ENVIRONMENT, LIMITS } from '../domain/limits.js';
+import type { Actor, Deployment, DeploymentPointer, ModelVersion } from '../domain/model.js';
+import { type ImprovementPolicy, improvementShortfall } from '../domain/policy.js';
+import {
+  checkEnvironment, checkFiniteNumber, checkMetricName, checkModelName, checkOptionalText, checkVersionIdFormat,
+} from '../domain/validation.js';
+import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
+
+export interface PromoteCommand {
+  versionId: string;
+  environment?: string | null;
+  reason?: string | null;
+  /** undefined: no check; null: nothing may be deployed now; an id: that version must be deployed now. */
+  expectedCurrentVersionId?: string | null;
+  requireImprovement?: ImprovementPolicy | null;
+}
+
+export interface RollbackCommand {
+  modelName: string;
+  environment?: string | null;
+  toVersionId?: string | null;
+  reason?: string | null;
+}
+
+/** Retries of a promotion that lost a compare-and-set race without an expectation of its own. */
+const PROMOTE_ATTEMPTS = 5;
+
+/**
+ * Promotion and rollback: a compare-and-set on the (model, environment) pointer. A refusal of an
+ * existing version is recorded as a FAILED deployment with a PROMOTION_REFUSED audit event, and
+ * the error is then thrown to the caller; nothing else changes.
+ */
+export class DeploymentService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  async promote(cmd: PromoteCommand, actor: Actor): Promise<Deployment> {
+    checkVersionIdFormat('input.versionId', cmd.versionId);
+    const environment = checkEnvironment('input.environment', cmd.environment ?? DEFAULT_ENVIRONMENT);
+    const reason = checkOptionalText('input.reason', cmd.reason, LIMITS.reasonChars);
+    if (cmd.expectedCurrentVersionId) checkVersionIdFormat('input.expectedCurrentVersionId', cmd.expectedCurrentVersionId);
+    const policy = cmd.requireImprovement ? checkPolicy(cmd.requireImprovement) : null;
+    const version = await this.deps.store.getVersion(cmd.versionId);
+    if (!version) throw new NotFoundError(`Model version ${cmd.versionId} does not exist`);
+
+    for (let attempt = 1; ; attempt++) {
+      const pointer = await this.deps.store.getPointer(version.modelName, environment);
+      const refuse = (error: RegistryError) => this.refuse('PROMOTE', version, environment, pointer, reason, error, actor);
+      const expected = cmd.expectedCurrentVersionId;
+      if (expected !== undefined && (pointer?.versionId ?? null) !== expected) {
+        return refuse(new ConflictError(`${environment} of "${version.modelName}" runs ${pointer?.versionId ?? 'nothing'}, not ${expected ?? 'nothing'}`));
+      }
+      if (pointer?.versionId === version.id) return this.activeDeployment(pointer);
+      if (version.status !== 'READY') {
+        return refuse(new FailedPreconditionError(`Version ${version.id} is ${version.status}; only READY versions can be deployed`));
+      }
+      if (policy) {
+        const current = pointer ? await this.deps.store.getVersion(pointer.versionId) : null;
+        const shortfall = improvementShortfall(policy, version, current);
+        if (shortfall) return refuse(new FailedPreconditionError(`Improvement policy not met: ${shortfall}`));
+      }
+      const deployment = this.newDeployment('PROMOTE', version, environment, pointer, reason, actor, null);
+      const result = await this.deps.store.moveDeploymentPointer(
+        deployment,
+        pointer?.revision ?? null,
+        auditDraft(this.deps, actor, AuditAction.versionPromoted, { modelName: version.modelName, versionId: version.id }, {
+          environment,
+          deploymentId: deployment.id,
+          previousVersionId: deployment.previousVersionId,
+          reason,
+          policy: policy ? { metric: policy.metric, minRatio: policy.minRatio } : null,
+        }),
+      );
+      if (result.kind === 'moved') return result.deployment;
+      if (result.kind === 'version-not-ready') {
+        return refuse(new FailedPreconditionError(`Version ${version.id} is ${result.status ?? 'gone'}; only READY versions can be deployed`));
+      }
+      if (expected !== undefined || attempt >= PROMOTE_ATTEMPTS) {
+        return refuse(new ConflictError(`${environment} of "${version.modelName}" changed while promoting ${version.id}; try again`));
+      }
+    }
+  }
+
+  async rollback(cmd: RollbackCommand, actor: Actor): Promise<Deployment> {
+    const modelName = checkModelName('input.modelName', cmd.modelName);
+    const environment = checkEnvironment('input.environment', cmd.environment ?? DEFAULT_ENVIRONMENT);
+    const reason = checkOptionalText('input.reason', cmd.reason, LIMITS.reasonChars);
+    if (cmd.toVersionId) checkVersionIdFormat('input.toVersionId', cmd.toVersionId);
+    if (!(await this.deps.store.getModel(modelName))) throw new NotFoundError(`Model "${modelName}" does not exist`);
+    const explicit = cmd.toVersionId ? await this.deps.store.getVersion(cmd.toVersionId) : null;
+    if (cmd.toVersionId && (!explicit || explicit.modelName !== modelName)) {
+      throw new NotFoundError(`Model "${modelName}" has no version ${cmd.toVersionId}`);
+    }
+    const pointer = await this.deps.store.getPointer(modelName, environment);
+    if (!pointer) {
+      const error = new FailedPreconditionError(`Nothing to roll back: "${modelName}" has no deployment in ${environment}`);
+      if (explicit) return this.refuse('ROLLBACK', explicit, environment, null, reason, error, actor);
+      throw error;
+    }
+    const current = await this.activeDeployment(pointer);
+    const currentVersion = await this.deps.store.getVersion(pointer.versionId);
+    if (!currentVersion) throw new Error(`pointer names missing version ${pointer.versionId}`);
+
+    let target: ModelVersion;
+    let restored: Deployment;
+    if (explicit) {
+      target = explicit;
+      if (target.id === pointer.versionId) {
+        return this.refuse('ROLLBACK', target, environment, pointer, reason, new FailedPreconditionError(`Version ${target.id} is already deployed in ${environment}`), actor);
+      }
+      const earlier = await this.deps.store.listDeployments({ modelName, environment, versionId: target.id, status: 'SUCCEEDED' }, { first: 1, after: null });
+      const found = earlier.items[0]?.node;
+      if (!found) {
+        const error = new FailedPreconditionError(`Version ${target.id} was never deployed in ${environment}; promote it instead`);
+        return this.refuse('ROLLBACK', target, environment, pointer, reason, error, actor);
+      }
+      restored = found;
+    } else {
+      // Repeated rollbacks walk back through history: a rollback's own predecessor is the one
+      // before the deployment it restored.
+      const base = current.action === 'ROLLBACK' && current.restoredDeploymentId ? await this.deployment(current.restoredDeploymentId) : current;
+      if (!base.priorDeploymentId) {
+        const error = new FailedPreconditionError(`Nothing to roll back to: ${pointer.versionId} is the first version deployed in ${environment}`);
+        return this.refuse('ROLLBACK', currentVersion, environment, pointer, reason, error, actor);
+      }
+      restored = await this.deployment(base.priorDeploymentId);
+      const v = await this.deps.store.getVersion(restored.versionId);
+      if (!v) throw new Error(`deployment ${restored.id} names missing version ${restored.versionId}`);
+      target = v;
+    }
+    if (target.status !== 'READY') {
+      const error = new FailedPreconditionError(`Cannot roll back to ${target.id}: it is ${target.status}; only READY versions can be deployed`);
+      return this.refuse('ROLLBACK', target, environment, pointer, reason, error, actor);
+    }
+    const deployment = this.newDeployment('ROLLBACK', target, environment, pointer, reason, actor, restored.id);
+    const result = await this.deps.store.moveDeploymentPointer(
+      deployment,
+      pointer.revision,
+      auditDraft(this.deps, actor, AuditAction.versionRolledBack, { modelName, versionId: target.id }, {
+        environment,
+        deploymentId: deployment.id,
+        previousVersionId: pointer.versionId,
+        restoredDeploymentId: restored.id,
+        reason,
+      }),
+    );
+    if (result.kind === 'moved') return result.deployment;
+    const error =
+      result.kind === 'conflict'
+        ? new ConflictError(`${environment} of "${modelName}" changed while rolling back; look at the deployment history and try again`)
+        : new FailedPreconditionError(`Cannot roll back to ${target.id}: it is ${result.status ?? 'gone'}`);
+    return this.refuse('ROLLBACK', target, environment, pointer, reason, error, actor);
+  }
+
+  private newDeployment(
+    action: Deployment['action'], version: ModelVersion, environment: string, pointer: DeploymentPointer | null,
+    reason: string | null, actor: Actor, restoredDeploymentId: string | null,
+  ): Deployment {
+    return {
+      id: randomUUID(),
+      modelName: version.modelName,
+      environment,
+      action,
+      status: 'SUCCEEDED',
+      versionId: version.id,
+      previousVersionId: pointer?.versionId ?? null,
+      reason,
+      failureReason: null,
+      deployedAt: this.deps.now(),
+      deployedBy: actor.name,
+      revision: null,
+      priorDeploymentId: pointer?.deploymentId ?? null,
+      restoredDeploymentId,
+    };
+  }
+
+  /** Records the refusal, then throws `error`. */
+  private async refuse(
+    action: Deployment['action'], version: ModelVersion, environment: string, pointer: DeploymentPointer | null,
+    reason: string | null, error: RegistryError, actor: Actor,
+  ): Promise<never> {
+    const d: Deployment = { ...this.newDeployment(action, version, environment, pointer, reason, actor, null), status: 'FAILED', failureReason: error.message };
+    await this.deps.store.recordRefusedDeployment(
+      d,
+      auditDraft(this.deps, actor, AuditAction.promotionRefused, { modelName: version.modelName, versionId: version.id }, {
+        environment,
+        action,
+        deploymentId: d.id,
+        code: error.code,
+        failureReason: error.message,
+        reason,
+      }),
+    );
+    throw error;
+  }
+
+  private async activeDeployment(pointer: DeploymentPointer): Promise<Deployment> {
+    return this.deployment(pointer.deploymentId);
+  }
+
+  private async deployment(id: string): Promise<Deployment> {
+    const [d] = await this.deps.store.getDeployments([id]);
+    if (!d) throw new Error(`deployment ${id} is missing from the store`);
+    return d;
+  }
+}
+
+function checkPolicy(p: ImprovementPolicy): ImprovementPolicy {
+  const metric = checkMetricName('input.requireImprovement.metric', p.metric);
+  const minRatio = checkFiniteNumber('input.requireImprovement.minRatio', p.minRatio);
+  if (minRatio < 0) throw new InvalidArgumentError('input.requireImprovement.minRatio', 'must not be negative');
+  return { metric, minRatio };
+}

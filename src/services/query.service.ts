@@ -1,0 +1,172 @@
+import type { PresignedRequest } from '../artifacts/artifact.store.js';
+import { verifyChain, type ChainVerification } from '../audit/hash-chain.js';
+import { NotFoundError } from '../domain/errors.js';
+import { DEFAULT_ENVIRONMENT, LIMITS } from '../domain/limits.js';
+import type { Artifact, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, SortDirection, VersionStatus } from '../domain/model.js';
+import { VERIFIED_STATUSES } from '../domain/model.js';
+import { metricValue } from '../domain/policy.js';
+import {
+  checkEnvironment, checkMetricName, checkModelName, checkPageSize, checkStringList, checkText, checkUrlTtl, checkVersionIdFormat,
+} from '../domain/validation.js';
+import { isVersionId } from '../domain/version-id.js';
+import type { AuditFilter, StoreStats } from '../stores/registry.store.js';
+import type { ServiceDeps } from './service-deps.js';
+import { artifactTarget } from './version.service.js';
+
+export interface PageArgs {
+  first: number;
+  after?: string | null;
+}
+
+export interface VersionComparison {
+  rank: number;
+  version: ModelVersion;
+  value: number | null;
+  deltaVsProduction: number | null;
+}
+
+/** Read use cases, including the batch reads behind the per-request DataLoaders. */
+export class QueryService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  private get store() {
+    return this.deps.store;
+  }
+
+  async model(name: string): Promise<Model | null> {
+    checkModelName('name', name);
+    return this.store.getModel(name);
+  }
+
+  async models(search: string | null | undefined, page: PageArgs): Promise<Page<Model>> {
+    const s = search ? checkText('search', search, 100) : null;
+    return this.store.listModels({ search: s }, pageRequest(page));
+  }
+
+  async version(id: string): Promise<ModelVersion | null> {
+    checkVersionIdFormat('id', id);
+    return this.store.getVersion(id);
+  }
+
+  async versions(modelName: string, status: VersionStatus | null | undefined, page: PageArgs): Promise<Page<ModelVersion>> {
+    await this.requireModel('modelName', modelName);
+    return this.store.listVersions({ modelName, status: status ?? null }, pageRequest(page));
+  }
+
+  /** The version deployed in the environment now, or null. NOT_FOUND for an unknown model. */
+  async deployedVersion(modelName: string, environment: string | null | undefined): Promise<ModelVersion | null> {
+    const env = checkEnvironment('environment', environment ?? DEFAULT_ENVIRONMENT);
+    await this.requireModel('modelName', modelName);
+    const pointer = await this.store.getPointer(modelName, env);
+    return pointer ? this.store.getVersion(pointer.versionId) : null;
+  }
+
+  async compare(args: { modelName: string; metric: string; direction: SortDirection; versionIds: string[] | null; first: number }): Promise<VersionComparison[]> {
+    await this.requireModel('modelName', args.modelName);
+    const metric = checkMetricName('metric', args.metric);
+    const limit = checkPageSize('first', args.first);
+    if (args.versionIds) {
+      checkStringList('versionIds', args.versionIds, LIMITS.compareVersionIds, 64);
+      args.versionIds.forEach((id, i) => checkVersionIdFormat(`versionIds[${i}]`, id));
+    }
+    const [ranked, pointer] = await Promise.all([
+      this.store.rankVersions({ modelName: args.modelName, metric, direction: args.direction, statuses: VERIFIED_STATUSES, versionIds: args.versionIds, limit }),
+      this.store.getPointer(args.modelName, DEFAULT_ENVIRONMENT),
+    ]);
+    const production = pointer ? (ranked.find((v) => v.id === pointer.versionId) ?? (await this.store.getVersion(pointer.versionId))) : null;
+    const base = production ? metricValue(production.metrics, metric) : null;
+    return ranked.map((version, i) => {
+      const value = metricValue(version.metrics, metric);
+      return { rank: i + 1, version, value, deltaVsProduction: value !== null && base !== null ? value - base : null };
+    });
+  }
+
+  async deploymentHistory(modelName: string, environment: string | null | undefined, page: PageArgs): Promise<Page<Deployment>> {
+    await this.requireModel('modelName', modelName);
+    const env = environment ? checkEnvironment('environment', environment) : null;
+    return this.store.listDeployments({ modelName, environment: env, versionId: null, status: null }, pageRequest(page));
+  }
+
+  async versionDeployments(version: ModelVersion, page: PageArgs): Promise<Page<Deployment>> {
+    return this.store.listDeployments({ modelName: version.modelName, environment: null, versionId: version.id, status: null }, pageRequest(page));
+  }
+
+  async auditEvents(filter: AuditFilter, page: PageArgs): Promise<Page<AuditEvent>> {
+    if (filter.modelName !== null) checkModelName('modelName', filter.modelName);
+    if (filter.actor !== null) checkText('actor', filter.actor, 200);
+    if (filter.action !== null) checkText('action', filter.action, 100);
+    return this.store.listAuditEvents(filter, pageRequest(page, 'first'));
+  }
+
+  async verifyAuditLog(): Promise<ChainVerification> {
+    return verifyChain(this.store.auditEventsAscending());
+  }
+
+  async stats(): Promise<StoreStats> {
+    return this.store.stats();
+  }
+
+  /** A presigned GET for a verified version's artifact; null for versions not READY or ARCHIVED. */
+  async downloadUrl(version: ModelVersion, artifact: Artifact, ttlSeconds: number): Promise<PresignedRequest | null> {
+    const ttl = checkUrlTtl('expiresInSeconds', ttlSeconds);
+    if (!VERIFIED_STATUSES.includes(version.status)) return null;
+    return this.deps.artifacts.presignDownload(artifactTarget(version, artifact), ttl);
+  }
+
+  /**
+   * The inference download: `ref` is a version id, `latest` (newest READY) or an environment name.
+   * NOT_FOUND when the model, version, deployment or file does not exist or is not downloadable.
+   */
+  async resolveDownload(modelName: string, ref: string, path: string): Promise<PresignedRequest> {
+    await this.requireModel('model', modelName);
+    let version: ModelVersion | null;
+    if (isVersionId(ref)) {
+      version = await this.store.getVersion(ref);
+      if (version && version.modelName !== modelName) version = null;
+    } else if (ref === 'latest') {
+      version = await this.store.latestVersion(modelName, 'READY');
+    } else {
+      const env = checkEnvironment('ref', ref);
+      const pointer = await this.store.getPointer(modelName, env);
+      if (!pointer) throw new NotFoundError(`Model "${modelName}" has no deployment in ${env}`);
+      version = await this.store.getVersion(pointer.versionId);
+    }
+    if (!version) throw new NotFoundError(`Model "${modelName}" has no version ${ref}`);
+    const artifact = version.artifacts.find((a) => a.path === path);
+    if (!artifact) throw new NotFoundError(`Version ${version.id} has no artifact "${path}"`);
+    const url = await this.downloadUrl(version, artifact, this.deps.settings.downloadUrlTtlSeconds);
+    if (!url) throw new NotFoundError(`Version ${version.id} is ${version.status}; only verified versions can be downloaded`);
+    return url;
+  }
+
+  // Batch reads for DataLoaders: one store call per batch.
+  modelsByName(names: readonly string[]): Promise<Model[]> {
+    return this.store.getModels(names);
+  }
+  versionsById(ids: readonly string[]): Promise<ModelVersion[]> {
+    return this.store.getVersions(ids);
+  }
+  deploymentsById(ids: readonly string[]): Promise<Deployment[]> {
+    return this.store.getDeployments(ids);
+  }
+  pointersForVersions(ids: readonly string[]): Promise<DeploymentPointer[]> {
+    return this.store.pointersForVersions(ids);
+  }
+  pointers(keys: readonly { modelName: string; environment: string }[]): Promise<DeploymentPointer[]> {
+    return this.store.getPointers(keys);
+  }
+  latestVersion(modelName: string): Promise<ModelVersion | null> {
+    return this.store.latestVersion(modelName, null);
+  }
+
+  private async requireModel(field: string, name: string): Promise<Model> {
+    checkModelName(field, name);
+    const model = await this.store.getModel(name);
+    if (!model) throw new NotFoundError(`Model "${name}" does not exist`);
+    return model;
+  }
+}
+
+function pageRequest(page: PageArgs, field = 'first'): { first: number; after: string | null } {
+  return { first: checkPageSize(field, page.first), after: page.after ?? null };
+}

@@ -1,0 +1,187 @@
+import type { ArtifactTarget, PresignedRequest } from '../artifacts/artifact.store.js';
+import { ConflictError, FailedPreconditionError, NotFoundError } from '../domain/errors.js';
+import { LIMITS } from '../domain/limits.js';
+import type { Actor, Artifact, Metric, Model, ModelVersion, TrainingInfo } from '../domain/model.js';
+import {
+  checkArtifacts, checkHyperparameters, checkMetrics, checkModelName, checkOptionalText, checkStringList, checkTags,
+  checkText, checkTraining, checkVersionIdFormat,
+} from '../domain/validation.js';
+import { newVersionId } from '../domain/version-id.js';
+import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
+
+export interface RegisterVersionCommand {
+  modelName: string;
+  modelType: string;
+  datasetVersion: string;
+  metrics: Metric[];
+  hyperparameters: unknown;
+  featureNames: string[];
+  training: Partial<TrainingInfo> | null;
+  description: string | null;
+  tags: string[];
+  artifacts: Artifact[];
+}
+
+export interface RegisteredVersion {
+  version: ModelVersion;
+  uploads: { path: string; upload: PresignedRequest }[];
+}
+
+const ID_ATTEMPTS = 3;
+
+export function artifactTarget(v: Pick<ModelVersion, 'modelName' | 'id'>, a: Artifact): ArtifactTarget {
+  return { modelName: v.modelName, versionId: v.id, path: a.path, sizeBytes: a.sizeBytes, contentType: a.contentType };
+}
+
+/** Use cases that create and change versions and models. */
+export class VersionService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  async register(cmd: RegisterVersionCommand, actor: Actor): Promise<RegisteredVersion> {
+    const f = 'input';
+    const base = {
+      modelName: checkModelName(`${f}.modelName`, cmd.modelName),
+      modelType: checkText(`${f}.modelType`, cmd.modelType, LIMITS.modelTypeChars),
+      datasetVersion: checkText(`${f}.datasetVersion`, cmd.datasetVersion, LIMITS.datasetVersionChars),
+      metrics: checkMetrics(`${f}.metrics`, cmd.metrics),
+      hyperparameters: checkHyperparameters(`${f}.hyperparameters`, cmd.hyperparameters),
+      featureNames: checkStringList(`${f}.featureNames`, cmd.featureNames, LIMITS.featureNames, LIMITS.featureNameChars),
+      training: checkTraining(`${f}.training`, cmd.training),
+      description: checkOptionalText(`${f}.description`, cmd.description, LIMITS.descriptionChars),
+      tags: checkTags(`${f}.tags`, cmd.tags),
+      artifacts: checkArtifacts(`${f}.artifacts`, cmd.artifacts),
+    };
+    for (let attempt = 1; ; attempt++) {
+      const now = this.deps.now();
+      const version: Omit<ModelVersion, 'number'> = {
+        ...base,
+        id: newVersionId(now),
+        status: 'PENDING_UPLOAD',
+        failureReason: null,
+        createdAt: now,
+        createdBy: actor.name,
+      };
+      // URLs first: if storage cannot sign, nothing is written.
+      const uploads = await Promise.all(
+        version.artifacts.map(async (a) => ({
+          path: a.path,
+          upload: await this.deps.artifacts.presignUpload(artifactTarget(version, a), this.deps.settings.uploadUrlTtlSeconds),
+        })),
+      );
+      try {
+        const stored = await this.deps.store.registerVersion(version, (v) =>
+          auditDraft(this.deps, actor, AuditAction.versionRegistered, { modelName: v.modelName, versionId: v.id }, {
+            number: v.number,
+            modelType: v.modelType,
+            datasetVersion: v.datasetVersion,
+            metrics: Object.fromEntries(v.metrics.map((m) => [m.name, m.value])),
+            artifacts: v.artifacts.map((a) => ({ path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256 })),
+          }),
+        );
+        return { version: stored, uploads };
+      } catch (err) {
+        // A version id collision (same second, same 32 random bits) gets a new id.
+        if (err instanceof ConflictError && attempt < ID_ATTEMPTS && (await this.deps.store.getVersion(version.id)) !== null) continue;
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Verifies every artifact from the stored bytes: READY, or FAILED with the reasons. Idempotent on
+   * a READY version. A storage error leaves the version PENDING_UPLOAD, so the call can be repeated.
+   */
+  async complete(versionId: string, actor: Actor): Promise<ModelVersion> {
+    const version = await this.requireVersion('versionId', versionId);
+    if (version.status === 'READY') return version;
+    if (version.status !== 'PENDING_UPLOAD') {
+      throw new FailedPreconditionError(`Version ${version.id} is ${version.status}; only PENDING_UPLOAD versions can be completed`);
+    }
+    const failures: string[] = [];
+    for (const a of version.artifacts) {
+      const outcome = await this.deps.artifacts.finalize(artifactTarget(version, a), a.sha256);
+      if (!outcome.ok) failures.push(outcome.reason);
+    }
+    const ok = failures.length === 0;
+    const failureReason = ok ? null : failures.join('; ');
+    const result = await this.deps.store.transitionVersion(
+      version.id,
+      { from: ['PENDING_UPLOAD'], to: ok ? 'READY' : 'FAILED', failureReason, requireUndeployed: false },
+      auditDraft(this.deps, actor, ok ? AuditAction.versionReady : AuditAction.versionFailed, { modelName: version.modelName, versionId: version.id },
+        ok ? { artifacts: version.artifacts.length } : { failureReason }),
+    );
+    if (result.kind === 'not-found') throw new NotFoundError(`Model version ${versionId} does not exist`);
+    if (result.kind !== 'ok') {
+      // Someone else completed it meanwhile.
+      if (result.version.status === 'READY') return result.version;
+      throw new FailedPreconditionError(`Version ${version.id} is ${result.version.status}; only PENDING_UPLOAD versions can be completed`);
+    }
+    // Only after FAILED is recorded: a concurrent successful completion must never lose its files.
+    if (!ok) await this.deps.artifacts.discard(version.artifacts.map((a) => artifactTarget(version, a)));
+    return result.version;
+  }
+
+  async archive(versionId: string, reason: string | null, actor: Actor): Promise<ModelVersion> {
+    const version = await this.requireVersion('versionId', versionId);
+    const why = checkOptionalText('reason', reason, LIMITS.reasonChars);
+    if (version.status === 'ARCHIVED') return version;
+    const result = await this.deps.store.transitionVersion(
+      version.id,
+      { from: ['READY'], to: 'ARCHIVED', failureReason: version.failureReason, requireUndeployed: true },
+      auditDraft(this.deps, actor, AuditAction.versionArchived, { modelName: version.modelName, versionId: version.id }, { reason: why }),
+    );
+    switch (result.kind) {
+      case 'ok':
+        return result.version;
+      case 'not-found':
+        throw new NotFoundError(`Model version ${versionId} does not exist`);
+      case 'wrong-status':
+        if (result.version.status === 'ARCHIVED') return result.version;
+        throw new FailedPreconditionError(`Version ${version.id} is ${result.version.status}; only READY versions can be archived`);
+      case 'deployed':
+        throw new FailedPreconditionError(
+          `Version ${version.id} is deployed in ${result.environments.join(', ')}; promote or roll back to another version first`,
+        );
+    }
+  }
+
+  /** `undefined` leaves a field unchanged; a null description clears it; null tags leave them unchanged. */
+  async updateVersion(versionId: string, patch: { description?: string | null; tags?: string[] | null }, actor: Actor): Promise<ModelVersion> {
+    const version = await this.requireVersion('versionId', versionId);
+    const changes: { description?: string | null; tags?: string[] } = {};
+    if (patch.description !== undefined) changes.description = checkOptionalText('description', patch.description, LIMITS.descriptionChars);
+    if (patch.tags !== undefined && patch.tags !== null) changes.tags = checkTags('tags', patch.tags);
+    const changed = Object.keys(changes).filter((k) => JSON.stringify(changes[k as keyof typeof changes]) !== JSON.stringify(version[k as keyof typeof changes]));
+    if (changed.length === 0) return version;
+    const updated = await this.deps.store.updateVersionMetadata(
+      version.id,
+      changes,
+      auditDraft(this.deps, actor, AuditAction.versionUpdated, { modelName: version.modelName, versionId: version.id }, { ...changes, changed }),
+    );
+    if (!updated) throw new NotFoundError(`Model version ${versionId} does not exist`);
+    return updated;
+  }
+
+  async updateModel(name: string, description: string | null | undefined, actor: Actor): Promise<Model> {
+    checkModelName('name', name);
+    const model = await this.deps.store.getModel(name);
+    if (!model) throw new NotFoundError(`Model "${name}" does not exist`);
+    if (description === undefined) return model;
+    const text = checkOptionalText('description', description, LIMITS.descriptionChars);
+    if (text === model.description) return model;
+    const updated = await this.deps.store.updateModel(
+      name,
+      { description: text },
+      auditDraft(this.deps, actor, AuditAction.modelUpdated, { modelName: name, versionId: null }, { description: text }),
+    );
+    if (!updated) throw new NotFoundError(`Model "${name}" does not exist`);
+    return updated;
+  }
+
+  private async requireVersion(field: string, id: string): Promise<ModelVersion> {
+    checkVersionIdFormat(field, id);
+    const v = await this.deps.store.getVersion(id);
+    if (!v) throw new NotFoundError(`Model version ${id} does not exist`);
+    return v;
+  }
+}

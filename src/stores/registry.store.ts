@@ -1,0 +1,137 @@
+import type {
+  AuditDraft,
+  AuditEvent,
+  Deployment,
+  DeploymentPointer,
+  Model,
+  ModelVersion,
+  Page,
+  PageRequest,
+  SortDirection,
+  VersionStatus,
+} from '../domain/model.js';
+
+/**
+ * The metadata port. Every guarantee of the registry (gap-free version numbers, one live version
+ * per environment, a gap-free audit chain, pointer + deployment + audit written together) comes
+ * from an implementation of this interface, never from memory in one process.
+ *
+ * Conventions for every implementation:
+ * - a miss returns null (or an empty list); driver errors are translated at the edge
+ *   (unique violations → ConflictError);
+ * - every write that takes an AuditDraft appends that event to the chain in the same unit of work:
+ *   both are visible or neither is (after recovery, for stores without multi-document transactions);
+ * - pages are newest first unless said otherwise; cursors are opaque strings owned by the store, and
+ *   a cursor the store did not make is refused with InvalidArgumentError('after', …).
+ */
+export interface RegistryStore {
+  /** Human-readable engine name, for logs and /readyz. */
+  readonly engine: string;
+
+  /**
+   * Creates the model on its first version, gives the version the model's next number
+   * (1..n without gaps, also across processes), stores it and appends `audit(version)`.
+   * Throws ConflictError if `version.id` is taken.
+   */
+  registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft): Promise<ModelVersion>;
+
+  getModel(name: string): Promise<Model | null>;
+  getModels(names: readonly string[]): Promise<Model[]>;
+  /** Ordered by name. `search` matches a substring of the name. */
+  listModels(filter: { search: string | null }, page: PageRequest): Promise<Page<Model>>;
+  /** Null if the model does not exist. */
+  updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null>;
+
+  getVersion(id: string): Promise<ModelVersion | null>;
+  getVersions(ids: readonly string[]): Promise<ModelVersion[]>;
+  /** Newest (highest number) first. */
+  listVersions(filter: { modelName: string; status: VersionStatus | null }, page: PageRequest): Promise<Page<ModelVersion>>;
+  /** The highest-numbered version of the model, optionally only among those in `status`. */
+  latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null>;
+  /**
+   * The model's versions in `statuses` (optionally only `versionIds`), best first by `metric` in
+   * `direction` (ties: higher number first), then those lacking the metric, higher number first.
+   * At most `limit`. Served from an index: O(limit), not O(versions).
+   */
+  rankVersions(query: {
+    modelName: string;
+    metric: string;
+    direction: SortDirection;
+    statuses: readonly VersionStatus[];
+    versionIds: readonly string[] | null;
+    limit: number;
+  }): Promise<ModelVersion[]>;
+
+  /**
+   * Moves a version from one of `from` to `to` and appends the audit event, atomically.
+   * With `requireUndeployed`, refuses while any deployment pointer names the version.
+   */
+  transitionVersion(
+    id: string,
+    change: { from: readonly VersionStatus[]; to: VersionStatus; failureReason: string | null; requireUndeployed: boolean },
+    audit: AuditDraft,
+  ): Promise<TransitionResult>;
+  /** Null if the version does not exist. Fields left undefined are unchanged. */
+  updateVersionMetadata(id: string, patch: { description?: string | null; tags?: string[] }, audit: AuditDraft): Promise<ModelVersion | null>;
+
+  getPointer(modelName: string, environment: string): Promise<DeploymentPointer | null>;
+  getPointers(keys: readonly { modelName: string; environment: string }[]): Promise<DeploymentPointer[]>;
+  /** Every pointer that names one of these versions. */
+  pointersForVersions(versionIds: readonly string[]): Promise<DeploymentPointer[]>;
+
+  /**
+   * Compare-and-set of the (model, environment) pointer: applies only if the pointer's revision is
+   * `expectedRevision` (null: no pointer exists yet) and the deployment's version is READY. Writes
+   * the pointer (revision `deployment.revision` = expectedRevision + 1, or 1), the SUCCEEDED
+   * deployment and the audit event together.
+   */
+  moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft): Promise<MoveResult>;
+  /** Stores a FAILED deployment (a refused promotion or rollback) with its audit event. */
+  recordRefusedDeployment(deployment: Deployment, audit: AuditDraft): Promise<Deployment>;
+  getDeployments(ids: readonly string[]): Promise<Deployment[]>;
+  /** Newest first: for one (model, environment), SUCCEEDED deployments come in pointer-revision order. */
+  listDeployments(
+    filter: { modelName: string; environment: string | null; versionId: string | null; status: 'SUCCEEDED' | 'FAILED' | null },
+    page: PageRequest,
+  ): Promise<Page<Deployment>>;
+
+  /** Appends one event at the head of the chain (sequence head+1, previousHash head.hash). */
+  appendAudit(draft: AuditDraft): Promise<AuditEvent>;
+  /** Newest (highest sequence) first. `since` inclusive, `until` exclusive. */
+  listAuditEvents(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>>;
+  /** The whole chain in ascending sequence, streamed in batches. */
+  auditEventsAscending(): AsyncIterable<AuditEvent>;
+
+  stats(): Promise<StoreStats>;
+  /** Throws if the store cannot serve requests (for /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type TransitionResult =
+  | { kind: 'ok'; version: ModelVersion }
+  | { kind: 'not-found' }
+  | { kind: 'wrong-status'; version: ModelVersion }
+  | { kind: 'deployed'; version: ModelVersion; environments: string[] };
+
+export type MoveResult =
+  | { kind: 'moved'; deployment: Deployment; pointer: DeploymentPointer }
+  /** The pointer is not at `expectedRevision` any more: `current` is what it is now. */
+  | { kind: 'conflict'; current: DeploymentPointer | null }
+  | { kind: 'version-not-ready'; status: VersionStatus | null };
+
+export interface AuditFilter {
+  modelName: string | null;
+  actor: string | null;
+  action: string | null;
+  since: Date | null;
+  until: Date | null;
+}
+
+export interface StoreStats {
+  models: number;
+  versions: number;
+  versionsByStatus: { status: VersionStatus; count: number }[];
+  deployments: number;
+  auditEvents: number;
+}

@@ -1,0 +1,339 @@
+import Database from 'better-sqlite3';
+import { sealEvent } from '../audit/hash-chain.js';
+import { ConflictError } from '../domain/errors.js';
+import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../domain/model.js';
+import { VERIFIED_STATUSES } from '../domain/model.js';
+import { decodeCursor, toPage } from './paging.js';
+import { compareByMetric } from '../domain/ranking.js';
+import type { AuditFilter, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
+import {
+  type AuditRow, type DeploymentRow, type ModelRow, type PointerRow, type VersionRow,
+  SQLITE_SCHEMA, deploymentToRow, rowToAudit, rowToDeployment, rowToModel, rowToPointer, rowToVersion, versionToDoc,
+} from './sqlite-schema.js';
+
+const AUDIT_BATCH = 1000;
+
+/**
+ * RegistryStore on one SQLite file (better-sqlite3, WAL). Every write is one IMMEDIATE
+ * transaction, so the guarantees hold across processes sharing the file: SQLite serialises
+ * writers, and a killed process leaves either the whole transaction or none of it.
+ */
+export class SqliteRegistryStore implements RegistryStore {
+  readonly engine = 'sqlite';
+  private readonly db: Database.Database;
+
+  /** `file` is a path or ':memory:'. */
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 15000');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SQLITE_SCHEMA);
+  }
+
+  private write<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      if (err instanceof Database.SqliteError && err.code.startsWith('SQLITE_CONSTRAINT_')) {
+        throw new ConflictError(`Conflicting write: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+
+  private appendInTx(draft: AuditDraft): AuditEvent {
+    const head = this.db.prepare('SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1').get() as
+      | { sequence: number; hash: string }
+      | undefined;
+    const e = sealEvent(draft, head ?? null);
+    this.db
+      .prepare(`INSERT INTO audit_events (sequence, id, occurred_at, actor, action, model_name, version_id, details, previous_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(e.sequence, e.id, e.occurredAt.getTime(), e.actor, e.action, e.modelName, e.versionId, JSON.stringify(e.details), e.previousHash, e.hash);
+    return e;
+  }
+
+  async registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft): Promise<ModelVersion> {
+    return this.write(() => {
+      this.db.prepare('INSERT OR IGNORE INTO models (name, description, created_at, version_count) VALUES (?, NULL, ?, 0)')
+        .run(version.modelName, version.createdAt.getTime());
+      const { version_count } = this.db.prepare('UPDATE models SET version_count = version_count + 1 WHERE name = ? RETURNING version_count')
+        .get(version.modelName) as { version_count: number };
+      const stored: ModelVersion = { ...version, number: version_count };
+      this.db.prepare('INSERT INTO versions (id, model_name, number, status, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(stored.id, stored.modelName, stored.number, stored.status, stored.createdAt.getTime(), versionToDoc(stored));
+      const verified = VERIFIED_STATUSES.includes(stored.status) ? 1 : 0;
+      const insertMetric = this.db.prepare('INSERT INTO version_metrics (version_id, model_name, name, value, number, verified) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const m of stored.metrics) insertMetric.run(stored.id, stored.modelName, m.name, m.value, stored.number, verified);
+      this.appendInTx(audit(stored));
+      return stored;
+    });
+  }
+
+  async getModel(name: string): Promise<Model | null> {
+    const row = this.db.prepare('SELECT * FROM models WHERE name = ?').get(name) as ModelRow | undefined;
+    return row ? rowToModel(row) : null;
+  }
+
+  async getModels(names: readonly string[]): Promise<Model[]> {
+    if (names.length === 0) return [];
+    const rows = this.db.prepare('SELECT * FROM models WHERE name IN (SELECT value FROM json_each(?))').all(JSON.stringify(names)) as ModelRow[];
+    return rows.map(rowToModel);
+  }
+
+  async listModels(filter: { search: string | null }, page: PageRequest): Promise<Page<Model>> {
+    const after = decodeCursor(page.after, ['string'] as const);
+    const like = filter.search === null ? null : `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const where = like === null ? '1=1' : "name LIKE @like ESCAPE '\\'";
+    const rows = this.db
+      .prepare(`SELECT * FROM models WHERE ${where} AND (@after IS NULL OR name > @after) ORDER BY name LIMIT @limit`)
+      .all({ like, after: after?.[0] ?? null, limit: page.first + 1 }) as ModelRow[];
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM models WHERE ${where}`).get(like === null ? {} : { like }) as { n: number };
+    return toPage(rows.map(rowToModel), page.first, n, (m) => [m.name]);
+  }
+
+  async updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null> {
+    return this.write(() => {
+      const row = this.db.prepare('UPDATE models SET description = ? WHERE name = ? RETURNING *').get(patch.description, name) as ModelRow | undefined;
+      if (!row) return null;
+      this.appendInTx(audit);
+      return rowToModel(row);
+    });
+  }
+
+  async getVersion(id: string): Promise<ModelVersion | null> {
+    const row = this.db.prepare('SELECT * FROM versions WHERE id = ?').get(id) as VersionRow | undefined;
+    return row ? rowToVersion(row) : null;
+  }
+
+  async getVersions(ids: readonly string[]): Promise<ModelVersion[]> {
+    if (ids.length === 0) return [];
+    const rows = this.db.prepare('SELECT * FROM versions WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as VersionRow[];
+    return rows.map(rowToVersion);
+  }
+
+  async listVersions(filter: { modelName: string; status: VersionStatus | null }, page: PageRequest): Promise<Page<ModelVersion>> {
+    const after = decodeCursor(page.after, ['number'] as const);
+    const byStatus = filter.status === null ? '' : 'AND status = @status';
+    const params = { model: filter.modelName, status: filter.status ?? undefined };
+    const rows = this.db
+      .prepare(`SELECT * FROM versions WHERE model_name = @model ${byStatus} AND (@after IS NULL OR number < @after) ORDER BY number DESC LIMIT @limit`)
+      .all({ ...params, after: after?.[0] ?? null, limit: page.first + 1 }) as VersionRow[];
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM versions WHERE model_name = @model ${byStatus}`).get(params) as { n: number };
+    return toPage(rows.map(rowToVersion), page.first, n, (v) => [v.number]);
+  }
+
+  async latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null> {
+    const row = (status === null
+      ? this.db.prepare('SELECT * FROM versions WHERE model_name = ? ORDER BY number DESC LIMIT 1').get(modelName)
+      : this.db.prepare('SELECT * FROM versions WHERE model_name = ? AND status = ? ORDER BY number DESC LIMIT 1').get(modelName, status)) as
+      | VersionRow
+      | undefined;
+    return row ? rowToVersion(row) : null;
+  }
+
+  async rankVersions(q: Parameters<RegistryStore['rankVersions']>[0]): Promise<ModelVersion[]> {
+    const statuses = JSON.stringify(q.statuses);
+    if (q.versionIds !== null) {
+      const rows = this.db
+        .prepare('SELECT * FROM versions WHERE model_name = ? AND id IN (SELECT value FROM json_each(?)) AND status IN (SELECT value FROM json_each(?))')
+        .all(q.modelName, JSON.stringify(q.versionIds), statuses) as VersionRow[];
+      return rows.map(rowToVersion).sort(compareByMetric(q.metric, q.direction)).slice(0, q.limit);
+    }
+    // The ranking index only knows verified/unverified, so it serves exactly the verified statuses.
+    const onlyVerified = q.statuses.length === VERIFIED_STATUSES.length && VERIFIED_STATUSES.every((s) => q.statuses.includes(s));
+    if (!onlyVerified) throw new Error('rankVersions ranks READY and ARCHIVED versions only');
+    const dir = q.direction === 'ASC' ? 'ASC' : 'DESC';
+    const ranked = this.db
+      .prepare(`SELECT v.* FROM version_metrics m JOIN versions v ON v.id = m.version_id
+                WHERE m.model_name = ? AND m.name = ? AND m.verified = 1 ORDER BY m.value ${dir}, m.number DESC LIMIT ?`)
+      .all(q.modelName, q.metric, q.limit) as VersionRow[];
+    if (ranked.length >= q.limit) return ranked.map(rowToVersion);
+    const lacking = this.db
+      .prepare(`SELECT * FROM versions v WHERE model_name = ? AND status IN (SELECT value FROM json_each(?))
+                AND NOT EXISTS (SELECT 1 FROM version_metrics m WHERE m.version_id = v.id AND m.name = ?)
+                ORDER BY number DESC LIMIT ?`)
+      .all(q.modelName, statuses, q.metric, q.limit - ranked.length) as VersionRow[];
+    return [...ranked, ...lacking].map(rowToVersion);
+  }
+
+  async transitionVersion(
+    id: string,
+    change: { from: readonly VersionStatus[]; to: VersionStatus; failureReason: string | null; requireUndeployed: boolean },
+    audit: AuditDraft,
+  ): Promise<TransitionResult> {
+    return this.write((): TransitionResult => {
+      const row = this.db.prepare('SELECT * FROM versions WHERE id = ?').get(id) as VersionRow | undefined;
+      if (!row) return { kind: 'not-found' };
+      const current = rowToVersion(row);
+      if (!change.from.includes(current.status)) return { kind: 'wrong-status', version: current };
+      if (change.requireUndeployed) {
+        const envs = (this.db.prepare('SELECT environment FROM pointers WHERE version_id = ? ORDER BY environment').all(id) as { environment: string }[]).map((r) => r.environment);
+        if (envs.length > 0) return { kind: 'deployed', version: current, environments: envs };
+      }
+      const next: ModelVersion = { ...current, status: change.to, failureReason: change.failureReason };
+      this.db.prepare('UPDATE versions SET status = ?, doc = ? WHERE id = ?').run(next.status, versionToDoc(next), id);
+      this.db.prepare('UPDATE version_metrics SET verified = ? WHERE version_id = ?').run(VERIFIED_STATUSES.includes(next.status) ? 1 : 0, id);
+      this.appendInTx(audit);
+      return { kind: 'ok', version: next };
+    });
+  }
+
+  async updateVersionMetadata(id: string, patch: { description?: string | null; tags?: string[] }, audit: AuditDraft): Promise<ModelVersion | null> {
+    return this.write(() => {
+      const row = this.db.prepare('SELECT * FROM versions WHERE id = ?').get(id) as VersionRow | undefined;
+      if (!row) return null;
+      const current = rowToVersion(row);
+      const next: ModelVersion = {
+        ...current,
+        description: patch.description === undefined ? current.description : patch.description,
+        tags: patch.tags === undefined ? current.tags : patch.tags,
+      };
+      this.db.prepare('UPDATE versions SET doc = ? WHERE id = ?').run(versionToDoc(next), id);
+      this.appendInTx(audit);
+      return next;
+    });
+  }
+
+  async getPointer(modelName: string, environment: string): Promise<DeploymentPointer | null> {
+    const row = this.db.prepare('SELECT * FROM pointers WHERE model_name = ? AND environment = ?').get(modelName, environment) as PointerRow | undefined;
+    return row ? rowToPointer(row) : null;
+  }
+
+  async getPointers(keys: readonly { modelName: string; environment: string }[]): Promise<DeploymentPointer[]> {
+    if (keys.length === 0) return [];
+    const rows = this.db
+      .prepare(`SELECT p.* FROM pointers p JOIN json_each(?) k
+                ON p.model_name = json_extract(k.value, '$.modelName') AND p.environment = json_extract(k.value, '$.environment')`)
+      .all(JSON.stringify(keys)) as PointerRow[];
+    return rows.map(rowToPointer);
+  }
+
+  async pointersForVersions(versionIds: readonly string[]): Promise<DeploymentPointer[]> {
+    if (versionIds.length === 0) return [];
+    const rows = this.db
+      .prepare('SELECT * FROM pointers WHERE version_id IN (SELECT value FROM json_each(?)) ORDER BY environment')
+      .all(JSON.stringify(versionIds)) as PointerRow[];
+    return rows.map(rowToPointer);
+  }
+
+  async moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft): Promise<MoveResult> {
+    return this.write((): MoveResult => {
+      const current = this.db.prepare('SELECT * FROM pointers WHERE model_name = ? AND environment = ?')
+        .get(deployment.modelName, deployment.environment) as PointerRow | undefined;
+      if ((current?.revision ?? null) !== expectedRevision) return { kind: 'conflict', current: current ? rowToPointer(current) : null };
+      const status = (this.db.prepare('SELECT status FROM versions WHERE id = ? AND model_name = ?').get(deployment.versionId, deployment.modelName) as
+        | { status: VersionStatus }
+        | undefined)?.status;
+      if (status !== 'READY') return { kind: 'version-not-ready', status: status ?? null };
+      const revision = (expectedRevision ?? 0) + 1;
+      const stored: Deployment = { ...deployment, status: 'SUCCEEDED', revision };
+      this.insertDeployment(stored);
+      this.db.prepare(`INSERT INTO pointers (model_name, environment, version_id, deployment_id, revision) VALUES (?, ?, ?, ?, ?)
+                       ON CONFLICT (model_name, environment) DO UPDATE SET version_id = excluded.version_id,
+                       deployment_id = excluded.deployment_id, revision = excluded.revision`)
+        .run(stored.modelName, stored.environment, stored.versionId, stored.id, revision);
+      this.appendInTx(audit);
+      const pointer: DeploymentPointer = { modelName: stored.modelName, environment: stored.environment, versionId: stored.versionId, deploymentId: stored.id, revision };
+      return { kind: 'moved', deployment: stored, pointer };
+    });
+  }
+
+  private insertDeployment(d: Deployment): void {
+    this.db
+      .prepare(`INSERT INTO deployments (id, model_name, environment, action, status, version_id, previous_version_id, reason, failure_reason,
+                deployed_at, deployed_by, revision, prior_deployment_id, restored_deployment_id)
+                VALUES (@id, @model_name, @environment, @action, @status, @version_id, @previous_version_id, @reason, @failure_reason,
+                @deployed_at, @deployed_by, @revision, @prior_deployment_id, @restored_deployment_id)`)
+      .run(deploymentToRow(d));
+  }
+
+  async recordRefusedDeployment(deployment: Deployment, audit: AuditDraft): Promise<Deployment> {
+    const stored: Deployment = { ...deployment, status: 'FAILED', revision: null };
+    return this.write(() => {
+      this.insertDeployment(stored);
+      this.appendInTx(audit);
+      return stored;
+    });
+  }
+
+  async getDeployments(ids: readonly string[]): Promise<Deployment[]> {
+    if (ids.length === 0) return [];
+    const rows = this.db.prepare('SELECT * FROM deployments WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as DeploymentRow[];
+    return rows.map(rowToDeployment);
+  }
+
+  async listDeployments(
+    filter: { modelName: string; environment: string | null; versionId: string | null; status: 'SUCCEEDED' | 'FAILED' | null },
+    page: PageRequest,
+  ): Promise<Page<Deployment>> {
+    const after = decodeCursor(page.after, ['number'] as const);
+    const conds = ['model_name = @model'];
+    if (filter.environment !== null) conds.push('environment = @env');
+    if (filter.versionId !== null) conds.push('version_id = @version');
+    if (filter.status !== null) conds.push('status = @status');
+    const where = conds.join(' AND ');
+    const params = { model: filter.modelName, env: filter.environment ?? undefined, version: filter.versionId ?? undefined, status: filter.status ?? undefined };
+    const bound = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined));
+    const rows = this.db
+      .prepare(`SELECT * FROM deployments WHERE ${where} AND (@after IS NULL OR seq < @after) ORDER BY seq DESC LIMIT @limit`)
+      .all({ ...bound, after: after?.[0] ?? null, limit: page.first + 1 }) as DeploymentRow[];
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM deployments WHERE ${where}`).get(bound) as { n: number };
+    const seqOf = new Map(rows.map((r) => [r.id, r.seq]));
+    return toPage(rows.map(rowToDeployment), page.first, n, (d) => [seqOf.get(d.id)!]);
+  }
+
+  async appendAudit(draft: AuditDraft): Promise<AuditEvent> {
+    return this.write(() => this.appendInTx(draft));
+  }
+
+  async listAuditEvents(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>> {
+    const after = decodeCursor(page.after, ['number'] as const);
+    const conds: string[] = [];
+    const params: Record<string, string | number> = {};
+    if (filter.modelName !== null) { conds.push('model_name = @model'); params.model = filter.modelName; }
+    if (filter.actor !== null) { conds.push('actor = @actor'); params.actor = filter.actor; }
+    if (filter.action !== null) { conds.push('action = @action'); params.action = filter.action; }
+    if (filter.since !== null) { conds.push('occurred_at >= @since'); params.since = filter.since.getTime(); }
+    if (filter.until !== null) { conds.push('occurred_at < @until'); params.until = filter.until.getTime(); }
+    const where = conds.length ? conds.join(' AND ') : '1=1';
+    const rows = this.db
+      .prepare(`SELECT * FROM audit_events WHERE ${where} AND (@after IS NULL OR sequence < @after) ORDER BY sequence DESC LIMIT @limit`)
+      .all({ ...params, after: after?.[0] ?? null, limit: page.first + 1 }) as AuditRow[];
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM audit_events WHERE ${where}`).get(params) as { n: number };
+    return toPage(rows.map(rowToAudit), page.first, n, (e) => [e.sequence]);
+  }
+
+  async *auditEventsAscending(): AsyncIterable<AuditEvent> {
+    const stmt = this.db.prepare('SELECT * FROM audit_events WHERE sequence > ? ORDER BY sequence LIMIT ?');
+    let last = 0;
+    for (;;) {
+      const rows = stmt.all(last, AUDIT_BATCH) as AuditRow[];
+      for (const r of rows) yield rowToAudit(r);
+      if (rows.length < AUDIT_BATCH) return;
+      last = rows[rows.length - 1]!.sequence;
+    }
+  }
+
+  async stats(): Promise<StoreStats> {
+    const count = (sql: string): number => (this.db.prepare(sql).get() as { n: number }).n;
+    const byStatus = this.db.prepare('SELECT status, COUNT(*) AS count FROM versions GROUP BY status ORDER BY status').all() as { status: VersionStatus; count: number }[];
+    return {
+      models: count('SELECT COUNT(*) AS n FROM models'),
+      versions: count('SELECT COUNT(*) AS n FROM versions'),
+      versionsByStatus: byStatus,
+      deployments: count('SELECT COUNT(*) AS n FROM deployments'),
+      auditEvents: count('SELECT COALESCE(MAX(sequence), 0) AS n FROM audit_events'),
+    };
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

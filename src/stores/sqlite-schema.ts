@@ -1,0 +1,206 @@
+import type { AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, VersionStatus } from '../domain/model.js';
+
+/** DDL for the SQLite store. Idempotent: run at every open. */
+export const SQLITE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS models (
+  name          TEXT PRIMARY KEY,
+  description   TEXT,
+  created_at    INTEGER NOT NULL,
+  version_count INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS versions (
+  id         TEXT PRIMARY KEY,
+  model_name TEXT NOT NULL REFERENCES models(name),
+  number     INTEGER NOT NULL,
+  status     TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  doc        TEXT NOT NULL,
+  UNIQUE (model_name, number)
+) STRICT;
+CREATE INDEX IF NOT EXISTS versions_by_model_status ON versions (model_name, status, number);
+
+-- One row per (version, metric): ranks versions by any metric from an index.
+-- 'verified' mirrors status IN ('READY', 'ARCHIVED') and is updated with it.
+CREATE TABLE IF NOT EXISTS version_metrics (
+  version_id TEXT NOT NULL REFERENCES versions(id),
+  model_name TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  value      REAL NOT NULL,
+  number     INTEGER NOT NULL,
+  verified   INTEGER NOT NULL,
+  PRIMARY KEY (version_id, name)
+) STRICT;
+CREATE INDEX IF NOT EXISTS version_metrics_rank ON version_metrics (model_name, name, verified, value, number);
+
+CREATE TABLE IF NOT EXISTS pointers (
+  model_name    TEXT NOT NULL,
+  environment   TEXT NOT NULL,
+  version_id    TEXT NOT NULL REFERENCES versions(id),
+  deployment_id TEXT NOT NULL,
+  revision      INTEGER NOT NULL,
+  PRIMARY KEY (model_name, environment)
+) STRICT;
+CREATE INDEX IF NOT EXISTS pointers_by_version ON pointers (version_id);
+
+CREATE TABLE IF NOT EXISTS deployments (
+  seq                    INTEGER PRIMARY KEY AUTOINCREMENT,
+  id                     TEXT NOT NULL UNIQUE,
+  model_name             TEXT NOT NULL,
+  environment            TEXT NOT NULL,
+  action                 TEXT NOT NULL,
+  status                 TEXT NOT NULL,
+  version_id             TEXT NOT NULL,
+  previous_version_id    TEXT,
+  reason                 TEXT,
+  failure_reason         TEXT,
+  deployed_at            INTEGER NOT NULL,
+  deployed_by            TEXT NOT NULL,
+  revision               INTEGER,
+  prior_deployment_id    TEXT,
+  restored_deployment_id TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS deployments_by_model ON deployments (model_name, seq);
+CREATE INDEX IF NOT EXISTS deployments_by_env ON deployments (model_name, environment, seq);
+CREATE INDEX IF NOT EXISTS deployments_by_version ON deployments (version_id, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS deployments_revision ON deployments (model_name, environment, revision) WHERE revision IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS audit_events (
+  sequence      INTEGER PRIMARY KEY,
+  id            TEXT NOT NULL UNIQUE,
+  occurred_at   INTEGER NOT NULL,
+  actor         TEXT NOT NULL,
+  action        TEXT NOT NULL,
+  model_name    TEXT,
+  version_id    TEXT,
+  details       TEXT NOT NULL,
+  previous_hash TEXT NOT NULL,
+  hash          TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS audit_by_model ON audit_events (model_name, sequence);
+CREATE INDEX IF NOT EXISTS audit_by_actor ON audit_events (actor, sequence);
+CREATE INDEX IF NOT EXISTS audit_by_action ON audit_events (action, sequence);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (occurred_at);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_events
+  BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_events
+  BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+`;
+
+export interface ModelRow { name: string; description: string | null; created_at: number; version_count: number }
+export interface VersionRow { id: string; model_name: string; number: number; status: string; created_at: number; doc: string }
+export interface PointerRow { model_name: string; environment: string; version_id: string; deployment_id: string; revision: number }
+export interface DeploymentRow {
+  seq: number; id: string; model_name: string; environment: string; action: string; status: string; version_id: string;
+  previous_version_id: string | null; reason: string | null; failure_reason: string | null; deployed_at: number;
+  deployed_by: string; revision: number | null; prior_deployment_id: string | null; restored_deployment_id: string | null;
+}
+export interface AuditRow {
+  sequence: number; id: string; occurred_at: number; actor: string; action: string; model_name: string | null;
+  version_id: string | null; details: string; previous_hash: string; hash: string;
+}
+
+/** The version fields kept in the JSON `doc` column (everything not queried by SQL). */
+type VersionDoc = Omit<ModelVersion, 'id' | 'modelName' | 'number' | 'status' | 'createdAt' | 'training'> & {
+  training: Omit<ModelVersion['training'], 'trainedAt'> & { trainedAt: string | null };
+};
+
+export function versionToDoc(v: Omit<ModelVersion, 'number'>): string {
+  const doc: VersionDoc = {
+    modelType: v.modelType,
+    failureReason: v.failureReason,
+    description: v.description,
+    datasetVersion: v.datasetVersion,
+    metrics: v.metrics,
+    hyperparameters: v.hyperparameters,
+    featureNames: v.featureNames,
+    training: { ...v.training, trainedAt: v.training.trainedAt ? v.training.trainedAt.toISOString() : null },
+    tags: v.tags,
+    artifacts: v.artifacts,
+    createdBy: v.createdBy,
+  };
+  return JSON.stringify(doc);
+}
+
+export function rowToVersion(r: VersionRow): ModelVersion {
+  const doc = JSON.parse(r.doc) as VersionDoc;
+  return {
+    id: r.id,
+    modelName: r.model_name,
+    number: r.number,
+    status: r.status as VersionStatus,
+    createdAt: new Date(r.created_at),
+    modelType: doc.modelType,
+    failureReason: doc.failureReason,
+    description: doc.description,
+    datasetVersion: doc.datasetVersion,
+    metrics: doc.metrics,
+    hyperparameters: doc.hyperparameters,
+    featureNames: doc.featureNames,
+    training: { ...doc.training, trainedAt: doc.training.trainedAt ? new Date(doc.training.trainedAt) : null },
+    tags: doc.tags,
+    artifacts: doc.artifacts,
+    createdBy: doc.createdBy,
+  };
+}
+
+export function rowToModel(r: ModelRow): Model {
+  return { name: r.name, description: r.description, createdAt: new Date(r.created_at), versionCount: r.version_count };
+}
+
+export function rowToPointer(r: PointerRow): DeploymentPointer {
+  return { modelName: r.model_name, environment: r.environment, versionId: r.version_id, deploymentId: r.deployment_id, revision: r.revision };
+}
+
+export function rowToDeployment(r: DeploymentRow): Deployment {
+  return {
+    id: r.id,
+    modelName: r.model_name,
+    environment: r.environment,
+    action: r.action as Deployment['action'],
+    status: r.status as Deployment['status'],
+    versionId: r.version_id,
+    previousVersionId: r.previous_version_id,
+    reason: r.reason,
+    failureReason: r.failure_reason,
+    deployedAt: new Date(r.deployed_at),
+    deployedBy: r.deployed_by,
+    revision: r.revision,
+    priorDeploymentId: r.prior_deployment_id,
+    restoredDeploymentId: r.restored_deployment_id,
+  };
+}
+
+export function deploymentToRow(d: Deployment): Omit<DeploymentRow, 'seq'> {
+  return {
+    id: d.id,
+    model_name: d.modelName,
+    environment: d.environment,
+    action: d.action,
+    status: d.status,
+    version_id: d.versionId,
+    previous_version_id: d.previousVersionId,
+    reason: d.reason,
+    failure_reason: d.failureReason,
+    deployed_at: d.deployedAt.getTime(),
+    deployed_by: d.deployedBy,
+    revision: d.revision,
+    prior_deployment_id: d.priorDeploymentId,
+    restored_deployment_id: d.restoredDeploymentId,
+  };
+}
+
+export function rowToAudit(r: AuditRow): AuditEvent {
+  return {
+    id: r.id,
+    sequence: r.sequence,
+    occurredAt: new Date(r.occurred_at),
+    actor: r.actor,
+    action: r.action,
+    modelName: r.model_name,
+    versionId: r.version_id,
+    details: JSON.parse(r.details) as AuditEvent['details'],
+    previousHash: r.previous_hash,
+    hash: r.hash,
+  };
+}
