@@ -10,6 +10,7 @@ import type {
   SortDirection,
   VersionStatus,
 } from '../domain/model.js';
+import type { ApiToken } from '../domain/token.js';
 
 /**
  * The metadata port. Every guarantee of the registry (gap-free version numbers, one live version
@@ -101,6 +102,16 @@ export interface RegistryStore {
   listAuditEvents(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>>;
   /** The whole chain in ascending sequence, streamed in batches. */
   auditEventsAscending(): AsyncIterable<AuditEvent>;
+
+  /** Stores a new token (with its audit event when given). ConflictError if the id or hash exists. */
+  createApiToken(token: ApiToken, audit: AuditDraft | null): Promise<ApiToken>;
+  findApiTokenByHash(secretHash: string): Promise<ApiToken | null>;
+  /** Every token, newest first (a registry has few). */
+  listApiTokens(): Promise<ApiToken[]>;
+  /** Sets revokedAt once (a second revoke keeps the first time); null if no such token. */
+  revokeApiToken(id: string, revokedAt: Date, audit: AuditDraft): Promise<ApiToken | null>;
+  /** Records use; callers throttle it. Never audited. */
+  touchApiToken(id: string, lastUsedAt: Date): Promise<void>;
 
   stats(): Promise<StoreStats>;
   /** Throws if the store cannot serve requests (for /readyz). */

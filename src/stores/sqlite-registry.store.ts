@@ -5,9 +5,10 @@ import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, Model, Mode
 import { VERIFIED_STATUSES } from '../domain/model.js';
 import { decodeCursor, toPage } from './paging.js';
 import { compareByMetric } from '../domain/ranking.js';
+import type { ApiToken } from '../domain/token.js';
 import type { AuditFilter, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
 import {
-  type AuditRow, type DeploymentRow, type ModelRow, type PointerRow, type VersionRow,
+  type AuditRow, type DeploymentRow, type TokenRow, rowToToken, type ModelRow, type PointerRow, type VersionRow,
   SQLITE_SCHEMA, deploymentToRow, rowToAudit, rowToDeployment, rowToModel, rowToPointer, rowToVersion, versionToDoc,
 } from './sqlite-schema.js';
 
@@ -315,6 +316,42 @@ export class SqliteRegistryStore implements RegistryStore {
       if (rows.length < AUDIT_BATCH) return;
       last = rows[rows.length - 1]!.sequence;
     }
+  }
+
+  async createApiToken(t: ApiToken, audit: AuditDraft | null): Promise<ApiToken> {
+    return this.write(() => {
+      this.db
+        .prepare(`INSERT INTO api_tokens (id, name, role, model_scope, expires_at, created_at, created_by, last_used_at, revoked_at, secret_hash)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(t.id, t.name, t.role, t.modelScope, t.expiresAt?.getTime() ?? null, t.createdAt.getTime(), t.createdBy,
+          t.lastUsedAt?.getTime() ?? null, t.revokedAt?.getTime() ?? null, t.secretHash);
+      if (audit) this.appendInTx(audit);
+      return t;
+    });
+  }
+
+  async findApiTokenByHash(secretHash: string): Promise<ApiToken | null> {
+    const row = this.db.prepare('SELECT * FROM api_tokens WHERE secret_hash = ?').get(secretHash) as TokenRow | undefined;
+    return row ? rowToToken(row) : null;
+  }
+
+  async listApiTokens(): Promise<ApiToken[]> {
+    return (this.db.prepare('SELECT * FROM api_tokens ORDER BY created_at DESC, id DESC').all() as TokenRow[]).map(rowToToken);
+  }
+
+  async revokeApiToken(id: string, revokedAt: Date, audit: AuditDraft): Promise<ApiToken | null> {
+    return this.write(() => {
+      const row = this.db.prepare('UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING *').get(revokedAt.getTime(), id) as
+        | TokenRow
+        | undefined;
+      if (!row) return null;
+      this.appendInTx(audit);
+      return rowToToken(row);
+    });
+  }
+
+  async touchApiToken(id: string, lastUsedAt: Date): Promise<void> {
+    this.db.prepare('UPDATE api_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?').run(lastUsedAt.getTime(), id);
   }
 
   async stats(): Promise<StoreStats> {

@@ -1,3 +1,4 @@
+import type { ApiToken, Role } from '../domain/token.js';
 import type { AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, VersionStatus } from '../domain/model.js';
 
 /** DDL for the SQLite store. Idempotent: run at every open. */
@@ -81,6 +82,19 @@ CREATE INDEX IF NOT EXISTS audit_by_model ON audit_events (model_name, sequence)
 CREATE INDEX IF NOT EXISTS audit_by_actor ON audit_events (actor, sequence);
 CREATE INDEX IF NOT EXISTS audit_by_action ON audit_events (action, sequence);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (occurred_at);
+CREATE TABLE IF NOT EXISTS api_tokens (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  role         TEXT NOT NULL,
+  model_scope  TEXT,
+  expires_at   INTEGER,
+  created_at   INTEGER NOT NULL,
+  created_by   TEXT NOT NULL,
+  last_used_at INTEGER,
+  revoked_at   INTEGER,
+  secret_hash  TEXT NOT NULL UNIQUE
+) STRICT;
+
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_events
   BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_events
@@ -202,5 +216,18 @@ export function rowToAudit(r: AuditRow): AuditEvent {
     details: JSON.parse(r.details) as AuditEvent['details'],
     previousHash: r.previous_hash,
     hash: r.hash,
+  };
+}
+
+export interface TokenRow {
+  id: string; name: string; role: string; model_scope: string | null; expires_at: number | null; created_at: number;
+  created_by: string; last_used_at: number | null; revoked_at: number | null; secret_hash: string;
+}
+
+export function rowToToken(r: TokenRow): ApiToken {
+  const date = (v: number | null) => (v === null ? null : new Date(v));
+  return {
+    id: r.id, name: r.name, role: r.role as Role, modelScope: r.model_scope, expiresAt: date(r.expires_at), createdAt: new Date(r.created_at),
+    createdBy: r.created_by, lastUsedAt: date(r.last_used_at), revokedAt: date(r.revoked_at), secretHash: r.secret_hash,
   };
 }
