@@ -1,0 +1,45 @@
+import { createRequire } from 'node:module';
+import ts from 'typescript';
+import { defineConfig, type Plugin } from 'vitest/config';
+
+/**
+ * Vite 8 transforms TypeScript with oxc, which mis-orders type-graphql's parameter decorators.
+ * Tests therefore compile TypeScript with the TypeScript compiler itself, as `npm run build` does.
+ */
+function tscTransform(): Plugin {
+  return {
+    name: 'tsc-transform',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!id.endsWith('.ts') || id.includes('/node_modules/')) return null;
+      const out = ts.transpileModule(code, {
+        fileName: id,
+        compilerOptions: {
+          target: ts.ScriptTarget.ES2023,
+          module: ts.ModuleKind.ESNext,
+          experimentalDecorators: true,
+          emitDecoratorMetadata: true,
+          sourceMap: true,
+          inlineSources: true,
+        },
+      });
+      return { code: out.outputText, map: out.sourceMapText ? JSON.parse(out.sourceMapText) : null };
+    },
+  };
+}
+
+const require = createRequire(import.meta.url);
+
+export default defineConfig({
+  plugins: [tscTransform()],
+  // One graphql instance: Node (and so type-graphql and Apollo) loads graphql's CommonJS build,
+  // while Vite would pick its "module" (.mjs) build for our code; two instances break instanceof.
+  resolve: { alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }] },
+  oxc: false,
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
