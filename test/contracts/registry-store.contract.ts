@@ -1,0 +1,372 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../src/audit/hash-chain.js';
+import { ConflictError, InvalidArgumentError } from '../../src/domain/errors.js';
+import type { ModelVersion, VersionStatus } from '../../src/domain/model.js';
+import type { ApiToken } from '../../src/domain/token.js';
+import type { RegistryStore } from '../../src/stores/registry.store.js';
+import { draft, newDeployment, newVersion, tick } from '../support/fixtures.js';
+
+export type OpenStore = () => Promise<{ store: RegistryStore; close: () => Promise<void> }>;
+
+/**
+ * The RegistryStore contract: every implementation runs this same suite. It pins down the
+ * behaviour the services rely on: numbering, paging, ranking, compare-and-set, the audit chain.
+ */
+export function describeRegistryStore(name: string, open: OpenStore): void {
+  describe(`RegistryStore contract: ${name}`, () => {
+    let store: RegistryStore;
+    let close: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, close } = await open());
+    });
+    afterEach(async () => {
+      await close();
+    });
+
+    async function register(model: string, overrides: Partial<Omit<ModelVersion, 'number'>> = {}): Promise<ModelVersion> {
+      return store.registerVersion(newVersion(model, overrides), (v) => draft('MODEL_VERSION_REGISTERED', { modelName: v.modelName, versionId: v.id }, { number: v.number }));
+    }
+    async function ready(v: ModelVersion, to: VersionStatus = 'READY'): Promise<ModelVersion> {
+      const r = await store.transitionVersion(v.id, { from: ['PENDING_UPLOAD'], to, failureReason: null, requireUndeployed: false }, draft('MODEL_VERSION_READY'));
+      if (r.kind !== 'ok') throw new Error(`transition failed: ${r.kind}`);
+      return r.version;
+    }
+    async function deploy(v: ModelVersion, env = 'production') {
+      const p = await store.getPointer(v.modelName, env);
+      const d = newDeployment(v, env, p ? { versionId: p.versionId, deploymentId: p.deploymentId } : null);
+      return store.moveDeploymentPointer(d, p?.revision ?? null, draft('MODEL_VERSION_PROMOTED', { modelName: v.modelName, versionId: v.id }));
+    }
+
+    describe('versions', () => {
+      it('numbers versions 1..n per model and creates the model on its first version', async () => {
+        const a1 = await register('alpha');
+        const b1 = await register('beta');
+        const a2 = await register('alpha');
+        expect([a1.number, a2.number, b1.number]).toEqual([1, 2, 1]);
+        expect(await store.getModel('alpha')).toMatchObject({ name: 'alpha', versionCount: 2, description: null });
+        expect(await store.getModel('nope')).toBeNull();
+      });
+
+      it('gives concurrent registrations distinct numbers without gaps', async () => {
+        const all = await Promise.all(Array.from({ length: 20 }, () => register('busy')));
+        expect(all.map((v) => v.number).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      });
+
+      it('refuses a duplicate version id with ConflictError and writes nothing', async () => {
+        const v = newVersion('dup');
+        await store.registerVersion(v, () => draft('MODEL_VERSION_REGISTERED'));
+        await expect(store.registerVersion({ ...v }, () => draft('MODEL_VERSION_REGISTERED'))).rejects.toBeInstanceOf(ConflictError);
+        expect((await store.getModel('dup'))?.versionCount).toBe(1);
+        expect((await store.stats()).auditEvents).toBe(1);
+      });
+
+      it('round-trips every field exactly, including awkward hyperparameter keys and millisecond dates', async () => {
+        const hyper = { $where: 1, 'a.b': { 'c.d': [1, 2.5, null] }, __proto__x: true, nested: { $in: 'x', '': 'empty' }, unicode: 'λ✓', big: 1e300, neg: -0.125 };
+        const input = newVersion('exact', {
+          hyperparameters: hyper,
+          description: 'multi\nline',
+          tags: ['a', 'b'],
+          featureNames: ['f1', 'f2', 'f3'],
+          metrics: [{ name: 'z', value: 1 }, { name: 'a', value: -2.5 }],
+          training: { trainedAt: new Date('2026-01-02T03:04:05.678Z'), durationSeconds: 12.5, trainingSamples: 1000, validationSamples: 200 },
+        });
+        const proto = JSON.parse('{"__proto__": {"polluted": 1}}') as Record<string, unknown>;
+        (input.hyperparameters as Record<string, unknown>).own = proto;
+        await store.registerVersion(input, () => draft('X'));
+        const got = await store.getVersion(input.id);
+        expect(got).toEqual({ ...input, number: 1 });
+        expect(JSON.stringify(got!.hyperparameters)).toBe(JSON.stringify(input.hyperparameters));
+        expect(Object.keys(got!.hyperparameters)).toEqual(Object.keys(input.hyperparameters));
+        expect(got!.createdAt.getTime()).toBe(input.createdAt.getTime());
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      });
+
+      it('lists versions newest first with cursors, a status filter and a total count', async () => {
+        const vs: ModelVersion[] = [];
+        for (let i = 0; i < 5; i++) vs.push(await register('paged'));
+        await ready(vs[1]!);
+        await ready(vs[3]!);
+        const p1 = await store.listVersions({ modelName: 'paged', status: null }, { first: 2, after: null });
+        expect(p1.items.map((i) => i.node.number)).toEqual([5, 4]);
+        expect(p1).toMatchObject({ hasNextPage: true, totalCount: 5 });
+        const p2 = await store.listVersions({ modelName: 'paged', status: null }, { first: 2, after: p1.items[1]!.cursor });
+        expect(p2.items.map((i) => i.node.number)).toEqual([3, 2]);
+        const p3 = await store.listVersions({ modelName: 'paged', status: null }, { first: 2, after: p2.items[1]!.cursor });
+        expect(p3.items.map((i) => i.node.number)).toEqual([1]);
+        expect(p3.hasNextPage).toBe(false);
+        const readyOnly = await store.listVersions({ modelName: 'paged', status: 'READY' }, { first: 10, after: null });
+        expect(readyOnly.items.map((i) => i.node.number)).toEqual([4, 2]);
+        expect(readyOnly.totalCount).toBe(2);
+        expect((await store.listVersions({ modelName: 'paged', status: null }, { first: 0, after: null })).items).toEqual([]);
+      });
+
+      it('refuses a cursor it did not make', async () => {
+        await register('cur');
+        for (const bad of ['garbage', Buffer.from('["x"]').toString('base64url'), Buffer.from('{"a":1}').toString('base64url')]) {
+          await expect(store.listVersions({ modelName: 'cur', status: null }, { first: 1, after: bad })).rejects.toBeInstanceOf(InvalidArgumentError);
+        }
+      });
+
+      it('finds the latest version, optionally by status, and batches by id', async () => {
+        const v1 = await register('latest');
+        await ready(v1);
+        const v2 = await register('latest');
+        expect((await store.latestVersion('latest', null))?.id).toBe(v2.id);
+        expect((await store.latestVersion('latest', 'READY'))?.id).toBe(v1.id);
+        expect(await store.latestVersion('none', null)).toBeNull();
+        const got = await store.getVersions([v2.id, 'v20990101000000_00000000', v1.id]);
+        expect(got.map((v) => v.id).sort()).toEqual([v1.id, v2.id].sort());
+      });
+
+      it('moves status only from the allowed states and appends the audit event with it', async () => {
+        const v = await register('status');
+        const before = (await store.stats()).auditEvents;
+        const wrong = await store.transitionVersion(v.id, { from: ['READY'], to: 'ARCHIVED', failureReason: null, requireUndeployed: true }, draft('X'));
+        expect(wrong).toMatchObject({ kind: 'wrong-status' });
+        expect((await store.stats()).auditEvents).toBe(before);
+        const failed = await store.transitionVersion(v.id, { from: ['PENDING_UPLOAD'], to: 'FAILED', failureReason: 'bad bytes', requireUndeployed: false }, draft('F'));
+        expect(failed).toMatchObject({ kind: 'ok', version: { status: 'FAILED', failureReason: 'bad bytes' } });
+        expect(await store.getVersion(v.id)).toMatchObject({ status: 'FAILED', failureReason: 'bad bytes' });
+        expect((await store.stats()).auditEvents).toBe(before + 1);
+        expect(await store.transitionVersion('v20990101000000_00000000', { from: ['READY'], to: 'ARCHIVED', failureReason: null, requireUndeployed: false }, draft('X')))
+          .toEqual({ kind: 'not-found' });
+      });
+
+      it('refuses to archive a deployed version when asked to', async () => {
+        const v = await ready(await register('arch'));
+        expect(await deploy(v, 'staging')).toMatchObject({ kind: 'moved' });
+        const r = await store.transitionVersion(v.id, { from: ['READY'], to: 'ARCHIVED', failureReason: null, requireUndeployed: true }, draft('A'));
+        expect(r).toMatchObject({ kind: 'deployed', environments: ['staging'] });
+        expect((await store.getVersion(v.id))?.status).toBe('READY');
+      });
+
+      it('updates description and tags only where given', async () => {
+        const v = await register('meta', { description: 'old', tags: ['x'] });
+        const u1 = await store.updateVersionMetadata(v.id, { tags: ['y', 'z'] }, draft('U'));
+        expect(u1).toMatchObject({ description: 'old', tags: ['y', 'z'] });
+        const u2 = await store.updateVersionMetadata(v.id, { description: null }, draft('U'));
+        expect(u2).toMatchObject({ description: null, tags: ['y', 'z'] });
+        expect(await store.getVersion(v.id)).toMatchObject({ description: null, tags: ['y', 'z'] });
+        expect(await store.updateVersionMetadata('v20990101000000_00000000', { tags: [] }, draft('U'))).toBeNull();
+      });
+    });
+
+    describe('ranking', () => {
+      it('ranks verified versions by any metric, ties by higher number, versions lacking it last', async () => {
+        const mk = async (metrics: { name: string; value: number }[], status: VersionStatus = 'READY') => {
+          const v = await register('rank', { metrics });
+          return status === 'PENDING_UPLOAD' ? v : ready(v, status);
+        };
+        const a = await mk([{ name: 'f1', value: 0.5 }]);
+        const b = await mk([{ name: 'f1', value: 0.9 }, { name: 'acc', value: 0.1 }]);
+        const c = await mk([{ name: 'acc', value: 0.7 }]);
+        const d = await mk([{ name: 'f1', value: 0.9 }]);
+        await mk([{ name: 'f1', value: 0.99 }], 'PENDING_UPLOAD');
+        await mk([{ name: 'f1', value: 0.98 }], 'FAILED');
+        const e = await mk([{ name: 'f1', value: 0.1 }]);
+        const archived = await store.transitionVersion(e.id, { from: ['READY'], to: 'ARCHIVED', failureReason: null, requireUndeployed: true }, draft('A'));
+        expect(archived.kind).toBe('ok');
+        const q = { modelName: 'rank', metric: 'f1', statuses: ['READY', 'ARCHIVED'] as VersionStatus[], versionIds: null, limit: 10 };
+        const desc = await store.rankVersions({ ...q, direction: 'DESC' });
+        expect(desc.map((v) => v.id)).toEqual([d.id, b.id, a.id, e.id, c.id]);
+        const asc = await store.rankVersions({ ...q, direction: 'ASC' });
+        expect(asc.map((v) => v.id)).toEqual([e.id, a.id, d.id, b.id, c.id]);
+        expect((await store.rankVersions({ ...q, direction: 'DESC', limit: 2 })).map((v) => v.id)).toEqual([d.id, b.id]);
+        const subset = await store.rankVersions({ ...q, direction: 'DESC', versionIds: [a.id, c.id, b.id] });
+        expect(subset.map((v) => v.id)).toEqual([b.id, a.id, c.id]);
+        expect(await store.rankVersions({ ...q, modelName: 'other', direction: 'DESC' })).toEqual([]);
+      });
+    });
+
+    describe('deployment pointer', () => {
+      it('creates, then compare-and-sets the pointer, writing deployment and audit event together', async () => {
+        const v1 = await ready(await register('dep'));
+        const v2 = await ready(await register('dep'));
+        const m1 = await deploy(v1);
+        expect(m1).toMatchObject({ kind: 'moved', pointer: { versionId: v1.id, revision: 1 }, deployment: { status: 'SUCCEEDED', revision: 1 } });
+        const p = await store.getPointer('dep', 'production');
+        expect(p).toMatchObject({ versionId: v1.id, revision: 1 });
+        const stale = newDeployment(v2, 'production', null);
+        expect(await store.moveDeploymentPointer(stale, null, draft('P'))).toMatchObject({ kind: 'conflict', current: { versionId: v1.id, revision: 1 } });
+        const m2 = await deploy(v2);
+        expect(m2).toMatchObject({ kind: 'moved', pointer: { versionId: v2.id, revision: 2 } });
+        expect(await store.moveDeploymentPointer(newDeployment(v1, 'production', null), 1, draft('P'))).toMatchObject({ kind: 'conflict' });
+        const hist = await store.listDeployments({ modelName: 'dep', environment: 'production', versionId: null, status: null }, { first: 10, after: null });
+        expect(hist.items.map((i) => [i.node.versionId, i.node.previousVersionId, i.node.revision])).toEqual([[v2.id, v1.id, 2], [v1.id, null, 1]]);
+        expect(hist.items.map((i) => i.node.id)).not.toContain(stale.id);
+        const events = await store.listAuditEvents({ modelName: null, actor: null, action: 'MODEL_VERSION_PROMOTED', since: null, until: null }, { first: 10, after: null });
+        expect(events.totalCount).toBe(2);
+      });
+
+      it('lets exactly one of many concurrent moves from the same revision win', async () => {
+        const base = await ready(await register('race'));
+        await deploy(base);
+        const candidates = await Promise.all(Array.from({ length: 10 }, async () => ready(await register('race'))));
+        const p = (await store.getPointer('race', 'production'))!;
+        const results = await Promise.all(
+          candidates.map((v) => store.moveDeploymentPointer(newDeployment(v, 'production', { versionId: p.versionId, deploymentId: p.deploymentId }), p.revision, draft('P'))),
+        );
+        expect(results.filter((r) => r.kind === 'moved')).toHaveLength(1);
+        expect(results.filter((r) => r.kind === 'conflict')).toHaveLength(9);
+        const winner = results.find((r) => r.kind === 'moved')!;
+        expect((await store.getPointer('race', 'production'))?.deploymentId).toBe(winner.kind === 'moved' ? winner.deployment.id : '');
+        expect((await store.stats()).deployments).toBe(2);
+      });
+
+      it('refuses to point at a version that is not READY', async () => {
+        const v = await register('notready');
+        expect(await deploy(v)).toEqual({ kind: 'version-not-ready', status: 'PENDING_UPLOAD' });
+        expect(await store.getPointer('notready', 'production')).toBeNull();
+        expect((await store.stats()).deployments).toBe(0);
+      });
+
+      it('keeps environments apart and finds pointers by key and by version', async () => {
+        const v1 = await ready(await register('envs'));
+        const v2 = await ready(await register('envs'));
+        await deploy(v1, 'production');
+        await deploy(v1, 'staging');
+        await deploy(v2, 'canary');
+        const byVersion = await store.pointersForVersions([v1.id, v2.id]);
+        expect(byVersion.map((p) => `${p.versionId === v1.id ? 'v1' : 'v2'}:${p.environment}`).sort()).toEqual(['v1:production', 'v1:staging', 'v2:canary']);
+        const byKey = await store.getPointers([{ modelName: 'envs', environment: 'staging' }, { modelName: 'envs', environment: 'nope' }]);
+        expect(byKey.map((p) => p.environment)).toEqual(['staging']);
+      });
+
+      it('records refused deployments as FAILED with their audit event, without touching the pointer', async () => {
+        const v = await ready(await register('refused'));
+        await deploy(v);
+        const d = await store.recordRefusedDeployment(
+          { ...newDeployment(v, 'production', null), status: 'FAILED', failureReason: 'policy not met' },
+          draft('PROMOTION_REFUSED', { modelName: 'refused', versionId: v.id }),
+        );
+        expect(d).toMatchObject({ status: 'FAILED', revision: null, failureReason: 'policy not met' });
+        expect((await store.getPointer('refused', 'production'))?.revision).toBe(1);
+        const failed = await store.listDeployments({ modelName: 'refused', environment: null, versionId: v.id, status: 'FAILED' }, { first: 5, after: null });
+        expect(failed.items.map((i) => i.node.id)).toEqual([d.id]);
+        expect((await store.getDeployments([d.id]))[0]).toMatchObject({ id: d.id, status: 'FAILED' });
+        const page1 = await store.listDeployments({ modelName: 'refused', environment: null, versionId: null, status: null }, { first: 1, after: null });
+        expect(page1.items[0]!.node.id).toBe(d.id);
+        const page2 = await store.listDeployments({ modelName: 'refused', environment: null, versionId: null, status: null }, { first: 1, after: page1.items[0]!.cursor });
+        expect(page2.items[0]!.node.status).toBe('SUCCEEDED');
+        expect(page2.hasNextPage).toBe(false);
+      });
+    });
+
+    describe('audit chain', () => {
+      it('appends a gap-free chain that verifies, also under concurrent appends', async () => {
+        await Promise.all(Array.from({ length: 25 }, (_, i) => store.appendAudit(draft('TEST', {}, { i }))));
+        const events = [];
+        for await (const e of store.auditEventsAscending()) events.push(e);
+        expect(events.map((e) => e.sequence)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+        expect(events[0]!.previousHash).toBe('0'.repeat(64));
+        const result = await verifyChain((async function* () { yield* events; })());
+        expect(result).toMatchObject({ valid: true, eventsChecked: 25, headHash: events[24]!.hash });
+      });
+
+      it('streams more than one batch in order', async () => {
+        for (let i = 0; i < 1005; i++) await store.appendAudit(draft('BULK', {}, { i }));
+        let n = 0;
+        let last = 0;
+        for await (const e of store.auditEventsAscending()) {
+          expect(e.sequence).toBe(last + 1);
+          last = e.sequence;
+          n++;
+        }
+        expect(n).toBe(1005);
+      });
+
+      it('filters by model, actor, action and time, newest first, with cursors', async () => {
+        const t0 = tick();
+        await store.appendAudit({ ...draft('A', { modelName: 'm1' }), actor: 'alice' });
+        await store.appendAudit({ ...draft('B', { modelName: 'm2' }), actor: 'bob' });
+        const t1 = tick();
+        await store.appendAudit({ ...draft('A', { modelName: 'm1' }), actor: 'bob', occurredAt: tick() });
+        const all = { modelName: null, actor: null, action: null, since: null, until: null };
+        const seqs = async (f: Partial<typeof all>) =>
+          (await store.listAuditEvents({ ...all, ...f }, { first: 10, after: null })).items.map((i) => i.node.sequence);
+        expect(await seqs({})).toEqual([3, 2, 1]);
+        expect(await seqs({ modelName: 'm1' })).toEqual([3, 1]);
+        expect(await seqs({ actor: 'bob' })).toEqual([3, 2]);
+        expect(await seqs({ action: 'A', actor: 'alice' })).toEqual([1]);
+        expect(await seqs({ since: t1 })).toEqual([3]);
+        expect(await seqs({ since: t0, until: t1 })).toEqual([2, 1]);
+        const p1 = await store.listAuditEvents(all, { first: 2, after: null });
+        const p2 = await store.listAuditEvents(all, { first: 2, after: p1.items[1]!.cursor });
+        expect(p2.items.map((i) => i.node.sequence)).toEqual([1]);
+        expect(p1.totalCount).toBe(3);
+      });
+    });
+
+    describe('models', () => {
+      it('lists models by name with a substring search that treats % and _ literally', async () => {
+        for (const n of ['b-model', 'a_model', 'c1', 'abc']) await register(n);
+        const page = await store.listModels({ search: null }, { first: 3, after: null });
+        expect(page.items.map((i) => i.node.name)).toEqual(['a_model', 'abc', 'b-model']);
+        const next = await store.listModels({ search: null }, { first: 3, after: page.items[2]!.cursor });
+        expect(next.items.map((i) => i.node.name)).toEqual(['c1']);
+        expect((await store.listModels({ search: '_' }, { first: 10, after: null })).items.map((i) => i.node.name)).toEqual(['a_model']);
+        expect((await store.listModels({ search: 'model' }, { first: 10, after: null })).totalCount).toBe(2);
+        expect((await store.listModels({ search: '%' }, { first: 10, after: null })).items).toEqual([]);
+        expect((await store.getModels(['abc', 'zzz', 'c1'])).map((m) => m.name).sort()).toEqual(['abc', 'c1']);
+      });
+
+      it('updates a model description with its audit event', async () => {
+        await register('desc');
+        const before = (await store.stats()).auditEvents;
+        expect(await store.updateModel('desc', { description: 'hello' }, draft('MODEL_UPDATED'))).toMatchObject({ description: 'hello' });
+        expect((await store.getModel('desc'))?.description).toBe('hello');
+        expect((await store.stats()).auditEvents).toBe(before + 1);
+        expect(await store.updateModel('missing', { description: 'x' }, draft('MODEL_UPDATED'))).toBeNull();
+        expect((await store.stats()).auditEvents).toBe(before + 1);
+      });
+    });
+
+    describe('api tokens', () => {
+      const token = (overrides: Partial<ApiToken> = {}): ApiToken => ({
+        id: randomUUID(),
+        name: 'ci',
+        role: 'publisher',
+        modelScope: 'fraud-*',
+        expiresAt: new Date('2027-01-01T00:00:00.000Z'),
+        createdAt: tick(),
+        createdBy: 'admin',
+        lastUsedAt: null,
+        revokedAt: null,
+        secretHash: createHash('sha256').update(randomUUID()).digest('hex'),
+        ...overrides,
+      });
+
+      it('stores, finds by hash, lists newest first, touches and revokes once', async () => {
+        const t1 = await store.createApiToken(token({ name: 'one' }), draft('API_TOKEN_CREATED'));
+        const t2 = await store.createApiToken(token({ name: 'two', modelScope: null, expiresAt: null }), null);
+        expect(await store.findApiTokenByHash(t1.secretHash)).toEqual(t1);
+        expect(await store.findApiTokenByHash('0'.repeat(64))).toBeNull();
+        expect((await store.listApiTokens()).map((t) => t.name)).toEqual(['two', 'one']);
+        const used = tick();
+        await store.touchApiToken(t2.id, used);
+        expect((await store.findApiTokenByHash(t2.secretHash))?.lastUsedAt).toEqual(used);
+        const at = tick();
+        expect((await store.revokeApiToken(t1.id, at, draft('API_TOKEN_REVOKED')))?.revokedAt).toEqual(at);
+        expect((await store.revokeApiToken(t1.id, tick(), draft('API_TOKEN_REVOKED')))?.revokedAt).toEqual(at);
+        expect(await store.revokeApiToken(randomUUID(), tick(), draft('API_TOKEN_REVOKED'))).toBeNull();
+        await expect(store.createApiToken(token({ secretHash: t1.secretHash }), null)).rejects.toBeInstanceOf(ConflictError);
+        await expect(store.createApiToken(token({ id: t1.id }), null)).rejects.toBeInstanceOf(ConflictError);
+      });
+    });
+
+    it('counts everything in stats', async () => {
+      const v = await ready(await register('stats'));
+      await register('stats');
+      await deploy(v);
+      expect(await store.stats()).toEqual({
+        models: 1,
+        versions: 2,
+        versionsByStatus: [{ status: 'PENDING_UPLOAD', count: 1 }, { status: 'READY', count: 1 }],
+        deployments: 1,
+        auditEvents: 4,
+      });
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
