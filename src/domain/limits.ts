@@ -1,6 +1,9 @@
 /** Every input limit in one place; the README's limits table is written from this file. */
 export const LIMITS = {
   pageSize: 100,
+  /** `first` when a client leaves it out (or sends null). */
+  defaultPage: 20,
+  defaultAuditPage: 50,
   metrics: 200,
   hyperparametersBytes: 64 * 1024,
   artifactsMin: 1,

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
+import { LIMITS } from '../domain/limits.js';
 import type { GraphQLContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
 import { AuditEventConnection, AuditVerification, RegistryStats, toConnection } from './types.js';
@@ -14,11 +15,11 @@ export class AuditResolver {
     @Arg('action', () => String, { nullable: true }) action: string | null,
     @Arg('since', () => DateTimeScalar, { nullable: true }) since: Date | null,
     @Arg('until', () => DateTimeScalar, { nullable: true }) until: Date | null,
-    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultAuditPage }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ) {
     const filter = { modelName: modelName ?? null, actor: actor ?? null, action: action ?? null, since: since ?? null, until: until ?? null };
-    return toConnection(await ctx.services.queries.auditEvents(filter, { first, after }));
+    return toConnection(await ctx.services.queries.auditEvents(filter, { first: first ?? LIMITS.defaultAuditPage, after }));
   }
 
   @Query(() => AuditVerification, { description: 'Recomputes the whole hash chain.' })

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Deployment, ModelVersion } from '../domain/model.js';
+import { LIMITS } from '../domain/limits.js';
 import { type GraphQLContext, pointerKey } from './context.js';
 import { PromoteInput, RollbackInput } from './inputs.js';
 import { DeploymentConnection, DeploymentType, ModelVersionType, toConnection } from './types.js';
@@ -12,10 +13,10 @@ export class DeploymentResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('modelName', () => String) modelName: string,
     @Arg('environment', () => String, { nullable: true }) environment: string | null,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ) {
-    return toConnection(await ctx.services.queries.deploymentHistory(modelName, environment, { first, after }));
+    return toConnection(await ctx.services.queries.deploymentHistory(modelName, environment, { first: first ?? LIMITS.defaultPage, after }));
   }
 
   @Mutation(() => DeploymentType, { description: 'Deploys a READY version to the environment and demotes the one there, atomically.' })

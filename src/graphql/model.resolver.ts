@@ -3,6 +3,7 @@ import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 't
 import { DEFAULT_ENVIRONMENT } from '../domain/limits.js';
 import type { Model, ModelVersion, VersionStatus } from '../domain/model.js';
 import { checkEnvironment } from '../domain/validation.js';
+import { LIMITS } from '../domain/limits.js';
 import { type GraphQLContext, pointerKey } from './context.js';
 import { ModelConnection, ModelType, ModelVersionConnection, ModelVersionStatus, ModelVersionType, toConnection } from './types.js';
 
@@ -12,10 +13,10 @@ export class ModelResolver {
   async models(
     @Ctx() ctx: GraphQLContext,
     @Arg('search', () => String, { nullable: true }) search: string | null,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ) {
-    return toConnection(await ctx.services.queries.models(search, { first, after }));
+    return toConnection(await ctx.services.queries.models(search, { first: first ?? LIMITS.defaultPage, after }));
   }
 
   @Query(() => ModelType, { nullable: true })
@@ -52,10 +53,10 @@ export class ModelResolver {
     @Root() model: Model,
     @Ctx() ctx: GraphQLContext,
     @Arg('status', () => ModelVersionStatus, { nullable: true }) status: ModelVersionStatus | null,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ) {
-    return toConnection(await ctx.services.queries.versions(model.name, status as VersionStatus | null, { first, after }));
+    return toConnection(await ctx.services.queries.versions(model.name, status as VersionStatus | null, { first: first ?? LIMITS.defaultPage, after }));
   }
 }
 

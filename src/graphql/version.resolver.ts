@@ -4,6 +4,7 @@ import type { ModelVersion, SortDirection as DomainSortDirection, VersionStatus 
 import { metricValue } from '../domain/policy.js';
 import type { PresignedRequest } from '../artifacts/artifact.store.js';
 import type { RegisteredVersion } from '../services/version.service.js';
+import { LIMITS } from '../domain/limits.js';
 import type { GraphQLContext } from './context.js';
 import { RegisterModelVersionInput } from './inputs.js';
 import {
@@ -23,10 +24,10 @@ export class VersionResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('modelName', () => String) modelName: string,
     @Arg('status', () => ModelVersionStatus, { nullable: true }) status: ModelVersionStatus | null,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ) {
-    return toConnection(await ctx.services.queries.versions(modelName, status as VersionStatus | null, { first, after }));
+    return toConnection(await ctx.services.queries.versions(modelName, status as VersionStatus | null, { first: first ?? LIMITS.defaultPage, after }));
   }
 
   @Query(() => ModelVersionType, { nullable: true, description: 'The version deployed in the environment now; null if none.' })
@@ -45,7 +46,7 @@ export class VersionResolver {
     @Arg('metric', () => String, { nullable: true, defaultValue: 'roc_auc' }) metric: string | null,
     @Arg('direction', () => SortDirection, { nullable: true, defaultValue: SortDirection.DESC }) direction: SortDirection | null,
     @Arg('versionIds', () => [ID], { nullable: true }) versionIds: string[] | null,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
   ) {
     return ctx.services.queries.compare({
       modelName,
@@ -118,10 +119,10 @@ export class VersionResolver {
   async deployments(
     @Root() version: ModelVersion,
     @Ctx() ctx: GraphQLContext,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ) {
-    return toConnection(await ctx.services.queries.versionDeployments(version, { first, after }));
+    return toConnection(await ctx.services.queries.versionDeployments(version, { first: first ?? LIMITS.defaultPage, after }));
   }
 }
 

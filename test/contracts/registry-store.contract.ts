@@ -4,7 +4,7 @@ import { verifyChain } from '../../src/audit/hash-chain.js';
 import { ConflictError, InvalidArgumentError } from '../../src/domain/errors.js';
 import type { ModelVersion, VersionStatus } from '../../src/domain/model.js';
 import type { ApiToken } from '../../src/domain/token.js';
-import type { RegistryStore } from '../../src/stores/registry.store.js';
+import type { AuditFilter, RegistryStore } from '../../src/stores/registry.store.js';
 import { draft, newDeployment, newVersion, tick } from '../support/fixtures.js';
 
 export type OpenStore = () => Promise<{ store: RegistryStore; close: () => Promise<void> }>;
@@ -282,8 +282,8 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         await store.appendAudit({ ...draft('B', { modelName: 'm2' }), actor: 'bob' });
         const t1 = tick();
         await store.appendAudit({ ...draft('A', { modelName: 'm1' }), actor: 'bob', occurredAt: tick() });
-        const all = { modelName: null, actor: null, action: null, since: null, until: null };
-        const seqs = async (f: Partial<typeof all>) =>
+        const all: AuditFilter = { modelName: null, actor: null, action: null, since: null, until: null };
+        const seqs = async (f: Partial<AuditFilter>) =>
           (await store.listAuditEvents({ ...all, ...f }, { first: 10, after: null })).items.map((i) => i.node.sequence);
         expect(await seqs({})).toEqual([3, 2, 1]);
         expect(await seqs({ modelName: 'm1' })).toEqual([3, 1]);
