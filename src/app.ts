@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import type { ArtifactStore } from './artifacts/artifact.store.js';
 import { fsArtifactRoutes } from './artifacts/fs-artifact.http.js';
 import { FsArtifactStore } from './artifacts/fs-artifact.store.js';
+import { S3ArtifactStore } from './artifacts/s3-artifact.store.js';
 import type { Config } from './config.js';
 import { createApollo } from './graphql/apollo.js';
 import { buildRegistrySchema } from './graphql/schema.js';
@@ -51,9 +52,29 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
   const baseStore = new SqliteRegistryStore(join(dataDir, 'registry.db'));
   const store = overrides.wrapStore ? overrides.wrapStore(baseStore) : baseStore;
-  const fsArtifacts = await FsArtifactStore.open({ root: join(dataDir, 'artifacts'), publicUrl, secret: config.signingSecret });
-  const artifacts: ArtifactStore = fsArtifacts;
-  const routes: RouteHandler[] = [fsArtifactRoutes(fsArtifacts)];
+  let artifacts: ArtifactStore;
+  let closeArtifacts = (): void => {};
+  const routes: RouteHandler[] = [];
+  if (config.s3) {
+    // S3 / MinIO: clients talk to storage through presigned URLs; the registry serves no bytes.
+    const s3 = await S3ArtifactStore.open({
+      bucket: config.s3.bucket,
+      region: config.s3.region,
+      endpoint: config.s3.endpoint,
+      publicEndpoint: config.s3.publicEndpoint,
+      prefix: config.s3.prefix,
+      forcePathStyle: config.s3.forcePathStyle,
+      sse: config.s3.sse,
+      kmsKeyId: config.s3.kmsKeyId,
+    });
+    if (config.s3.createBucket) await s3.ensureBucket();
+    artifacts = s3;
+    closeArtifacts = () => s3.close();
+  } else {
+    const fsArtifacts = await FsArtifactStore.open({ root: join(dataDir, 'artifacts'), publicUrl, secret: config.signingSecret });
+    artifacts = fsArtifacts;
+    routes.push(fsArtifactRoutes(fsArtifacts));
+  }
 
   const services = createServices({
     store,
@@ -105,6 +126,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       });
       await apollo.stop();
       await store.close();
+      closeArtifacts();
     },
   };
 }

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+const bool = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true');
+const httpUrl = z.url({ protocol: /^https?$/ });
+
 /** The only reader of process.env: parsed and validated once, returned frozen. */
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -12,7 +15,54 @@ const schema = z.object({
   REGISTRY_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('production'),
+  // S3 / MinIO artifact storage; S3_BUCKET selects it. Credentials come from the AWS default chain.
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a bucket name: 3-63 lowercase letters, digits, "." and "-"')
+    .optional(),
+  S3_ENDPOINT: httpUrl.optional(),
+  S3_PUBLIC_ENDPOINT: httpUrl.optional(),
+  S3_REGION: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be a region name such as us-east-1').default('us-east-1'),
+  S3_PREFIX: z
+    .string()
+    .regex(/^\/*[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/*$/, 'must be "/"-separated segments of letters, digits and ._-')
+    .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'must not contain "." or ".." segments')
+    .optional(),
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  S3_SSE: z.enum(['none', 'AES256', 'aws:kms']).default('none'),
+  S3_SSE_KMS_KEY_ID: z.string().min(1).optional(),
+  S3_CREATE_BUCKET: bool.default(false),
+}).superRefine((c, ctx) => {
+  if (c.S3_SSE === 'aws:kms' && !c.S3_SSE_KMS_KEY_ID) {
+    ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'is required when S3_SSE is aws:kms' });
+  }
+  if (c.S3_SSE_KMS_KEY_ID && c.S3_SSE !== 'aws:kms') {
+    ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'is only used with S3_SSE=aws:kms' });
+  }
+  if (!c.S3_BUCKET) {
+    // Any other S3 setting without a bucket would silently fall back to the local directory.
+    for (const name of ['S3_ENDPOINT', 'S3_PUBLIC_ENDPOINT', 'S3_PREFIX', 'S3_SSE_KMS_KEY_ID'] as const) {
+      if (c[name] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
+    }
+    if (c.S3_SSE !== 'none') ctx.addIssue({ code: 'custom', path: ['S3_SSE'], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
+    if (c.S3_CREATE_BUCKET) ctx.addIssue({ code: 'custom', path: ['S3_CREATE_BUCKET'], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
+  }
 });
+
+export interface S3Config {
+  readonly bucket: string;
+  readonly region: string;
+  /** S3-compatible endpoint (MinIO); null: AWS S3. */
+  readonly endpoint: string | null;
+  /** Host put into presigned URLs when clients reach storage through another address. */
+  readonly publicEndpoint: string | null;
+  readonly prefix: string;
+  readonly forcePathStyle: boolean;
+  readonly sse: 'none' | 'AES256' | 'aws:kms';
+  readonly kmsKeyId: string | null;
+  /** Create the bucket at start when missing (MinIO in docker compose). */
+  readonly createBucket: boolean;
+}
 
 export interface Config {
   readonly port: number;
@@ -26,6 +76,8 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
   readonly development: boolean;
+  /** S3 artifact storage; null: the local artifact directory under dataDir. */
+  readonly s3: S3Config | null;
 }
 
 export class ConfigError extends Error {}
@@ -49,5 +101,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bodyLimitBytes: c.REGISTRY_BODY_LIMIT_BYTES,
     logLevel: c.LOG_LEVEL,
     development: c.NODE_ENV === 'development',
+    s3: c.S3_BUCKET
+      ? Object.freeze({
+          bucket: c.S3_BUCKET,
+          region: c.S3_REGION,
+          endpoint: c.S3_ENDPOINT ?? null,
+          publicEndpoint: c.S3_PUBLIC_ENDPOINT ?? null,
+          prefix: (c.S3_PREFIX ?? '').replace(/^\/+|\/+$/g, ''),
+          forcePathStyle: c.S3_FORCE_PATH_STYLE,
+          sse: c.S3_SSE,
+          kmsKeyId: c.S3_SSE_KMS_KEY_ID ?? null,
+          createBucket: c.S3_CREATE_BUCKET,
+        })
+      : null,
   });
 }
