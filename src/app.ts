@@ -23,6 +23,8 @@ export interface App {
   readonly store: RegistryStore;
   readonly artifacts: ArtifactStore;
   readonly server: Server;
+  /** The admin secret created at first start (no REGISTRY_ADMIN_TOKEN, no admin token yet); null otherwise. Print it once. */
+  readonly bootstrapSecret: string | null;
   listen(): Promise<string>;
   close(): Promise<void>;
 }
@@ -80,9 +82,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     store,
     artifacts,
     now: () => new Date(),
-    settings: { uploadUrlTtlSeconds: config.uploadUrlTtlSeconds, downloadUrlTtlSeconds: config.downloadUrlTtlSeconds },
+    settings: { uploadUrlTtlSeconds: config.uploadUrlTtlSeconds, downloadUrlTtlSeconds: config.downloadUrlTtlSeconds, adminToken: config.adminToken },
   });
-  const apollo = createApollo(await buildRegistrySchema(), { development: config.development, logger });
+  const bootstrapToken = await services.tokens.bootstrap();
+  const apollo = createApollo(await buildRegistrySchema(), { development: config.development, logger, limits: config.queryLimits });
   await apollo.start();
   const server = createHttpServer({
     apollo,
@@ -106,6 +109,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     store,
     artifacts,
     server,
+    bootstrapSecret: bootstrapToken?.secret ?? null,
     listen: () =>
       new Promise((resolveListen, reject) => {
         server.once('error', reject);

@@ -15,6 +15,13 @@ const schema = z.object({
   REGISTRY_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('production'),
+  // Access control and the GraphQL edge.
+  REGISTRY_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').max(512).regex(/^\S+$/, 'must not contain spaces').optional(),
+  REGISTRY_MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(15),
+  REGISTRY_MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(30),
+  REGISTRY_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(20),
+  REGISTRY_MAX_QUERY_COST: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
+  REGISTRY_MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
   // S3 / MinIO artifact storage; S3_BUCKET selects it. Credentials come from the AWS default chain.
   S3_BUCKET: z
     .string()
@@ -76,6 +83,9 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
   readonly development: boolean;
+  /** REGISTRY_ADMIN_TOKEN: a bearer secret with the admin role, kept only in configuration. */
+  readonly adminToken: string | null;
+  readonly queryLimits: { readonly maxDepth: number; readonly maxAliases: number; readonly maxDirectives: number; readonly maxCost: number; readonly maxTokens: number };
   /** S3 artifact storage; null: the local artifact directory under dataDir. */
   readonly s3: S3Config | null;
 }
@@ -101,6 +111,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bodyLimitBytes: c.REGISTRY_BODY_LIMIT_BYTES,
     logLevel: c.LOG_LEVEL,
     development: c.NODE_ENV === 'development',
+    adminToken: c.REGISTRY_ADMIN_TOKEN ?? null,
+    queryLimits: Object.freeze({
+      maxDepth: c.REGISTRY_MAX_QUERY_DEPTH,
+      maxAliases: c.REGISTRY_MAX_ALIASES,
+      maxDirectives: c.REGISTRY_MAX_DIRECTIVES,
+      maxCost: c.REGISTRY_MAX_QUERY_COST,
+      maxTokens: c.REGISTRY_MAX_QUERY_TOKENS,
+    }),
     s3: c.S3_BUCKET
       ? Object.freeze({
           bucket: c.S3_BUCKET,

@@ -15,6 +15,19 @@ async function main(): Promise<void> {
   }
   const app = await createApp(config);
   const url = await app.listen();
+  if (app.bootstrapSecret) {
+    // Printed once, on the console only (never to the log): the first start's admin token.
+    process.stdout.write(
+      [
+        '',
+        'No admin token existed, so one was created. It is shown only this once: store it now.',
+        `  export REGISTRY_TOKEN=${app.bootstrapSecret}`,
+        `  curl -H "Authorization: Bearer $REGISTRY_TOKEN" -H 'content-type: application/json' ${url}/graphql -d '{"query":"{ viewer { name role } }"}'`,
+        'Create tokens for pipelines and workers with the createApiToken mutation; revoke this one once you have another admin.',
+        '',
+      ].join('\n') + '\n',
+    );
+  }
   process.stdout.write(`Model registry ready: GraphQL at ${url}/graphql\n`);
   const stop = (signal: string) => {
     process.stdout.write(`${signal}: shutting down\n`);

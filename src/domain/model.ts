@@ -104,13 +104,11 @@ export interface AuditEvent {
 /** An audit event before the store gives it its place (sequence, previousHash, hash) in the chain. */
 export type AuditDraft = Omit<AuditEvent, 'sequence' | 'previousHash' | 'hash'>;
 
-/** Who is acting. Always the authenticated principal, never client-supplied text. */
-export interface Actor {
-  /** Shown in audit events and `createdBy`/`deployedBy`. */
-  readonly name: string;
-}
-
-export const ANONYMOUS: Actor = Object.freeze({ name: 'anonymous' });
+/**
+ * Who is acting: the authenticated principal (see domain/token.ts), never client-supplied text.
+ * Services need only its name for records; authorization reads the rest.
+ */
+export type { Principal as Actor } from './token.js';
 
 export interface Page<T> {
   items: { node: T; cursor: string }[];

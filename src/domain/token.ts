@@ -1,4 +1,4 @@
-/** API tokens and roles: pure rules, no I/O. */
+/** API tokens, roles and scopes: pure rules, no I/O. */
 
 export const ROLES = ['viewer', 'publisher', 'deployer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -16,4 +16,55 @@ export interface ApiToken {
   revokedAt: Date | null;
   /** SHA-256 (hex) of the secret; the secret itself is never stored. */
   secretHash: string;
+}
+
+/** What each operation needs. Each role includes the ones before it. */
+export type Permission = 'read' | 'publish' | 'deploy' | 'admin';
+const REQUIRED_ROLE: Record<Permission, Role> = { read: 'viewer', publish: 'publisher', deploy: 'deployer', admin: 'admin' };
+
+export function roleAllows(role: Role, permission: Permission): boolean {
+  return ROLES.indexOf(role) >= ROLES.indexOf(REQUIRED_ROLE[permission]);
+}
+
+export function requiredRole(permission: Permission): Role {
+  return REQUIRED_ROLE[permission];
+}
+
+/** A model name, or a prefix of one followed by `*`. */
+export const MODEL_SCOPE_PATTERN = /^[a-z0-9][a-z0-9_-]{0,99}\*?$/;
+
+export function scopeAllows(scope: string | null, modelName: string): boolean {
+  if (scope === null) return true;
+  return scope.endsWith('*') ? modelName.startsWith(scope.slice(0, -1)) : modelName === scope;
+}
+
+/** The prefix every visible model name starts with, for list queries; null: no restriction. */
+export function scopePrefix(scope: string | null): string | null {
+  if (scope === null) return null;
+  return scope.endsWith('*') ? scope.slice(0, -1) : scope;
+}
+
+export function tokenActive(t: Pick<ApiToken, 'revokedAt' | 'expiresAt'>, now: Date): boolean {
+  return t.revokedAt === null && (t.expiresAt === null || t.expiresAt.getTime() > now.getTime());
+}
+
+/** The authenticated caller. Its `name` is what audit events and createdBy/deployedBy show. */
+export interface Principal {
+  readonly name: string;
+  readonly tokenId: string;
+  readonly role: Role;
+  readonly modelScope: string | null;
+}
+
+/** How a token appears as an actor: its name and id, never its secret. */
+export function actorName(t: { name: string; id: string }): string {
+  return `${t.name} (${t.id})`;
+}
+
+/**
+ * For stores: the model names a scope allows, as an exact name or the half-open range
+ * [from, to) of a prefix. Model names use only [a-z0-9_-], all below '~', so prefix + '~' bounds them.
+ */
+export function scopeRange(scope: string): { exact: string } | { from: string; to: string } {
+  return scope.endsWith('*') ? { from: scope.slice(0, -1), to: `${scope.slice(0, -1)}~` } : { exact: scope };
 }

@@ -4,14 +4,18 @@ import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import type { GraphQLContext } from './context.js';
 import { formatError, isClientError } from './errors.js';
+import { type QueryLimits, queryLimitsRule } from './limits.js';
 
 /** Apollo Server with the registry's error policy: client errors returned, anything else masked and logged. */
-export function createApollo(schema: GraphQLSchema, opts: { development: boolean; logger: Logger }): ApolloServer<GraphQLContext> {
+export function createApollo(schema: GraphQLSchema, opts: { development: boolean; logger: Logger; limits: QueryLimits }): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
     schema,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // Introspection is for authenticated callers only: the HTTP layer turns away anonymous ones.
     introspection: true,
+    validationRules: [queryLimitsRule(opts.limits)],
+    parseOptions: { maxTokens: opts.limits.maxTokens },
     includeStacktraceInErrorResponses: opts.development,
     logger: opts.logger,
     formatError: (formatted, error) => formatError(formatted, error, { exposeDetails: opts.development }),

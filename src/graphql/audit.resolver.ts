@@ -19,16 +19,16 @@ export class AuditResolver {
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ) {
     const filter = { modelName: modelName ?? null, actor: actor ?? null, action: action ?? null, since: since ?? null, until: until ?? null };
-    return toConnection(await ctx.services.queries.auditEvents(filter, { first: first ?? LIMITS.defaultAuditPage, after }));
+    return toConnection(await ctx.services.queries.auditEvents(ctx.actor, filter, { first: first ?? LIMITS.defaultAuditPage, after }));
   }
 
   @Query(() => AuditVerification, { description: 'Recomputes the whole hash chain.' })
   async verifyAuditLog(@Ctx() ctx: GraphQLContext) {
-    return ctx.services.queries.verifyAuditLog();
+    return ctx.services.queries.verifyAuditLog(ctx.actor);
   }
 
   @Query(() => RegistryStats)
   async registryStats(@Ctx() ctx: GraphQLContext) {
-    return ctx.services.queries.stats();
+    return ctx.services.queries.stats(ctx.actor);
   }
 }

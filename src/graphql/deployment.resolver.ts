@@ -16,7 +16,7 @@ export class DeploymentResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ) {
-    return toConnection(await ctx.services.queries.deploymentHistory(modelName, environment, { first: first ?? LIMITS.defaultPage, after }));
+    return toConnection(await ctx.services.queries.deploymentHistory(ctx.actor, modelName, environment, { first: first ?? LIMITS.defaultPage, after }));
   }
 
   @Mutation(() => DeploymentType, { description: 'Deploys a READY version to the environment and demotes the one there, atomically.' })

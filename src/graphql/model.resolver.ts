@@ -16,12 +16,12 @@ export class ModelResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ) {
-    return toConnection(await ctx.services.queries.models(search, { first: first ?? LIMITS.defaultPage, after }));
+    return toConnection(await ctx.services.queries.models(ctx.actor, search, { first: first ?? LIMITS.defaultPage, after }));
   }
 
   @Query(() => ModelType, { nullable: true })
   async model(@Ctx() ctx: GraphQLContext, @Arg('name', () => String) name: string): Promise<Model | null> {
-    return ctx.services.queries.model(name);
+    return ctx.services.queries.model(ctx.actor, name);
   }
 
   @Mutation(() => ModelType)
@@ -56,7 +56,7 @@ export class ModelResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ) {
-    return toConnection(await ctx.services.queries.versions(model.name, status as VersionStatus | null, { first: first ?? LIMITS.defaultPage, after }));
+    return toConnection(await ctx.services.queries.versions(ctx.actor, model.name, status as VersionStatus | null, { first: first ?? LIMITS.defaultPage, after }));
   }
 }
 

@@ -16,7 +16,7 @@ import {
 export class VersionResolver {
   @Query(() => ModelVersionType, { nullable: true })
   async modelVersion(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<ModelVersion | null> {
-    return ctx.services.queries.version(id);
+    return ctx.services.queries.version(ctx.actor, id);
   }
 
   @Query(() => ModelVersionConnection, { description: 'Newest first' })
@@ -27,7 +27,7 @@ export class VersionResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ) {
-    return toConnection(await ctx.services.queries.versions(modelName, status as VersionStatus | null, { first: first ?? LIMITS.defaultPage, after }));
+    return toConnection(await ctx.services.queries.versions(ctx.actor, modelName, status as VersionStatus | null, { first: first ?? LIMITS.defaultPage, after }));
   }
 
   @Query(() => ModelVersionType, { nullable: true, description: 'The version deployed in the environment now; null if none.' })
@@ -36,7 +36,7 @@ export class VersionResolver {
     @Arg('modelName', () => String) modelName: string,
     @Arg('environment', () => String, { nullable: true, defaultValue: 'production' }) environment: string | null,
   ): Promise<ModelVersion | null> {
-    return ctx.services.queries.deployedVersion(modelName, environment);
+    return ctx.services.queries.deployedVersion(ctx.actor, modelName, environment);
   }
 
   @Query(() => [VersionComparison], { description: 'READY and ARCHIVED versions, best first' })
@@ -48,7 +48,7 @@ export class VersionResolver {
     @Arg('versionIds', () => [ID], { nullable: true }) versionIds: string[] | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
   ) {
-    return ctx.services.queries.compare({
+    return ctx.services.queries.compare(ctx.actor, {
       modelName,
       metric: metric ?? 'roc_auc',
       direction: (direction ?? SortDirection.DESC) as DomainSortDirection,

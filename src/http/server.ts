@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { type ApolloServer, HeaderMap } from '@apollo/server';
 import type { Logger } from 'pino';
-import { RegistryError } from '../domain/errors.js';
-import type { Services } from '../services/services.js';
+import { RegistryError, UnauthenticatedError } from '../domain/errors.js';
+import type { Principal } from '../domain/token.js';
 import { type GraphQLContext, createLoaders } from '../graphql/context.js';
-import type { Actor } from '../domain/model.js';
-import { ANONYMOUS } from '../domain/model.js';
+import type { Services } from '../services/services.js';
 
 /** A route the composition root mounts (e.g. the filesystem store's signed URLs); false: not mine. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
@@ -65,12 +64,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps,
     }
   }
   const download = DOWNLOAD_ROUTE.exec(path);
-  if (download && (req.method === 'GET' || req.method === 'HEAD')) return downloadRedirect(res, deps, download, ANONYMOUS);
+  if (download && (req.method === 'GET' || req.method === 'HEAD')) {
+    const principal = await authenticate(req, res, deps, 'json');
+    if (principal) await downloadRedirect(res, deps, download, principal);
+    return;
+  }
   for (const route of deps.routes) if (await route(req, res, url)) return;
   sendJson(res, 404, { error: 'Not found' });
 }
 
-async function downloadRedirect(res: ServerResponse, deps: HttpDeps, match: RegExpExecArray, _actor: Actor): Promise<void> {
+async function downloadRedirect(res: ServerResponse, deps: HttpDeps, match: RegExpExecArray, principal: Principal): Promise<void> {
   let parts: string[];
   try {
     parts = match.slice(1, 4).map((p) => decodeURIComponent(p!));
@@ -79,7 +82,7 @@ async function downloadRedirect(res: ServerResponse, deps: HttpDeps, match: RegE
   }
   const [model, ref, artifactPath] = parts as [string, string, string];
   try {
-    const url = await deps.services.queries.resolveDownload(model, ref, artifactPath);
+    const url = await deps.services.queries.resolveDownload(principal, model, ref, artifactPath);
     res.writeHead(302, { Location: url.url, 'Cache-Control': 'no-store' });
     res.end();
   } catch (err) {
@@ -89,7 +92,28 @@ async function downloadRedirect(res: ServerResponse, deps: HttpDeps, match: RegE
   }
 }
 
+/**
+ * The bearer token's principal, or null after answering 401: every route but the health probes
+ * and the store's own signed URLs needs a valid token. Checked before the body is read.
+ */
+async function authenticate(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, shape: 'graphql' | 'json'): Promise<Principal | null> {
+  const header = req.headers.authorization ?? '';
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  try {
+    return await deps.services.tokens.authenticate(match ? match[1]! : null);
+  } catch (err) {
+    if (!(err instanceof UnauthenticatedError)) throw err;
+    req.resume();
+    res.setHeader('WWW-Authenticate', 'Bearer realm="model-registry"');
+    res.setHeader('Connection', 'close');
+    sendJson(res, 401, shape === 'graphql' ? { errors: [{ message: err.message, extensions: { code: err.code } }] } : { error: err.message, code: err.code });
+    return null;
+  }
+}
+
 async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, deps: HttpDeps, requestId: string, log: Logger): Promise<void> {
+  const principal = await authenticate(req, res, deps, 'graphql');
+  if (!principal) return;
   let body: unknown;
   if (req.method === 'POST') {
     let raw: Buffer;
@@ -119,7 +143,7 @@ async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, deps
   }
   const result = await deps.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
-    context: async () => ({ services: deps.services, actor: ANONYMOUS, requestId, loaders: createLoaders(deps.services), log }),
+    context: async () => ({ services: deps.services, actor: principal, requestId, loaders: createLoaders(deps.services), log }),
   });
   for (const [key, value] of result.headers) res.setHeader(key, value);
   res.statusCode = result.status ?? 200;

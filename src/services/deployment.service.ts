@@ -6,6 +6,7 @@ import { type ImprovementPolicy, improvementShortfall } from '../domain/policy.j
 import {
   checkEnvironment, checkFiniteNumber, checkMetricName, checkModelName, checkOptionalText, checkVersionIdFormat,
 } from '../domain/validation.js';
+import type { AccessService } from './access.service.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 
 export interface PromoteCommand {
@@ -33,7 +34,10 @@ const PROMOTE_ATTEMPTS = 5;
  * the error is then thrown to the caller; nothing else changes.
  */
 export class DeploymentService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly access: AccessService,
+  ) {}
 
   async promote(cmd: PromoteCommand, actor: Actor): Promise<Deployment> {
     checkVersionIdFormat('input.versionId', cmd.versionId);
@@ -43,6 +47,7 @@ export class DeploymentService {
     const policy = cmd.requireImprovement ? checkPolicy(cmd.requireImprovement) : null;
     const version = await this.deps.store.getVersion(cmd.versionId);
     if (!version) throw new NotFoundError(`Model version ${cmd.versionId} does not exist`);
+    await this.access.require(actor, 'deploy', version.modelName, 'promote versions');
 
     for (let attempt = 1; ; attempt++) {
       const pointer = await this.deps.store.getPointer(version.modelName, environment);
@@ -83,6 +88,7 @@ export class DeploymentService {
   }
 
   async rollback(cmd: RollbackCommand, actor: Actor): Promise<Deployment> {
+    await this.access.require(actor, 'deploy', cmd.modelName, 'roll back deployments');
     const modelName = checkModelName('input.modelName', cmd.modelName);
     const environment = checkEnvironment('input.environment', cmd.environment ?? DEFAULT_ENVIRONMENT);
     const reason = checkOptionalText('input.reason', cmd.reason, LIMITS.reasonChars);

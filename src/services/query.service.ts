@@ -10,6 +10,8 @@ import {
 } from '../domain/validation.js';
 import { isVersionId } from '../domain/version-id.js';
 import type { AuditFilter, StoreStats } from '../stores/registry.store.js';
+import type { Principal } from '../domain/token.js';
+import type { AccessService } from './access.service.js';
 import type { ServiceDeps } from './service-deps.js';
 import { artifactTarget } from './version.service.js';
 
@@ -27,42 +29,49 @@ export interface VersionComparison {
 
 /** Read use cases, including the batch reads behind the per-request DataLoaders. */
 export class QueryService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly access: AccessService,
+  ) {}
 
   private get store() {
     return this.deps.store;
   }
 
-  async model(name: string): Promise<Model | null> {
+  async model(principal: Principal, name: string): Promise<Model | null> {
     checkModelName('name', name);
-    return this.store.getModel(name);
+    return this.access.canSee(principal, name) ? this.store.getModel(name) : null;
   }
 
-  async models(search: string | null | undefined, page: PageArgs): Promise<Page<Model>> {
+  async models(principal: Principal, search: string | null | undefined, page: PageArgs): Promise<Page<Model>> {
     const s = search ? checkText('search', search, 100) : null;
-    return this.store.listModels({ search: s }, pageRequest(page));
+    return this.store.listModels({ search: s, scope: principal.modelScope }, pageRequest(page));
   }
 
-  async version(id: string): Promise<ModelVersion | null> {
+  async version(principal: Principal, id: string): Promise<ModelVersion | null> {
     checkVersionIdFormat('id', id);
-    return this.store.getVersion(id);
+    const v = await this.store.getVersion(id);
+    return v && this.access.canSee(principal, v.modelName) ? v : null;
   }
 
-  async versions(modelName: string, status: VersionStatus | null | undefined, page: PageArgs): Promise<Page<ModelVersion>> {
-    await this.requireModel('modelName', modelName);
+  async versions(principal: Principal, modelName: string, status: VersionStatus | null | undefined, page: PageArgs): Promise<Page<ModelVersion>> {
+    await this.requireModel(principal, 'modelName', modelName);
     return this.store.listVersions({ modelName, status: status ?? null }, pageRequest(page));
   }
 
   /** The version deployed in the environment now, or null. NOT_FOUND for an unknown model. */
-  async deployedVersion(modelName: string, environment: string | null | undefined): Promise<ModelVersion | null> {
+  async deployedVersion(principal: Principal, modelName: string, environment: string | null | undefined): Promise<ModelVersion | null> {
     const env = checkEnvironment('environment', environment ?? DEFAULT_ENVIRONMENT);
-    await this.requireModel('modelName', modelName);
+    await this.requireModel(principal, 'modelName', modelName);
     const pointer = await this.store.getPointer(modelName, env);
     return pointer ? this.store.getVersion(pointer.versionId) : null;
   }
 
-  async compare(args: { modelName: string; metric: string; direction: SortDirection; versionIds: string[] | null; first: number }): Promise<VersionComparison[]> {
-    await this.requireModel('modelName', args.modelName);
+  async compare(
+    principal: Principal,
+    args: { modelName: string; metric: string; direction: SortDirection; versionIds: string[] | null; first: number },
+  ): Promise<VersionComparison[]> {
+    await this.requireModel(principal, 'modelName', args.modelName);
     const metric = checkMetricName('metric', args.metric);
     const limit = checkPageSize('first', args.first);
     if (args.versionIds) {
@@ -81,8 +90,8 @@ export class QueryService {
     });
   }
 
-  async deploymentHistory(modelName: string, environment: string | null | undefined, page: PageArgs): Promise<Page<Deployment>> {
-    await this.requireModel('modelName', modelName);
+  async deploymentHistory(principal: Principal, modelName: string, environment: string | null | undefined, page: PageArgs): Promise<Page<Deployment>> {
+    await this.requireModel(principal, 'modelName', modelName);
     const env = environment ? checkEnvironment('environment', environment) : null;
     return this.store.listDeployments({ modelName, environment: env, versionId: null, status: null }, pageRequest(page));
   }
@@ -91,18 +100,21 @@ export class QueryService {
     return this.store.listDeployments({ modelName: version.modelName, environment: null, versionId: version.id, status: null }, pageRequest(page));
   }
 
-  async auditEvents(filter: AuditFilter, page: PageArgs): Promise<Page<AuditEvent>> {
+  /** A scoped token sees only the events of models in its scope. */
+  async auditEvents(principal: Principal, filter: Omit<AuditFilter, 'modelScope'>, page: PageArgs): Promise<Page<AuditEvent>> {
     if (filter.modelName !== null) checkModelName('modelName', filter.modelName);
     if (filter.actor !== null) checkText('actor', filter.actor, 200);
     if (filter.action !== null) checkText('action', filter.action, 100);
-    return this.store.listAuditEvents(filter, pageRequest(page, 'first'));
+    return this.store.listAuditEvents({ ...filter, modelScope: principal.modelScope }, pageRequest(page));
   }
 
-  async verifyAuditLog(): Promise<ChainVerification> {
+  async verifyAuditLog(principal: Principal): Promise<ChainVerification> {
+    this.access.requireUnscoped(principal, 'the whole audit log');
     return verifyChain(this.store.auditEventsAscending());
   }
 
-  async stats(): Promise<StoreStats> {
+  async stats(principal: Principal): Promise<StoreStats> {
+    this.access.requireUnscoped(principal, 'registry statistics');
     return this.store.stats();
   }
 
@@ -117,8 +129,8 @@ export class QueryService {
    * The inference download: `ref` is a version id, `latest` (newest READY) or an environment name.
    * NOT_FOUND when the model, version, deployment or file does not exist or is not downloadable.
    */
-  async resolveDownload(modelName: string, ref: string, path: string): Promise<PresignedRequest> {
-    await this.requireModel('model', modelName);
+  async resolveDownload(principal: Principal, modelName: string, ref: string, path: string): Promise<PresignedRequest> {
+    await this.requireModel(principal, 'model', modelName);
     let version: ModelVersion | null;
     if (isVersionId(ref)) {
       version = await this.store.getVersion(ref);
@@ -159,14 +171,16 @@ export class QueryService {
     return this.store.latestVersion(modelName, null);
   }
 
-  private async requireModel(field: string, name: string): Promise<Model> {
+  /** NOT_FOUND for a missing model and, alike, for one outside the caller's scope. */
+  private async requireModel(principal: Principal, field: string, name: string): Promise<Model> {
     checkModelName(field, name);
+    this.access.requireVisible(principal, name);
     const model = await this.store.getModel(name);
     if (!model) throw new NotFoundError(`Model "${name}" does not exist`);
     return model;
   }
 }
 
-function pageRequest(page: PageArgs, field = 'first'): { first: number; after: string | null } {
-  return { first: checkPageSize(field, page.first), after: page.after ?? null };
+function pageRequest(page: PageArgs): { first: number; after: string | null } {
+  return { first: checkPageSize('first', page.first), after: page.after ?? null };
 }

@@ -13,6 +13,8 @@ export interface ServiceDeps {
     uploadUrlTtlSeconds: number;
     /** Lifetime of download URLs when the client does not ask for one (HTTP route). */
     downloadUrlTtlSeconds: number;
+    /** REGISTRY_ADMIN_TOKEN: an admin secret kept in configuration, not in the store. */
+    adminToken: string | null;
   };
 }
 
@@ -27,11 +29,14 @@ export const AuditAction = {
   versionArchived: 'MODEL_VERSION_ARCHIVED',
   versionUpdated: 'MODEL_VERSION_UPDATED',
   modelUpdated: 'MODEL_UPDATED',
+  accessDenied: 'ACCESS_DENIED',
+  tokenCreated: 'API_TOKEN_CREATED',
+  tokenRevoked: 'API_TOKEN_REVOKED',
 } as const;
 
 export function auditDraft(
   deps: Pick<ServiceDeps, 'now'>,
-  actor: Actor,
+  actor: Pick<Actor, 'name'>,
   action: string,
   target: { modelName: string | null; versionId: string | null },
   details: JsonObject,

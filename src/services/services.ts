@@ -1,14 +1,23 @@
+import { AccessService } from './access.service.js';
 import { DeploymentService } from './deployment.service.js';
 import { QueryService } from './query.service.js';
 import type { ServiceDeps } from './service-deps.js';
+import { TokenService } from './token.service.js';
 import { VersionService } from './version.service.js';
 
 export interface Services {
   versions: VersionService;
   deployments: DeploymentService;
   queries: QueryService;
+  tokens: TokenService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
-  return { versions: new VersionService(deps), deployments: new DeploymentService(deps), queries: new QueryService(deps) };
+  const access = new AccessService(deps);
+  return {
+    versions: new VersionService(deps, access),
+    deployments: new DeploymentService(deps, access),
+    queries: new QueryService(deps, access),
+    tokens: new TokenService(deps, access),
+  };
 }

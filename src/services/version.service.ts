@@ -7,6 +7,7 @@ import {
   checkText, checkTraining, checkVersionIdFormat,
 } from '../domain/validation.js';
 import { newVersionId } from '../domain/version-id.js';
+import type { AccessService } from './access.service.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 
 export interface RegisterVersionCommand {
@@ -35,9 +36,13 @@ export function artifactTarget(v: Pick<ModelVersion, 'modelName' | 'id'>, a: Art
 
 /** Use cases that create and change versions and models. */
 export class VersionService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly access: AccessService,
+  ) {}
 
   async register(cmd: RegisterVersionCommand, actor: Actor): Promise<RegisteredVersion> {
+    await this.access.require(actor, 'publish', cmd.modelName, 'register model versions');
     const f = 'input';
     const base = {
       modelName: checkModelName(`${f}.modelName`, cmd.modelName),
@@ -93,6 +98,7 @@ export class VersionService {
    */
   async complete(versionId: string, actor: Actor): Promise<ModelVersion> {
     const version = await this.requireVersion('versionId', versionId);
+    await this.access.require(actor, 'publish', version.modelName, 'complete uploads');
     if (version.status === 'READY') return version;
     if (version.status !== 'PENDING_UPLOAD') {
       throw new FailedPreconditionError(`Version ${version.id} is ${version.status}; only PENDING_UPLOAD versions can be completed`);
@@ -123,6 +129,7 @@ export class VersionService {
 
   async archive(versionId: string, reason: string | null, actor: Actor): Promise<ModelVersion> {
     const version = await this.requireVersion('versionId', versionId);
+    await this.access.require(actor, 'deploy', version.modelName, 'archive versions');
     const why = checkOptionalText('reason', reason, LIMITS.reasonChars);
     if (version.status === 'ARCHIVED') return version;
     const result = await this.deps.store.transitionVersion(
@@ -148,6 +155,7 @@ export class VersionService {
   /** `undefined` leaves a field unchanged; a null description clears it; null tags leave them unchanged. */
   async updateVersion(versionId: string, patch: { description?: string | null; tags?: string[] | null }, actor: Actor): Promise<ModelVersion> {
     const version = await this.requireVersion('versionId', versionId);
+    await this.access.require(actor, 'publish', version.modelName, 'update versions');
     const changes: { description?: string | null; tags?: string[] } = {};
     if (patch.description !== undefined) changes.description = checkOptionalText('description', patch.description, LIMITS.descriptionChars);
     if (patch.tags !== undefined && patch.tags !== null) changes.tags = checkTags('tags', patch.tags);
@@ -164,6 +172,7 @@ export class VersionService {
 
   async updateModel(name: string, description: string | null | undefined, actor: Actor): Promise<Model> {
     checkModelName('name', name);
+    await this.access.require(actor, 'publish', name, 'update models');
     const model = await this.deps.store.getModel(name);
     if (!model) throw new NotFoundError(`Model "${name}" does not exist`);
     if (description === undefined) return model;

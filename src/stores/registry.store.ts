@@ -38,8 +38,11 @@ export interface RegistryStore {
 
   getModel(name: string): Promise<Model | null>;
   getModels(names: readonly string[]): Promise<Model[]>;
-  /** Ordered by name. `search` matches a substring of the name. */
-  listModels(filter: { search: string | null }, page: PageRequest): Promise<Page<Model>>;
+  /**
+   * Ordered by name. `search` matches a substring of the name; `scope` (a token's model scope:
+   * `name` exactly, or `prefix*`) limits the list to the models it allows.
+   */
+  listModels(filter: { search: string | null; scope?: string | null }, page: PageRequest): Promise<Page<Model>>;
   /** Null if the model does not exist. */
   updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null>;
 
@@ -133,6 +136,8 @@ export type MoveResult =
 
 export interface AuditFilter {
   modelName: string | null;
+  /** A token's model scope (`name` or `prefix*`): only events of models it allows. */
+  modelScope?: string | null;
   actor: string | null;
   action: string | null;
   since: Date | null;

@@ -5,7 +5,7 @@ import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, Model, Mode
 import { VERIFIED_STATUSES } from '../domain/model.js';
 import { decodeCursor, toPage } from './paging.js';
 import { compareByMetric } from '../domain/ranking.js';
-import type { ApiToken } from '../domain/token.js';
+import { type ApiToken, scopeRange } from '../domain/token.js';
 import type { AuditFilter, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
 import {
   type AuditRow, type DeploymentRow, type TokenRow, rowToToken, type ModelRow, type PointerRow, type VersionRow,
@@ -84,14 +84,20 @@ export class SqliteRegistryStore implements RegistryStore {
     return rows.map(rowToModel);
   }
 
-  async listModels(filter: { search: string | null }, page: PageRequest): Promise<Page<Model>> {
+  async listModels(filter: { search: string | null; scope?: string | null }, page: PageRequest): Promise<Page<Model>> {
     const after = decodeCursor(page.after, ['string'] as const);
-    const like = filter.search === null ? null : `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const where = like === null ? '1=1' : "name LIKE @like ESCAPE '\\'";
+    const conds: string[] = [];
+    const params: Record<string, string> = {};
+    if (filter.search !== null) {
+      conds.push("name LIKE @like ESCAPE '\\'");
+      params.like = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    }
+    if (filter.scope) conds.push(scopeCondition('name', filter.scope, params));
+    const where = conds.length ? conds.join(' AND ') : '1=1';
     const rows = this.db
       .prepare(`SELECT * FROM models WHERE ${where} AND (@after IS NULL OR name > @after) ORDER BY name LIMIT @limit`)
-      .all({ like, after: after?.[0] ?? null, limit: page.first + 1 }) as ModelRow[];
-    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM models WHERE ${where}`).get(like === null ? {} : { like }) as { n: number };
+      .all({ ...params, after: after?.[0] ?? null, limit: page.first + 1 }) as ModelRow[];
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM models WHERE ${where}`).get(params) as { n: number };
     return toPage(rows.map(rowToModel), page.first, n, (m) => [m.name]);
   }
 
@@ -295,6 +301,7 @@ export class SqliteRegistryStore implements RegistryStore {
     const conds: string[] = [];
     const params: Record<string, string | number> = {};
     if (filter.modelName !== null) { conds.push('model_name = @model'); params.model = filter.modelName; }
+    if (filter.modelScope) conds.push(scopeCondition('model_name', filter.modelScope, params));
     if (filter.actor !== null) { conds.push('actor = @actor'); params.actor = filter.actor; }
     if (filter.action !== null) { conds.push('action = @action'); params.action = filter.action; }
     if (filter.since !== null) { conds.push('occurred_at >= @since'); params.since = filter.since.getTime(); }
@@ -373,4 +380,16 @@ export class SqliteRegistryStore implements RegistryStore {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+/** SQL for "the column names a model the scope allows", binding its values into `params`. */
+function scopeCondition(column: string, scope: string, params: Record<string, string | number>): string {
+  const range = scopeRange(scope);
+  if ('exact' in range) {
+    params.scopeExact = range.exact;
+    return `${column} = @scopeExact`;
+  }
+  params.scopeFrom = range.from;
+  params.scopeTo = range.to;
+  return `${column} >= @scopeFrom AND ${column} < @scopeTo`;
 }

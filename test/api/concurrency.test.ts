@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +13,11 @@ import { type ServerProcess, startServerProcess } from '../support/server-proces
 describe('two server processes on one SQLite file', () => {
   let servers: ServerProcess[];
   let dataDir: string;
+  const token = randomBytes(32).toString('base64url');
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'registry-two-'));
-    servers = await Promise.all([startServerProcess({ REGISTRY_DATA_DIR: dataDir }), startServerProcess({ REGISTRY_DATA_DIR: dataDir })]);
+    const env = { REGISTRY_DATA_DIR: dataDir, REGISTRY_ADMIN_TOKEN: token };
+    servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
   }, 60_000);
   afterAll(async () => {
     await Promise.all((servers ?? []).map((s) => s.stop()));
@@ -22,7 +25,7 @@ describe('two server processes on one SQLite file', () => {
   });
 
   const gql = async (i: number, query: string, variables?: unknown) => {
-    const res = await fetch(`${servers[i % 2]!.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(`${servers[i % 2]!.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
     return (await res.json()) as { data: any; errors?: { extensions: { code: string } }[] };
   };
 

@@ -45,18 +45,18 @@ describe('HTTP edge', () => {
   });
 
   it('refuses bodies over the limit with 413', async () => {
-    const res = await fetch(`${h.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ models { totalCount } }`, pad: 'x'.repeat(1024 * 1024) }) });
+    const res = await fetch(`${h.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...h.auth() }, body: JSON.stringify({ query: `{ models { totalCount } }`, pad: 'x'.repeat(1024 * 1024) }) });
     expect(res.status).toBe(413);
   });
 
   it('refuses malformed JSON, batched requests and simple GET requests without a CSRF header', async () => {
-    const bad = await fetch(`${h.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":' });
+    const bad = await fetch(`${h.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...h.auth() }, body: '{"query":' });
     expect(bad.status).toBe(400);
-    const batch = await fetch(`${h.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ query: '{ models { totalCount } }' }, { query: '{ models { totalCount } }' }]) });
+    const batch = await fetch(`${h.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...h.auth() }, body: JSON.stringify([{ query: '{ models { totalCount } }' }, { query: '{ models { totalCount } }' }]) });
     expect(batch.status).toBe(400);
-    const csrf = await fetch(`${h.url}/graphql?query=${encodeURIComponent('{ models { totalCount } }')}`);
+    const csrf = await fetch(`${h.url}/graphql?query=${encodeURIComponent('{ models { totalCount } }')}`, { headers: h.auth() });
     expect(csrf.status).toBe(400);
-    const allowed = await fetch(`${h.url}/graphql?query=${encodeURIComponent('{ models { totalCount } }')}`, { headers: { 'apollo-require-preflight': 'true' } });
+    const allowed = await fetch(`${h.url}/graphql?query=${encodeURIComponent('{ models { totalCount } }')}`, { headers: { 'apollo-require-preflight': 'true', ...h.auth() } });
     expect(await allowed.json()).toEqual({ data: { models: { totalCount: 0 } } });
   });
 
@@ -67,12 +67,12 @@ describe('HTTP edge', () => {
     const v2 = await publish(h, 'serve', { files: { 'model.pkl': Buffer.from('newer') } });
     await publish(h, 'serve', { complete: false });
     for (const [ref, expected] of [['production', bytes], [v1, bytes], ['latest', Buffer.from('newer')]] as const) {
-      const redirect = await fetch(`${h.url}/v1/models/serve/versions/${ref}/artifacts/model.pkl`, { redirect: 'manual' });
+      const redirect = await fetch(`${h.url}/v1/models/serve/versions/${ref}/artifacts/model.pkl`, { redirect: 'manual', headers: h.auth() });
       expect(redirect.status).toBe(302);
       const followed = await fetch(redirect.headers.get('location')!);
       expect(Buffer.from(await followed.arrayBuffer())).toEqual(expected);
     }
-    const spaced = await fetch(`${h.url}/v1/models/serve/versions/production/artifacts/dir/with%20space%20(1).txt`);
+    const spaced = await fetch(`${h.url}/v1/models/serve/versions/production/artifacts/dir/with%20space%20(1).txt`, { headers: h.auth() });
     expect(await spaced.text()).toBe('x');
     expect(v2).not.toBe(v1);
   });
@@ -88,7 +88,7 @@ describe('HTTP edge', () => {
       '/v1/models/serve/versions/v20990101000000_00000000/artifacts/model.pkl',
       '/v1/models/serve/versions/production/artifacts/..%2F..%2Fregistry.db',
     ]) {
-      const res = await fetch(`${h.url}${path}`, { redirect: 'manual' });
+      const res = await fetch(`${h.url}${path}`, { redirect: 'manual', headers: h.auth() });
       expect(res.status, path).toBe(404);
       expect((await res.json()) as object, path).toHaveProperty('error');
     }
@@ -97,7 +97,7 @@ describe('HTTP edge', () => {
   it('masks unexpected errors as INTERNAL_SERVER_ERROR and logs them with the request id', async () => {
     failStats = true;
     try {
-      const res = await fetch(`${h.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'trace-me' }, body: JSON.stringify({ query: '{ registryStats { models } }' }) });
+      const res = await fetch(`${h.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'trace-me', ...h.auth() }, body: JSON.stringify({ query: '{ registryStats { models } }' }) });
       const body = (await res.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
       expect(body.errors[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       expect(JSON.stringify(body)).not.toContain('disk on fire');
@@ -111,9 +111,10 @@ describe('HTTP edge', () => {
 
   it('never writes a signature or a presigned URL to the log', async () => {
     const v = await publish(h, 'logs');
-    await fetch(`${h.url}/v1/models/logs/versions/${v}/artifacts/model.pkl`);
+    await fetch(`${h.url}/v1/models/logs/versions/${v}/artifacts/model.pkl`, { headers: h.auth() });
     const text = logLines.join('');
     expect(text).toContain('/artifacts/upload/');
     expect(text).not.toMatch(/sig=|X-Amz-Signature|expires=/);
+    expect(text).not.toContain(h.adminToken);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, REGISTER, promote, publish, put, sha256, startRegistry, stats } from '../support/api-harness.js';
+import { ENV_ADMIN_ACTOR, type Harness, REGISTER, promote, publish, put, sha256, startRegistry, stats } from '../support/api-harness.js';
 
 /** The whole lifecycle over real HTTP: register, upload, complete, promote, download, compare, roll back, audit. */
 describe('model lifecycle over HTTP', () => {
@@ -41,7 +41,7 @@ describe('model lifecycle over HTTP', () => {
       featureNames: ['tenure', 'plan', 'spend'],
       tags: ['weekly', 'gpu'],
       description: 'weekly retrain',
-      createdBy: 'anonymous',
+      createdBy: ENV_ADMIN_ACTOR,
       training: { trainedAt: '2026-11-28T10:00:00.123Z', durationSeconds: 312.5, trainingSamples: 80000, validationSamples: 20000 },
     });
     expect(version.id).toMatch(/^v\d{14}_[0-9a-f]{8}$/);
@@ -104,14 +104,14 @@ describe('model lifecycle over HTTP', () => {
     const history = await h.ok(`{ deploymentHistory(modelName: "fraud") { totalCount edges { node { action status version { id } previousVersion { id } active failureReason deployedBy deployedAt reason } } } }`);
     const rows = history.deploymentHistory.edges.map((e: { node: unknown }) => e.node);
     expect(history.deploymentHistory.totalCount).toBe(3);
-    expect(rows[0]).toMatchObject({ status: 'SUCCEEDED', version: { id: v3 }, previousVersion: { id: v1 }, active: true, deployedBy: 'anonymous' });
+    expect(rows[0]).toMatchObject({ status: 'SUCCEEDED', version: { id: v3 }, previousVersion: { id: v1 }, active: true, deployedBy: ENV_ADMIN_ACTOR });
     expect(rows[1]).toMatchObject({ status: 'FAILED', version: { id: v2 }, active: false });
     expect(rows[1].failureReason).toContain('below the required');
     expect(rows[2]).toMatchObject({ status: 'SUCCEEDED', version: { id: v1 }, active: false, reason: 'first release' });
 
     const events = await h.ok(`{ auditEvents(modelName: "fraud", action: "PROMOTION_REFUSED") { edges { node { versionId actor details } } } }`);
     expect(events.auditEvents.edges).toHaveLength(1);
-    expect(events.auditEvents.edges[0].node).toMatchObject({ versionId: v2, actor: 'anonymous', details: { code: 'FAILED_PRECONDITION', environment: 'production' } });
+    expect(events.auditEvents.edges[0].node).toMatchObject({ versionId: v2, actor: ENV_ADMIN_ACTOR, details: { code: 'FAILED_PRECONDITION', environment: 'production' } });
   });
 
   it('compare-and-set: CONFLICT when expectedCurrentVersionId is stale; idempotent re-promotion', async () => {

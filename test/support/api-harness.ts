@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +11,23 @@ export interface GqlResult<T = Record<string, unknown>> {
   errors?: { message: string; path?: string[]; extensions: { code: string; field?: string } }[];
 }
 
+/** The actor name of REGISTRY_ADMIN_TOKEN in audit events. */
+export const ENV_ADMIN_ACTOR = 'env-admin (REGISTRY_ADMIN_TOKEN)';
+
 export interface Harness {
   app: App;
   url: string;
   dataDir: string;
+  /** The admin secret (REGISTRY_ADMIN_TOKEN) the harness sends unless told otherwise. */
+  adminToken: string;
+  /** Sends with the admin token; pass `authorization: ''` (or another value) in headers to change that. */
   gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResult<T>>;
+  /** The same, as the holder of `secret`. */
+  as(secret: string | null): Pick<Harness, 'gql' | 'ok' | 'code'>;
+  /** Creates a token through the API (as admin) and returns its secret and id. */
+  token(role: 'VIEWER' | 'PUBLISHER' | 'DEPLOYER' | 'ADMIN', opts?: { name?: string; modelScope?: string; expiresAt?: string }): Promise<{ secret: string; id: string }>;
+  /** Headers carrying the admin token, for plain fetch calls. */
+  auth(secret?: string): Record<string, string>;
   /** Asserts no errors and returns data. */
   ok<T = any>(query: string, variables?: Record<string, unknown>): Promise<T>;
   /** Expects exactly one error and returns its code. */
@@ -26,32 +38,50 @@ export interface Harness {
 /** Starts the whole registry on 127.0.0.1, port 0, in a fresh data directory. */
 export async function startRegistry(env: Record<string, string> = {}, overrides: AppOverrides = {}): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'registry-api-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', REGISTRY_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
+  const adminToken = randomBytes(32).toString('base64url');
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', REGISTRY_DATA_DIR: dataDir, LOG_LEVEL: 'silent', REGISTRY_ADMIN_TOKEN: adminToken, ...env });
   const app = await createApp(config, overrides);
   const url = await app.listen();
-  const gql = async (query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await res.json()) as Omit<GqlResult, 'status'>;
-    return { status: res.status, data: body.data ?? null, errors: body.errors } as GqlResult<any>;
+  const auth = (secret: string | null = adminToken): Record<string, string> => (secret ? { authorization: `Bearer ${secret}` } : {});
+  const client = (secret: string | null) => {
+    const gql = async (query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth(secret), ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await res.json()) as Omit<GqlResult, 'status'>;
+      return { status: res.status, data: body.data ?? null, errors: body.errors } as GqlResult<any>;
+    };
+    return {
+      gql,
+      async ok(query: string, variables?: Record<string, unknown>) {
+        const r = await gql(query, variables);
+        if (r.errors) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`);
+        return r.data;
+      },
+      async code(query: string, variables?: Record<string, unknown>) {
+        const r = await gql(query, variables);
+        if (!r.errors || r.errors.length !== 1) throw new Error(`expected one error, got ${JSON.stringify(r)}`);
+        return r.errors[0]!.extensions.code;
+      },
+    };
   };
+  const admin = client(adminToken);
   return {
     app,
     url,
     dataDir,
-    gql,
-    async ok(query, variables) {
-      const r = await gql(query, variables);
-      if (r.errors) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`);
-      return r.data;
-    },
-    async code(query, variables) {
-      const r = await gql(query, variables);
-      if (!r.errors || r.errors.length !== 1) throw new Error(`expected one error, got ${JSON.stringify(r)}`);
-      return r.errors[0]!.extensions.code;
+    adminToken,
+    ...admin,
+    as: client,
+    auth,
+    async token(role, opts = {}) {
+      const data = await admin.ok(
+        `mutation($name: String!, $role: Role!, $scope: String, $exp: DateTime) { createApiToken(name: $name, role: $role, modelScope: $scope, expiresAt: $exp) { secret token { id } } }`,
+        { name: opts.name ?? `${role.toLowerCase()}-token`, role, scope: opts.modelScope ?? null, exp: opts.expiresAt ?? null },
+      );
+      return { secret: data.createApiToken.secret, id: data.createApiToken.token.id };
     },
     async close() {
       await app.close();
