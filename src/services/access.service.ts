@@ -12,19 +12,28 @@ export class AccessService {
 
   /** For mutations: throws ForbiddenError, after recording ACCESS_DENIED, unless allowed. */
   async require(principal: Principal, permission: Permission, modelName: string | null, operation: string): Promise<void> {
-    const roleOk = roleAllows(principal.role, permission);
-    const scopeOk = modelName === null ? principal.modelScope === null || permission !== 'admin' : scopeAllows(principal.modelScope, modelName);
-    if (roleOk && scopeOk) return;
-    const reason = !roleOk
-      ? `role ${principal.role} may not ${operation}; it needs ${requiredRole(permission)}`
-      : modelName === null
-        ? `a token scoped to "${principal.modelScope}" may not ${operation}`
-        : `model "${modelName}" is outside this token's scope "${principal.modelScope}"`;
+    const reason = this.refusal(principal, permission, modelName, operation);
+    if (reason === null) return;
     const model = modelName !== null && MODEL_NAME_PATTERN.test(modelName) ? modelName : null;
     await this.deps.store.appendAudit(
       auditDraft(this.deps, principal, AuditAction.accessDenied, { modelName: model, versionId: null }, { operation, permission, reason }),
     );
     throw new ForbiddenError(`Forbidden: ${reason}`);
+  }
+
+  /** For queries: throws ForbiddenError unless allowed; reads leave no audit event. */
+  check(principal: Principal, permission: Permission, operation: string): void {
+    const reason = this.refusal(principal, permission, null, operation);
+    if (reason !== null) throw new ForbiddenError(`Forbidden: ${reason}`);
+  }
+
+  private refusal(principal: Principal, permission: Permission, modelName: string | null, operation: string): string | null {
+    if (!roleAllows(principal.role, permission)) return `role ${principal.role} may not ${operation}; it needs ${requiredRole(permission)}`;
+    if (modelName === null) {
+      // Registry-wide administration (tokens) is for unscoped admins only.
+      return permission === 'admin' && principal.modelScope !== null ? `a token scoped to "${principal.modelScope}" may not ${operation}` : null;
+    }
+    return scopeAllows(principal.modelScope, modelName) ? null : `model "${modelName}" is outside this token's scope "${principal.modelScope}"`;
   }
 
   /** For registry-wide reads (stats, the whole chain): unscoped tokens only. Not audited. */

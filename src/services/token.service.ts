@@ -84,7 +84,7 @@ export class TokenService {
   }
 
   async list(principal: Principal): Promise<ApiToken[]> {
-    await this.access.require(principal, 'admin', null, 'list API tokens');
+    this.access.check(principal, 'admin', 'list API tokens');
     return this.deps.store.listApiTokens();
   }
 
