@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the README's walk-through verbatim (every ```sh block after "## Walk-through") in a fresh
+# copy of the committed tree, and fails on the first command that fails.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; cd /; rm -rf "$work"' EXIT
+git -C "$root" archive HEAD | tar -x -C "$work"
+cp "$root/README.md" "$work/README.md"
+ln -s "$root/node_modules" "$work/node_modules"
+awk '/^## Walk-through/{on=1} /^## Concepts/{on=0} on && /^```sh$/{b=1; next} on && /^```$/{b=0; print ""; next} b' "$work/README.md" > "$work/walkthrough.sh"
+cd "$work"
+PORT=${PORT:-4000} bash -euo pipefail walkthrough.sh
+echo "walk-through finished"
