@@ -1,0 +1,15 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+/** The README's walk-through, pasted into bash as a newcomer would (it listens on port 4000). */
+describe('README walk-through', () => {
+  it('runs from start to end with the documented answers', () => {
+    const run = spawnSync('bash', ['scripts/readme-walkthrough.sh'], { cwd: new URL('../../', import.meta.url).pathname, encoding: 'utf8', timeout: 240_000 });
+    const out = `${run.stdout}\n${run.stderr}`;
+    expect(run.status, out.slice(-3000)).toBe(0);
+    expect(out).toContain('downloaded bytes match');
+    expect(out).toContain('"code": "FAILED_PRECONDITION"');
+    expect(out).toMatch(/"valid": true,\s+"eventsChecked": 8/);
+    expect(out).toContain('walk-through finished');
+  }, 300_000);
+});
