@@ -8,7 +8,7 @@ import { LIMITS } from '../domain/limits.js';
 import type { GraphQLContext } from './context.js';
 import { RegisterModelVersionInput } from './inputs.js';
 import {
-  type ArtifactParent, ArtifactType, DeploymentConnection, ModelVersionConnection, ModelVersionStatus, ModelVersionType,
+  type ArtifactParent, ArtifactType, ArtifactUpload, DeploymentConnection, ModelVersionConnection, ModelVersionStatus, ModelVersionType,
   PresignedUrl, RegisterModelVersionPayload, SortDirection, VersionComparison, toConnection,
 } from './types.js';
 
@@ -74,6 +74,11 @@ export class VersionResolver {
       },
       ctx.actor,
     );
+  }
+
+  @Mutation(() => [ArtifactUpload], { description: 'Fresh presigned PUT URLs for a PENDING_UPLOAD version, when the first ones expired.' })
+  async createUploadUrls(@Ctx() ctx: GraphQLContext, @Arg('versionId', () => ID) versionId: string): Promise<RegisteredVersion['uploads']> {
+    return ctx.services.versions.createUploadUrls(versionId, ctx.actor);
   }
 
   @Mutation(() => ModelVersionType, { description: "Checks every artifact's presence, size and sha256: READY, or FAILED with failureReason." })

@@ -21,6 +21,7 @@ export interface ServiceDeps {
 /** The audit event names, in one place. */
 export const AuditAction = {
   versionRegistered: 'MODEL_VERSION_REGISTERED',
+  uploadUrlsIssued: 'UPLOAD_URLS_ISSUED',
   versionReady: 'MODEL_VERSION_READY',
   versionFailed: 'MODEL_VERSION_FAILED',
   versionPromoted: 'MODEL_VERSION_PROMOTED',

@@ -67,12 +67,7 @@ export class VersionService {
         createdBy: actor.name,
       };
       // URLs first: if storage cannot sign, nothing is written.
-      const uploads = await Promise.all(
-        version.artifacts.map(async (a) => ({
-          path: a.path,
-          upload: await this.deps.artifacts.presignUpload(artifactTarget(version, a), this.deps.settings.uploadUrlTtlSeconds),
-        })),
-      );
+      const uploads = await this.presignUploads(version);
       try {
         const stored = await this.deps.store.registerVersion(version, (v) =>
           auditDraft(this.deps, actor, AuditAction.versionRegistered, { modelName: v.modelName, versionId: v.id }, {
@@ -90,6 +85,32 @@ export class VersionService {
         throw err;
       }
     }
+  }
+
+  /** Fresh upload URLs for a version still waiting for its files (the first ones expired). */
+  async createUploadUrls(versionId: string, actor: Actor): Promise<RegisteredVersion['uploads']> {
+    const version = await this.requireVersion('versionId', versionId);
+    await this.access.require(actor, 'publish', version.modelName, 'issue upload URLs');
+    if (version.status !== 'PENDING_UPLOAD') {
+      throw new FailedPreconditionError(`Version ${version.id} is ${version.status}; upload URLs are only issued for PENDING_UPLOAD versions`);
+    }
+    const uploads = await this.presignUploads(version);
+    await this.deps.store.appendAudit(
+      auditDraft(this.deps, actor, AuditAction.uploadUrlsIssued, { modelName: version.modelName, versionId: version.id }, {
+        paths: version.artifacts.map((a) => a.path),
+        expiresAt: uploads[0]?.upload.expiresAt.toISOString() ?? null,
+      }),
+    );
+    return uploads;
+  }
+
+  private presignUploads(version: Pick<ModelVersion, 'modelName' | 'id' | 'artifacts'>): Promise<RegisteredVersion['uploads']> {
+    return Promise.all(
+      version.artifacts.map(async (a) => ({
+        path: a.path,
+        upload: await this.deps.artifacts.presignUpload(artifactTarget(version, a), this.deps.settings.uploadUrlTtlSeconds),
+      })),
+    );
   }
 
   /**

@@ -93,6 +93,20 @@ describe.each(backends)('model lifecycle over HTTP, %s', (_name, backend) => {
     expect((await h.ok(`mutation($id: ID!) { completeModelVersionUpload(versionId: $id) { status } }`, { id: version.id })).completeModelVersionUpload.status).toBe('READY');
   });
 
+  it('issues fresh upload URLs for a pending version, and only for one', async () => {
+    const bytes = Buffer.from('late upload');
+    const data = await h.ok(REGISTER, { input: { modelName: 'late', modelType: 'rf', datasetVersion: 'd', metrics: [], artifacts: [{ path: 'm.bin', sizeBytes: bytes.length, sha256: sha256(bytes) }] } });
+    const id = data.registerModelVersion.version.id;
+    const fresh = await h.ok(`mutation($id: ID!) { createUploadUrls(versionId: $id) { path upload { url method headers { name value } expiresAt } } }`, { id });
+    expect(fresh.createUploadUrls.map((u: { path: string }) => u.path)).toEqual(['m.bin']);
+    expect((await put(fresh.createUploadUrls[0].upload, bytes)).status).toBe(200);
+    expect((await h.ok(`mutation($id: ID!) { completeModelVersionUpload(versionId: $id) { status } }`, { id })).completeModelVersionUpload.status).toBe('READY');
+    expect(await h.code(`mutation($id: ID!) { createUploadUrls(versionId: $id) { path } }`, { id })).toBe('FAILED_PRECONDITION');
+    const events = await h.ok(`{ auditEvents(modelName: "late") { edges { node { action details } } } }`);
+    expect(events.auditEvents.edges.map((e: { node: { action: string } }) => e.node.action)).toEqual(['MODEL_VERSION_READY', 'UPLOAD_URLS_ISSUED', 'MODEL_VERSION_REGISTERED']);
+    expect(JSON.stringify(events)).not.toMatch(/sig=|X-Amz-Signature/);
+  });
+
   it('marks a version FAILED when the uploaded bytes do not match, and refuses to serve them', async () => {
     const declared = Buffer.from('the real weights');
     const data = await h.ok(REGISTER, { input: { modelName: 'broken', modelType: 'rf', datasetVersion: 'd', metrics: [], artifacts: [{ path: 'm.bin', sizeBytes: declared.length, sha256: sha256(declared) }] } });
