@@ -1,0 +1,105 @@
+import type { ClientSession } from 'mongodb';
+import { ConflictError } from '../domain/errors.js';
+import type { AuditDraft, Deployment, DeploymentPointer, VersionStatus } from '../domain/model.js';
+import type { MoveResult } from './registry.store.js';
+import {
+  COLLECTIONS, type DeploymentDoc, type PendingMarker, type PointerDoc, type VersionDoc, deploymentToDoc, docToPointer, draftToDoc, pointerKey,
+} from './mongo-documents.js';
+import { byIdsQuery, commitPointer, releaseIntent, reservePointer } from './mongo-queries.js';
+import { type MongoSteps, WRITE_ATTEMPTS, isDuplicateKey } from './mongo-steps.js';
+
+/** The deployment writes of MongoRegistryStore (steps and crash points: see the top of mongo-registry.store.ts). */
+export class MongoDeploymentWrites {
+  constructor(
+    private readonly steps: MongoSteps,
+    private readonly session: <T>(fn: (s: ClientSession) => Promise<T>) => Promise<T>,
+  ) {}
+
+  /** The pointer as committed, after finishing a committed move whose later steps are outstanding. */
+  async settledPointers(docs: PointerDoc[], session?: ClientSession): Promise<DeploymentPointer[]> {
+    const out: DeploymentPointer[] = [];
+    for (const d of docs) {
+      if (d.pending?.phase === 'committed') await this.steps.complete(COLLECTIONS.pointers, d, {}, session);
+      const p = docToPointer(d);
+      if (p) out.push(p);
+    }
+    return out;
+  }
+
+  async moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft): Promise<MoveResult> {
+    const key = pointerKey(deployment.modelName, deployment.environment);
+    return this.session(async (session): Promise<MoveResult> => {
+      const conflict = async (): Promise<MoveResult> => ({
+        kind: 'conflict', current: (await this.settledPointers(await this.steps.find<PointerDoc>(byIdsQuery(COLLECTIONS.pointers, [key]), session), session))[0] ?? null,
+      });
+      if (expectedRevision !== null && expectedRevision < 1) return conflict();
+      const revision = (expectedRevision ?? 0) + 1;
+      const stored: Deployment = { ...deployment, status: 'SUCCEEDED', revision };
+      const seq = await this.steps.nextDeploymentSeq(session); // M0
+      const marker: PendingMarker = {
+        id: audit.id, op: 'move', phase: 'intent', audit: draftToDoc(audit), versionId: deployment.versionId, deployment: deploymentToDoc(stored, seq),
+      };
+      if (!(await this.reservePointer(key, deployment, expectedRevision, marker, session))) return conflict(); // M1
+      const status = await this.readyForDeployment(deployment, session); // M2
+      if (status !== 'READY') {
+        await this.steps.update(releaseIntent(COLLECTIONS.pointers, key, marker.id), session);
+        return status === 'busy' ? conflict() : { kind: 'version-not-ready', status };
+      }
+      const committed = await this.steps.findAndUpdate<PointerDoc>(
+        commitPointer(key, marker.id, { versionId: deployment.versionId, deploymentId: deployment.id, revision }), session,
+      ); // M3
+      if (!committed) return conflict();
+      await this.steps.complete(COLLECTIONS.pointers, committed, { auditAppended: false, deploymentStored: false }, session); // M4..M6
+      const pointer = docToPointer(committed)!;
+      return { kind: 'moved', deployment: stored, pointer };
+    });
+  }
+
+  private async reservePointer(
+    key: string, target: Deployment, expectedRevision: number | null, marker: PendingMarker, session: ClientSession,
+  ): Promise<boolean> {
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      try {
+        if (await this.steps.findAndUpdate(reservePointer(key, target, expectedRevision, marker), session)) return true;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err; // upsert lost to an existing document: look at it below
+      }
+      const current = await this.steps.col<PointerDoc>(COLLECTIONS.pointers).findOne({ _id: key }, { session });
+      if (!current?.pending) {
+        if ((current?.revision ?? 0) !== (expectedRevision ?? 0)) return false;
+        continue;
+      }
+      // Another move is pending: finish a committed one (the revision then decides); an intent is a live competitor unless stale.
+      const resolved = await this.steps.complete(COLLECTIONS.pointers, current, {}, session);
+      if (!resolved) return false;
+    }
+    return false;
+  }
+
+  /** The version's status for deployment; 'busy' while a status change of it stays undecided. */
+  private async readyForDeployment(d: Deployment, session: ClientSession): Promise<VersionStatus | null | 'busy'> {
+    const versions = this.steps.col<VersionDoc>(COLLECTIONS.versions);
+    for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
+      const v = await versions.findOne({ _id: d.versionId }, { session });
+      if (!v || v.modelName !== d.modelName) return null;
+      if (v.status !== 'READY') return v.status;
+      if (v.pending?.op !== 'transition') return 'READY';
+      await this.steps.unblock(COLLECTIONS.versions, v, attempt, session);
+    }
+    return 'busy';
+  }
+
+  async recordRefusedDeployment(deployment: Deployment, audit: AuditDraft): Promise<Deployment> {
+    const stored: Deployment = { ...deployment, status: 'FAILED', revision: null };
+    const marker: PendingMarker = { id: audit.id, op: 'refused', phase: 'committed', audit: draftToDoc(audit) };
+    const doc: DeploymentDoc = { ...deploymentToDoc(stored, await this.steps.nextDeploymentSeq()), pending: marker, pendingAt: new Date() };
+    try {
+      await this.steps.col<DeploymentDoc>(COLLECTIONS.deployments).insertOne(doc);
+    } catch (err) {
+      if (isDuplicateKey(err)) throw new ConflictError(`Deployment ${deployment.id} already exists`);
+      throw err;
+    }
+    await this.steps.complete(COLLECTIONS.deployments, doc, { auditAppended: false });
+    return stored;
+  }
+}

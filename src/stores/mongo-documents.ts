@@ -1,0 +1,270 @@
+import type {
+  Artifact, AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, Metric, Model, ModelVersion, VersionStatus,
+} from '../domain/model.js';
+import type { ApiToken, Role } from '../domain/token.js';
+
+/**
+ * The MongoDB document shapes of the registry and their conversion to and from domain types.
+ * `_id`s are our own string ids (never ObjectId). Free-form JSON objects whose keys a client chooses
+ * (hyperparameters, audit details) are stored as JSON text, so keys such as `$x`, `a.b` and
+ * `__proto__` round-trip exactly; every other key is ours. Dates are BSON dates (milliseconds).
+ */
+
+export const COLLECTIONS = {
+  models: 'models',
+  versions: 'versions',
+  versionMetrics: 'version_metrics',
+  pointers: 'deployment_pointers',
+  deployments: 'deployments',
+  audit: 'audit_events',
+  tokens: 'api_tokens',
+  counters: 'counters',
+} as const;
+export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
+
+/** An audit draft as stored inside a pending marker (details as JSON text). */
+export interface StoredDraft {
+  id: string;
+  occurredAt: Date;
+  actor: string;
+  action: string;
+  modelName: string | null;
+  versionId: string | null;
+  details: string;
+}
+
+export type PendingOp = 'register' | 'transition' | 'update' | 'move' | 'refused' | 'token';
+export type PendingPhase = 'intent' | 'committed';
+
+/**
+ * Marks a document whose multi-document write is not finished. `id` is the audit event's id, so
+ * the marker names the one event that completes it. `intent`: the operation has reserved the
+ * document but not decided (recovery may abort it once stale); `committed`: the decision is
+ * visible and recovery must finish the remaining idempotent steps.
+ */
+export interface PendingMarker {
+  id: string;
+  op: PendingOp;
+  phase: PendingPhase;
+  audit: StoredDraft;
+  /** move: the version the pointer is being moved to (archive checks intents too). */
+  versionId?: string;
+  /** move: the SUCCEEDED deployment to store once committed. */
+  deployment?: DeploymentDoc;
+}
+
+interface Pending {
+  pending?: PendingMarker;
+  /** Set with `pending` (server time for intents); the key of every collection's partial "pending" index. */
+  pendingAt?: Date;
+}
+
+export interface ModelDoc extends Pending {
+  _id: string;
+  description: string | null;
+  createdAt: Date;
+  versionCount: number;
+}
+
+export interface VersionDoc extends Pending {
+  _id: string;
+  modelName: string;
+  number: number;
+  modelType: string;
+  status: VersionStatus;
+  failureReason: string | null;
+  description: string | null;
+  datasetVersion: string;
+  metrics: Metric[];
+  /** JSON text of the hyperparameters object. */
+  hyperparameters: string;
+  featureNames: string[];
+  training: ModelVersion['training'];
+  tags: string[];
+  artifacts: Artifact[];
+  createdAt: Date;
+  createdBy: string;
+  /** Incremented by every committed status change; orders the writes of `version_metrics.verified`. */
+  statusRev: number;
+}
+
+/** One per (version, metric): ranks versions by any metric from an index. */
+export interface MetricDoc {
+  _id: string;
+  versionId: string;
+  modelName: string;
+  name: string;
+  value: number;
+  number: number;
+  /** Mirrors status ∈ {READY, ARCHIVED}; written with the `statusRev` that decided it. */
+  verified: boolean;
+  statusRev: number;
+}
+
+/** One per (model, environment). A placeholder with revision 0 and no version means "no pointer". */
+export interface PointerDoc extends Pending {
+  _id: string;
+  modelName: string;
+  environment: string;
+  versionId: string | null;
+  deploymentId: string | null;
+  revision: number;
+}
+
+export interface DeploymentDoc extends Pending {
+  _id: string;
+  /** Allocated from the `deployments` counter before the pointer is reserved: newest-first order. */
+  seq: number;
+  modelName: string;
+  environment: string;
+  action: Deployment['action'];
+  status: Deployment['status'];
+  versionId: string;
+  previousVersionId: string | null;
+  reason: string | null;
+  failureReason: string | null;
+  deployedAt: Date;
+  deployedBy: string;
+  revision: number | null;
+  priorDeploymentId: string | null;
+  restoredDeploymentId: string | null;
+}
+
+export interface AuditDoc {
+  _id: string;
+  sequence: number;
+  occurredAt: Date;
+  actor: string;
+  action: string;
+  modelName: string | null;
+  versionId: string | null;
+  /** JSON text of the details object. */
+  details: string;
+  previousHash: string;
+  hash: string;
+}
+
+export interface TokenDoc extends Pending {
+  _id: string;
+  name: string;
+  role: Role;
+  modelScope: string | null;
+  expiresAt: Date | null;
+  createdAt: Date;
+  createdBy: string;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+  secretHash: string;
+}
+
+export interface CounterDoc {
+  _id: string;
+  value: number;
+}
+
+export function pointerKey(modelName: string, environment: string): string {
+  // Model names and environments never contain ':' (domain/limits.ts patterns).
+  return `${modelName}:${environment}`;
+}
+
+export function metricDocId(versionId: string, metric: string): string {
+  return `${versionId}/${metric}`;
+}
+
+export function draftToDoc(d: AuditDraft): StoredDraft {
+  return {
+    id: d.id, occurredAt: d.occurredAt, actor: d.actor, action: d.action, modelName: d.modelName, versionId: d.versionId,
+    details: JSON.stringify(d.details),
+  };
+}
+
+export function docToDraft(d: StoredDraft): AuditDraft {
+  return {
+    id: d.id, occurredAt: d.occurredAt, actor: d.actor, action: d.action, modelName: d.modelName, versionId: d.versionId,
+    details: JSON.parse(d.details) as JsonObject,
+  };
+}
+
+export function auditToDoc(e: AuditEvent): AuditDoc {
+  return {
+    _id: e.id, sequence: e.sequence, occurredAt: e.occurredAt, actor: e.actor, action: e.action, modelName: e.modelName,
+    versionId: e.versionId, details: JSON.stringify(e.details), previousHash: e.previousHash, hash: e.hash,
+  };
+}
+
+export function docToAudit(d: AuditDoc): AuditEvent {
+  return {
+    id: d._id, sequence: d.sequence, occurredAt: d.occurredAt, actor: d.actor, action: d.action, modelName: d.modelName,
+    versionId: d.versionId, details: JSON.parse(d.details) as JsonObject, previousHash: d.previousHash, hash: d.hash,
+  };
+}
+
+export function versionToDoc(v: ModelVersion, pending: PendingMarker, pendingAt: Date): VersionDoc {
+  return {
+    _id: v.id, modelName: v.modelName, number: v.number, modelType: v.modelType, status: v.status, failureReason: v.failureReason,
+    description: v.description, datasetVersion: v.datasetVersion, metrics: v.metrics.map((m) => ({ name: m.name, value: m.value })),
+    hyperparameters: JSON.stringify(v.hyperparameters), featureNames: v.featureNames,
+    training: {
+      trainedAt: v.training.trainedAt, durationSeconds: v.training.durationSeconds,
+      trainingSamples: v.training.trainingSamples, validationSamples: v.training.validationSamples,
+    },
+    tags: v.tags,
+    artifacts: v.artifacts.map((a) => ({ path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256, contentType: a.contentType })),
+    createdAt: v.createdAt, createdBy: v.createdBy, statusRev: 0, pending, pendingAt,
+  };
+}
+
+export function docToVersion(d: VersionDoc): ModelVersion {
+  return {
+    id: d._id, modelName: d.modelName, number: d.number, modelType: d.modelType, status: d.status, failureReason: d.failureReason,
+    description: d.description, datasetVersion: d.datasetVersion, metrics: d.metrics.map((m) => ({ name: m.name, value: m.value })),
+    hyperparameters: JSON.parse(d.hyperparameters) as JsonObject, featureNames: d.featureNames,
+    training: {
+      trainedAt: d.training.trainedAt, durationSeconds: d.training.durationSeconds,
+      trainingSamples: d.training.trainingSamples, validationSamples: d.training.validationSamples,
+    },
+    tags: d.tags,
+    artifacts: d.artifacts.map((a) => ({ path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256, contentType: a.contentType })),
+    createdAt: d.createdAt, createdBy: d.createdBy,
+  };
+}
+
+export function docToModel(d: ModelDoc): Model {
+  return { name: d._id, description: d.description, createdAt: d.createdAt, versionCount: d.versionCount };
+}
+
+/** Null for the placeholder of a (model, environment) that was never deployed. */
+export function docToPointer(d: PointerDoc): DeploymentPointer | null {
+  if (d.versionId === null || d.deploymentId === null || d.revision === 0) return null;
+  return { modelName: d.modelName, environment: d.environment, versionId: d.versionId, deploymentId: d.deploymentId, revision: d.revision };
+}
+
+export function deploymentToDoc(d: Deployment, seq: number): DeploymentDoc {
+  return {
+    _id: d.id, seq, modelName: d.modelName, environment: d.environment, action: d.action, status: d.status, versionId: d.versionId,
+    previousVersionId: d.previousVersionId, reason: d.reason, failureReason: d.failureReason, deployedAt: d.deployedAt,
+    deployedBy: d.deployedBy, revision: d.revision, priorDeploymentId: d.priorDeploymentId, restoredDeploymentId: d.restoredDeploymentId,
+  };
+}
+
+export function docToDeployment(d: DeploymentDoc): Deployment {
+  return {
+    id: d._id, modelName: d.modelName, environment: d.environment, action: d.action, status: d.status, versionId: d.versionId,
+    previousVersionId: d.previousVersionId, reason: d.reason, failureReason: d.failureReason, deployedAt: d.deployedAt,
+    deployedBy: d.deployedBy, revision: d.revision, priorDeploymentId: d.priorDeploymentId, restoredDeploymentId: d.restoredDeploymentId,
+  };
+}
+
+export function tokenToDoc(t: ApiToken): TokenDoc {
+  return {
+    _id: t.id, name: t.name, role: t.role, modelScope: t.modelScope, expiresAt: t.expiresAt, createdAt: t.createdAt,
+    createdBy: t.createdBy, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt, secretHash: t.secretHash,
+  };
+}
+
+export function docToToken(d: TokenDoc): ApiToken {
+  return {
+    id: d._id, name: d.name, role: d.role, modelScope: d.modelScope, expiresAt: d.expiresAt, createdAt: d.createdAt,
+    createdBy: d.createdBy, lastUsedAt: d.lastUsedAt, revokedAt: d.revokedAt, secretHash: d.secretHash,
+  };
+}

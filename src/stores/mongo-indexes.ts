@@ -1,0 +1,78 @@
+import type { Document } from 'mongodb';
+import { COLLECTIONS, type CollectionName } from './mongo-documents.js';
+
+export interface IndexSpec {
+  name: string;
+  key: Record<string, 1 | -1>;
+  unique?: true;
+  partialFilterExpression?: Document;
+}
+
+/** Every document with a pending marker, and only those: recovery scans cost O(pending), not O(collection). */
+export const PENDING_FILTER = { pendingAt: { $exists: true } } as const;
+export const pendingIndexName = (collection: CollectionName): string => `${collection}_pending`;
+const pendingIndex = (collection: CollectionName): IndexSpec => ({
+  name: pendingIndexName(collection), key: { pendingAt: 1 }, partialFilterExpression: PENDING_FILTER,
+});
+
+/** The implicit `_id` index of every collection (never created by us). */
+export const ID_INDEX: IndexSpec = { name: '_id_', key: { _id: 1 } };
+
+/**
+ * The index set, created idempotently at start-up (`createIndexes` with fixed names: creating an
+ * existing identical index is a no-op; a changed definition under the same name fails loudly).
+ * Which query uses which index is written next to each builder in mongo-queries.ts and checked by
+ * test/unit/mongo-queries.test.ts; docs/production-mongodb.md has the table.
+ */
+export const MONGO_INDEXES: Readonly<Record<CollectionName, readonly IndexSpec[]>> = {
+  [COLLECTIONS.models]: [pendingIndex(COLLECTIONS.models)],
+  [COLLECTIONS.versions]: [
+    // Gap-free numbering: the number is claimed by the version document itself.
+    { name: 'versions_model_number', key: { modelName: 1, number: -1 }, unique: true },
+    { name: 'versions_model_status_number', key: { modelName: 1, status: 1, number: -1 } },
+    { name: 'versions_status', key: { status: 1 } },
+    pendingIndex(COLLECTIONS.versions),
+  ],
+  [COLLECTIONS.versionMetrics]: [
+    // Two directions: "value ASC, number DESC" and "value DESC, number DESC" are not reverses of each other.
+    { name: 'metrics_rank_asc', key: { modelName: 1, name: 1, verified: 1, value: 1, number: -1 } },
+    { name: 'metrics_rank_desc', key: { modelName: 1, name: 1, verified: 1, value: -1, number: -1 } },
+    { name: 'metrics_version', key: { versionId: 1 } },
+  ],
+  [COLLECTIONS.pointers]: [
+    { name: 'pointers_version', key: { versionId: 1 } },
+    pendingIndex(COLLECTIONS.pointers),
+  ],
+  [COLLECTIONS.deployments]: [
+    { name: 'deployments_model_seq', key: { modelName: 1, seq: -1 } },
+    { name: 'deployments_model_env_seq', key: { modelName: 1, environment: 1, seq: -1 } },
+    { name: 'deployments_model_status_seq', key: { modelName: 1, status: 1, seq: -1 } },
+    { name: 'deployments_model_env_status_seq', key: { modelName: 1, environment: 1, status: 1, seq: -1 } },
+    { name: 'deployments_version_seq', key: { versionId: 1, seq: -1 } },
+    // Second guard behind the pointer compare-and-set: one SUCCEEDED deployment per pointer revision.
+    {
+      name: 'deployments_revision', key: { modelName: 1, environment: 1, revision: 1 }, unique: true,
+      partialFilterExpression: { status: 'SUCCEEDED' },
+    },
+    pendingIndex(COLLECTIONS.deployments),
+  ],
+  [COLLECTIONS.audit]: [
+    // Serialises appends: two writers sealing after the same head collide here.
+    { name: 'audit_sequence', key: { sequence: 1 }, unique: true },
+    { name: 'audit_model_sequence', key: { modelName: 1, sequence: -1 } },
+    { name: 'audit_actor_sequence', key: { actor: 1, sequence: -1 } },
+    { name: 'audit_action_sequence', key: { action: 1, sequence: -1 } },
+    { name: 'audit_time', key: { occurredAt: 1 } },
+  ],
+  [COLLECTIONS.tokens]: [
+    { name: 'tokens_secret', key: { secretHash: 1 }, unique: true },
+    { name: 'tokens_created', key: { createdAt: -1, _id: -1 } },
+    pendingIndex(COLLECTIONS.tokens),
+  ],
+  [COLLECTIONS.counters]: [],
+};
+
+export function findIndex(collection: CollectionName, name: string): IndexSpec | undefined {
+  if (name === ID_INDEX.name) return ID_INDEX;
+  return MONGO_INDEXES[collection].find((i) => i.name === name);
+}

@@ -1,0 +1,380 @@
+import { type ClientSession, type Db, MongoClient, type MongoClientOptions, ReadConcern, ReadPreference, type WriteConcernSettings } from 'mongodb';
+import { canonicalJson } from '../audit/canonical-json.js';
+import { ConflictError } from '../domain/errors.js';
+import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../domain/model.js';
+import { VERIFIED_STATUSES } from '../domain/model.js';
+import { compareByMetric } from '../domain/ranking.js';
+import type { ApiToken } from '../domain/token.js';
+import { decodeCursor, toPage } from './paging.js';
+import type { AuditFilter, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
+import {
+  type AuditDoc, COLLECTIONS, type DeploymentDoc, type MetricDoc, type ModelDoc, type PendingMarker, type PointerDoc, type TokenDoc,
+  type VersionDoc, deploymentToDoc, docToAudit, docToDeployment, docToModel, docToPointer, docToToken, docToVersion, draftToDoc,
+  pointerKey, tokenToDoc, versionToDoc,
+} from './mongo-documents.js';
+import { MONGO_INDEXES } from './mongo-indexes.js';
+import {
+  auditAscendingQuery, auditHeadQuery, byIdsQuery, commitPointer, latestVersionQuery, listAuditQuery, listDeploymentsQuery, listModelsQuery,
+  listTokensQuery, listVersionsQuery, markedUpdate, maxNumberQuery, pendingQuery, pointersForVersionsQuery, rankQuery, releaseIntent,
+  reservePointer, revokeTokenUpdates, statusCountQuery, tokenByHashQuery, touchTokenUpdate, transitionCommit, transitionDirect,
+  transitionIntent, unrankedQuery,
+} from './mongo-queries.js';
+import { MongoDeploymentWrites } from './mongo-deployment-writes.js';
+import { MongoSteps, WRITE_ATTEMPTS, isDuplicateKey } from './mongo-steps.js';
+import { MongoVersionWrites } from './mongo-version-writes.js';
+
+/*
+ * RegistryStore on MongoDB, without depending on multi-document transactions (standalone or
+ * replica set, any number of registry processes). The full write-up is docs/production-mongodb.md.
+ *
+ * Every multi-document write has ONE commit point: a single-document conditional write that also
+ * leaves a `pending` marker (with the audit draft, and for moves the deployment document) on that
+ * document. Everything after the commit point is an idempotent step that any process can redo
+ * (mongo-recovery.ts plans them; the owner runs the same plan). Recovery runs at start-up, and
+ * before reads that depend on the later steps. Crash points (C1…), i.e. where a process may die:
+ *
+ * registerVersion   R1 read max number   R2 insert version {number: max+1, pending}  ← commit (unique
+ *                   {modelName, number}: a duplicate means a concurrent registration; re-read, retry)
+ *                   R3 upsert model ($min createdAt, $max versionCount)  R4 upsert metric docs
+ *                   ($setOnInsert)  R5 append audit  R6 clear marker.
+ *                   C(R1..R2): nothing written.  C(R2..R6): recovery redoes R3..R6.
+ * transitionVersion T1 conditional update {status ∈ from, statusRev, no pending} → new status +
+ *                   pending ← commit   T2 sync metric docs (guarded by statusRev)  T3 audit  T4 clear.
+ *   with requireUndeployed:  T1 reserve (intent marker)  T1' read pointers naming the version (and
+ *                   pointer intents to it): any → release, 'deployed'   T1'' commit (conditional on
+ *                   our intent still being there)  then T2..T4.
+ *                   C(T1..T1''): the intent blocks other writers of this version until the lease
+ *                   (intentLeaseMs) expires; then recovery aborts it. C(after commit): redo T2..T4.
+ * moveDeploymentPointer  M0 allocate deployment seq ($inc counter; a lost number is harmless)
+ *                   M1 reserve pointer {revision = expected, no pending} (upsert of a revision-0
+ *                   placeholder when none)  M2 read the version: READY and no status change pending
+ *                   M3 commit: pointer := version, revision+1 (conditional on our intent) ← commit
+ *                   M4 insert SUCCEEDED deployment   M5 audit   M6 clear.
+ *                   C(M0..M1): nothing but a skipped seq.  C(M1..M3): intent, aborted after the lease;
+ *                   readers see the old pointer.  C(M3..M6): recovery redoes M4..M6, and getPointer/
+ *                   listDeployments finish it before answering, so no reader sees a pointer without
+ *                   its deployment.
+ *   Archive (T1') and promotion (M2) each write their reservation first and then read the other's
+ *   document (in one causally consistent session): of two concurrent ones at least one sees the
+ *   other and backs off, so an ARCHIVED version is never deployed.
+ * recordRefusedDeployment / createApiToken / updateModel / updateVersionMetadata / revokeApiToken:
+ *                   one write carrying the marker ← commit, then audit, clear.
+ *
+ * A reader or recovery that finishes a LIVE operation is harmless: every step is idempotent. An
+ * intent is aborted only when older than the lease (server clock, $$NOW) and only while still an
+ * intent; the owner's commit is conditional on its intent, so exactly one of the two applies and
+ * the loser sees it (the owner then reports a conflict or retries).
+ *
+ * Index use per query: see mongo-indexes.ts and mongo-queries.ts (checked by test/unit/mongo-queries.test.ts).
+ */
+
+export interface MongoRegistryStoreOptions {
+  uri: string;
+  dbName: string;
+  /** Reservations (intents) older than this may be aborted by recovery. Default 30 s. */
+  intentLeaseMs?: number;
+  /** Merged over the defaults (majority write concern with journal, retryable reads/writes, primary reads). */
+  clientOptions?: MongoClientOptions;
+  /** Test seam: wraps the database handle (fault injection). Not for production use. */
+  wrapDb?: (db: Db) => Db;
+}
+
+const DEFAULT_INTENT_LEASE_MS = 30_000;
+const AUDIT_BATCH = 1000;
+
+export class MongoRegistryStore implements RegistryStore {
+  readonly engine = 'mongodb';
+  private readonly steps: MongoSteps;
+  private readonly versionWrites: MongoVersionWrites;
+  private readonly deploymentWrites: MongoDeploymentWrites;
+
+  private constructor(private readonly db: Db, intentLeaseMs: number, private readonly onClose: () => Promise<void>) {
+    this.steps = new MongoSteps(db, intentLeaseMs);
+    const session = <T>(fn: (s: ClientSession) => Promise<T>) => this.session(fn);
+    this.versionWrites = new MongoVersionWrites(this.steps, session);
+    this.deploymentWrites = new MongoDeploymentWrites(this.steps, session);
+  }
+
+  /** Connects, creates the indexes (idempotent) and runs recovery. */
+  static async connect(options: MongoRegistryStoreOptions): Promise<MongoRegistryStore> {
+    const writeConcern: WriteConcernSettings = { w: 'majority', journal: true };
+    const client = new MongoClient(options.uri, {
+      retryWrites: true, retryReads: true, writeConcern, readPreference: ReadPreference.PRIMARY, ...options.clientOptions,
+    });
+    await client.connect();
+    try {
+      // A standalone server has no replication, so "local" is as strong as "majority" there.
+      const hello = await client.db('admin').command({ hello: 1 });
+      const replicated = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
+      const db = client.db(options.dbName, {
+        readConcern: new ReadConcern(replicated ? 'majority' : 'local'), writeConcern, readPreference: ReadPreference.PRIMARY,
+      });
+      return await MongoRegistryStore.open(options.wrapDb ? options.wrapDb(db) : db, {
+        intentLeaseMs: options.intentLeaseMs, onClose: () => client.close(),
+      });
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
+  }
+
+  /** Uses an open database handle (the caller owns the client unless `onClose` closes it). */
+  static async open(db: Db, options: { intentLeaseMs?: number; onClose?: () => Promise<void> } = {}): Promise<MongoRegistryStore> {
+    const store = new MongoRegistryStore(db, options.intentLeaseMs ?? DEFAULT_INTENT_LEASE_MS, options.onClose ?? (async () => {}));
+    for (const [collection, indexes] of Object.entries(MONGO_INDEXES)) {
+      if (indexes.length > 0) await db.collection(collection).createIndexes(indexes.map((i) => ({ ...i })));
+    }
+    await store.recover();
+    return store;
+  }
+
+  /** Finishes every pending operation (and aborts reservations older than the lease). Idempotent. */
+  async recover(): Promise<void> {
+    await this.steps.settleAll();
+  }
+
+  private async session<T>(fn: (s: ClientSession) => Promise<T>): Promise<T> {
+    // Causal consistency: a read after our own write in the same operation sees everything before that write.
+    const s = this.db.client.startSession({ causalConsistency: true });
+    try {
+      return await fn(s);
+    } finally {
+      await s.endSession();
+    }
+  }
+
+  // ---- versions and models (writes: mongo-version-writes.ts) ----
+
+  registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft): Promise<ModelVersion> {
+    return this.versionWrites.registerVersion(version, audit);
+  }
+
+  updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null> {
+    return this.versionWrites.updateModel(name, patch, audit);
+  }
+
+  transitionVersion(
+    id: string,
+    change: { from: readonly VersionStatus[]; to: VersionStatus; failureReason: string | null; requireUndeployed: boolean },
+    audit: AuditDraft,
+  ): Promise<TransitionResult> {
+    return this.versionWrites.transitionVersion(id, change, audit);
+  }
+
+  updateVersionMetadata(id: string, patch: { description?: string | null; tags?: string[] }, audit: AuditDraft): Promise<ModelVersion | null> {
+    return this.versionWrites.updateVersionMetadata(id, patch, audit);
+  }
+
+  async getModel(name: string): Promise<Model | null> {
+    await this.steps.settle(COLLECTIONS.versions, { modelName: name });
+    const doc = await this.steps.col<ModelDoc>(COLLECTIONS.models).findOne({ _id: name });
+    return doc ? docToModel(doc) : null;
+  }
+
+  async getModels(names: readonly string[]): Promise<Model[]> {
+    if (names.length === 0) return [];
+    await this.steps.settle(COLLECTIONS.versions);
+    return (await this.steps.find<ModelDoc>(byIdsQuery(COLLECTIONS.models, names))).map(docToModel);
+  }
+
+  async listModels(filter: { search: string | null }, page: PageRequest): Promise<Page<Model>> {
+    const after = decodeCursor(page.after, ['string'] as const);
+    await this.steps.settle(COLLECTIONS.versions);
+    const q = listModelsQuery(filter.search, after?.[0] ?? null, page.first);
+    const [rows, total] = await Promise.all([this.steps.find<ModelDoc>(q.page), this.steps.count(q.count)]);
+    return toPage(rows.map(docToModel), page.first, total, (m) => [m.name]);
+  }
+
+  async getVersion(id: string): Promise<ModelVersion | null> {
+    const doc = await this.steps.col<VersionDoc>(COLLECTIONS.versions).findOne({ _id: id });
+    return doc ? docToVersion(doc) : null;
+  }
+
+  async getVersions(ids: readonly string[]): Promise<ModelVersion[]> {
+    if (ids.length === 0) return [];
+    return (await this.steps.find<VersionDoc>(byIdsQuery(COLLECTIONS.versions, ids))).map(docToVersion);
+  }
+
+  async listVersions(filter: { modelName: string; status: VersionStatus | null }, page: PageRequest): Promise<Page<ModelVersion>> {
+    const after = decodeCursor(page.after, ['number'] as const);
+    const q = listVersionsQuery(filter, after?.[0] ?? null, page.first);
+    const [rows, total] = await Promise.all([this.steps.find<VersionDoc>(q.page), this.steps.count(q.count)]);
+    return toPage(rows.map(docToVersion), page.first, total, (v) => [v.number]);
+  }
+
+  async latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null> {
+    const [doc] = await this.steps.find<VersionDoc>(latestVersionQuery(modelName, status));
+    return doc ? docToVersion(doc) : null;
+  }
+
+  async rankVersions(q: Parameters<RegistryStore['rankVersions']>[0]): Promise<ModelVersion[]> {
+    if (q.versionIds !== null) {
+      const docs = await this.steps.find<VersionDoc>(byIdsQuery(COLLECTIONS.versions, q.versionIds));
+      return docs
+        .filter((d) => d.modelName === q.modelName && q.statuses.includes(d.status))
+        .map(docToVersion)
+        .sort(compareByMetric(q.metric, q.direction))
+        .slice(0, q.limit);
+    }
+    // The ranking index only knows verified/unverified, so it serves exactly the verified statuses.
+    const onlyVerified = q.statuses.length === VERIFIED_STATUSES.length && VERIFIED_STATUSES.every((s) => q.statuses.includes(s));
+    if (!onlyVerified) throw new Error('rankVersions ranks READY and ARCHIVED versions only');
+    if (q.limit <= 0) return [];
+    // The `verified` flags must reflect every committed status change of this model.
+    await this.steps.settle(COLLECTIONS.versions, { modelName: q.modelName });
+    const ranked = await this.steps.find<MetricDoc>(rankQuery(q));
+    const byId = new Map((await this.getVersions(ranked.map((m) => m.versionId))).map((v) => [v.id, v]));
+    const top = ranked.map((m) => byId.get(m.versionId)).filter((v): v is ModelVersion => v !== undefined);
+    if (ranked.length >= q.limit) return top;
+    const lacking = await this.steps.find<VersionDoc>(unrankedQuery({ ...q, limit: q.limit - ranked.length }));
+    return [...top, ...lacking.map(docToVersion)];
+  }
+
+  // ---- deployment pointers and deployments (writes: mongo-deployment-writes.ts) ----
+
+  async getPointer(modelName: string, environment: string): Promise<DeploymentPointer | null> {
+    return (await this.getPointers([{ modelName, environment }]))[0] ?? null;
+  }
+
+  async getPointers(keys: readonly { modelName: string; environment: string }[]): Promise<DeploymentPointer[]> {
+    if (keys.length === 0) return [];
+    const ids = keys.map((k) => pointerKey(k.modelName, k.environment));
+    return this.deploymentWrites.settledPointers(await this.steps.find<PointerDoc>(byIdsQuery(COLLECTIONS.pointers, ids)));
+  }
+
+  async pointersForVersions(versionIds: readonly string[]): Promise<DeploymentPointer[]> {
+    if (versionIds.length === 0) return [];
+    return this.deploymentWrites.settledPointers(await this.steps.find<PointerDoc>(pointersForVersionsQuery(versionIds)));
+  }
+
+  moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft): Promise<MoveResult> {
+    return this.deploymentWrites.moveDeploymentPointer(deployment, expectedRevision, audit);
+  }
+
+  recordRefusedDeployment(deployment: Deployment, audit: AuditDraft): Promise<Deployment> {
+    return this.deploymentWrites.recordRefusedDeployment(deployment, audit);
+  }
+
+  async getDeployments(ids: readonly string[]): Promise<Deployment[]> {
+    if (ids.length === 0) return [];
+    let docs = await this.steps.find<DeploymentDoc>(byIdsQuery(COLLECTIONS.deployments, ids));
+    if (docs.length < new Set(ids).size) {
+      // A committed move may not have stored its deployment yet: finish pending moves, look again.
+      await this.steps.settle(COLLECTIONS.pointers);
+      docs = await this.steps.find<DeploymentDoc>(byIdsQuery(COLLECTIONS.deployments, ids));
+    }
+    return docs.map(docToDeployment);
+  }
+
+  async listDeployments(
+    filter: { modelName: string; environment: string | null; versionId: string | null; status: 'SUCCEEDED' | 'FAILED' | null },
+    page: PageRequest,
+  ): Promise<Page<Deployment>> {
+    const after = decodeCursor(page.after, ['number'] as const);
+    await this.steps.settle(COLLECTIONS.pointers, { modelName: filter.modelName });
+    const q = listDeploymentsQuery(filter, after?.[0] ?? null, page.first);
+    const [rows, total] = await Promise.all([this.steps.find<DeploymentDoc>(q.page), this.steps.count(q.count)]);
+    const seqOf = new Map(rows.map((r) => [r._id, r.seq]));
+    return toPage(rows.map(docToDeployment), page.first, total, (d) => [seqOf.get(d.id)!]);
+  }
+
+  // ---- audit ----
+
+  /** Idempotent for the same draft; a different event under an existing id is a conflict. */
+  async appendAudit(draft: AuditDraft): Promise<AuditEvent> {
+    const event = await this.steps.appendAudit(draft);
+    const body = (e: AuditDraft) => canonicalJson({ ...e });
+    const { sequence: _s, previousHash: _p, hash: _h, ...stored } = event;
+    if (body(stored) !== body(draft)) throw new ConflictError(`Audit event ${draft.id} already exists with other contents`);
+    return event;
+  }
+
+  async listAuditEvents(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>> {
+    const after = decodeCursor(page.after, ['number'] as const);
+    await this.steps.settleAll();
+    const q = listAuditQuery(filter, after?.[0] ?? null, page.first);
+    const [rows, total] = await Promise.all([this.steps.find<AuditDoc>(q.page), this.steps.count(q.count)]);
+    return toPage(rows.map(docToAudit), page.first, total, (e) => [e.sequence]);
+  }
+
+  async *auditEventsAscending(): AsyncIterable<AuditEvent> {
+    await this.steps.settleAll();
+    let last = 0;
+    for (;;) {
+      const rows = await this.steps.find<AuditDoc>(auditAscendingQuery(last, AUDIT_BATCH));
+      for (const r of rows) yield docToAudit(r);
+      if (rows.length < AUDIT_BATCH) return;
+      last = rows[rows.length - 1]!.sequence;
+    }
+  }
+
+  // ---- api tokens ----
+
+  async createApiToken(token: ApiToken, audit: AuditDraft | null): Promise<ApiToken> {
+    const marker: PendingMarker | null = audit && { id: audit.id, op: 'token', phase: 'committed', audit: draftToDoc(audit) };
+    const doc: TokenDoc = { ...tokenToDoc(token), ...(marker && { pending: marker, pendingAt: new Date() }) };
+    try {
+      await this.steps.col<TokenDoc>(COLLECTIONS.tokens).insertOne(doc);
+    } catch (err) {
+      if (isDuplicateKey(err)) throw new ConflictError('An API token with this id or secret already exists');
+      throw err;
+    }
+    if (marker) await this.steps.complete(COLLECTIONS.tokens, doc, { auditAppended: false });
+    return token;
+  }
+
+  async findApiTokenByHash(secretHash: string): Promise<ApiToken | null> {
+    const [doc] = await this.steps.find<TokenDoc>(tokenByHashQuery(secretHash));
+    return doc ? docToToken(doc) : null;
+  }
+
+  async listApiTokens(): Promise<ApiToken[]> {
+    return (await this.steps.find<TokenDoc>(listTokensQuery())).map(docToToken);
+  }
+
+  async revokeApiToken(id: string, revokedAt: Date, audit: AuditDraft): Promise<ApiToken | null> {
+    const marker: PendingMarker = { id: audit.id, op: 'token', phase: 'committed', audit: draftToDoc(audit) };
+    const [whileUnset, alreadyRevoked] = revokeTokenUpdates(id, revokedAt, marker);
+    for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
+      const doc =
+        (await this.steps.findAndUpdate<TokenDoc>(whileUnset)) ?? (await this.steps.findAndUpdate<TokenDoc>(alreadyRevoked));
+      if (doc) {
+        await this.steps.complete(COLLECTIONS.tokens, doc, { auditAppended: false });
+        return docToToken(doc);
+      }
+      const current = await this.steps.col<TokenDoc>(COLLECTIONS.tokens).findOne({ _id: id });
+      if (!current) return null;
+      await this.steps.unblock(COLLECTIONS.tokens, current, attempt);
+    }
+    throw new ConflictError(`API token ${id} is being changed by another request; try again`);
+  }
+
+  async touchApiToken(id: string, lastUsedAt: Date): Promise<void> {
+    await this.steps.update(touchTokenUpdate(id, lastUsedAt));
+  }
+
+  // ---- operations ----
+
+  async stats(): Promise<StoreStats> {
+    const counts = await Promise.all(
+      (['ARCHIVED', 'FAILED', 'PENDING_UPLOAD', 'READY'] as const).map(async (status) => ({ status, count: await this.steps.count(statusCountQuery(status)) })),
+    );
+    const [head] = await this.steps.find<AuditDoc>(auditHeadQuery());
+    const [models, versions, deployments] = await Promise.all(
+      [COLLECTIONS.models, COLLECTIONS.versions, COLLECTIONS.deployments].map((c) => this.steps.count({ collection: c, filter: {}, index: '_id_' })),
+    );
+    return {
+      models: models!, versions: versions!, deployments: deployments!,
+      versionsByStatus: counts.filter((c) => c.count > 0),
+      auditEvents: head?.sequence ?? 0,
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.db.command({ ping: 1 });
+  }
+
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+}

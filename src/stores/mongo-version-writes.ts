@@ -1,0 +1,132 @@
+import type { ClientSession } from 'mongodb';
+import { ConflictError } from '../domain/errors.js';
+import type { AuditDraft, Model, ModelVersion, VersionStatus } from '../domain/model.js';
+import type { TransitionResult } from './registry.store.js';
+import {
+  COLLECTIONS, type ModelDoc, type PendingMarker, type PointerDoc, type VersionDoc, docToModel, docToVersion, draftToDoc, versionToDoc,
+} from './mongo-documents.js';
+import {
+  markedUpdate, maxNumberQuery, pendingQuery, pointersForVersionsQuery, releaseIntent, transitionCommit, transitionDirect, transitionIntent,
+} from './mongo-queries.js';
+import { type MongoSteps, WRITE_ATTEMPTS, backoff, isDuplicateKey } from './mongo-steps.js';
+
+/** The version and model writes of MongoRegistryStore (steps and crash points: see the top of mongo-registry.store.ts). */
+export class MongoVersionWrites {
+  constructor(
+    private readonly steps: MongoSteps,
+    private readonly session: <T>(fn: (s: ClientSession) => Promise<T>) => Promise<T>,
+  ) {}
+
+  async registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft): Promise<ModelVersion> {
+    const versions = this.steps.col<VersionDoc>(COLLECTIONS.versions);
+    return this.session(async (session) => {
+      for (let attempt = 1; ; attempt++) {
+        const [top] = await this.steps.find<VersionDoc>(maxNumberQuery(version.modelName), session);
+        const stored: ModelVersion = { ...version, number: (top?.number ?? 0) + 1 };
+        const draft = audit(stored);
+        const marker: PendingMarker = { id: draft.id, op: 'register', phase: 'committed', audit: draftToDoc(draft) };
+        const doc = versionToDoc(stored, marker, new Date());
+        try {
+          await versions.insertOne(doc, { session });
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+          if (await versions.findOne({ _id: version.id }, { session, projection: { _id: 1 } })) {
+            throw new ConflictError(`Model version ${version.id} already exists`);
+          }
+          // Another process took this number first: read the new maximum and try the next one.
+          if (attempt >= WRITE_ATTEMPTS) throw new ConflictError(`Too many concurrent registrations for "${version.modelName}"; try again`);
+          await backoff(attempt);
+          continue;
+        }
+        await this.steps.complete(COLLECTIONS.versions, doc, { auditAppended: false }, session);
+        return stored;
+      }
+    });
+  }
+
+  async updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null> {
+    const marker: PendingMarker = { id: audit.id, op: 'update', phase: 'committed', audit: draftToDoc(audit) };
+    for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
+      const doc = await this.steps.findAndUpdate<ModelDoc>(markedUpdate(COLLECTIONS.models, name, { description: patch.description }, marker));
+      if (doc) {
+        await this.steps.complete(COLLECTIONS.models, doc, { auditAppended: false });
+        return docToModel(doc);
+      }
+      const current = await this.steps.col<ModelDoc>(COLLECTIONS.models).findOne({ _id: name });
+      if (!current) {
+        // A registration may have stopped before creating the model document: finish it, then look again.
+        const pending = await this.steps.find(pendingQuery(COLLECTIONS.versions, { modelName: name }));
+        if (pending.length === 0) return null;
+        await this.steps.settle(COLLECTIONS.versions, { modelName: name });
+        continue;
+      }
+      await this.steps.unblock(COLLECTIONS.models, current, attempt);
+    }
+    throw new ConflictError(`Model "${name}" is being changed by another request; try again`);
+  }
+
+  async transitionVersion(
+    id: string,
+    change: { from: readonly VersionStatus[]; to: VersionStatus; failureReason: string | null; requireUndeployed: boolean },
+    audit: AuditDraft,
+  ): Promise<TransitionResult> {
+    const versions = this.steps.col<VersionDoc>(COLLECTIONS.versions);
+    const marker = (phase: PendingMarker['phase']): PendingMarker => ({ id: audit.id, op: 'transition', phase, audit: draftToDoc(audit) });
+    return this.session(async (session) => {
+      for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
+        const doc = await versions.findOne({ _id: id }, { session });
+        if (!doc) return { kind: 'not-found' };
+        if (doc.pending) {
+          await this.steps.unblock(COLLECTIONS.versions, doc, attempt, session);
+          continue;
+        }
+        if (!change.from.includes(doc.status)) return { kind: 'wrong-status', version: docToVersion(doc) };
+        let committed: VersionDoc | null;
+        if (!change.requireUndeployed) {
+          committed = await this.steps.findAndUpdate<VersionDoc>(transitionDirect(id, doc, change, marker('committed')), session);
+        } else {
+          if (!(await this.steps.findAndUpdate<VersionDoc>(transitionIntent(id, doc, marker('intent')), session))) continue;
+          const environments = await this.environmentsNaming(id, session);
+          if (environments.length > 0) {
+            await this.steps.update(releaseIntent(COLLECTIONS.versions, id, audit.id), session);
+            return { kind: 'deployed', version: docToVersion(doc), environments };
+          }
+          committed = await this.steps.findAndUpdate<VersionDoc>(transitionCommit(id, audit.id, change), session);
+        }
+        if (!committed) continue;
+        await this.steps.complete(COLLECTIONS.versions, committed, { auditAppended: false }, session);
+        return { kind: 'ok', version: docToVersion(committed) };
+      }
+      throw new ConflictError(`Version ${id} is being changed by another request; try again`);
+    });
+  }
+
+  /** Environments whose pointer names the version, or where a move to it is reserved (stale reservations are aborted first). */
+  private async environmentsNaming(versionId: string, session: ClientSession): Promise<string[]> {
+    const envs = new Set<string>();
+    for (const p of await this.steps.find<PointerDoc>(pointersForVersionsQuery([versionId]), session)) envs.add(p.environment);
+    for (const p of await this.steps.find<PointerDoc>(pendingQuery(COLLECTIONS.pointers, { versionId }), session)) {
+      if (p.pending?.phase === 'intent' && (await this.steps.complete(COLLECTIONS.pointers, p, {}, session))) continue;
+      envs.add(p.environment);
+    }
+    return [...envs].sort();
+  }
+
+  async updateVersionMetadata(id: string, patch: { description?: string | null; tags?: string[] }, audit: AuditDraft): Promise<ModelVersion | null> {
+    const marker: PendingMarker = { id: audit.id, op: 'update', phase: 'committed', audit: draftToDoc(audit) };
+    const set: Record<string, unknown> = {};
+    if (patch.description !== undefined) set.description = patch.description;
+    if (patch.tags !== undefined) set.tags = patch.tags;
+    for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
+      const doc = await this.steps.findAndUpdate<VersionDoc>(markedUpdate(COLLECTIONS.versions, id, set, marker));
+      if (doc) {
+        await this.steps.complete(COLLECTIONS.versions, doc, { auditAppended: false });
+        return docToVersion(doc);
+      }
+      const current = await this.steps.col<VersionDoc>(COLLECTIONS.versions).findOne({ _id: id });
+      if (!current) return null;
+      await this.steps.unblock(COLLECTIONS.versions, current, attempt);
+    }
+    throw new ConflictError(`Version ${id} is being changed by another request; try again`);
+  }
+}

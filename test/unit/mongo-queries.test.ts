@@ -1,0 +1,384 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { find, update } from 'mingo';
+import type { Document } from 'mongodb';
+import { describe, expect, it } from 'vitest';
+import type { ModelVersion, VersionStatus } from '../../src/domain/model.js';
+import { compareByMetric } from '../../src/domain/ranking.js';
+import { COLLECTIONS, type PendingMarker } from '../../src/stores/mongo-documents.js';
+import { MONGO_INDEXES, findIndex } from '../../src/stores/mongo-indexes.js';
+import * as Q from '../../src/stores/mongo-queries.js';
+import { type FoundPending, planRecovery } from '../../src/stores/mongo-recovery.js';
+import type { AuditFilter } from '../../src/stores/registry.store.js';
+
+/**
+ * What can be checked without a MongoDB server. The filters, sorts and updates the Mongo store
+ * sends are evaluated for their MEANING with mingo (an in-memory implementation of MongoDB's query
+ * and update language): a check of query meaning, not a test of MongoDB. Then every query is
+ * compared with the declared index list, and recovery planning is checked at each crash point.
+ */
+const run = (docs: Document[], spec: Q.FindSpec): Document[] => {
+  let c = find(docs, spec.filter);
+  if (spec.sort) c = c.sort(spec.sort);
+  if (spec.limit !== undefined) c = c.limit(spec.limit);
+  return c.all() as Document[];
+};
+const matches = (doc: Document, filter: Document) => find([doc], filter).all().length === 1;
+/** Applies an update to an EXISTING document (where MongoDB ignores $setOnInsert; mingo does not know it). */
+const applied = (doc: Document, spec: Q.UpdateSpec): Document => {
+  const copy = structuredClone(doc);
+  const { $setOnInsert: _insertOnly, ...modifier } = spec.update;
+  update(copy, modifier);
+  return copy;
+};
+const marker = (id: string, phase: PendingMarker['phase'] = 'intent', op: PendingMarker['op'] = 'move'): PendingMarker => ({
+  id, op, phase, audit: { id, occurredAt: new Date(0), actor: 'a', action: 'X', modelName: null, versionId: null, details: '{}' },
+});
+
+describe('mongo queries: meaning (evaluated with mingo)', () => {
+  describe('pointer compare-and-set', () => {
+    const target = { modelName: 'm', environment: 'production' };
+    const pointers = [
+      { _id: 'm:production', ...target, versionId: 'v1', deploymentId: 'd1', revision: 1 },
+      { _id: 'm:production', ...target, versionId: 'v2', deploymentId: 'd2', revision: 2 },
+      { _id: 'm:production', ...target, versionId: 'v1', deploymentId: 'd1', revision: 1, pending: marker('other'), pendingAt: new Date() },
+      { _id: 'm:staging', modelName: 'm', environment: 'staging', versionId: 'v1', deploymentId: 'd1', revision: 1 },
+    ];
+
+    it('reserves only the expected revision of that pointer, and only when no other move is pending', () => {
+      const spec = Q.reservePointer('m:production', target, 1, marker('mine'));
+      expect(pointers.map((p) => matches(p, spec.filter))).toEqual([true, false, false, false]);
+      expect(spec.upsert).toBe(false);
+      const reserved = applied(pointers[0]!, spec);
+      expect(reserved).toMatchObject({ revision: 1, versionId: 'v1', pending: { id: 'mine', phase: 'intent' } });
+      expect(reserved.pendingAt).toBeInstanceOf(Date);
+      expect(matches(reserved, spec.filter)).toBe(false); // a second reservation loses
+    });
+
+    it('with no pointer yet, reserves the revision-0 placeholder (upsert) and never a deployed pointer', () => {
+      const spec = Q.reservePointer('m:production', target, null, marker('mine'));
+      expect(spec.upsert).toBe(true);
+      const placeholder = { _id: 'm:production', ...target, versionId: null, deploymentId: null, revision: 0 };
+      expect(matches(placeholder, spec.filter)).toBe(true);
+      expect(pointers.map((p) => matches(p, spec.filter))).toEqual([false, false, false, false]);
+      expect(spec.update.$setOnInsert).toEqual({ ...target, versionId: null, deploymentId: null });
+    });
+
+    it('commits only its own undecided reservation, exactly once', () => {
+      const reserved = applied(pointers[0]!, Q.reservePointer('m:production', target, 1, marker('mine')));
+      const commit = Q.commitPointer('m:production', 'mine', { versionId: 'v2', deploymentId: 'd2', revision: 2 });
+      expect(matches(reserved, commit.filter)).toBe(true);
+      expect(matches(reserved, Q.commitPointer('m:production', 'other', { versionId: 'v2', deploymentId: 'd2', revision: 2 }).filter)).toBe(false);
+      const committed = applied(reserved, commit);
+      expect(committed).toMatchObject({ versionId: 'v2', deploymentId: 'd2', revision: 2, pending: { id: 'mine', phase: 'committed' } });
+      expect(matches(committed, commit.filter)).toBe(false);
+      expect(matches(committed, Q.releaseIntent(COLLECTIONS.pointers, 'm:production', 'mine').filter)).toBe(false);
+      const cleared = applied(committed, Q.clearMarker(COLLECTIONS.pointers, 'm:production', 'mine'));
+      expect(cleared.pending).toBeUndefined();
+      expect(cleared.pendingAt).toBeUndefined();
+    });
+
+    it('aborts a reservation only past the lease (server clock) and only while undecided', () => {
+      const old = { ...pointers[0]!, pending: marker('mine'), pendingAt: new Date(Date.now() - 60_000) };
+      const young = { ...old, pendingAt: new Date() };
+      const abort = Q.abortStaleIntent(COLLECTIONS.pointers, 'm:production', 'mine', 30_000);
+      expect(matches(old, abort.filter)).toBe(true);
+      expect(matches(young, abort.filter)).toBe(false);
+      expect(matches({ ...old, pending: marker('mine', 'committed') }, abort.filter)).toBe(false);
+      expect(matches(young, Q.abortStaleIntent(COLLECTIONS.pointers, 'm:production', 'mine', 0).filter)).toBe(true);
+    });
+  });
+
+  describe('versions', () => {
+    const docs = [
+      ...Array.from({ length: 7 }, (_, i) => ({ _id: `v${i + 1}`, modelName: 'm', number: i + 1, status: i % 2 === 0 ? 'READY' : 'PENDING_UPLOAD' })),
+      { _id: 'x1', modelName: 'other', number: 9, status: 'READY' },
+    ];
+
+    it('pages newest first after a cursor, with and without a status filter', () => {
+      const q = Q.listVersionsQuery({ modelName: 'm', status: null }, 5, 2);
+      expect(run(docs, q.page).map((d) => d.number)).toEqual([4, 3, 2]); // first + 1 rows: the extra one tells hasNextPage
+      expect(find(docs, q.count.filter).all()).toHaveLength(7);
+      const ready = Q.listVersionsQuery({ modelName: 'm', status: 'READY' }, null, 10);
+      expect(run(docs, ready.page).map((d) => d.number)).toEqual([7, 5, 3, 1]);
+      expect(run(docs, Q.latestVersionQuery('m', 'PENDING_UPLOAD')).map((d) => d.number)).toEqual([6]);
+      expect(run(docs, Q.maxNumberQuery('m')).map((d) => d.number)).toEqual([7]);
+      expect(run(docs, Q.maxNumberQuery('none'))).toEqual([]);
+    });
+
+    it('ranks by metric then higher number, verified only, in the domain order; then the versions lacking it', () => {
+      const versions: Pick<ModelVersion, 'id' | 'number' | 'metrics' | 'status'>[] = [
+        { id: 'a', number: 1, metrics: [{ name: 'f1', value: 0.5 }], status: 'READY' },
+        { id: 'b', number: 2, metrics: [{ name: 'f1', value: 0.9 }], status: 'READY' },
+        { id: 'c', number: 3, metrics: [{ name: 'acc', value: 0.7 }], status: 'READY' },
+        { id: 'd', number: 4, metrics: [{ name: 'f1', value: 0.9 }], status: 'ARCHIVED' },
+        { id: 'e', number: 5, metrics: [{ name: 'f1', value: 0.99 }], status: 'PENDING_UPLOAD' },
+        { id: 'f', number: 6, metrics: [{ name: 'f1', value: 0.1 }], status: 'READY' },
+      ];
+      const verified = (s: VersionStatus) => s === 'READY' || s === 'ARCHIVED';
+      const metricDocs = versions.flatMap((v) =>
+        v.metrics.map((m) => ({ _id: `${v.id}/${m.name}`, versionId: v.id, modelName: 'm', name: m.name, value: m.value, number: v.number, verified: verified(v.status) })),
+      );
+      metricDocs.push({ _id: 'z/f1', versionId: 'z', modelName: 'other', name: 'f1', value: 5, number: 1, verified: true });
+      const versionDocs = versions.map((v) => ({ _id: v.id, modelName: 'm', number: v.number, status: v.status, metrics: v.metrics }));
+      for (const direction of ['ASC', 'DESC'] as const) {
+        const ranked = run(metricDocs, Q.rankQuery({ modelName: 'm', metric: 'f1', direction, limit: 10 })).map((d) => d.versionId as string);
+        const lacking = run(versionDocs, Q.unrankedQuery({ modelName: 'm', metric: 'f1', statuses: ['READY', 'ARCHIVED'], limit: 10 })).map((d) => d._id as string);
+        const expected = versions
+          .filter((v) => verified(v.status))
+          .map((v) => ({ ...v, metrics: v.metrics }) as unknown as ModelVersion)
+          .sort(compareByMetric('f1', direction))
+          .map((v) => v.id);
+        expect([...ranked, ...lacking]).toEqual(expected);
+      }
+      expect(run(metricDocs, Q.rankQuery({ modelName: 'm', metric: 'f1', direction: 'DESC', limit: 2 })).map((d) => d.versionId)).toEqual(['d', 'b']);
+    });
+
+    it('keeps `verified` in step with status: a stale (lower statusRev) write matches nothing', () => {
+      const doc = { _id: 'v1/f1', versionId: 'v1', verified: true, statusRev: 2 };
+      expect(matches(doc, Q.syncMetricsUpdate('v1', false, 1).filter)).toBe(false);
+      expect(matches(doc, Q.syncMetricsUpdate('v1', false, 2).filter)).toBe(false);
+      expect(applied(doc, Q.syncMetricsUpdate('v1', false, 3))).toMatchObject({ verified: false, statusRev: 3 });
+      const inserts = Q.metricUpserts({ id: 'v1', modelName: 'm', number: 1, metrics: [{ name: 'f1', value: 1 }] }, false);
+      expect(Object.keys(inserts[0]!.update)).toEqual(['$setOnInsert']); // a late replay of registration changes nothing
+    });
+
+    it('changes status only from the status and revision it read, and only without another pending write', () => {
+      const doc = { _id: 'v1', status: 'READY', statusRev: 1 };
+      const direct = Q.transitionDirect('v1', { status: 'READY', statusRev: 1 }, { to: 'ARCHIVED', failureReason: null }, marker('t', 'committed', 'transition'));
+      expect(matches(doc, direct.filter)).toBe(true);
+      expect(matches({ ...doc, statusRev: 2 }, direct.filter)).toBe(false);
+      expect(matches({ ...doc, pending: marker('x') }, direct.filter)).toBe(false);
+      expect(applied(doc, direct)).toMatchObject({ status: 'ARCHIVED', statusRev: 2, pending: { id: 't', phase: 'committed' } });
+      const reserved = applied(doc, Q.transitionIntent('v1', { status: 'READY', statusRev: 1 }, marker('t', 'intent', 'transition')));
+      expect(reserved).toMatchObject({ status: 'READY', statusRev: 1, pending: { phase: 'intent' } });
+      const commit = Q.transitionCommit('v1', 't', { to: 'ARCHIVED', failureReason: null });
+      expect(applied(reserved, commit)).toMatchObject({ status: 'ARCHIVED', statusRev: 2, pending: { phase: 'committed' } });
+      expect(matches(applied(reserved, Q.releaseIntent(COLLECTIONS.versions, 'v1', 't')), commit.filter)).toBe(false);
+    });
+
+    it('upserts the model idempotently and in any order ($min createdAt, $max versionCount)', () => {
+      const regs = [1, 2, 3].map((n) => Q.modelUpsert({ modelName: 'm', number: n, createdAt: new Date(1000 * n) }));
+      for (const order of [[0, 1, 2], [2, 0, 1], [1, 2, 0, 2, 1]]) {
+        const doc: Document = { _id: 'm', description: 'kept', createdAt: new Date(5000), versionCount: 0 };
+        for (const i of order) update(doc, { $min: regs[i]!.update.$min, $max: regs[i]!.update.$max });
+        expect(doc).toEqual({ _id: 'm', description: 'kept', createdAt: new Date(1000), versionCount: 3 });
+      }
+    });
+  });
+
+  describe('models, deployments, tokens', () => {
+    it('searches model names for a literal substring (regex characters escaped)', () => {
+      const docs = ['a_model', 'abc', 'b-model', 'c1', 'a.c', 'x(1)'].map((_id) => ({ _id }));
+      const names = (search: string | null, after: string | null = null) => run(docs, Q.listModelsQuery(search, after, 10).page).map((d) => d._id);
+      expect(names(null)).toEqual(['a.c', 'a_model', 'abc', 'b-model', 'c1', 'x(1)']);
+      expect(names('_')).toEqual(['a_model']);
+      expect(names('.')).toEqual(['a.c']);
+      expect(names('(1')).toEqual(['x(1)']);
+      expect(names('%')).toEqual([]);
+      expect(names('model', 'a_model')).toEqual(['b-model']);
+    });
+
+    it('lists deployments newest first by seq under every filter combination', () => {
+      const docs = Array.from({ length: 12 }, (_, i) => ({
+        _id: `d${i}`, seq: i + 1, modelName: i < 10 ? 'm' : 'o', environment: i % 3 === 0 ? 'staging' : 'production',
+        versionId: `v${i % 4}`, status: i % 5 === 0 ? 'FAILED' : 'SUCCEEDED',
+      }));
+      for (const environment of [null, 'staging']) {
+        for (const versionId of [null, 'v1']) {
+          for (const status of [null, 'FAILED', 'SUCCEEDED'] as const) {
+            const f = { modelName: 'm', environment, versionId, status };
+            const expected = docs
+              .filter((d) => d.modelName === 'm' && (!environment || d.environment === environment) && (!versionId || d.versionId === versionId) && (!status || d.status === status))
+              .sort((a, b) => b.seq - a.seq);
+            const q = Q.listDeploymentsQuery(f, 9, 50);
+            expect(run(docs, q.page).map((d) => d._id)).toEqual(expected.filter((d) => d.seq < 9).map((d) => d._id));
+            expect(find(docs, q.count.filter).all()).toHaveLength(expected.length);
+          }
+        }
+      }
+    });
+
+    it('revokes once, touches monotonically', () => {
+      const [whileUnset, again] = Q.revokeTokenUpdates('t', new Date(2000), marker('r', 'committed', 'token'));
+      const fresh = { _id: 't', revokedAt: null };
+      expect(applied(fresh, whileUnset)).toMatchObject({ revokedAt: new Date(2000) });
+      const revoked = { _id: 't', revokedAt: new Date(1000) };
+      expect(matches(revoked, whileUnset.filter)).toBe(false);
+      expect(applied(revoked, again).revokedAt).toEqual(new Date(1000));
+      expect(applied({ _id: 't', lastUsedAt: null }, Q.touchTokenUpdate('t', new Date(5))).lastUsedAt).toEqual(new Date(5));
+      expect(applied({ _id: 't', lastUsedAt: new Date(9) }, Q.touchTokenUpdate('t', new Date(5))).lastUsedAt).toEqual(new Date(9));
+    });
+  });
+
+  describe('audit filters', () => {
+    const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+    const events = Array.from({ length: 20 }, (_, i) => ({
+      _id: `e${i}`, sequence: i + 1, occurredAt: t(i), actor: i % 2 ? 'alice' : 'bob', action: i % 3 ? 'A' : 'B', modelName: i % 4 ? 'm1' : null,
+    }));
+    const filters: Partial<AuditFilter>[] = [
+      {}, { modelName: 'm1' }, { actor: 'alice' }, { action: 'B' }, { modelName: 'm1', actor: 'bob', action: 'A' },
+      { since: t(5) }, { until: t(5) }, { since: t(3), until: t(11) }, { actor: 'alice', since: t(4), until: t(15) }, { action: 'A', until: t(1) },
+    ];
+    it('selects exactly the matching events (since inclusive, until exclusive), newest first, after a cursor', () => {
+      for (const partial of filters) {
+        const f: AuditFilter = { modelName: null, actor: null, action: null, since: null, until: null, ...partial };
+        const expected = events
+          .filter((e) => (f.modelName === null || e.modelName === f.modelName) && (f.actor === null || e.actor === f.actor) && (f.action === null || e.action === f.action)
+            && (f.since === null || e.occurredAt >= f.since) && (f.until === null || e.occurredAt < f.until))
+          .sort((a, b) => b.sequence - a.sequence);
+        const q = Q.listAuditQuery(f, 15, 100);
+        expect(run(events, q.page).map((e) => e.sequence), JSON.stringify(partial)).toEqual(expected.filter((e) => e.sequence < 15).map((e) => e.sequence));
+        expect(find(events, q.count.filter).all()).toHaveLength(expected.length);
+      }
+    });
+    it('finds the head and walks the chain in ascending batches', () => {
+      expect(run(events, Q.auditHeadQuery()).map((e) => e.sequence)).toEqual([20]);
+      expect(run(events, Q.auditAscendingQuery(17, 5)).map((e) => e.sequence)).toEqual([18, 19, 20]);
+    });
+  });
+});
+
+// ---- index coverage ----
+
+interface AnySpec {
+  collection: Q.FindSpec['collection'];
+  filter: Document;
+  sort?: Record<string, 1 | -1>;
+  index: string;
+  residual?: Readonly<Record<string, string>>;
+  inMemorySort?: string;
+}
+
+const isEquality = (v: unknown) =>
+  v === null || typeof v !== 'object' || v instanceof Date || (Object.keys(v as object).length === 1 && ('$in' in (v as object) || '$eq' in (v as object)));
+
+/** Null if `spec` is served by its index as described; otherwise why not. */
+function coverageProblem(spec: AnySpec): string | null {
+  const index = findIndex(spec.collection, spec.index);
+  if (!index) return `no index ${spec.collection}.${spec.index}`;
+  const keys = Object.entries(index.key);
+  for (const [k, v] of Object.entries(index.partialFilterExpression ?? {})) {
+    if (JSON.stringify(spec.filter[k]) !== JSON.stringify(v)) return `filter lacks the partial filter ${k} of ${index.name}`;
+  }
+  let prefix = 0;
+  while (prefix < keys.length && keys[prefix]![0] in spec.filter && isEquality(spec.filter[keys[prefix]![0]])) prefix++;
+  const fields = Object.keys(spec.filter);
+  if (prefix === 0 && fields.length > 0 && !(keys[0]![0] in spec.filter)) return `${index.name} does not start with a filtered field`;
+  if (spec.sort && !spec.inMemorySort) {
+    const sort = Object.entries(spec.sort);
+    const next = keys.slice(prefix, prefix + sort.length);
+    if (next.map((k) => k[0]).join() !== sort.map((s) => s[0]).join()) return `${index.name} cannot give the sort ${JSON.stringify(spec.sort)}`;
+    const same = sort.every(([, d], i) => d === next[i]![1]);
+    const reversed = sort.every(([, d], i) => d === -next[i]![1]);
+    if (!same && !reversed) return `${index.name} gives ${JSON.stringify(index.key)}, not ${JSON.stringify(spec.sort)} in either direction`;
+  }
+  for (const f of fields) {
+    if (!keys.some(([k]) => k === f) && !spec.residual?.[f]) return `${f} is neither in ${index.name} nor a declared residual`;
+  }
+  return null;
+}
+
+function everySpec(): AnySpec[] {
+  const m = marker('x');
+  const specs: AnySpec[] = [];
+  const page = (q: { page: Q.FindSpec; count: Q.CountSpec }) => specs.push(q.page, q.count);
+  for (const search of [null, 'a.b']) for (const after of [null, 'm']) page(Q.listModelsQuery(search, after, 5));
+  for (const status of [null, 'READY'] as const) for (const after of [null, 3]) page(Q.listVersionsQuery({ modelName: 'm', status }, after, 5));
+  specs.push(Q.maxNumberQuery('m'), Q.latestVersionQuery('m', null), Q.latestVersionQuery('m', 'READY'));
+  specs.push(Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'ASC', limit: 3 }), Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'DESC', limit: 3 }));
+  specs.push(Q.unrankedQuery({ modelName: 'm', metric: 'f', statuses: ['READY', 'ARCHIVED'], limit: 3 }), Q.statusCountQuery('READY'));
+  for (const c of Object.values(COLLECTIONS)) specs.push(Q.byIdsQuery(c, ['a']));
+  for (const c of [COLLECTIONS.models, COLLECTIONS.versions, COLLECTIONS.pointers, COLLECTIONS.deployments, COLLECTIONS.tokens]) {
+    specs.push(Q.pendingQuery(c), Q.pendingQuery(c, { modelName: 'm' }), Q.abortStaleIntent(c, 'id', 'x', 10), Q.clearMarker(c, 'id', 'x'), Q.releaseIntent(c, 'id', 'x'));
+  }
+  specs.push(Q.pendingQuery(COLLECTIONS.pointers, { versionId: 'v' }), Q.pointersForVersionsQuery(['v']));
+  for (const environment of [null, 'e']) for (const versionId of [null, 'v']) for (const status of [null, 'FAILED'] as const) for (const after of [null, 4]) {
+    page(Q.listDeploymentsQuery({ modelName: 'm', environment, versionId, status }, after, 5));
+  }
+  for (const modelName of [null, 'm']) for (const actor of [null, 'a']) for (const action of [null, 'x']) for (const since of [null, new Date(1)]) for (const after of [null, 9]) {
+    page(Q.listAuditQuery({ modelName, actor, action, since, until: since && new Date(9) }, after, 5));
+  }
+  specs.push(Q.auditHeadQuery(), Q.auditAscendingQuery(0, 10), Q.tokenByHashQuery('h'), Q.listTokensQuery());
+  const v = { modelName: 'm', number: 1, createdAt: new Date(), id: 'v', metrics: [{ name: 'f', value: 1 }] };
+  specs.push(Q.modelUpsert(v), ...Q.metricUpserts(v, true), Q.syncMetricsUpdate('v', true, 1), Q.nextDeploymentSeq());
+  specs.push(Q.transitionDirect('v', { status: 'READY', statusRev: 0 }, { to: 'ARCHIVED', failureReason: null }, m));
+  specs.push(Q.transitionIntent('v', { status: 'READY', statusRev: 0 }, m), Q.transitionCommit('v', 'x', { to: 'ARCHIVED', failureReason: null }));
+  specs.push(Q.markedUpdate(COLLECTIONS.models, 'm', { description: 'd' }, m), Q.reservePointer('k', { modelName: 'm', environment: 'e' }, 1, m));
+  specs.push(Q.reservePointer('k', { modelName: 'm', environment: 'e' }, null, m), Q.commitPointer('k', 'x', { versionId: 'v', deploymentId: 'd', revision: 2 }));
+  specs.push(...Q.revokeTokenUpdates('t', new Date(), m), Q.touchTokenUpdate('t', new Date()));
+  return specs;
+}
+
+describe('mongo queries: every query is served by a declared index', () => {
+  const specs = everySpec();
+
+  it('checks a representative set of every builder', () => {
+    expect(specs.length).toBeGreaterThan(100);
+  });
+
+  it('each filter and sort fits its index: equality prefix, then the sort keys; other fields declared residual with a reason', () => {
+    const problems = specs.map((s) => [s.collection, s.index, JSON.stringify(s.filter), coverageProblem(s)]).filter(([, , , p]) => p !== null);
+    expect(problems).toEqual([]);
+  });
+
+  it('the check rejects a query its index cannot serve (so it is not vacuous)', () => {
+    const desc = Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'DESC', limit: 3 });
+    expect(coverageProblem({ ...desc, index: 'metrics_rank_asc' })).toMatch(/not .* in either direction/);
+    expect(coverageProblem({ collection: COLLECTIONS.audit, filter: { actor: 'a' }, sort: { sequence: -1 }, index: 'audit_model_sequence' })).not.toBeNull();
+    expect(coverageProblem({ ...Q.pendingQuery(COLLECTIONS.versions), filter: { modelName: 'm' } })).toMatch(/partial filter/);
+  });
+
+  it('every declared index is used by some query (no dead weight), except the unique guards', () => {
+    const used = new Set(specs.map((s) => `${s.collection}.${s.index}`));
+    const unused = Object.entries(MONGO_INDEXES).flatMap(([c, list]) => list.filter((i) => !used.has(`${c}.${i.name}`)).map((i) => `${c}.${i.name}`));
+    expect(unused).toEqual(['deployments.deployments_revision']);
+  });
+
+  it('the store sends queries only through these builders; direct lookups are by _id', () => {
+    const dir = new URL('../../src/stores/', import.meta.url).pathname;
+    for (const file of readdirSync(dir).filter((f) => f.startsWith('mongo-'))) {
+      const text = readFileSync(join(dir, file), 'utf8');
+      for (const m of text.matchAll(/\.findOne\(([^)]*)/g)) expect(m[1], `${file}: ${m[0]}`).toMatch(/^\{ _id: /);
+      if (file !== 'mongo-steps.ts') {
+        expect(text, file).not.toMatch(/\.(find|countDocuments|updateOne|updateMany|findOneAndUpdate|bulkWrite|aggregate)\(\s*\{/);
+      }
+    }
+  });
+});
+
+// ---- recovery planning ----
+
+describe('recovery planning at each crash point', () => {
+  const plan = (collection: FoundPending['collection'], op: PendingMarker['op'], phase: PendingMarker['phase'], known: Partial<FoundPending> = {}) =>
+    planRecovery({ collection, marker: marker('x', phase, op), ...known });
+
+  it('registration stopped anywhere after the version insert: model, metrics, audit, marker', () => {
+    expect(plan(COLLECTIONS.versions, 'register', 'committed')).toEqual(['upsert-model', 'insert-metrics', 'append-audit', 'clear-marker']);
+    expect(plan(COLLECTIONS.versions, 'register', 'committed', { auditAppended: true })).toEqual(['upsert-model', 'insert-metrics', 'clear-marker']);
+  });
+
+  it('pointer move: an undecided reservation is aborted (if stale); a committed move stores its deployment, audit, then clears', () => {
+    expect(plan(COLLECTIONS.pointers, 'move', 'intent')).toEqual(['abort-stale-intent']);
+    expect(plan(COLLECTIONS.pointers, 'move', 'committed')).toEqual(['insert-deployment', 'append-audit', 'clear-marker']);
+    expect(plan(COLLECTIONS.pointers, 'move', 'committed', { deploymentStored: true })).toEqual(['append-audit', 'clear-marker']);
+    expect(plan(COLLECTIONS.pointers, 'move', 'committed', { deploymentStored: true, auditAppended: true })).toEqual(['clear-marker']);
+  });
+
+  it('status change: reserved → abort if stale; committed → metrics, audit, clear', () => {
+    expect(plan(COLLECTIONS.versions, 'transition', 'intent')).toEqual(['abort-stale-intent']);
+    expect(plan(COLLECTIONS.versions, 'transition', 'committed')).toEqual(['sync-metrics', 'append-audit', 'clear-marker']);
+  });
+
+  it('single-document writes with an audit event: audit, clear', () => {
+    for (const [c, op] of [[COLLECTIONS.models, 'update'], [COLLECTIONS.versions, 'update'], [COLLECTIONS.deployments, 'refused'], [COLLECTIONS.tokens, 'token']] as const) {
+      expect(plan(c, op, 'committed')).toEqual(['append-audit', 'clear-marker']);
+      expect(plan(c, op, 'committed', { auditAppended: true })).toEqual(['clear-marker']);
+    }
+  });
+
+  it('refuses markers it does not know (never guesses)', () => {
+    expect(() => plan(COLLECTIONS.tokens, 'move', 'committed')).toThrow(/unknown pending operation/);
+    expect(() => plan(COLLECTIONS.models, 'update', 'intent')).toThrow(/no intent phase/);
+  });
+});
