@@ -1,0 +1,361 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../src/audit/hash-chain.js';
+import type { AuditDraft, ModelVersion } from '../../src/domain/model.js';
+import type { ApiToken } from '../../src/domain/token.js';
+import { COLLECTIONS } from '../../src/stores/mongo-documents.js';
+import type { MongoRegistryStore } from '../../src/stores/mongo-registry.store.js';
+import { InjectedCrash, WriteFaults, withWriteFaults } from './fault-injecting-db.js';
+import { draft, newDeployment, newVersion, tick } from './fixtures.js';
+import type { MongoTarget } from './mongo-target.js';
+
+type Store = MongoRegistryStore;
+
+/** One operation whose every crash point is tried: what to set up, run, and what "done"/"not done" must look like. */
+interface CrashCase {
+  name: string;
+  seed(store: Store): Promise<Record<string, unknown>>;
+  run(store: Store, ctx: Record<string, unknown>, audit: AuditDraft): Promise<unknown>;
+  done(store: Store, ctx: Record<string, unknown>): Promise<void>;
+  notDone(store: Store, ctx: Record<string, unknown>): Promise<void>;
+}
+
+const registerIn = (store: Store, model: string, overrides: Partial<Omit<ModelVersion, 'number'>> = {}) =>
+  store.registerVersion(newVersion(model, overrides), (v) => draft('MODEL_VERSION_REGISTERED', { modelName: v.modelName, versionId: v.id }));
+const toReady = async (store: Store, v: ModelVersion) => {
+  const r = await store.transitionVersion(v.id, { from: ['PENDING_UPLOAD'], to: 'READY', failureReason: null, requireUndeployed: false }, draft('MODEL_VERSION_READY'));
+  if (r.kind !== 'ok') throw new Error(r.kind);
+  return r.version;
+};
+const deploy = async (store: Store, v: ModelVersion, env = 'production') => {
+  const p = await store.getPointer(v.modelName, env);
+  return store.moveDeploymentPointer(newDeployment(v, env, p), p?.revision ?? null, draft('MODEL_VERSION_PROMOTED', { modelName: v.modelName, versionId: v.id }));
+};
+const rankIds = async (store: Store, model: string, metric = 'roc_auc') =>
+  (await store.rankVersions({ modelName: model, metric, direction: 'DESC', statuses: ['READY', 'ARCHIVED'], versionIds: null, limit: 10 })).map((v) => v.id);
+const v = (ctx: Record<string, unknown>, k = 'v') => ctx[k] as ModelVersion;
+const newToken = (): ApiToken => ({
+  id: randomUUID(), name: 'ci', role: 'publisher', modelScope: null, expiresAt: null, createdAt: tick(), createdBy: 'admin',
+  lastUsedAt: null, revokedAt: null, secretHash: createHash('sha256').update(randomUUID()).digest('hex'),
+});
+
+const CASES: CrashCase[] = [
+  {
+    name: 'registerVersion (existing model)',
+    seed: async (s) => ({ v1: await registerIn(s, 'reg'), v: newVersion('reg') }),
+    run: (s, ctx, audit) => s.registerVersion(v(ctx) as Omit<ModelVersion, 'number'>, () => audit),
+    done: async (s, ctx) => {
+      expect(await s.getVersion(v(ctx).id)).toMatchObject({ number: 2 });
+      expect((await s.getModel('reg'))?.versionCount).toBe(2);
+      expect((await registerIn(s, 'reg')).number).toBe(3);
+    },
+    notDone: async (s, ctx) => {
+      expect(await s.getVersion(v(ctx).id)).toBeNull();
+      expect((await s.getModel('reg'))?.versionCount).toBe(1);
+      expect((await registerIn(s, 'reg')).number).toBe(2);
+    },
+  },
+  {
+    name: 'registerVersion (first version of a model)',
+    seed: async () => ({ v: newVersion('fresh') }),
+    run: (s, ctx, audit) => s.registerVersion(v(ctx) as Omit<ModelVersion, 'number'>, () => audit),
+    done: async (s) => expect(await s.getModel('fresh')).toMatchObject({ versionCount: 1 }),
+    notDone: async (s) => expect(await s.getModel('fresh')).toBeNull(),
+  },
+  {
+    name: 'transitionVersion PENDING_UPLOAD → READY',
+    seed: async (s) => ({ v: await registerIn(s, 'tr') }),
+    run: (s, ctx, audit) => s.transitionVersion(v(ctx).id, { from: ['PENDING_UPLOAD'], to: 'READY', failureReason: null, requireUndeployed: false }, audit),
+    done: async (s, ctx) => {
+      expect((await s.getVersion(v(ctx).id))?.status).toBe('READY');
+      expect(await rankIds(s, 'tr')).toEqual([v(ctx).id]);
+    },
+    notDone: async (s, ctx) => {
+      expect((await s.getVersion(v(ctx).id))?.status).toBe('PENDING_UPLOAD');
+      expect(await rankIds(s, 'tr')).toEqual([]);
+    },
+  },
+  {
+    name: 'transitionVersion READY → ARCHIVED (requireUndeployed)',
+    seed: async (s) => ({ v: await toReady(s, await registerIn(s, 'arc')) }),
+    run: (s, ctx, audit) => s.transitionVersion(v(ctx).id, { from: ['READY'], to: 'ARCHIVED', failureReason: null, requireUndeployed: true }, audit),
+    done: async (s, ctx) => {
+      expect((await s.getVersion(v(ctx).id))?.status).toBe('ARCHIVED');
+      expect(await deploy(s, v(ctx))).toEqual({ kind: 'version-not-ready', status: 'ARCHIVED' });
+    },
+    notDone: async (s, ctx) => {
+      expect((await s.getVersion(v(ctx).id))?.status).toBe('READY');
+      expect(await deploy(s, v(ctx))).toMatchObject({ kind: 'moved' });
+    },
+  },
+  {
+    name: 'moveDeploymentPointer (second revision)',
+    seed: async (s) => {
+      const v1 = await toReady(s, await registerIn(s, 'mv'));
+      const v2 = await toReady(s, await registerIn(s, 'mv'));
+      await deploy(s, v1);
+      const p = (await s.getPointer('mv', 'production'))!;
+      return { v1, v: v2, d: newDeployment(v2, 'production', p) };
+    },
+    run: (s, ctx, audit) => s.moveDeploymentPointer(ctx.d as ReturnType<typeof newDeployment>, 1, audit),
+    done: async (s, ctx) => {
+      const id = (ctx.d as { id: string }).id;
+      expect(await s.getPointer('mv', 'production')).toMatchObject({ versionId: v(ctx).id, revision: 2, deploymentId: id });
+      expect(await s.getDeployments([id])).toMatchObject([{ status: 'SUCCEEDED', revision: 2 }]);
+      expect((await s.listDeployments({ modelName: 'mv', environment: 'production', versionId: null, status: null }, { first: 5, after: null })).totalCount).toBe(2);
+    },
+    notDone: async (s, ctx) => {
+      expect(await s.getPointer('mv', 'production')).toMatchObject({ versionId: v(ctx, 'v1').id, revision: 1 });
+      expect(await s.getDeployments([(ctx.d as { id: string }).id])).toEqual([]);
+      expect(await deploy(s, v(ctx))).toMatchObject({ kind: 'moved', pointer: { revision: 2 } });
+    },
+  },
+  {
+    name: 'moveDeploymentPointer (first deployment)',
+    seed: async (s) => {
+      const v1 = await toReady(s, await registerIn(s, 'first'));
+      return { v: v1, d: newDeployment(v1, 'production', null) };
+    },
+    run: (s, ctx, audit) => s.moveDeploymentPointer(ctx.d as ReturnType<typeof newDeployment>, null, audit),
+    done: async (s, ctx) => expect(await s.getPointer('first', 'production')).toMatchObject({ versionId: v(ctx).id, revision: 1 }),
+    notDone: async (s, ctx) => {
+      expect(await s.getPointer('first', 'production')).toBeNull();
+      expect(await deploy(s, v(ctx))).toMatchObject({ kind: 'moved', pointer: { revision: 1 } });
+    },
+  },
+  {
+    name: 'recordRefusedDeployment',
+    seed: async (s) => {
+      const v1 = await toReady(s, await registerIn(s, 'ref'));
+      return { v: v1, d: { ...newDeployment(v1, 'production', null), status: 'FAILED', failureReason: 'no' } };
+    },
+    run: (s, ctx, audit) => s.recordRefusedDeployment(ctx.d as ReturnType<typeof newDeployment>, audit),
+    done: async (s, ctx) => expect(await s.getDeployments([(ctx.d as { id: string }).id])).toMatchObject([{ status: 'FAILED' }]),
+    notDone: async (s, ctx) => expect(await s.getDeployments([(ctx.d as { id: string }).id])).toEqual([]),
+  },
+  {
+    name: 'updateModel',
+    seed: async (s) => ({ v: await registerIn(s, 'um') }),
+    run: (s, _ctx, audit) => s.updateModel('um', { description: 'new' }, audit),
+    done: async (s) => expect((await s.getModel('um'))?.description).toBe('new'),
+    notDone: async (s) => expect((await s.getModel('um'))?.description).toBeNull(),
+  },
+  {
+    name: 'updateVersionMetadata',
+    seed: async (s) => ({ v: await registerIn(s, 'uv') }),
+    run: (s, ctx, audit) => s.updateVersionMetadata(v(ctx).id, { tags: ['t'] }, audit),
+    done: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.tags).toEqual(['t']),
+    notDone: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.tags).toEqual([]),
+  },
+  {
+    name: 'createApiToken',
+    seed: async () => ({ t: newToken() }),
+    run: (s, ctx, audit) => s.createApiToken(ctx.t as ApiToken, audit),
+    done: async (s, ctx) => expect(await s.findApiTokenByHash((ctx.t as ApiToken).secretHash)).toEqual(ctx.t),
+    notDone: async (s, ctx) => expect(await s.findApiTokenByHash((ctx.t as ApiToken).secretHash)).toBeNull(),
+  },
+  {
+    name: 'revokeApiToken',
+    seed: async (s) => ({ t: await s.createApiToken(newToken(), null), at: tick() }),
+    run: (s, ctx, audit) => s.revokeApiToken((ctx.t as ApiToken).id, ctx.at as Date, audit),
+    done: async (s, ctx) => expect((await s.findApiTokenByHash((ctx.t as ApiToken).secretHash))?.revokedAt).toEqual(ctx.at),
+    notDone: async (s, ctx) => expect((await s.findApiTokenByHash((ctx.t as ApiToken).secretHash))?.revokedAt).toBeNull(),
+  },
+];
+
+async function pendingCount(target: MongoTarget): Promise<number> {
+  let n = 0;
+  for (const c of Object.values(COLLECTIONS)) n += await target.db.collection(c).countDocuments({ pendingAt: { $exists: true } });
+  return n;
+}
+
+async function auditIds(store: Store): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const e of store.auditEventsAscending()) ids.push(e.id);
+  return ids;
+}
+
+async function expectChainValid(store: Store): Promise<void> {
+  expect(await verifyChain(store.auditEventsAscending())).toMatchObject({ valid: true });
+}
+
+/**
+ * Crash-point tests: each operation is stopped before each of its writes in turn (the wrapper
+ * throws there and the "process" makes no further call); a second store on the same database then
+ * starts (running recovery, lease 0) and must find the operation either complete (its audit event
+ * in the chain and every other effect visible) or without any effect, with no marker left and a
+ * valid chain; and the registry must keep working.
+ */
+export function describeMongoCrashPoints(
+  label: string, newTarget: () => Promise<MongoTarget>, suite: (name: string, body: () => void) => void = describe,
+): void {
+  suite(`MongoRegistryStore crash points: ${label}`, () => {
+    const targets: MongoTarget[] = [];
+    const fresh = async () => {
+      const t = await newTarget();
+      targets.push(t);
+      return t;
+    };
+    afterEach(async () => {
+      await Promise.all(targets.splice(0).map((t) => t.dispose()));
+    });
+
+    for (const c of CASES) {
+      it(`${c.name}: every crash point ends complete or without effect`, async () => {
+        const dry = await fresh();
+        const dryFaults = new WriteFaults();
+        const dryStore = await dry.open({ wrapDb: (db) => withWriteFaults(db, dryFaults) });
+        const dryCtx = await c.seed(dryStore);
+        dryFaults.arm(null);
+        await c.run(dryStore, dryCtx, draft('OP'));
+        const writes = dryFaults.writeCount;
+        expect(writes).toBeGreaterThan(0);
+        const outcomes: string[] = [];
+        for (let n = 1; n <= writes; n++) {
+          const t = await fresh();
+          const faults = new WriteFaults();
+          const crashing = await t.open({ wrapDb: (db) => withWriteFaults(db, faults) });
+          const ctx = await c.seed(crashing);
+          const audit = draft('OP');
+          faults.arm(n);
+          await expect(c.run(crashing, ctx, audit)).rejects.toBeInstanceOf(InjectedCrash);
+          const recovered = await t.open({ intentLeaseMs: 0 });
+          expect(await pendingCount(t), `markers left after crash before write ${n}`).toBe(0);
+          const completed = (await auditIds(recovered)).includes(audit.id);
+          outcomes.push(completed ? 'done' : 'none');
+          await (completed ? c.done(recovered, ctx) : c.notDone(recovered, ctx));
+          await expectChainValid(recovered);
+        }
+        // A crash before the first write leaves nothing; after the commit point, recovery completes it.
+        expect(outcomes[0]).toBe('none');
+        expect(outcomes[outcomes.length - 1]).toBe('done');
+      });
+    }
+
+    it('never updates or deletes an audit event (only inserts reach audit_events)', async () => {
+      const t = await fresh();
+      const faults = new WriteFaults();
+      const s = await t.open({ wrapDb: (db) => withWriteFaults(db, faults) });
+      faults.arm(null);
+      const v1 = await toReady(s, await registerIn(s, 'only'));
+      await deploy(s, v1);
+      await s.appendAudit(draft('X'));
+      const auditWrites = faults.calls.filter((c) => c.collection === COLLECTIONS.audit && c.write);
+      expect(auditWrites.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(auditWrites.map((c) => c.method))).toEqual(new Set(['insertOne']));
+    });
+
+    it('re-appending the same draft is idempotent; another event under the same id is refused', async () => {
+      const s = await (await fresh()).open();
+      const d = draft('ONCE', {}, { k: 1 });
+      const first = await s.appendAudit(d);
+      expect(await s.appendAudit({ ...d })).toEqual(first);
+      await expect(s.appendAudit({ ...d, details: { k: 2 } })).rejects.toThrow(/already exists/);
+      expect((await s.stats()).auditEvents).toBe(1);
+    });
+
+    describe('a live operation is not aborted under its feet', () => {
+      /** Runs a promotion that pauses just before its commit write (M3); returns controls. */
+      async function pausedPromotion(t: MongoTarget) {
+        const faults = new WriteFaults();
+        const a = await t.open({ wrapDb: (db) => withWriteFaults(db, faults) });
+        const v1 = await toReady(a, await registerIn(a, 'live'));
+        let release!: () => void;
+        let reached!: () => void;
+        const atCommit = new Promise<void>((r) => { reached = r; });
+        const gate = new Promise<void>((r) => { release = r; });
+        faults.arm(null, async (call) => {
+          if (call.collection === COLLECTIONS.pointers && call.method === 'findOneAndUpdate' && call.writeNo !== null && faults.calls.filter((x) => x.collection === COLLECTIONS.pointers && x.write).length === 2) {
+            reached();
+            await gate;
+          }
+        });
+        const d = newDeployment(v1, 'production', null);
+        const result = a.moveDeploymentPointer(d, null, draft('MODEL_VERSION_PROMOTED'));
+        await atCommit;
+        return { a, v1, d, result, release };
+      }
+
+      it('recovery within the lease leaves a reserved pointer alone; the owner then commits', async () => {
+        const t = await fresh();
+        const { v1, d, result, release } = await pausedPromotion(t);
+        const other = await t.open(); // default lease: 30 s
+        expect(await other.getPointer('live', 'production')).toBeNull();
+        expect(await deploy(other, v1)).toMatchObject({ kind: 'conflict', current: null });
+        release();
+        expect(await result).toMatchObject({ kind: 'moved', deployment: { id: d.id } });
+        expect(await other.getPointer('live', 'production')).toMatchObject({ deploymentId: d.id, revision: 1 });
+        expect(await pendingCount(t)).toBe(0);
+      });
+
+      it('recovery past the lease aborts the reservation; the owner commit then matches nothing and reports a conflict', async () => {
+        const t = await fresh();
+        const { d, result, release } = await pausedPromotion(t);
+        await t.open({ intentLeaseMs: 0 });
+        release();
+        expect(await result).toMatchObject({ kind: 'conflict', current: null });
+        const check = await t.open();
+        expect(await check.getPointer('live', 'production')).toBeNull();
+        expect(await check.getDeployments([d.id])).toEqual([]);
+        await expectChainValid(check);
+        expect(await pendingCount(t)).toBe(0);
+      });
+    });
+
+    describe('archive and promotion of the same version, interleaved', () => {
+      it('an archive that reserved first and a promotion: never an ARCHIVED version behind a pointer', async () => {
+        const t = await fresh();
+        const archFaults = new WriteFaults();
+        const arch = await t.open({ wrapDb: (db) => withWriteFaults(db, archFaults) });
+        const promFaults = new WriteFaults();
+        const prom = await t.open({ wrapDb: (db) => withWriteFaults(db, promFaults) });
+        const v1 = await toReady(arch, await registerIn(arch, 'dekker'));
+        // The archive stops right after its reservation, before it reads the pointers.
+        let releaseArchive!: () => void;
+        let archiveReserved!: () => void;
+        const reservedP = new Promise<void>((r) => { archiveReserved = r; });
+        const gate = new Promise<void>((r) => { releaseArchive = r; });
+        archFaults.arm(null, async (call) => {
+          if (call.collection === COLLECTIONS.pointers && !call.write) {
+            archiveReserved();
+            await gate;
+          }
+        });
+        const archived = arch.transitionVersion(v1.id, { from: ['READY'], to: 'ARCHIVED', failureReason: null, requireUndeployed: true }, draft('MODEL_VERSION_ARCHIVED'));
+        await reservedP;
+        // The promotion reserves the pointer, then finds the archive's reservation and waits for it to resolve.
+        let promotionReserved!: () => void;
+        const promReservedP = new Promise<void>((r) => { promotionReserved = r; });
+        promFaults.arm(null, (call) => {
+          if (call.collection === COLLECTIONS.versions && !call.write) promotionReserved();
+        });
+        const promoted = deploy(prom, v1);
+        await promReservedP;
+        releaseArchive();
+        const [a, p] = await Promise.all([archived, promoted]);
+        const finalVersion = await prom.getVersion(v1.id);
+        const pointer = await prom.getPointer('dekker', 'production');
+        // Whatever the order, the pointer never names an ARCHIVED version.
+        if (pointer) expect(finalVersion?.status).toBe('READY');
+        expect(a.kind === 'ok' && p.kind === 'moved').toBe(false);
+        expect([a.kind, p.kind]).toEqual(['deployed', 'moved']);
+        await expectChainValid(prom);
+      });
+    });
+
+    describe('several processes on one database', () => {
+      it('keeps version numbers gap-free, one winner per revision and one chain', async () => {
+        const t = await fresh();
+        const stores = await Promise.all([t.open(), t.open(), t.open()]);
+        const versions = await Promise.all(Array.from({ length: 24 }, (_, i) => registerIn(stores[i % 3]!, 'multi')));
+        expect(versions.map((x) => x.number).sort((x, y) => x - y)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+        const readies = await Promise.all(versions.slice(0, 6).map((x, i) => toReady(stores[i % 3]!, x)));
+        const results = await Promise.all(readies.map((x, i) => stores[i % 3]!.moveDeploymentPointer(newDeployment(x, 'production', null), null, draft('P'))));
+        expect(results.filter((r) => r.kind === 'moved')).toHaveLength(1);
+        expect((await stores[0]!.stats()).deployments).toBe(1);
+        expect((await stores[1]!.getModel('multi'))?.versionCount).toBe(24);
+        await expectChainValid(stores[2]!);
+      });
+    });
+  });
+}

@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { type Db, MongoClient } from 'mongodb';
+import { MongoRegistryStore } from '../../src/stores/mongo-registry.store.js';
+import { MingoDb } from './mingo-db.js';
+
+/**
+ * A database the Mongo store tests run on: `open` starts an independent store on it (like another
+ * registry process), `db` is a raw handle for inspecting documents.
+ */
+export interface MongoTarget {
+  open(options?: { wrapDb?: (db: Db) => Db; intentLeaseMs?: number }): Promise<MongoRegistryStore>;
+  db: Db;
+  dispose(): Promise<void>;
+}
+
+/** The MongoDB server for tests, or null (then the suites are registered as skipped). */
+export const MONGODB_URI: string | null = process.env.MONGODB_URI || null;
+
+export function announceSkip(suite: string): void {
+  if (MONGODB_URI === null) {
+    console.log(`[mongo] ${suite} NOT RUN: MONGODB_URI is not set (no MongoDB server is available here); the suite is registered as skipped.`);
+  }
+}
+
+/** A fresh database with a random name on the server in MONGODB_URI, dropped by dispose(). */
+export async function realMongoTarget(): Promise<MongoTarget> {
+  if (MONGODB_URI === null) throw new Error('MONGODB_URI is not set');
+  const uri = MONGODB_URI;
+  const dbName = `registry_test_${randomBytes(6).toString('hex')}`;
+  const client = await new MongoClient(uri).connect();
+  const stores: MongoRegistryStore[] = [];
+  return {
+    db: client.db(dbName),
+    async open(options = {}) {
+      const store = await MongoRegistryStore.connect({ uri, dbName, ...options });
+      stores.push(store);
+      return store;
+    },
+    async dispose() {
+      await Promise.all(stores.map((s) => s.close()));
+      await client.db(dbName).dropDatabase();
+      await client.close();
+    },
+  };
+}
+
+/** The in-memory mingo emulation (test/support/mingo-db.ts): NOT MongoDB; exercises the store's own logic. */
+export async function emulatedTarget(): Promise<MongoTarget> {
+  const db = new MingoDb().asDb();
+  return {
+    db,
+    open: (options = {}) => MongoRegistryStore.open(options.wrapDb ? options.wrapDb(db) : db, { intentLeaseMs: options.intentLeaseMs }),
+    dispose: async () => {},
+  };
+}
