@@ -10,5 +10,10 @@ cp "$root/README.md" "$work/README.md"
 ln -s "$root/node_modules" "$work/node_modules"
 awk '/^## Walk-through/{on=1} /^## Concepts/{on=0} on && /^```sh$/{b=1; next} on && /^```$/{b=0; print ""; next} b' "$work/README.md" > "$work/walkthrough.sh"
 cd "$work"
-PORT=${PORT:-4000} bash -euo pipefail walkthrough.sh
+if curl -s -o /dev/null http://127.0.0.1:4000/healthz; then
+  echo "port 4000 is already in use: stop whatever listens there first" >&2
+  exit 1
+fi
+# The walk-through starts the registry as a background job of its own shell: stop it on any exit.
+bash -euo pipefail -c 'trap "kill \$(jobs -p) 2>/dev/null || true" EXIT; source ./walkthrough.sh'
 echo "walk-through finished"

@@ -117,7 +117,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
           const { port } = server.address() as AddressInfo;
           const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
           listeningUrl = `http://${host}:${port}`;
-          logger.info({ url: listeningUrl, store: store.engine, artifacts: artifacts.engine }, 'model registry listening');
+          logger.info({ address: listeningUrl, store: store.engine, artifacts: artifacts.engine }, 'model registry listening');
           resolveListen(listeningUrl);
         });
       }),
