@@ -291,10 +291,16 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect(await seqs({ action: 'A', actor: 'alice' })).toEqual([1]);
         expect(await seqs({ since: t1 })).toEqual([3]);
         expect(await seqs({ since: t0, until: t1 })).toEqual([2, 1]);
+        expect(await seqs({ modelScope: 'm*' })).toEqual([3, 2, 1]);
+        expect(await seqs({ modelScope: 'm1' })).toEqual([3, 1]);
+        expect(await seqs({ modelScope: 'm2*', actor: 'bob' })).toEqual([2]);
+        await store.appendAudit(draft('TOKEN', {}));
+        expect(await seqs({ modelScope: 'm*' })).toEqual([3, 2, 1]);
+        expect(await seqs({})).toEqual([4, 3, 2, 1]);
         const p1 = await store.listAuditEvents(all, { first: 2, after: null });
         const p2 = await store.listAuditEvents(all, { first: 2, after: p1.items[1]!.cursor });
-        expect(p2.items.map((i) => i.node.sequence)).toEqual([1]);
-        expect(p1.totalCount).toBe(3);
+        expect(p2.items.map((i) => i.node.sequence)).toEqual([2, 1]);
+        expect(p1.totalCount).toBe(4);
       });
     });
 
@@ -309,6 +315,18 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect((await store.listModels({ search: 'model' }, { first: 10, after: null })).totalCount).toBe(2);
         expect((await store.listModels({ search: '%' }, { first: 10, after: null })).items).toEqual([]);
         expect((await store.getModels(['abc', 'zzz', 'c1'])).map((m) => m.name).sort()).toEqual(['abc', 'c1']);
+      });
+
+      it('limits model lists to a token scope: an exact name or a prefix', async () => {
+        for (const n of ['team-a', 'team-b', 'team', 'teams', 'other']) await register(n);
+        const names = async (scope: string, search: string | null = null) =>
+          (await store.listModels({ search, scope }, { first: 10, after: null })).items.map((i) => i.node.name);
+        expect(await names('team-*')).toEqual(['team-a', 'team-b']);
+        expect(await names('team*')).toEqual(['team', 'team-a', 'team-b', 'teams']);
+        expect(await names('team')).toEqual(['team']);
+        expect(await names('team-*', 'b')).toEqual(['team-b']);
+        expect(await names('nobody')).toEqual([]);
+        expect((await store.listModels({ search: null, scope: 'team-*' }, { first: 1, after: null })).totalCount).toBe(2);
       });
 
       it('updates a model description with its audit event', async () => {
