@@ -5,7 +5,8 @@ import type { MoveResult } from './registry.store.js';
 import {
   COLLECTIONS, type DeploymentDoc, type PendingMarker, type PointerDoc, type VersionDoc, deploymentToDoc, docToPointer, draftToDoc, pointerKey,
 } from './mongo-documents.js';
-import { byIdsQuery, commitPointer, releaseIntent, reservePointer } from './mongo-queries.js';
+import { byIdsQuery } from './mongo-queries.js';
+import { commitPointer, releaseIntent, reservePointer } from './mongo-updates.js';
 import { type MongoSteps, WRITE_ATTEMPTS, isDuplicateKey } from './mongo-steps.js';
 
 /** The deployment writes of MongoRegistryStore (steps and crash points: see the top of mongo-registry.store.ts). */

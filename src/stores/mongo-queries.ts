@@ -1,11 +1,12 @@
 import type { Document } from 'mongodb';
-import type { ModelVersion, SortDirection, VersionStatus } from '../domain/model.js';
+import type { SortDirection, VersionStatus } from '../domain/model.js';
+import { scopeAllows, scopeRange } from '../domain/token.js';
 import type { AuditFilter } from './registry.store.js';
-import { COLLECTIONS, type CollectionName, type PendingMarker, metricDocId } from './mongo-documents.js';
+import { COLLECTIONS, type CollectionName } from './mongo-documents.js';
 import { PENDING_FILTER, pendingIndexName } from './mongo-indexes.js';
 
 /**
- * Every filter, sort and update the Mongo store sends, as pure data. Each spec names the index that
+ * Every read the Mongo store sends, as pure data (updates: mongo-updates.ts). Each spec names the index that
  * serves it (sent as `hint` unless the index is partial: the planner picks a partial index from the
  * predicate, and a hint would be refused if it could not). Filter fields outside the index are
  * listed in `residual` with the reason they stay bounded. test/unit/mongo-queries.test.ts evaluates
@@ -32,28 +33,27 @@ export interface CountSpec {
   residual?: Readonly<Record<string, string>>;
 }
 
-export interface UpdateSpec {
-  collection: CollectionName;
-  filter: Document;
-  update: Document;
-  upsert?: boolean;
-  index: string;
-  residual?: Readonly<Record<string, string>>;
-}
-
-const ONE_DOC = 'at most one document (the filter names its _id)';
-const NOT_PENDING = { pending: { $exists: false } } as const;
-
 // ---- models ----
 
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** listModels: by name (the `_id` index); `search` is a substring, matched on index keys. */
-export function listModelsQuery(search: string | null, afterName: string | null, first: number): { page: FindSpec; count: CountSpec } {
-  const byName: Document = search === null ? {} : { $regex: escapeRegex(search) };
-  const countFilter = search === null ? {} : { _id: byName };
+/** A token's model scope as conditions on a name field: the exact name, or the half-open range of a prefix. */
+function scopeConditions(scope: string): Document {
+  const range = scopeRange(scope);
+  return 'exact' in range ? { $eq: range.exact } : { $gte: range.from, $lt: range.to };
+}
+
+/** listModels: by name (the `_id` index): the scope is a range of it, `search` a regex matched on index keys. */
+export function listModelsQuery(
+  filter: { search: string | null; scope?: string | null }, afterName: string | null, first: number,
+): { page: FindSpec; count: CountSpec } {
+  const byName: Document = {
+    ...(filter.search !== null && { $regex: escapeRegex(filter.search) }),
+    ...(filter.scope && scopeConditions(filter.scope)),
+  };
+  const countFilter = Object.keys(byName).length === 0 ? {} : { _id: byName };
   const pageFilter = afterName === null ? countFilter : { _id: { ...byName, $gt: afterName } };
   return {
     page: { collection: COLLECTIONS.models, filter: pageFilter, sort: { _id: 1 }, limit: first + 1, index: '_id_' },
@@ -120,164 +120,16 @@ export function statusCountQuery(status: VersionStatus): CountSpec {
   return { collection: COLLECTIONS.versions, filter: { status }, index: 'versions_status' };
 }
 
-/** Documents with a pending marker (optionally of one model): the partial `*_pending` index. */
-export function pendingQuery(collection: CollectionName, scope: { modelName?: string; versionId?: string } = {}): FindSpec {
-  const filter: Document = { ...PENDING_FILTER };
-  const residual: Record<string, string> = {};
-  if (scope.modelName !== undefined) {
-    filter.modelName = scope.modelName;
-    residual.modelName = 'evaluated over pending documents only';
-  }
-  if (scope.versionId !== undefined) {
-    filter['pending.versionId'] = scope.versionId;
-    residual['pending.versionId'] = 'evaluated over pending documents only';
-  }
-  return { collection, filter, index: pendingIndexName(collection), residual };
-}
-
-// ---- version writes ----
-
-/** Registration, step 3: the model exists and counts the version (idempotent, order-free). */
-export function modelUpsert(v: Pick<ModelVersion, 'modelName' | 'number' | 'createdAt'>): UpdateSpec {
-  return {
-    collection: COLLECTIONS.models,
-    filter: { _id: v.modelName },
-    update: { $min: { createdAt: v.createdAt }, $max: { versionCount: v.number }, $setOnInsert: { description: null } },
-    upsert: true,
-    index: '_id_',
-  };
-}
-
-/** Registration, step 4: one ranking document per metric, inserted once (a late replay changes nothing). */
-export function metricUpserts(v: Pick<ModelVersion, 'id' | 'modelName' | 'number' | 'metrics'>, verified: boolean): UpdateSpec[] {
-  return v.metrics.map((m) => ({
-    collection: COLLECTIONS.versionMetrics,
-    filter: { _id: metricDocId(v.id, m.name) },
-    update: { $setOnInsert: { versionId: v.id, modelName: v.modelName, name: m.name, value: m.value, number: v.number, verified, statusRev: 0 } },
-    upsert: true,
-    index: '_id_',
-  }));
-}
-
-/** After a status change: `verified` follows the status; a stale (lower statusRev) write matches nothing. */
-export function syncMetricsUpdate(versionId: string, verified: boolean, statusRev: number): UpdateSpec {
-  return {
-    collection: COLLECTIONS.versionMetrics,
-    filter: { versionId, statusRev: { $lt: statusRev } },
-    update: { $set: { verified, statusRev } },
-    index: 'metrics_version',
-    residual: { statusRev: "evaluated over this version's metrics only" },
-  };
-}
-
-/** A status change without preconditions on other documents: decided and marked in one write. */
-export function transitionDirect(
-  id: string, current: { status: VersionStatus; statusRev: number }, change: { to: VersionStatus; failureReason: string | null }, marker: PendingMarker,
-): UpdateSpec {
-  return {
-    collection: COLLECTIONS.versions,
-    filter: { _id: id, status: current.status, statusRev: current.statusRev, ...NOT_PENDING },
-    update: { $set: { status: change.to, failureReason: change.failureReason, pending: marker }, $currentDate: { pendingAt: true }, $inc: { statusRev: 1 } },
-    index: '_id_',
-    residual: { status: ONE_DOC, statusRev: ONE_DOC, pending: ONE_DOC },
-  };
-}
-
-/** A status change that must first check other documents (requireUndeployed): reserve the version. */
-export function transitionIntent(id: string, current: { status: VersionStatus; statusRev: number }, marker: PendingMarker): UpdateSpec {
-  return {
-    collection: COLLECTIONS.versions,
-    filter: { _id: id, status: current.status, statusRev: current.statusRev, ...NOT_PENDING },
-    update: { $set: { pending: marker }, $currentDate: { pendingAt: true } },
-    index: '_id_',
-    residual: { status: ONE_DOC, statusRev: ONE_DOC, pending: ONE_DOC },
-  };
-}
-
-/** Commits a reserved status change; matches nothing if recovery aborted the reservation meanwhile. */
-export function transitionCommit(id: string, markerId: string, change: { to: VersionStatus; failureReason: string | null }): UpdateSpec {
-  return {
-    collection: COLLECTIONS.versions,
-    filter: { _id: id, 'pending.id': markerId, 'pending.phase': 'intent' },
-    update: { $set: { status: change.to, failureReason: change.failureReason, 'pending.phase': 'committed' }, $inc: { statusRev: 1 } },
-    index: '_id_',
-    residual: { 'pending.id': ONE_DOC, 'pending.phase': ONE_DOC },
-  };
-}
-
-/** A metadata/description change with its audit marker, on a document with no unfinished write. */
-export function markedUpdate(collection: CollectionName, id: string, set: Document, marker: PendingMarker): UpdateSpec {
-  return {
-    collection,
-    filter: { _id: id, ...NOT_PENDING },
-    update: { $set: { ...set, pending: marker }, $currentDate: { pendingAt: true } },
-    index: '_id_',
-    residual: { pending: ONE_DOC },
-  };
-}
-
-// ---- markers ----
-
-/** The last step of every operation: removes its own marker only. */
-export function clearMarker(collection: CollectionName, id: string, markerId: string): UpdateSpec {
-  return {
-    collection, filter: { _id: id, 'pending.id': markerId }, update: { $unset: { pending: '', pendingAt: '' } }, index: '_id_',
-    residual: { 'pending.id': ONE_DOC },
-  };
-}
-
 /**
- * Recovery's abort of an undecided reservation, only once it is older than the lease (server clock).
- * Conditional on the phase: if the owner committed meanwhile, this matches nothing; if this wins,
- * the owner's commit (conditional on its intent) matches nothing. Exactly one of them applies.
+ * Every document with a pending marker: the partial `*_pending` index, the only index on `pendingAt`,
+ * so the planner has no other candidate. Narrowing (one model, one version) is done on the few
+ * documents returned, never in the filter, so no other index can look more attractive.
  */
-export function abortStaleIntent(collection: CollectionName, id: string, markerId: string, leaseMs: number): UpdateSpec {
-  return {
-    collection,
-    filter: {
-      _id: id, 'pending.id': markerId, 'pending.phase': 'intent',
-      $expr: { $lte: ['$pendingAt', { $subtract: ['$$NOW', leaseMs] }] },
-    },
-    update: { $unset: { pending: '', pendingAt: '' } },
-    index: '_id_',
-    residual: { 'pending.id': ONE_DOC, 'pending.phase': ONE_DOC, $expr: ONE_DOC },
-  };
+export function pendingQuery(collection: CollectionName): FindSpec {
+  return { collection, filter: { ...PENDING_FILTER }, index: pendingIndexName(collection) };
 }
 
 // ---- deployment pointers ----
-
-/**
- * Promotion/rollback, step 1: reserve the pointer at `expectedRevision` (null: none yet; then the
- * placeholder with revision 0 is created if missing). Matches nothing (or collides on `_id` when
- * upserting) if the revision moved or another move is pending: the caller reports a conflict.
- */
-export function reservePointer(
-  key: string, target: { modelName: string; environment: string }, expectedRevision: number | null, marker: PendingMarker,
-): UpdateSpec {
-  return {
-    collection: COLLECTIONS.pointers,
-    filter: { _id: key, revision: expectedRevision ?? 0, ...NOT_PENDING },
-    update: {
-      $set: { pending: marker },
-      $currentDate: { pendingAt: true },
-      $setOnInsert: { modelName: target.modelName, environment: target.environment, versionId: null, deploymentId: null },
-    },
-    upsert: expectedRevision === null,
-    index: '_id_',
-    residual: { revision: ONE_DOC, pending: ONE_DOC },
-  };
-}
-
-/** Promotion/rollback, step 3 (the commit point): the pointer moves, the marker turns `committed`. */
-export function commitPointer(key: string, markerId: string, move: { versionId: string; deploymentId: string; revision: number }): UpdateSpec {
-  return {
-    collection: COLLECTIONS.pointers,
-    filter: { _id: key, 'pending.id': markerId, 'pending.phase': 'intent' },
-    update: { $set: { versionId: move.versionId, deploymentId: move.deploymentId, revision: move.revision, 'pending.phase': 'committed' } },
-    index: '_id_',
-    residual: { 'pending.id': ONE_DOC, 'pending.phase': ONE_DOC },
-  };
-}
 
 export function pointersForVersionsQuery(versionIds: readonly string[]): FindSpec {
   return {
@@ -290,10 +142,6 @@ export function pointersForVersionsQuery(versionIds: readonly string[]): FindSpe
 }
 
 // ---- deployments ----
-
-export function nextDeploymentSeq(): UpdateSpec {
-  return { collection: COLLECTIONS.counters, filter: { _id: 'deployments' }, update: { $inc: { value: 1 } }, upsert: true, index: '_id_' };
-}
 
 export function listDeploymentsQuery(
   f: { modelName: string; environment: string | null; versionId: string | null; status: 'SUCCEEDED' | 'FAILED' | null },
@@ -332,20 +180,51 @@ export function auditAscendingQuery(afterSequence: number, batch: number): FindS
   return { collection: COLLECTIONS.audit, filter: { sequence: { $gt: afterSequence } }, sort: { sequence: 1 }, limit: batch, index: 'audit_sequence' };
 }
 
+export interface DistinctSpec {
+  collection: CollectionName;
+  field: string;
+  filter: Document;
+  index: string;
+}
+
+/** The model names in the audit log that a prefix scope allows: a DISTINCT_SCAN of `audit_model_sequence`, O(names). */
+export function auditScopeNamesQuery(scope: string): DistinctSpec {
+  return { collection: COLLECTIONS.audit, field: 'modelName', filter: { modelName: scopeConditions(scope) }, index: 'audit_model_sequence' };
+}
+
 /**
- * listAuditEvents. One equality field picks the index (model, else actor, else action); the others
- * and the time range are residual. With only a time range, the `audit_time` range is scanned and
- * sorted by sequence: O(events in the range). Both are bounded by the chosen slice, not the log.
+ * The models an audit query is limited to: null for none; otherwise the names (possibly none) that
+ * both `modelName` and the token scope allow. `namesInScope` is the answer of auditScopeNamesQuery,
+ * needed only for a prefix scope without a model name.
  */
-export function listAuditQuery(f: AuditFilter, afterSequence: number | null, first: number): { page: FindSpec; count: CountSpec } {
+export function auditModelNames(f: Pick<AuditFilter, 'modelName' | 'modelScope'>, namesInScope: readonly string[] | null): string[] | null {
+  const scope = f.modelScope ?? null;
+  if (scope === null) return f.modelName === null ? null : [f.modelName];
+  if (f.modelName !== null) return scopeAllows(scope, f.modelName) ? [f.modelName] : [];
+  const range = scopeRange(scope);
+  if ('exact' in range) return [range.exact];
+  if (namesInScope === null) throw new Error('a prefix scope needs the model names in scope (auditScopeNamesQuery)');
+  return [...namesInScope];
+}
+
+/**
+ * listAuditEvents, with the model restriction resolved by auditModelNames. One equality field picks
+ * the index: models (one name, or `$in` of the names in scope, merge-sorted by sequence), else
+ * actor, else action; the others and the time range are residual. With only a time range, the
+ * `audit_time` range is scanned and sorted by sequence: O(events in the range). Both are bounded by
+ * the chosen slice, not the log.
+ */
+export function listAuditQuery(
+  f: Omit<AuditFilter, 'modelName' | 'modelScope'>, modelNames: readonly string[] | null, afterSequence: number | null, first: number,
+): { page: FindSpec; count: CountSpec } {
   const base: Document = {};
-  if (f.modelName !== null) base.modelName = f.modelName;
+  if (modelNames !== null) base.modelName = modelNames.length === 1 ? modelNames[0] : { $in: [...modelNames] };
   if (f.actor !== null) base.actor = f.actor;
   if (f.action !== null) base.action = f.action;
   if (f.since !== null || f.until !== null) {
     base.occurredAt = { ...(f.since !== null && { $gte: f.since }), ...(f.until !== null && { $lt: f.until }) };
   }
-  const lead = f.modelName !== null ? 'modelName' : f.actor !== null ? 'actor' : f.action !== null ? 'action' : null;
+  const lead = modelNames !== null ? 'modelName' : f.actor !== null ? 'actor' : f.action !== null ? 'action' : null;
   const index = lead === 'modelName' ? 'audit_model_sequence' : lead === 'actor' ? 'audit_actor_sequence' : lead === 'action' ? 'audit_action_sequence'
     : base.occurredAt !== undefined ? 'audit_time' : 'audit_sequence';
   const residual: Record<string, string> = {};
@@ -373,23 +252,3 @@ export function listTokensQuery(): FindSpec {
   return { collection: COLLECTIONS.tokens, filter: {}, sort: { createdAt: -1, _id: -1 }, index: 'tokens_created' };
 }
 
-/** Revocation sets `revokedAt` once: the first spec applies only while unset, the second marks an already revoked token. */
-export function revokeTokenUpdates(id: string, revokedAt: Date, marker: PendingMarker): [UpdateSpec, UpdateSpec] {
-  const first = markedUpdate(COLLECTIONS.tokens, id, { revokedAt }, marker);
-  return [
-    { ...first, filter: { ...first.filter, revokedAt: null }, residual: { ...first.residual, revokedAt: ONE_DOC } },
-    markedUpdate(COLLECTIONS.tokens, id, {}, marker),
-  ];
-}
-
-export function touchTokenUpdate(id: string, lastUsedAt: Date): UpdateSpec {
-  return { collection: COLLECTIONS.tokens, filter: { _id: id }, update: { $max: { lastUsedAt } }, index: '_id_' };
-}
-
-/** The owner gives up its own undecided reservation (no lease: it is the owner). */
-export function releaseIntent(collection: CollectionName, id: string, markerId: string): UpdateSpec {
-  return {
-    collection, filter: { _id: id, 'pending.id': markerId, 'pending.phase': 'intent' }, update: { $unset: { pending: '', pendingAt: '' } },
-    index: '_id_', residual: { 'pending.id': ONE_DOC, 'pending.phase': ONE_DOC },
-  };
-}

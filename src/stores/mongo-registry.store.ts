@@ -9,16 +9,14 @@ import { decodeCursor, toPage } from './paging.js';
 import type { AuditFilter, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
 import {
   type AuditDoc, COLLECTIONS, type DeploymentDoc, type MetricDoc, type ModelDoc, type PendingMarker, type PointerDoc, type TokenDoc,
-  type VersionDoc, deploymentToDoc, docToAudit, docToDeployment, docToModel, docToPointer, docToToken, docToVersion, draftToDoc,
-  pointerKey, tokenToDoc, versionToDoc,
+  type VersionDoc, docToAudit, docToDeployment, docToModel, docToToken, docToVersion, draftToDoc, pointerKey, tokenToDoc,
 } from './mongo-documents.js';
 import { MONGO_INDEXES } from './mongo-indexes.js';
 import {
-  auditAscendingQuery, auditHeadQuery, byIdsQuery, commitPointer, latestVersionQuery, listAuditQuery, listDeploymentsQuery, listModelsQuery,
-  listTokensQuery, listVersionsQuery, markedUpdate, maxNumberQuery, pendingQuery, pointersForVersionsQuery, rankQuery, releaseIntent,
-  reservePointer, revokeTokenUpdates, statusCountQuery, tokenByHashQuery, touchTokenUpdate, transitionCommit, transitionDirect,
-  transitionIntent, unrankedQuery,
+  auditAscendingQuery, auditHeadQuery, auditModelNames, auditScopeNamesQuery, byIdsQuery, latestVersionQuery, listAuditQuery, listDeploymentsQuery, listModelsQuery,
+  listTokensQuery, listVersionsQuery, pointersForVersionsQuery, rankQuery, statusCountQuery, tokenByHashQuery, unrankedQuery,
 } from './mongo-queries.js';
+import { revokeTokenUpdates, touchTokenUpdate } from './mongo-updates.js';
 import { MongoDeploymentWrites } from './mongo-deployment-writes.js';
 import { MongoSteps, WRITE_ATTEMPTS, isDuplicateKey } from './mongo-steps.js';
 import { MongoVersionWrites } from './mongo-version-writes.js';
@@ -31,7 +29,10 @@ import { MongoVersionWrites } from './mongo-version-writes.js';
  * leaves a `pending` marker (with the audit draft, and for moves the deployment document) on that
  * document. Everything after the commit point is an idempotent step that any process can redo
  * (mongo-recovery.ts plans them; the owner runs the same plan). Recovery runs at start-up, and
- * before reads that depend on the later steps. Crash points (C1…), i.e. where a process may die:
+ * before reads that depend on the later steps. C(a..b) below is a crash after step a, before b;
+ * test/support/mongo-crash-scenarios.ts stops each operation before each of its writes in turn
+ * (a fault injected by the test through the `wrapDb` seam) and checks what recovery leaves.
+ *
  *
  * registerVersion   R1 read max number   R2 insert version {number: max+1, pending}  ← commit (unique
  *                   {modelName, number}: a duplicate means a concurrent registration; re-read, retry)
@@ -65,7 +66,7 @@ import { MongoVersionWrites } from './mongo-version-writes.js';
  * intent; the owner's commit is conditional on its intent, so exactly one of the two applies and
  * the loser sees it (the owner then reports a conflict or retries).
  *
- * Index use per query: see mongo-indexes.ts and mongo-queries.ts (checked by test/unit/mongo-queries.test.ts).
+ * Index use per query: mongo-indexes.ts, mongo-queries.ts, mongo-updates.ts (checked by test/unit/mongo-queries.test.ts).
  */
 
 export interface MongoRegistryStoreOptions {
@@ -177,10 +178,10 @@ export class MongoRegistryStore implements RegistryStore {
     return (await this.steps.find<ModelDoc>(byIdsQuery(COLLECTIONS.models, names))).map(docToModel);
   }
 
-  async listModels(filter: { search: string | null }, page: PageRequest): Promise<Page<Model>> {
+  async listModels(filter: { search: string | null; scope?: string | null }, page: PageRequest): Promise<Page<Model>> {
     const after = decodeCursor(page.after, ['string'] as const);
     await this.steps.settle(COLLECTIONS.versions);
-    const q = listModelsQuery(filter.search, after?.[0] ?? null, page.first);
+    const q = listModelsQuery(filter, after?.[0] ?? null, page.first);
     const [rows, total] = await Promise.all([this.steps.find<ModelDoc>(q.page), this.steps.count(q.count)]);
     return toPage(rows.map(docToModel), page.first, total, (m) => [m.name]);
   }
@@ -292,7 +293,10 @@ export class MongoRegistryStore implements RegistryStore {
   async listAuditEvents(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>> {
     const after = decodeCursor(page.after, ['number'] as const);
     await this.steps.settleAll();
-    const q = listAuditQuery(filter, after?.[0] ?? null, page.first);
+    const scope = filter.modelScope ?? null;
+    const needNames = scope !== null && filter.modelName === null && scope.endsWith('*');
+    const namesInScope = needNames ? await this.steps.distinct(auditScopeNamesQuery(scope)) : null;
+    const q = listAuditQuery(filter, auditModelNames(filter, namesInScope), after?.[0] ?? null, page.first);
     const [rows, total] = await Promise.all([this.steps.find<AuditDoc>(q.page), this.steps.count(q.count)]);
     return toPage(rows.map(docToAudit), page.first, total, (e) => [e.sequence]);
   }

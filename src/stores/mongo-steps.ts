@@ -8,10 +8,10 @@ import {
   auditToDoc, docToAudit, docToDraft,
 } from './mongo-documents.js';
 import { findIndex } from './mongo-indexes.js';
+import { type CountSpec, type DistinctSpec, type FindSpec, auditHeadQuery, pendingQuery } from './mongo-queries.js';
 import {
-  type CountSpec, type FindSpec, type UpdateSpec, abortStaleIntent, auditHeadQuery, clearMarker, metricUpserts, modelUpsert,
-  nextDeploymentSeq, pendingQuery, syncMetricsUpdate,
-} from './mongo-queries.js';
+  type UpdateSpec, abortStaleIntent, clearMarker, metricUpserts, modelUpsert, nextDeploymentSeq, syncMetricsUpdate,
+} from './mongo-updates.js';
 import { type FoundPending, type RecoveryStep, planRecovery } from './mongo-recovery.js';
 
 const AUDIT_APPEND_ATTEMPTS = 200;
@@ -75,6 +75,11 @@ export class MongoSteps {
 
   async count(spec: CountSpec, session?: ClientSession): Promise<number> {
     return this.col(spec.collection).countDocuments(spec.filter, { session, ...this.hint(spec.collection, spec.index) });
+  }
+
+  /** Distinct values (no hint: the spec's index is the only one led by the field, see mongo-queries.ts). */
+  async distinct(spec: DistinctSpec, session?: ClientSession): Promise<string[]> {
+    return (await this.col(spec.collection).distinct(spec.field, spec.filter, { session })) as string[];
   }
 
   /** updateOne (or updateMany when `many`); returns the number of documents matched. */
@@ -202,8 +207,10 @@ export class MongoSteps {
 
   /** Finishes every committed operation found pending in `collection` (optionally of one model); aborts stale intents. */
   async settle(collection: CollectionName, scope: { modelName?: string } = {}, session?: ClientSession): Promise<void> {
-    const docs = await this.find<MarkedDoc & Document>(pendingQuery(collection, scope), session);
-    for (const d of docs) await this.complete(collection, d, {}, session);
+    const docs = await this.find<MarkedDoc & { modelName?: string }>(pendingQuery(collection), session);
+    for (const d of docs) {
+      if (scope.modelName === undefined || d.modelName === scope.modelName) await this.complete(collection, d, {}, session);
+    }
   }
 
   /** Start-up recovery, and before reads of the audit log. */

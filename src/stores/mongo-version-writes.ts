@@ -5,9 +5,8 @@ import type { TransitionResult } from './registry.store.js';
 import {
   COLLECTIONS, type ModelDoc, type PendingMarker, type PointerDoc, type VersionDoc, docToModel, docToVersion, draftToDoc, versionToDoc,
 } from './mongo-documents.js';
-import {
-  markedUpdate, maxNumberQuery, pendingQuery, pointersForVersionsQuery, releaseIntent, transitionCommit, transitionDirect, transitionIntent,
-} from './mongo-queries.js';
+import { maxNumberQuery, pendingQuery, pointersForVersionsQuery } from './mongo-queries.js';
+import { markedUpdate, releaseIntent, transitionCommit, transitionDirect, transitionIntent } from './mongo-updates.js';
 import { type MongoSteps, WRITE_ATTEMPTS, backoff, isDuplicateKey } from './mongo-steps.js';
 
 /** The version and model writes of MongoRegistryStore (steps and crash points: see the top of mongo-registry.store.ts). */
@@ -55,8 +54,8 @@ export class MongoVersionWrites {
       const current = await this.steps.col<ModelDoc>(COLLECTIONS.models).findOne({ _id: name });
       if (!current) {
         // A registration may have stopped before creating the model document: finish it, then look again.
-        const pending = await this.steps.find(pendingQuery(COLLECTIONS.versions, { modelName: name }));
-        if (pending.length === 0) return null;
+        const pending = await this.steps.find<VersionDoc>(pendingQuery(COLLECTIONS.versions));
+        if (!pending.some((d) => d.modelName === name)) return null;
         await this.steps.settle(COLLECTIONS.versions, { modelName: name });
         continue;
       }
@@ -105,8 +104,9 @@ export class MongoVersionWrites {
   private async environmentsNaming(versionId: string, session: ClientSession): Promise<string[]> {
     const envs = new Set<string>();
     for (const p of await this.steps.find<PointerDoc>(pointersForVersionsQuery([versionId]), session)) envs.add(p.environment);
-    for (const p of await this.steps.find<PointerDoc>(pendingQuery(COLLECTIONS.pointers, { versionId }), session)) {
-      if (p.pending?.phase === 'intent' && (await this.steps.complete(COLLECTIONS.pointers, p, {}, session))) continue;
+    for (const p of await this.steps.find<PointerDoc>(pendingQuery(COLLECTIONS.pointers), session)) {
+      if (p.pending?.versionId !== versionId) continue;
+      if (p.pending.phase === 'intent' && (await this.steps.complete(COLLECTIONS.pointers, p, {}, session))) continue;
       envs.add(p.environment);
     }
     return [...envs].sort();

@@ -12,7 +12,7 @@ const WRITE_METHODS = new Set([
   'insertOne', 'insertMany', 'updateOne', 'updateMany', 'replaceOne', 'deleteOne', 'deleteMany',
   'findOneAndUpdate', 'findOneAndReplace', 'findOneAndDelete', 'bulkWrite',
 ]);
-const READ_METHODS = new Set(['find', 'findOne', 'countDocuments', 'aggregate']);
+const READ_METHODS = new Set(['find', 'findOne', 'countDocuments', 'distinct', 'aggregate']);
 
 export interface CallInfo {
   collection: string;

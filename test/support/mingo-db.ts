@@ -9,7 +9,7 @@ import { type Db, type Document, MongoServerError } from 'mongodb';
  *
  * Emulated: single-document atomicity of each call; unique indexes (compound, partial) raising a
  * MongoServerError with code 11000; upserts (filter equality fields + $setOnInsert); sort/limit;
- * countDocuments; bulkWrite of updateOne; a yield to the event loop before every call, so that
+ * countDocuments; distinct (top-level fields); bulkWrite of updateOne; a yield to the event loop before every call, so that
  * concurrent store calls interleave between their steps. Not emulated: anything about replication,
  * read/write concerns, sessions (a no-op object), the query planner, hints (checked for existence).
  */
@@ -95,6 +95,12 @@ class MingoCollection {
     await tick();
     this.checkHint(options);
     return find(this.docs, filter).all().length;
+  }
+
+  async distinct(field: string, filter: Document): Promise<unknown[]> {
+    await tick();
+    const values = (find(this.docs, filter).all() as Document[]).map((d) => d[field]);
+    return [...new Set(values.map((v) => JSON.stringify(v)))].map((v) => JSON.parse(v) as unknown);
   }
 
   async insertOne(doc: Document): Promise<{ acknowledged: true; insertedId: unknown }> {

@@ -10,6 +10,8 @@ import { draft, newDeployment, newVersion, tick } from './fixtures.js';
 import type { MongoTarget } from './mongo-target.js';
 
 type Store = MongoRegistryStore;
+/** A case opens a fresh database per crash point (indexes included): generous for a real server. */
+const SLOW = 180_000;
 
 /** One operation whose every crash point is tried: what to set up, run, and what "done"/"not done" must look like. */
 interface CrashCase {
@@ -229,7 +231,7 @@ export function describeMongoCrashPoints(
         // A crash before the first write leaves nothing; after the commit point, recovery completes it.
         expect(outcomes[0]).toBe('none');
         expect(outcomes[outcomes.length - 1]).toBe('done');
-      });
+      }, SLOW);
     }
 
     it('never updates or deletes an audit event (only inserts reach audit_events)', async () => {
@@ -355,7 +357,7 @@ export function describeMongoCrashPoints(
         expect((await stores[0]!.stats()).deployments).toBe(1);
         expect((await stores[1]!.getModel('multi'))?.versionCount).toBe(24);
         await expectChainValid(stores[2]!);
-      });
+      }, SLOW);
     });
   });
 }

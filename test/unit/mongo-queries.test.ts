@@ -7,7 +7,12 @@ import type { ModelVersion, VersionStatus } from '../../src/domain/model.js';
 import { compareByMetric } from '../../src/domain/ranking.js';
 import { COLLECTIONS, type PendingMarker } from '../../src/stores/mongo-documents.js';
 import { MONGO_INDEXES, findIndex } from '../../src/stores/mongo-indexes.js';
-import * as Q from '../../src/stores/mongo-queries.js';
+import * as Reads from '../../src/stores/mongo-queries.js';
+import * as Updates from '../../src/stores/mongo-updates.js';
+
+const Q = { ...Reads, ...Updates };
+type UpdateSpec = Updates.UpdateSpec;
+type FindSpec = Reads.FindSpec;
 import { type FoundPending, planRecovery } from '../../src/stores/mongo-recovery.js';
 import type { AuditFilter } from '../../src/stores/registry.store.js';
 
@@ -17,7 +22,7 @@ import type { AuditFilter } from '../../src/stores/registry.store.js';
  * and update language): a check of query meaning, not a test of MongoDB. Then every query is
  * compared with the declared index list, and recovery planning is checked at each crash point.
  */
-const run = (docs: Document[], spec: Q.FindSpec): Document[] => {
+const run = (docs: Document[], spec: FindSpec): Document[] => {
   let c = find(docs, spec.filter);
   if (spec.sort) c = c.sort(spec.sort);
   if (spec.limit !== undefined) c = c.limit(spec.limit);
@@ -25,7 +30,7 @@ const run = (docs: Document[], spec: Q.FindSpec): Document[] => {
 };
 const matches = (doc: Document, filter: Document) => find([doc], filter).all().length === 1;
 /** Applies an update to an EXISTING document (where MongoDB ignores $setOnInsert; mingo does not know it). */
-const applied = (doc: Document, spec: Q.UpdateSpec): Document => {
+const applied = (doc: Document, spec: UpdateSpec): Document => {
   const copy = structuredClone(doc);
   const { $setOnInsert: _insertOnly, ...modifier } = spec.update;
   update(copy, modifier);
@@ -170,13 +175,26 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
   describe('models, deployments, tokens', () => {
     it('searches model names for a literal substring (regex characters escaped)', () => {
       const docs = ['a_model', 'abc', 'b-model', 'c1', 'a.c', 'x(1)'].map((_id) => ({ _id }));
-      const names = (search: string | null, after: string | null = null) => run(docs, Q.listModelsQuery(search, after, 10).page).map((d) => d._id);
+      const names = (search: string | null, after: string | null = null) => run(docs, Q.listModelsQuery({ search }, after, 10).page).map((d) => d._id);
       expect(names(null)).toEqual(['a.c', 'a_model', 'abc', 'b-model', 'c1', 'x(1)']);
       expect(names('_')).toEqual(['a_model']);
       expect(names('.')).toEqual(['a.c']);
       expect(names('(1')).toEqual(['x(1)']);
       expect(names('%')).toEqual([]);
       expect(names('model', 'a_model')).toEqual(['b-model']);
+    });
+
+    it('limits model lists to a token scope (exact name or prefix), with search, cursor and count', () => {
+      const docs = ['other', 'team', 'team-a', 'team-b', 'team-b2', 'teams', 'tean'].map((_id) => ({ _id }));
+      const q = (scope: string, search: string | null = null, after: string | null = null) => Q.listModelsQuery({ search, scope }, after, 10);
+      const names = (scope: string, search: string | null = null, after: string | null = null) => run(docs, q(scope, search, after).page).map((d) => d._id);
+      expect(names('team-*')).toEqual(['team-a', 'team-b', 'team-b2']);
+      expect(names('team*')).toEqual(['team', 'team-a', 'team-b', 'team-b2', 'teams']);
+      expect(names('team')).toEqual(['team']);
+      expect(names('team-*', 'b')).toEqual(['team-b', 'team-b2']);
+      expect(names('team-*', null, 'team-a')).toEqual(['team-b', 'team-b2']);
+      expect(names('nobody')).toEqual([]);
+      expect(find(docs, q('team-*').count.filter).all()).toHaveLength(3);
     });
 
     it('lists deployments newest first by seq under every filter combination', () => {
@@ -213,28 +231,36 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
 
   describe('audit filters', () => {
     const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
-    const events = Array.from({ length: 20 }, (_, i) => ({
-      _id: `e${i}`, sequence: i + 1, occurredAt: t(i), actor: i % 2 ? 'alice' : 'bob', action: i % 3 ? 'A' : 'B', modelName: i % 4 ? 'm1' : null,
+    const models = ['m1', 'm2', 'm10', 'n1', null];
+    const events = Array.from({ length: 30 }, (_, i) => ({
+      _id: `e${i}`, sequence: i + 1, occurredAt: t(i), actor: i % 2 ? 'alice' : 'bob', action: i % 3 ? 'A' : 'B', modelName: models[i % 5] ?? null,
     }));
     const filters: Partial<AuditFilter>[] = [
       {}, { modelName: 'm1' }, { actor: 'alice' }, { action: 'B' }, { modelName: 'm1', actor: 'bob', action: 'A' },
       { since: t(5) }, { until: t(5) }, { since: t(3), until: t(11) }, { actor: 'alice', since: t(4), until: t(15) }, { action: 'A', until: t(1) },
+      { modelScope: 'm*' }, { modelScope: 'm1' }, { modelScope: 'm1*', actor: 'bob' }, { modelScope: 'm*', modelName: 'n1' }, { modelScope: 'm*', modelName: 'm2' },
+      { modelScope: 'x*' }, { modelScope: 'm*', since: t(10) },
     ];
+    const allows = (scope: string, name: string | null) => name !== null && (scope.endsWith('*') ? name.startsWith(scope.slice(0, -1)) : name === scope);
     it('selects exactly the matching events (since inclusive, until exclusive), newest first, after a cursor', () => {
       for (const partial of filters) {
         const f: AuditFilter = { modelName: null, actor: null, action: null, since: null, until: null, ...partial };
         const expected = events
           .filter((e) => (f.modelName === null || e.modelName === f.modelName) && (f.actor === null || e.actor === f.actor) && (f.action === null || e.action === f.action)
+            && (!f.modelScope || allows(f.modelScope, e.modelName))
             && (f.since === null || e.occurredAt >= f.since) && (f.until === null || e.occurredAt < f.until))
           .sort((a, b) => b.sequence - a.sequence);
-        const q = Q.listAuditQuery(f, 15, 100);
+        // A prefix scope is resolved to the model names in the log first (a distinct over its range).
+        const distinct = f.modelScope?.endsWith('*') ? Q.auditScopeNamesQuery(f.modelScope) : null;
+        const inScope = distinct && [...new Set(find(events, distinct.filter).all().map((e) => e[distinct.field] as string))];
+        const q = Q.listAuditQuery(f, Q.auditModelNames(f, inScope), 15, 100);
         expect(run(events, q.page).map((e) => e.sequence), JSON.stringify(partial)).toEqual(expected.filter((e) => e.sequence < 15).map((e) => e.sequence));
         expect(find(events, q.count.filter).all()).toHaveLength(expected.length);
       }
     });
     it('finds the head and walks the chain in ascending batches', () => {
-      expect(run(events, Q.auditHeadQuery()).map((e) => e.sequence)).toEqual([20]);
-      expect(run(events, Q.auditAscendingQuery(17, 5)).map((e) => e.sequence)).toEqual([18, 19, 20]);
+      expect(run(events, Q.auditHeadQuery()).map((e) => e.sequence)).toEqual([30]);
+      expect(run(events, Q.auditAscendingQuery(27, 5)).map((e) => e.sequence)).toEqual([28, 29, 30]);
     });
   });
 });
@@ -242,7 +268,7 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
 // ---- index coverage ----
 
 interface AnySpec {
-  collection: Q.FindSpec['collection'];
+  collection: FindSpec['collection'];
   filter: Document;
   sort?: Record<string, 1 | -1>;
   index: string;
@@ -266,7 +292,8 @@ function coverageProblem(spec: AnySpec): string | null {
   const fields = Object.keys(spec.filter);
   if (prefix === 0 && fields.length > 0 && !(keys[0]![0] in spec.filter)) return `${index.name} does not start with a filtered field`;
   if (spec.sort && !spec.inMemorySort) {
-    const sort = Object.entries(spec.sort);
+    // A sort key the filter pins to one value orders nothing.
+    const sort = Object.entries(spec.sort).filter(([k]) => !(k in spec.filter && isEquality(spec.filter[k]) && !('$in' in Object(spec.filter[k]))));
     const next = keys.slice(prefix, prefix + sort.length);
     if (next.map((k) => k[0]).join() !== sort.map((s) => s[0]).join()) return `${index.name} cannot give the sort ${JSON.stringify(spec.sort)}`;
     const same = sort.every(([, d], i) => d === next[i]![1]);
@@ -282,23 +309,26 @@ function coverageProblem(spec: AnySpec): string | null {
 function everySpec(): AnySpec[] {
   const m = marker('x');
   const specs: AnySpec[] = [];
-  const page = (q: { page: Q.FindSpec; count: Q.CountSpec }) => specs.push(q.page, q.count);
-  for (const search of [null, 'a.b']) for (const after of [null, 'm']) page(Q.listModelsQuery(search, after, 5));
+  const page = (q: { page: FindSpec; count: Reads.CountSpec }) => specs.push(q.page, q.count);
+  for (const search of [null, 'a.b']) for (const scope of [null, 'm', 'm-*']) for (const after of [null, 'm']) page(Q.listModelsQuery({ search, scope }, after, 5));
   for (const status of [null, 'READY'] as const) for (const after of [null, 3]) page(Q.listVersionsQuery({ modelName: 'm', status }, after, 5));
   specs.push(Q.maxNumberQuery('m'), Q.latestVersionQuery('m', null), Q.latestVersionQuery('m', 'READY'));
   specs.push(Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'ASC', limit: 3 }), Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'DESC', limit: 3 }));
   specs.push(Q.unrankedQuery({ modelName: 'm', metric: 'f', statuses: ['READY', 'ARCHIVED'], limit: 3 }), Q.statusCountQuery('READY'));
   for (const c of Object.values(COLLECTIONS)) specs.push(Q.byIdsQuery(c, ['a']));
   for (const c of [COLLECTIONS.models, COLLECTIONS.versions, COLLECTIONS.pointers, COLLECTIONS.deployments, COLLECTIONS.tokens]) {
-    specs.push(Q.pendingQuery(c), Q.pendingQuery(c, { modelName: 'm' }), Q.abortStaleIntent(c, 'id', 'x', 10), Q.clearMarker(c, 'id', 'x'), Q.releaseIntent(c, 'id', 'x'));
+    specs.push(Q.pendingQuery(c), Q.abortStaleIntent(c, 'id', 'x', 10), Q.clearMarker(c, 'id', 'x'), Q.releaseIntent(c, 'id', 'x'));
   }
-  specs.push(Q.pendingQuery(COLLECTIONS.pointers, { versionId: 'v' }), Q.pointersForVersionsQuery(['v']));
+  specs.push(Q.pointersForVersionsQuery(['v']));
   for (const environment of [null, 'e']) for (const versionId of [null, 'v']) for (const status of [null, 'FAILED'] as const) for (const after of [null, 4]) {
     page(Q.listDeploymentsQuery({ modelName: 'm', environment, versionId, status }, after, 5));
   }
   for (const modelName of [null, 'm']) for (const actor of [null, 'a']) for (const action of [null, 'x']) for (const since of [null, new Date(1)]) for (const after of [null, 9]) {
-    page(Q.listAuditQuery({ modelName, actor, action, since, until: since && new Date(9) }, after, 5));
+    for (const names of modelName === null ? [null, ['m1', 'm2'], []] : [[modelName]]) {
+      page(Q.listAuditQuery({ actor, action, since, until: since && new Date(9) }, names, after, 5));
+    }
   }
+  specs.push(Q.auditScopeNamesQuery('m*'));
   specs.push(Q.auditHeadQuery(), Q.auditAscendingQuery(0, 10), Q.tokenByHashQuery('h'), Q.listTokensQuery());
   const v = { modelName: 'm', number: 1, createdAt: new Date(), id: 'v', metrics: [{ name: 'f', value: 1 }] };
   specs.push(Q.modelUpsert(v), ...Q.metricUpserts(v, true), Q.syncMetricsUpdate('v', true, 1), Q.nextDeploymentSeq());
