@@ -64,8 +64,8 @@ export class WriteFaults {
 
 function wrapCollection(collection: object, name: string, faults: WriteFaults): object {
   return new Proxy(collection, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
       if (typeof prop !== 'string' || typeof value !== 'function') return value;
       if (prop === 'find') {
         // find() returns a cursor synchronously; the call is counted when its results are fetched.
@@ -86,7 +86,7 @@ function wrapCollection(collection: object, name: string, faults: WriteFaults): 
 export function withWriteFaults(db: Db, faults: WriteFaults): Db {
   const wrapped = new Map<string, object>();
   return new Proxy(db, {
-    get(target, prop, receiver) {
+    get(target, prop) {
       if (prop === 'collection') {
         return (name: string, options?: unknown) => {
           let c = wrapped.get(name);
@@ -97,7 +97,7 @@ export function withWriteFaults(db: Db, faults: WriteFaults): Db {
           return c;
         };
       }
-      const value = Reflect.get(target, prop, receiver) as unknown;
+      const value = Reflect.get(target, prop, target) as unknown;
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   }) as Db;

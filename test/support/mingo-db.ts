@@ -1,5 +1,5 @@
 import { Query, find, update as applyUpdate } from 'mingo';
-import { type Db, type Document, MongoServerError } from 'mongodb';
+import { BSON, type Db, type Document, MongoServerError } from 'mongodb';
 
 /**
  * An IN-MEMORY EMULATION of the few `Db`/`Collection` calls MongoRegistryStore makes, built on
@@ -7,7 +7,7 @@ import { type Db, type Document, MongoServerError } from 'mongodb';
  * proves nothing about MongoDB itself: it lets the store's own control flow (step order, retries,
  * recovery, crash points, interleavings of concurrent callers) run here, where no server can.
  *
- * Emulated: single-document atomicity of each call; unique indexes (compound, partial) raising a
+ * Emulated: documents go through BSON (serialize/deserialize, key checks on); single-document atomicity of each call; unique indexes (compound, partial) raising a
  * MongoServerError with code 11000; upserts (filter equality fields + $setOnInsert); sort/limit;
  * countDocuments; distinct (top-level fields); bulkWrite of updateOne; a yield to the event loop before every call, so that
  * concurrent store calls interleave between their steps. Not emulated: anything about replication,
@@ -21,7 +21,13 @@ interface IndexDef {
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-const clone = <T>(v: T): T => structuredClone(v);
+/**
+ * Documents are stored and handed out as the driver's BSON would carry them (serialize, then
+ * deserialize), with key checking on: a key with '.' or a leading '$' throws, as it must never be
+ * written by the store.
+ */
+const clone = <T>(v: T): T => BSON.deserialize(BSON.serialize(v as Document, { checkKeys: true })) as T;
+const cloneSpec = <T>(v: T): T => structuredClone(v);
 
 function getPath(doc: Document, path: string): unknown {
   let v: unknown = doc;
@@ -67,7 +73,7 @@ class MingoCollection {
     for (const s of specs) {
       const existing = this.indexes.find((i) => i.name === s.name);
       if (existing && JSON.stringify(existing) !== JSON.stringify({ ...s })) throw new MongoServerError({ message: `index ${s.name} differs`, code: 85 });
-      if (!existing) this.indexes.push(clone(s));
+      if (!existing) this.indexes.push(cloneSpec(s));
     }
     return specs.map((s) => s.name);
   }
@@ -80,7 +86,7 @@ class MingoCollection {
         let cursor = find(this.docs, filter);
         if (options.sort) cursor = cursor.sort(options.sort);
         if (options.limit) cursor = cursor.limit(options.limit);
-        return clone(cursor.all() as Document[]);
+        return (cursor.all() as Document[]).map((d) => clone(d));
       },
     };
   }
@@ -116,8 +122,9 @@ class MingoCollection {
     const { $setOnInsert, ...rest } = update as { $setOnInsert?: Document } & Document;
     const target = find(this.docs, filter).limit(1).all()[0] as Document | undefined;
     if (target) {
-      const next = clone(target);
-      if (Object.keys(rest).length > 0) applyUpdate(next, rest);
+      const updated = clone(target);
+      if (Object.keys(rest).length > 0) applyUpdate(updated, rest);
+      const next = clone(updated);
       this.checkUnique(next, target);
       this.docs[this.docs.indexOf(target)] = next;
       return { before: clone(target), after: clone(next) };
@@ -125,12 +132,13 @@ class MingoCollection {
     if (!upsert) return null;
     const seed: Document = {};
     for (const [k, v] of Object.entries(filter)) {
-      if (!k.startsWith('$') && !k.includes('.') && (v === null || typeof v !== 'object' || v instanceof Date)) seed[k] = clone(v);
+      if (!k.startsWith('$') && !k.includes('.') && (v === null || typeof v !== 'object' || v instanceof Date)) seed[k] = cloneSpec(v);
     }
     applyUpdate(seed, { ...rest, ...($setOnInsert && { $set: { ...(rest.$set as Document | undefined), ...$setOnInsert } }) });
-    this.checkUnique(seed, null);
-    this.docs.push(seed);
-    return { before: null, after: clone(seed) };
+    const inserted = clone(seed);
+    this.checkUnique(inserted, null);
+    this.docs.push(inserted);
+    return { before: null, after: clone(inserted) };
   }
 
   async updateOne(filter: Document, update: Document, options: { upsert?: boolean } = {}) {
@@ -144,8 +152,9 @@ class MingoCollection {
     await tick();
     const targets = find(this.docs, filter).all() as Document[];
     for (const t of targets) {
-      const next = clone(t);
-      applyUpdate(next, update);
+      const updated = clone(t);
+      applyUpdate(updated, update);
+      const next = clone(updated);
       this.checkUnique(next, t);
       this.docs[this.docs.indexOf(t)] = next;
     }
