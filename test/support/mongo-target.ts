@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Db, MongoClient } from 'mongodb';
 import { MongoRegistryStore } from '../../src/stores/mongo-registry.store.js';
-import { MingoDb } from './mingo-db.js';
 
 /**
  * A database the Mongo store tests run on: `open` starts an independent store on it (like another
@@ -41,15 +40,5 @@ export async function realMongoTarget(): Promise<MongoTarget> {
       await client.db(dbName).dropDatabase();
       await client.close();
     },
-  };
-}
-
-/** The in-memory mingo emulation (test/support/mingo-db.ts): NOT MongoDB; exercises the store's own logic. */
-export async function emulatedTarget(): Promise<MongoTarget> {
-  const db = new MingoDb().asDb();
-  return {
-    db,
-    open: (options = {}) => MongoRegistryStore.open(options.wrapDb ? options.wrapDb(db) : db, { intentLeaseMs: options.intentLeaseMs }),
-    dispose: async () => {},
   };
 }
