@@ -14,6 +14,7 @@ import { buildRegistrySchema } from './graphql/schema.js';
 import { type RouteHandler, createHttpServer } from './http/server.js';
 import { type Services, createServices } from './services/services.js';
 import type { RegistryStore } from './stores/registry.store.js';
+import { MongoRegistryStore } from './stores/mongo-registry.store.js';
 import { SqliteRegistryStore } from './stores/sqlite-registry.store.js';
 
 export interface App {
@@ -52,7 +53,29 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     return base;
   };
 
-  const baseStore = new SqliteRegistryStore(join(dataDir, 'registry.db'));
+  const baseStore: RegistryStore = config.mongo
+    ? await MongoRegistryStore.connect({ uri: config.mongo.uri, dbName: config.mongo.dbName })
+    : new SqliteRegistryStore(join(dataDir, 'registry.db'));
+  try {
+    return await compose(config, overrides, logger, baseStore, publicUrl, (url) => {
+      listeningUrl = url;
+    });
+  } catch (err) {
+    await baseStore.close();
+    throw err;
+  }
+}
+
+/** Everything above the metadata store; split out so a failure here closes the store it was given. */
+async function compose(
+  config: Config,
+  overrides: AppOverrides,
+  logger: Logger,
+  baseStore: RegistryStore,
+  publicUrl: () => string,
+  setListeningUrl: (url: string) => void,
+): Promise<App> {
+  const dataDir = resolve(config.dataDir);
   const store = overrides.wrapStore ? overrides.wrapStore(baseStore) : baseStore;
   let artifacts: ArtifactStore;
   let closeArtifacts = (): void => {};
@@ -116,9 +139,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         server.listen(config.port, config.host, () => {
           const { port } = server.address() as AddressInfo;
           const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
-          listeningUrl = `http://${host}:${port}`;
-          logger.info({ address: listeningUrl, store: store.engine, artifacts: artifacts.engine }, 'model registry listening');
-          resolveListen(listeningUrl);
+          const url = `http://${host}:${port}`;
+          setListeningUrl(url);
+          logger.info({ address: url, store: store.engine, artifacts: artifacts.engine }, 'model registry listening');
+          resolveListen(url);
         });
       }),
     close: async () => {

@@ -22,6 +22,9 @@ const schema = z.object({
   REGISTRY_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(20),
   REGISTRY_MAX_QUERY_COST: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
   REGISTRY_MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
+  // MongoDB metadata store; MONGODB_URI selects it.
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string').optional(),
+  MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a database name (letters, digits, _ and -)').default('model_registry'),
   // S3 / MinIO artifact storage; S3_BUCKET selects it. Credentials come from the AWS default chain.
   S3_BUCKET: z
     .string()
@@ -86,6 +89,8 @@ export interface Config {
   /** REGISTRY_ADMIN_TOKEN: a bearer secret with the admin role, kept only in configuration. */
   readonly adminToken: string | null;
   readonly queryLimits: { readonly maxDepth: number; readonly maxAliases: number; readonly maxDirectives: number; readonly maxCost: number; readonly maxTokens: number };
+  /** MongoDB metadata store; null: the SQLite file under dataDir. The URI may hold credentials: never log it. */
+  readonly mongo: { readonly uri: string; readonly dbName: string } | null;
   /** S3 artifact storage; null: the local artifact directory under dataDir. */
   readonly s3: S3Config | null;
 }
@@ -112,6 +117,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: c.LOG_LEVEL,
     development: c.NODE_ENV === 'development',
     adminToken: c.REGISTRY_ADMIN_TOKEN ?? null,
+    mongo: c.MONGODB_URI ? Object.freeze({ uri: c.MONGODB_URI, dbName: c.MONGODB_DB }) : null,
     queryLimits: Object.freeze({
       maxDepth: c.REGISTRY_MAX_QUERY_DEPTH,
       maxAliases: c.REGISTRY_MAX_ALIASES,

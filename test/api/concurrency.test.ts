@@ -3,24 +3,27 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256 } from '../support/api-harness.js';
+import { sha256, storeEnv } from '../support/api-harness.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 
 /**
- * Two registry processes on one SQLite file: the store, not process memory, must keep version
- * numbers gap-free, one active deployment per environment, and the audit chain whole.
+ * Two registry processes on one store (the SQLite file, or a MongoDB database when MONGODB_URI is
+ * set): the store, not process memory, must keep version numbers gap-free, one active deployment
+ * per environment, and the audit chain whole.
  */
-describe('two server processes on one SQLite file', () => {
+const storage = storeEnv();
+describe(`two server processes on one ${process.env.MONGODB_URI ? 'MongoDB database' : 'SQLite file'}`, () => {
   let servers: ServerProcess[];
   let dataDir: string;
   const token = randomBytes(32).toString('base64url');
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'registry-two-'));
-    const env = { REGISTRY_DATA_DIR: dataDir, REGISTRY_ADMIN_TOKEN: token };
+    const env = { REGISTRY_DATA_DIR: dataDir, REGISTRY_ADMIN_TOKEN: token, ...storage.env };
     servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
   }, 60_000);
   afterAll(async () => {
     await Promise.all((servers ?? []).map((s) => s.stop()));
+    await storage.dispose();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

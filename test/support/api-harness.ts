@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { MongoClient } from 'mongodb';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,11 +36,30 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Starts the whole registry on 127.0.0.1, port 0, in a fresh data directory. */
+/**
+ * The metadata store the API tests run on: SQLite in the data directory, or, when MONGODB_URI is
+ * set, a fresh database on that MongoDB server (dropped afterwards).
+ */
+export function storeEnv(): { env: Record<string, string>; dispose: () => Promise<void> } {
+  const uri = process.env.MONGODB_URI;
+  if (!uri) return { env: {}, dispose: async () => {} };
+  const dbName = `registry_api_${randomBytes(6).toString('hex')}`;
+  return {
+    env: { MONGODB_URI: uri, MONGODB_DB: dbName },
+    dispose: async () => {
+      const client = await new MongoClient(uri).connect();
+      await client.db(dbName).dropDatabase();
+      await client.close();
+    },
+  };
+}
+
+/** Starts the whole registry on 127.0.0.1, port 0, in a fresh data directory (and database). */
 export async function startRegistry(env: Record<string, string> = {}, overrides: AppOverrides = {}): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'registry-api-'));
   const adminToken = randomBytes(32).toString('base64url');
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', REGISTRY_DATA_DIR: dataDir, LOG_LEVEL: 'silent', REGISTRY_ADMIN_TOKEN: adminToken, ...env });
+  const storage = storeEnv();
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', REGISTRY_DATA_DIR: dataDir, LOG_LEVEL: 'silent', REGISTRY_ADMIN_TOKEN: adminToken, ...storage.env, ...env });
   const app = await createApp(config, overrides);
   const url = await app.listen();
   const auth = (secret: string | null = adminToken): Record<string, string> => (secret ? { authorization: `Bearer ${secret}` } : {});
@@ -85,6 +105,7 @@ export async function startRegistry(env: Record<string, string> = {}, overrides:
     },
     async close() {
       await app.close();
+      await storage.dispose();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
