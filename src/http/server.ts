@@ -6,6 +6,7 @@ import { RegistryError, UnauthenticatedError } from '../domain/errors.js';
 import type { Principal } from '../domain/token.js';
 import { type GraphQLContext, createLoaders } from '../graphql/context.js';
 import type { Services } from '../services/services.js';
+import { HttpMetrics, routeLabel } from './metrics.js';
 
 /** A route the composition root mounts (e.g. the filesystem store's signed URLs); false: not mine. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
@@ -31,6 +32,7 @@ class BodyTooLarge extends Error {}
  * signatures for the filesystem store's URLs).
  */
 export function createHttpServer(deps: HttpDeps): Server {
+  const metrics = new HttpMetrics();
   return createServer((req, res) => {
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
@@ -39,9 +41,11 @@ export function createHttpServer(deps: HttpDeps): Server {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      log.info({ method: req.method, path: safePath(req.url), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      const path = safePath(req.url);
+      metrics.observe(routeLabel(path), req.method ?? 'GET', res.statusCode, ms / 1000);
+      log.info({ method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
-    handle(req, res, deps, requestId, log).catch((err: unknown) => {
+    handle(req, res, deps, requestId, log, metrics).catch((err: unknown) => {
       log.error({ err }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'Internal server error', requestId });
       else res.destroy();
@@ -49,7 +53,7 @@ export function createHttpServer(deps: HttpDeps): Server {
   });
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, requestId: string, log: Logger): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, requestId: string, log: Logger, metrics: HttpMetrics): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://registry.invalid');
   const path = url.pathname;
   if (path === '/graphql') return graphql(req, res, url, deps, requestId, log);
@@ -62,6 +66,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps,
       log.warn({ err }, 'not ready');
       return sendJson(res, 503, { status: 'unavailable' });
     }
+  }
+  if (path === '/metrics' && req.method === 'GET') {
+    if (!(await authenticate(req, res, deps, 'json'))) return;
+    const { contentType, body } = await metrics.render();
+    res.writeHead(200, { 'Content-Type': contentType });
+    res.end(body);
+    return;
   }
   const download = DOWNLOAD_ROUTE.exec(path);
   if (download && (req.method === 'GET' || req.method === 'HEAD')) {

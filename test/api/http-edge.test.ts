@@ -37,6 +37,16 @@ describe('HTTP edge', () => {
     expect((await fetch(`${h.url}/nowhere`)).status).toBe(404);
   });
 
+  it('serves Prometheus metrics to token holders, with a closed set of route labels', async () => {
+    expect((await fetch(`${h.url}/metrics`)).status).toBe(401);
+    await fetch(`${h.url}/v1/models/x/versions/latest/artifacts/${'a'.repeat(50)}`, { headers: h.auth() });
+    const text = await (await fetch(`${h.url}/metrics`, { headers: h.auth() })).text();
+    expect(text).toMatch(/registry_http_requests_total\{route="healthz",method="GET",status="200"\} \d+/);
+    expect(text).toContain('registry_http_request_duration_seconds_bucket');
+    expect(text).toContain('process_cpu_user_seconds_total');
+    expect(text).not.toContain('aaaaaaaaaa');
+  });
+
   it('echoes a sane x-request-id and makes one up otherwise', async () => {
     const mine = await fetch(`${h.url}/healthz`, { headers: { 'x-request-id': 'abc-123' } });
     expect(mine.headers.get('x-request-id')).toBe('abc-123');
