@@ -31,8 +31,10 @@ export interface App {
 }
 
 export interface AppOverrides {
-  /** Wraps the store the config selects (tests count calls through it). */
+  /** Wraps the store the config selects (tests count calls, or inject faults, through it). */
   wrapStore?: (store: RegistryStore) => RegistryStore;
+  /** Wraps the artifact store the config selects (tests inject storage faults through it). */
+  wrapArtifacts?: (artifacts: ArtifactStore) => ArtifactStore;
   logger?: Logger;
 }
 
@@ -101,6 +103,7 @@ async function compose(
     routes.push(fsArtifactRoutes(fsArtifacts));
   }
 
+  if (overrides.wrapArtifacts) artifacts = overrides.wrapArtifacts(artifacts);
   const services = createServices({
     store,
     artifacts,

@@ -2,13 +2,14 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RegistryStore } from '../../src/stores/registry.store.js';
+import { type FaultSwitch, withFaults } from '../support/faults.js';
 import { type Harness, promote, publish, startRegistry } from '../support/api-harness.js';
 
 /** The HTTP edge: health, limits, CSRF, request ids, the download route, masking and logs. */
 describe('HTTP edge', () => {
   let h: Harness;
   const logLines: string[] = [];
-  let failStats = false;
+  let storeFaults: FaultSwitch;
   beforeAll(async () => {
     const sink = new Writable({
       write(chunk, _enc, done) {
@@ -16,15 +17,11 @@ describe('HTTP edge', () => {
         done();
       },
     });
-    // A store wrapper that fails one call on demand: the real store does everything else.
-    const wrapStore = (store: RegistryStore): RegistryStore =>
-      new Proxy(store, {
-        get(target, prop, receiver) {
-          if (prop === 'stats' && failStats) return async () => { throw new Error('disk on fire: /secret/path'); };
-          const value = Reflect.get(target, prop, receiver);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
+    const wrapStore = (store: RegistryStore): RegistryStore => {
+      const w = withFaults(store);
+      storeFaults = w.faults;
+      return w.proxy;
+    };
     h = await startRegistry({}, { wrapStore, logger: pino({ level: 'info' }, sink) });
   });
   afterAll(async () => {
@@ -105,8 +102,8 @@ describe('HTTP edge', () => {
   });
 
   it('masks unexpected errors as INTERNAL_SERVER_ERROR and logs them with the request id', async () => {
-    failStats = true;
-    try {
+    storeFaults.fail('stats', 1, 'disk on fire: /secret/path');
+    {
       const res = await fetch(`${h.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'trace-me', ...h.auth() }, body: JSON.stringify({ query: '{ registryStats { models } }' }) });
       const body = (await res.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
       expect(body.errors[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
@@ -114,8 +111,6 @@ describe('HTTP edge', () => {
       const logged = logLines.find((l) => l.includes('disk on fire'));
       expect(logged).toBeDefined();
       expect(JSON.parse(logged!).requestId).toBe('trace-me');
-    } finally {
-      failStats = false;
     }
   });
 
