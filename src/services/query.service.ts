@@ -44,7 +44,8 @@ export class QueryService {
   }
 
   async models(principal: Principal, search: string | null | undefined, page: PageArgs): Promise<Page<Model>> {
-    const s = search ? checkText('search', search, 100) : null;
+    // Model names are lowercase: so is the search, the same on every store.
+    const s = search ? checkText('search', search, 100).toLowerCase() : null;
     return this.store.listModels({ search: s, scope: principal.modelScope }, pageRequest(page));
   }
 

@@ -41,14 +41,24 @@ export class MongoDeploymentWrites {
         id: audit.id, op: 'move', phase: 'intent', audit: draftToDoc(audit), versionId: deployment.versionId, deployment: deploymentToDoc(stored, seq),
       };
       if (!(await this.reservePointer(key, deployment, expectedRevision, marker, session))) return conflict(); // M1
-      const status = await this.readyForDeployment(deployment, session); // M2
-      if (status !== 'READY') {
-        await this.steps.update(releaseIntent(COLLECTIONS.pointers, key, marker.id), session);
-        return status === 'busy' ? conflict() : { kind: 'version-not-ready', status };
+      const release = () => this.steps.update(releaseIntent(COLLECTIONS.pointers, key, marker.id), session);
+      let committed: PointerDoc | null;
+      try {
+        const status = await this.readyForDeployment(deployment, session); // M2
+        if (status !== 'READY') {
+          await release();
+          return status === 'busy' ? conflict() : { kind: 'version-not-ready', status };
+        }
+        committed = await this.steps.findAndUpdate<PointerDoc>(
+          commitPointer(key, marker.id, { versionId: deployment.versionId, deploymentId: deployment.id, revision }), session,
+        ); // M3
+      } catch (err) {
+        // An error (not a crash) before the decision: free the pointer at once rather than leave it
+        // reserved for the lease. releaseIntent matches only an undecided reservation, so it is
+        // harmless if M3 did apply.
+        await release().catch(() => {});
+        throw err;
       }
-      const committed = await this.steps.findAndUpdate<PointerDoc>(
-        commitPointer(key, marker.id, { versionId: deployment.versionId, deploymentId: deployment.id, revision }), session,
-      ); // M3
       if (!committed) return conflict();
       await this.steps.complete(COLLECTIONS.pointers, committed, { auditAppended: false, deploymentStored: false }, session); // M4..M6
       const pointer = docToPointer(committed)!;

@@ -81,6 +81,8 @@ export interface MongoRegistryStoreOptions {
 }
 
 const DEFAULT_INTENT_LEASE_MS = 30_000;
+/** Client-side bound on every MongoDB operation (clientOptions.timeoutMS overrides it). */
+const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
 const AUDIT_BATCH = 1000;
 
 export class MongoRegistryStore implements RegistryStore {
@@ -99,13 +101,17 @@ export class MongoRegistryStore implements RegistryStore {
   /** Connects, creates the indexes (idempotent) and runs recovery. */
   static async connect(options: MongoRegistryStoreOptions): Promise<MongoRegistryStore> {
     const writeConcern: WriteConcernSettings = { w: 'majority', journal: true };
+    // timeoutMS bounds every operation (client-side): without it, a replica set that lost its
+    // majority would leave every majority write, and so every request, waiting forever.
     const client = new MongoClient(options.uri, {
-      retryWrites: true, retryReads: true, writeConcern, readPreference: ReadPreference.PRIMARY, ...options.clientOptions,
+      retryWrites: true, retryReads: true, writeConcern, readPreference: ReadPreference.PRIMARY, timeoutMS: DEFAULT_OPERATION_TIMEOUT_MS, ...options.clientOptions,
     });
     await client.connect();
     try {
       // A standalone server has no replication, so "local" is as strong as "majority" there.
-      const hello = await client.db('admin').command({ hello: 1 });
+      // `hello` exists from MongoDB 4.4.2 (and 5.0); 4.4.0-4.4.1 only know `isMaster`.
+      const admin = client.db('admin');
+      const hello = await admin.command({ hello: 1 }).catch(() => admin.command({ isMaster: 1 }));
       const replicated = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
       const db = client.db(options.dbName, {
         readConcern: new ReadConcern(replicated ? 'majority' : 'local'), writeConcern, readPreference: ReadPreference.PRIMARY,

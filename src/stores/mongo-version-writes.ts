@@ -85,12 +85,20 @@ export class MongoVersionWrites {
           committed = await this.steps.findAndUpdate<VersionDoc>(transitionDirect(id, doc, change, marker('committed')), session);
         } else {
           if (!(await this.steps.findAndUpdate<VersionDoc>(transitionIntent(id, doc, marker('intent')), session))) continue;
-          const environments = await this.environmentsNaming(id, session);
-          if (environments.length > 0) {
-            await this.steps.update(releaseIntent(COLLECTIONS.versions, id, audit.id), session);
-            return { kind: 'deployed', version: docToVersion(doc), environments };
+          const release = () => this.steps.update(releaseIntent(COLLECTIONS.versions, id, audit.id), session);
+          try {
+            const environments = await this.environmentsNaming(id, session);
+            if (environments.length > 0) {
+              await release();
+              return { kind: 'deployed', version: docToVersion(doc), environments };
+            }
+            committed = await this.steps.findAndUpdate<VersionDoc>(transitionCommit(id, audit.id, change), session);
+          } catch (err) {
+            // An error (not a crash) before the decision: give the version back at once rather than
+            // leave it reserved for the lease. releaseIntent matches only an undecided reservation.
+            await release().catch(() => {});
+            throw err;
           }
-          committed = await this.steps.findAndUpdate<VersionDoc>(transitionCommit(id, audit.id, change), session);
         }
         if (!committed) continue;
         await this.steps.complete(COLLECTIONS.versions, committed, { auditAppended: false }, session);
@@ -100,15 +108,21 @@ export class MongoVersionWrites {
     });
   }
 
-  /** Environments whose pointer names the version, or where a move to it is reserved (stale reservations are aborted first). */
+  /**
+   * Environments whose pointer names the version, or where a move to it is reserved (stale
+   * reservations are aborted first). Reserved moves are read FIRST: a move whose marker is gone by
+   * then committed before this read, so the later read of committed pointers (same causally
+   * consistent session) sees it. Read the other way round, a move could commit and clear its
+   * marker between the two reads and be missed by both.
+   */
   private async environmentsNaming(versionId: string, session: ClientSession): Promise<string[]> {
     const envs = new Set<string>();
-    for (const p of await this.steps.find<PointerDoc>(pointersForVersionsQuery([versionId]), session)) envs.add(p.environment);
     for (const p of await this.steps.find<PointerDoc>(pendingQuery(COLLECTIONS.pointers), session)) {
       if (p.pending?.versionId !== versionId) continue;
       if (p.pending.phase === 'intent' && (await this.steps.complete(COLLECTIONS.pointers, p, {}, session))) continue;
       envs.add(p.environment);
     }
+    for (const p of await this.steps.find<PointerDoc>(pointersForVersionsQuery([versionId]), session)) envs.add(p.environment);
     return [...envs].sort();
   }
 
