@@ -345,6 +345,49 @@ export function describeMongoCrashPoints(
       });
     });
 
+    describe('archive and promotion of the same version, the promotion first', () => {
+      it('a promotion past its readiness check and an archive reading pointers around its commit: never both', async () => {
+        const t = await fresh();
+        const promFaults = new WriteFaults();
+        const prom = await t.open({ wrapDb: (db) => withWriteFaults(db, promFaults) });
+        const archFaults = new WriteFaults();
+        const arch = await t.open({ wrapDb: (db) => withWriteFaults(db, archFaults) });
+        const v1 = await toReady(prom, await registerIn(prom, 'peterson'));
+        // The promotion reserves the pointer (M1), reads the version READY (M2), then stops before its commit (M3).
+        let atCommit!: () => void;
+        const atCommitP = new Promise<void>((r) => { atCommit = r; });
+        let letCommit!: () => void;
+        const commitGate = new Promise<void>((r) => { letCommit = r; });
+        let sawVersion = false;
+        promFaults.arm(null, async (call) => {
+          if (call.collection === COLLECTIONS.versions && !call.write) sawVersion = true;
+          if (sawVersion && call.collection === COLLECTIONS.pointers && call.write) {
+            sawVersion = false;
+            atCommit();
+            await commitGate;
+          }
+        });
+        const promoted = deploy(prom, v1);
+        await atCommitP;
+        // The archive reserves the version, then reads pointers twice; before the second read the
+        // promotion commits and clears its marker.
+        let pointerReads = 0;
+        archFaults.arm(null, async (call) => {
+          if (call.collection === COLLECTIONS.pointers && !call.write && ++pointerReads === 2) {
+            letCommit();
+            await promoted;
+          }
+        });
+        const archived = await arch.transitionVersion(v1.id, { from: ['READY'], to: 'ARCHIVED', failureReason: null, requireUndeployed: true }, draft('MODEL_VERSION_ARCHIVED'));
+        letCommit();
+        const moved = await promoted;
+        expect([archived.kind, moved.kind]).toEqual(['deployed', 'moved']);
+        expect((await prom.getVersion(v1.id))?.status).toBe('READY');
+        expect((await prom.getPointer('peterson', 'production'))?.versionId).toBe(v1.id);
+        await expectChainValid(prom);
+      });
+    });
+
     describe('several processes on one database', () => {
       it('keeps version numbers gap-free, one winner per revision and one chain', async () => {
         const t = await fresh();
