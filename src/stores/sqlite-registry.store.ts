@@ -33,6 +33,18 @@ export class SqliteRegistryStore implements RegistryStore {
     this.db.exec(SQLITE_SCHEMA);
   }
 
+  /** Prepared statements, compiled once per SQL text (the texts are a small fixed set). */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private sql(text: string): Database.Statement {
+    let stmt = this.statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      this.statements.set(text, stmt);
+    }
+    return stmt;
+  }
+
   private write<T>(fn: () => T): T {
     try {
       return this.db.transaction(fn).immediate();
@@ -45,7 +57,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   private appendInTx(draft: AuditDraft): AuditEvent {
-    const head = this.db.prepare('SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1').get() as
+    const head = this.sql('SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1').get() as
       | { sequence: number; hash: string }
       | undefined;
     const e = sealEvent(draft, head ?? null);
@@ -58,15 +70,15 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft): Promise<ModelVersion> {
     return this.write(() => {
-      this.db.prepare('INSERT OR IGNORE INTO models (name, description, created_at, version_count) VALUES (?, NULL, ?, 0)')
+      this.sql('INSERT OR IGNORE INTO models (name, description, created_at, version_count) VALUES (?, NULL, ?, 0)')
         .run(version.modelName, version.createdAt.getTime());
-      const { version_count } = this.db.prepare('UPDATE models SET version_count = version_count + 1 WHERE name = ? RETURNING version_count')
+      const { version_count } = this.sql('UPDATE models SET version_count = version_count + 1 WHERE name = ? RETURNING version_count')
         .get(version.modelName) as { version_count: number };
       const stored: ModelVersion = { ...version, number: version_count };
-      this.db.prepare('INSERT INTO versions (id, model_name, number, status, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)')
+      this.sql('INSERT INTO versions (id, model_name, number, status, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)')
         .run(stored.id, stored.modelName, stored.number, stored.status, stored.createdAt.getTime(), versionToDoc(stored));
       const verified = VERIFIED_STATUSES.includes(stored.status) ? 1 : 0;
-      const insertMetric = this.db.prepare('INSERT INTO version_metrics (version_id, model_name, name, value, number, verified) VALUES (?, ?, ?, ?, ?, ?)');
+      const insertMetric = this.sql('INSERT INTO version_metrics (version_id, model_name, name, value, number, verified) VALUES (?, ?, ?, ?, ?, ?)');
       for (const m of stored.metrics) insertMetric.run(stored.id, stored.modelName, m.name, m.value, stored.number, verified);
       this.appendInTx(audit(stored));
       return stored;
@@ -74,13 +86,13 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async getModel(name: string): Promise<Model | null> {
-    const row = this.db.prepare('SELECT * FROM models WHERE name = ?').get(name) as ModelRow | undefined;
+    const row = this.sql('SELECT * FROM models WHERE name = ?').get(name) as ModelRow | undefined;
     return row ? rowToModel(row) : null;
   }
 
   async getModels(names: readonly string[]): Promise<Model[]> {
     if (names.length === 0) return [];
-    const rows = this.db.prepare('SELECT * FROM models WHERE name IN (SELECT value FROM json_each(?))').all(JSON.stringify(names)) as ModelRow[];
+    const rows = this.sql('SELECT * FROM models WHERE name IN (SELECT value FROM json_each(?))').all(JSON.stringify(names)) as ModelRow[];
     return rows.map(rowToModel);
   }
 
@@ -97,13 +109,13 @@ export class SqliteRegistryStore implements RegistryStore {
     const rows = this.db
       .prepare(`SELECT * FROM models WHERE ${where} AND (@after IS NULL OR name > @after) ORDER BY name LIMIT @limit`)
       .all({ ...params, after: after?.[0] ?? null, limit: page.first + 1 }) as ModelRow[];
-    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM models WHERE ${where}`).get(params) as { n: number };
+    const { n } = this.sql(`SELECT COUNT(*) AS n FROM models WHERE ${where}`).get(params) as { n: number };
     return toPage(rows.map(rowToModel), page.first, n, (m) => [m.name]);
   }
 
   async updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null> {
     return this.write(() => {
-      const row = this.db.prepare('UPDATE models SET description = ? WHERE name = ? RETURNING *').get(patch.description, name) as ModelRow | undefined;
+      const row = this.sql('UPDATE models SET description = ? WHERE name = ? RETURNING *').get(patch.description, name) as ModelRow | undefined;
       if (!row) return null;
       this.appendInTx(audit);
       return rowToModel(row);
@@ -111,13 +123,13 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async getVersion(id: string): Promise<ModelVersion | null> {
-    const row = this.db.prepare('SELECT * FROM versions WHERE id = ?').get(id) as VersionRow | undefined;
+    const row = this.sql('SELECT * FROM versions WHERE id = ?').get(id) as VersionRow | undefined;
     return row ? rowToVersion(row) : null;
   }
 
   async getVersions(ids: readonly string[]): Promise<ModelVersion[]> {
     if (ids.length === 0) return [];
-    const rows = this.db.prepare('SELECT * FROM versions WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as VersionRow[];
+    const rows = this.sql('SELECT * FROM versions WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as VersionRow[];
     return rows.map(rowToVersion);
   }
 
@@ -128,14 +140,14 @@ export class SqliteRegistryStore implements RegistryStore {
     const rows = this.db
       .prepare(`SELECT * FROM versions WHERE model_name = @model ${byStatus} AND (@after IS NULL OR number < @after) ORDER BY number DESC LIMIT @limit`)
       .all({ ...params, after: after?.[0] ?? null, limit: page.first + 1 }) as VersionRow[];
-    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM versions WHERE model_name = @model ${byStatus}`).get(params) as { n: number };
+    const { n } = this.sql(`SELECT COUNT(*) AS n FROM versions WHERE model_name = @model ${byStatus}`).get(params) as { n: number };
     return toPage(rows.map(rowToVersion), page.first, n, (v) => [v.number]);
   }
 
   async latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null> {
     const row = (status === null
-      ? this.db.prepare('SELECT * FROM versions WHERE model_name = ? ORDER BY number DESC LIMIT 1').get(modelName)
-      : this.db.prepare('SELECT * FROM versions WHERE model_name = ? AND status = ? ORDER BY number DESC LIMIT 1').get(modelName, status)) as
+      ? this.sql('SELECT * FROM versions WHERE model_name = ? ORDER BY number DESC LIMIT 1').get(modelName)
+      : this.sql('SELECT * FROM versions WHERE model_name = ? AND status = ? ORDER BY number DESC LIMIT 1').get(modelName, status)) as
       | VersionRow
       | undefined;
     return row ? rowToVersion(row) : null;
@@ -172,17 +184,17 @@ export class SqliteRegistryStore implements RegistryStore {
     audit: AuditDraft,
   ): Promise<TransitionResult> {
     return this.write((): TransitionResult => {
-      const row = this.db.prepare('SELECT * FROM versions WHERE id = ?').get(id) as VersionRow | undefined;
+      const row = this.sql('SELECT * FROM versions WHERE id = ?').get(id) as VersionRow | undefined;
       if (!row) return { kind: 'not-found' };
       const current = rowToVersion(row);
       if (!change.from.includes(current.status)) return { kind: 'wrong-status', version: current };
       if (change.requireUndeployed) {
-        const envs = (this.db.prepare('SELECT environment FROM pointers WHERE version_id = ? ORDER BY environment').all(id) as { environment: string }[]).map((r) => r.environment);
+        const envs = (this.sql('SELECT environment FROM pointers WHERE version_id = ? ORDER BY environment').all(id) as { environment: string }[]).map((r) => r.environment);
         if (envs.length > 0) return { kind: 'deployed', version: current, environments: envs };
       }
       const next: ModelVersion = { ...current, status: change.to, failureReason: change.failureReason };
-      this.db.prepare('UPDATE versions SET status = ?, doc = ? WHERE id = ?').run(next.status, versionToDoc(next), id);
-      this.db.prepare('UPDATE version_metrics SET verified = ? WHERE version_id = ?').run(VERIFIED_STATUSES.includes(next.status) ? 1 : 0, id);
+      this.sql('UPDATE versions SET status = ?, doc = ? WHERE id = ?').run(next.status, versionToDoc(next), id);
+      this.sql('UPDATE version_metrics SET verified = ? WHERE version_id = ?').run(VERIFIED_STATUSES.includes(next.status) ? 1 : 0, id);
       this.appendInTx(audit);
       return { kind: 'ok', version: next };
     });
@@ -190,7 +202,7 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async updateVersionMetadata(id: string, patch: { description?: string | null; tags?: string[] }, audit: AuditDraft): Promise<ModelVersion | null> {
     return this.write(() => {
-      const row = this.db.prepare('SELECT * FROM versions WHERE id = ?').get(id) as VersionRow | undefined;
+      const row = this.sql('SELECT * FROM versions WHERE id = ?').get(id) as VersionRow | undefined;
       if (!row) return null;
       const current = rowToVersion(row);
       const next: ModelVersion = {
@@ -198,14 +210,14 @@ export class SqliteRegistryStore implements RegistryStore {
         description: patch.description === undefined ? current.description : patch.description,
         tags: patch.tags === undefined ? current.tags : patch.tags,
       };
-      this.db.prepare('UPDATE versions SET doc = ? WHERE id = ?').run(versionToDoc(next), id);
+      this.sql('UPDATE versions SET doc = ? WHERE id = ?').run(versionToDoc(next), id);
       this.appendInTx(audit);
       return next;
     });
   }
 
   async getPointer(modelName: string, environment: string): Promise<DeploymentPointer | null> {
-    const row = this.db.prepare('SELECT * FROM pointers WHERE model_name = ? AND environment = ?').get(modelName, environment) as PointerRow | undefined;
+    const row = this.sql('SELECT * FROM pointers WHERE model_name = ? AND environment = ?').get(modelName, environment) as PointerRow | undefined;
     return row ? rowToPointer(row) : null;
   }
 
@@ -228,17 +240,17 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft): Promise<MoveResult> {
     return this.write((): MoveResult => {
-      const current = this.db.prepare('SELECT * FROM pointers WHERE model_name = ? AND environment = ?')
+      const current = this.sql('SELECT * FROM pointers WHERE model_name = ? AND environment = ?')
         .get(deployment.modelName, deployment.environment) as PointerRow | undefined;
       if ((current?.revision ?? null) !== expectedRevision) return { kind: 'conflict', current: current ? rowToPointer(current) : null };
-      const status = (this.db.prepare('SELECT status FROM versions WHERE id = ? AND model_name = ?').get(deployment.versionId, deployment.modelName) as
+      const status = (this.sql('SELECT status FROM versions WHERE id = ? AND model_name = ?').get(deployment.versionId, deployment.modelName) as
         | { status: VersionStatus }
         | undefined)?.status;
       if (status !== 'READY') return { kind: 'version-not-ready', status: status ?? null };
       const revision = (expectedRevision ?? 0) + 1;
       const stored: Deployment = { ...deployment, status: 'SUCCEEDED', revision };
       this.insertDeployment(stored);
-      this.db.prepare(`INSERT INTO pointers (model_name, environment, version_id, deployment_id, revision) VALUES (?, ?, ?, ?, ?)
+      this.sql(`INSERT INTO pointers (model_name, environment, version_id, deployment_id, revision) VALUES (?, ?, ?, ?, ?)
                        ON CONFLICT (model_name, environment) DO UPDATE SET version_id = excluded.version_id,
                        deployment_id = excluded.deployment_id, revision = excluded.revision`)
         .run(stored.modelName, stored.environment, stored.versionId, stored.id, revision);
@@ -268,7 +280,7 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async getDeployments(ids: readonly string[]): Promise<Deployment[]> {
     if (ids.length === 0) return [];
-    const rows = this.db.prepare('SELECT * FROM deployments WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as DeploymentRow[];
+    const rows = this.sql('SELECT * FROM deployments WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as DeploymentRow[];
     return rows.map(rowToDeployment);
   }
 
@@ -287,7 +299,7 @@ export class SqliteRegistryStore implements RegistryStore {
     const rows = this.db
       .prepare(`SELECT * FROM deployments WHERE ${where} AND (@after IS NULL OR seq < @after) ORDER BY seq DESC LIMIT @limit`)
       .all({ ...bound, after: after?.[0] ?? null, limit: page.first + 1 }) as DeploymentRow[];
-    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM deployments WHERE ${where}`).get(bound) as { n: number };
+    const { n } = this.sql(`SELECT COUNT(*) AS n FROM deployments WHERE ${where}`).get(bound) as { n: number };
     const seqOf = new Map(rows.map((r) => [r.id, r.seq]));
     return toPage(rows.map(rowToDeployment), page.first, n, (d) => [seqOf.get(d.id)!]);
   }
@@ -310,12 +322,12 @@ export class SqliteRegistryStore implements RegistryStore {
     const rows = this.db
       .prepare(`SELECT * FROM audit_events WHERE ${where} AND (@after IS NULL OR sequence < @after) ORDER BY sequence DESC LIMIT @limit`)
       .all({ ...params, after: after?.[0] ?? null, limit: page.first + 1 }) as AuditRow[];
-    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM audit_events WHERE ${where}`).get(params) as { n: number };
+    const { n } = this.sql(`SELECT COUNT(*) AS n FROM audit_events WHERE ${where}`).get(params) as { n: number };
     return toPage(rows.map(rowToAudit), page.first, n, (e) => [e.sequence]);
   }
 
   async *auditEventsAscending(): AsyncIterable<AuditEvent> {
-    const stmt = this.db.prepare('SELECT * FROM audit_events WHERE sequence > ? ORDER BY sequence LIMIT ?');
+    const stmt = this.sql('SELECT * FROM audit_events WHERE sequence > ? ORDER BY sequence LIMIT ?');
     let last = 0;
     for (;;) {
       const rows = stmt.all(last, AUDIT_BATCH) as AuditRow[];
@@ -338,17 +350,17 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async findApiTokenByHash(secretHash: string): Promise<ApiToken | null> {
-    const row = this.db.prepare('SELECT * FROM api_tokens WHERE secret_hash = ?').get(secretHash) as TokenRow | undefined;
+    const row = this.sql('SELECT * FROM api_tokens WHERE secret_hash = ?').get(secretHash) as TokenRow | undefined;
     return row ? rowToToken(row) : null;
   }
 
   async listApiTokens(): Promise<ApiToken[]> {
-    return (this.db.prepare('SELECT * FROM api_tokens ORDER BY created_at DESC, id DESC').all() as TokenRow[]).map(rowToToken);
+    return (this.sql('SELECT * FROM api_tokens ORDER BY created_at DESC, id DESC').all() as TokenRow[]).map(rowToToken);
   }
 
   async revokeApiToken(id: string, revokedAt: Date, audit: AuditDraft): Promise<ApiToken | null> {
     return this.write(() => {
-      const row = this.db.prepare('UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING *').get(revokedAt.getTime(), id) as
+      const row = this.sql('UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING *').get(revokedAt.getTime(), id) as
         | TokenRow
         | undefined;
       if (!row) return null;
@@ -358,12 +370,12 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async touchApiToken(id: string, lastUsedAt: Date): Promise<void> {
-    this.db.prepare('UPDATE api_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?').run(lastUsedAt.getTime(), id);
+    this.sql('UPDATE api_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?').run(lastUsedAt.getTime(), id);
   }
 
   async stats(): Promise<StoreStats> {
-    const count = (sql: string): number => (this.db.prepare(sql).get() as { n: number }).n;
-    const byStatus = this.db.prepare('SELECT status, COUNT(*) AS count FROM versions GROUP BY status ORDER BY status').all() as { status: VersionStatus; count: number }[];
+    const count = (sql: string): number => (this.sql(sql).get() as { n: number }).n;
+    const byStatus = this.sql('SELECT status, COUNT(*) AS count FROM versions GROUP BY status ORDER BY status').all() as { status: VersionStatus; count: number }[];
     return {
       models: count('SELECT COUNT(*) AS n FROM models'),
       versions: count('SELECT COUNT(*) AS n FROM versions'),
@@ -374,7 +386,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
+    this.sql('SELECT 1').get();
   }
 
   async close(): Promise<void> {
