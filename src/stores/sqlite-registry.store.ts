@@ -140,7 +140,10 @@ export class SqliteRegistryStore implements RegistryStore {
     const rows = this.db
       .prepare(`SELECT * FROM versions WHERE model_name = @model ${byStatus} AND (@after IS NULL OR number < @after) ORDER BY number DESC LIMIT @limit`)
       .all({ ...params, after: after?.[0] ?? null, limit: page.first + 1 }) as VersionRow[];
-    const { n } = this.sql(`SELECT COUNT(*) AS n FROM versions WHERE model_name = @model ${byStatus}`).get(params) as { n: number };
+    // Numbers are gap-free, so without a status filter the count is the model's version_count: O(1).
+    const { n } = (filter.status === null
+      ? this.sql('SELECT COALESCE(MAX(version_count), 0) AS n FROM models WHERE name = @model').get({ model: filter.modelName })
+      : this.sql(`SELECT COUNT(*) AS n FROM versions WHERE model_name = @model ${byStatus}`).get(params)) as { n: number };
     return toPage(rows.map(rowToVersion), page.first, n, (v) => [v.number]);
   }
 
@@ -322,7 +325,10 @@ export class SqliteRegistryStore implements RegistryStore {
     const rows = this.db
       .prepare(`SELECT * FROM audit_events WHERE ${where} AND (@after IS NULL OR sequence < @after) ORDER BY sequence DESC LIMIT @limit`)
       .all({ ...params, after: after?.[0] ?? null, limit: page.first + 1 }) as AuditRow[];
-    const { n } = this.sql(`SELECT COUNT(*) AS n FROM audit_events WHERE ${where}`).get(params) as { n: number };
+    // The chain is gap-free, so without filters the count is the head's sequence: O(1).
+    const { n } = (conds.length === 0
+      ? this.sql('SELECT COALESCE(MAX(sequence), 0) AS n FROM audit_events').get()
+      : this.sql(`SELECT COUNT(*) AS n FROM audit_events WHERE ${where}`).get(params)) as { n: number };
     return toPage(rows.map(rowToAudit), page.first, n, (e) => [e.sequence]);
   }
 
