@@ -1,0 +1,658 @@
+/**
+ * `npm run bench` (full, ~11 min) / `npm run bench -- --quick` (smoke, ~1 min).
+ * Flags: --quick, --profile (CPU-profile the registry under each load afterwards), --tsx (run the
+ * registry from src/ through tsx instead of the compiled build), --scales=1000,10000.
+ * See bench/README.md for what each figure means.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { runAutomation, type AutomationResult } from './lib/automation.js';
+import { type Client, dataBody, graphqlClient } from './lib/client.js';
+import { type Figure, type LoadSpec, type LoadTiming, measure, measurePaired, median, mergeFigures } from './lib/load.js';
+import {
+  CEILING_READY, CPU_MEASURED, REGISTRY_READY, ROOT, type RegistryLauncher, type ServerChild, prepareRegistryLauncher, startChild, withBackground,
+} from './lib/processes.js';
+import { formatProfile, type ProfileSummary, summarizeProfile } from './lib/profile-summary.js';
+import {
+  AUDIT_EVENTS, COMPARE_VERSIONS, DEPLOYMENT_HISTORY, HELLO, MODEL_VERSIONS, PRODUCTION_MODEL, REGISTRY_STATS, VERIFY_AUDIT_LOG,
+} from './lib/queries.js';
+import { fmt, figureRow, ratio, table } from './lib/report.js';
+import { BIG_MODEL, SEED_ARTIFACT, type SeedStats, seedRegistry, verifySeed } from './lib/seed.js';
+
+// ---------------------------------------------------------------- settings
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const PROFILE = argv.includes('--profile');
+const FORCE_TSX = argv.includes('--tsx');
+const scalesFlag = argv.find((a) => a.startsWith('--scales='));
+/** A compiled registry entry to run instead of building src/ (A/B measurements of a product change). */
+const REGISTRY_MAIN = argv.find((a) => a.startsWith('--registry='))?.slice('--registry='.length) ?? null;
+const unknown = argv.filter((a) => !['--quick', '--profile', '--tsx'].includes(a) && !a.startsWith('--scales=') && !a.startsWith('--registry='));
+if (unknown.length) {
+  process.stderr.write(`unknown flag(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick] [--profile] [--tsx] [--scales=1000,10000] [--registry=path/to/main.js]\n`);
+  process.exit(2);
+}
+
+const SCALES = scalesFlag ? scalesFlag.slice('--scales='.length).split(',').map(Number) : QUICK ? [1000] : [1000, 10_000, 100_000];
+if (SCALES.some((s) => !Number.isInteger(s) || s < 100) || SCALES.some((s, i) => i > 0 && s <= SCALES[i - 1]!)) {
+  process.stderr.write('--scales must be increasing integers of at least 100\n');
+  process.exit(2);
+}
+const TIMING: LoadTiming = QUICK
+  ? { roundSeconds: 1.5, warmupSeconds: 0.5, rounds: 3, maxRequestsPerSecond: 50_000 }
+  : { roundSeconds: 5, warmupSeconds: 2, rounds: 3, maxRequestsPerSecond: 50_000 };
+const SERVER_WARMUP = QUICK ? 0.5 : 1.5;
+const INFERENCE_CONNECTIONS = 32;
+const DASHBOARD_CONNECTIONS = 8;
+const AUTOMATION = QUICK
+  ? { clients: 8, artifactBytes: 1024 * 1024, seconds: 2, aloneSeconds: 1, promoteSeconds: 1.5, maxOps: 2000, warmupOps: 1 }
+  : { clients: 8, artifactBytes: 1024 * 1024, seconds: 10, aloneSeconds: 4, promoteSeconds: 5, maxOps: 5000, warmupOps: 2 };
+const VERIFY_RUNS = QUICK ? 1 : 3;
+/**
+ * Full runs: the ceilings again at the end, and the two target ratios (GraphQL inference ÷ Apollo
+ * shape, download ÷ node:http) from rounds alternating with their ceiling at every size. Ceiling
+ * rows are the median of all their rounds.
+ */
+const CEILINGS_TWICE = !QUICK;
+const PAIRED = !QUICK;
+
+/** Prepared for access control: every request carries this admin token (harmless where auth is absent). */
+const TOKEN = randomBytes(36).toString('base64url');
+if (TOKEN.length !== 48) throw new Error('token length');
+
+const BACKEND_VARS = ['MONGODB_URI', 'MONGODB_DB', 'S3_BUCKET', 'S3_ENDPOINT', 'S3_PUBLIC_ENDPOINT', 'S3_REGION', 'S3_PREFIX', 'S3_FORCE_PATH_STYLE', 'S3_SSE', 'S3_SSE_KMS_KEY_ID', 'S3_CREATE_BUCKET'];
+
+// ---------------------------------------------------------------- state & output
+
+const started = new Date();
+const t0 = Date.now();
+const children = new Set<ServerChild>();
+const tempDirs: string[] = [];
+const printed: string[] = [];
+const notes: string[] = [];
+
+function say(line = ''): void {
+  printed.push(line);
+  process.stdout.write(`${line}\n`);
+}
+function progress(line: string): void {
+  process.stdout.write(`  · [${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+}
+
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+
+async function cleanup(): Promise<void> {
+  await Promise.all([...children].map((c) => c.stop()));
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    process.stderr.write(`\n${sig}: stopping the servers and removing temporary data\n`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+
+/** The environment of the children: the caller's, minus the backend variables but those with a `keep` prefix. */
+function childEnv(extra: Record<string, string>, keep: string[] = []): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && (!BACKEND_VARS.includes(k) || keep.some((p) => k.startsWith(p)))) env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+async function startRegistry(
+  launcher: RegistryLauncher, dataDir: string, opts: { nodeFlags?: string[]; keepBackends?: string[]; env?: Record<string, string> } = {},
+): Promise<ServerChild> {
+  const base = { PORT: '0', HOST: '127.0.0.1', REGISTRY_DATA_DIR: dataDir, LOG_LEVEL: 'warn', REGISTRY_ADMIN_TOKEN: TOKEN };
+  const env = childEnv({ ...base, ...opts.env }, opts.keepBackends);
+  const c = await startChild('registry', [...(opts.nodeFlags ?? []), ...launcher.args], env, REGISTRY_READY);
+  children.add(c);
+  return c;
+}
+
+async function stopChild(c: ServerChild): Promise<void> {
+  await c.stop();
+  children.delete(c);
+}
+
+async function startCeiling(name: string, file: string, args: string[], extraEnv: Record<string, string> = {}): Promise<ServerChild> {
+  const c = await startChild(name, ['--import', 'tsx', join('bench', 'ceilings', file), ...args], childEnv(extraEnv), CEILING_READY);
+  children.add(c);
+  return c;
+}
+
+// ---------------------------------------------------------------- load specs
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+const jsonHeaders = { 'content-type': 'application/json', ...auth };
+const gqlBody = (query: string, variables?: Record<string, unknown>) => JSON.stringify(variables ? { query, variables } : { query });
+
+function gqlSpec(key: string, title: string, url: string, query: string, variables: Record<string, unknown> | undefined, connections: number): LoadSpec {
+  return { key, title, url, method: 'POST', headers: jsonHeaders, body: gqlBody(query, variables), connections, expectStatus: 200, verifyBody: dataBody };
+}
+
+function registrySpecs(base: string, model: string, label: string, artifact = SEED_ARTIFACT): Record<string, LoadSpec> {
+  const g = `${base}/graphql`;
+  const v = { modelName: model };
+  return {
+    productionModel: gqlSpec('productionModel', `${label} productionModel (GraphQL inference)`, g, PRODUCTION_MODEL, v, INFERENCE_CONNECTIONS),
+    download: {
+      key: 'download',
+      title: `${label} GET …/production/artifacts/${artifact} → 302`,
+      url: `${base}/v1/models/${model}/versions/production/artifacts/${artifact}`,
+      method: 'GET',
+      headers: auth,
+      connections: INFERENCE_CONNECTIONS,
+      expectStatus: 302,
+    },
+    modelVersions: gqlSpec('modelVersions', `${label} modelVersions(first: 50) + metrics, deployments`, g, MODEL_VERSIONS, v, DASHBOARD_CONNECTIONS),
+    compareVersions: gqlSpec('compareVersions', `${label} compareVersions(first: 20)`, g, COMPARE_VERSIONS, v, DASHBOARD_CONNECTIONS),
+    deploymentHistory: gqlSpec('deploymentHistory', `${label} deploymentHistory(first: 50)`, g, DEPLOYMENT_HISTORY, v, DASHBOARD_CONNECTIONS),
+    auditEvents: gqlSpec('auditEvents', `${label} auditEvents(first: 50)`, g, AUDIT_EVENTS, undefined, DASHBOARD_CONNECTIONS),
+  };
+}
+
+const DASHBOARD_KEYS = ['modelVersions', 'compareVersions', 'deploymentHistory', 'auditEvents'] as const;
+const SCALE_KEYS = ['productionModel', 'download', ...DASHBOARD_KEYS] as const;
+
+/** One request of each kind before the load: answers must be complete, the route must redirect. */
+async function preflight(client: Client, model: string, artifact = SEED_ARTIFACT): Promise<{ shape: unknown; bytes: Record<string, number> }> {
+  const bytes: Record<string, number> = {};
+  const pm = await client.gql(PRODUCTION_MODEL, { modelName: model });
+  const v = pm.productionModel as { artifacts: { path: string; downloadUrl: { url: string } | null }[] } | null;
+  if (!v || !v.artifacts.some((a) => a.path === artifact && a.downloadUrl)) throw new Error(`preflight: productionModel of ${model} has no downloadable ${artifact}: ${JSON.stringify(pm)}`);
+  bytes.productionModel = JSON.stringify({ data: pm }).length;
+  const res = await fetch(`${client.base}/v1/models/${model}/versions/production/artifacts/${artifact}`, { headers: auth, redirect: 'manual' });
+  await res.arrayBuffer();
+  if (res.status !== 302 || !res.headers.get('location')) throw new Error(`preflight: the download route answered ${res.status}, not 302 with a Location`);
+  for (const [key, q] of [['modelVersions', MODEL_VERSIONS], ['compareVersions', COMPARE_VERSIONS], ['deploymentHistory', DEPLOYMENT_HISTORY], ['auditEvents', AUDIT_EVENTS]] as const) {
+    const d = await client.gql(q, key === 'auditEvents' ? undefined : { modelName: model });
+    bytes[key] = JSON.stringify({ data: d }).length;
+  }
+  return { shape: pm.productionModel, bytes };
+}
+
+/**
+ * A fresh server is slow for its first few thousand requests (JIT tiers, SQLite page cache): before
+ * any figure, every load runs for SERVER_WARMUP seconds, unrecorded. Each figure then has its own warm-up.
+ */
+async function warmServer(server: ServerChild, specs: Record<string, LoadSpec>): Promise<void> {
+  for (const spec of Object.values(specs)) await measure(spec, server, { ...TIMING, warmupSeconds: 0, rounds: 1, roundSeconds: SERVER_WARMUP });
+}
+
+async function timeVerify(client: Client, server: ServerChild, runs: number) {
+  const times: number[] = [];
+  const cpu: number[] = [];
+  let events = 0;
+  for (let i = 0; i < runs; i++) {
+    const c0 = server.cpuMs();
+    const s = process.hrtime.bigint();
+    const d = await client.gql(VERIFY_AUDIT_LOG);
+    times.push(Number(process.hrtime.bigint() - s) / 1e6);
+    const c1 = server.cpuMs();
+    if (c0 !== null && c1 !== null) cpu.push(c1 - c0);
+    if (!d.verifyAuditLog.valid) throw new Error(`verifyAuditLog: ${JSON.stringify(d.verifyAuditLog)}`);
+    events = d.verifyAuditLog.eventsChecked as number;
+  }
+  const ms = median(times);
+  return { events, runs, ms, msPer100k: (ms * 100_000) / events, cpuMs: cpu.length ? median(cpu) : null };
+}
+
+// ---------------------------------------------------------------- phases
+
+interface ScaleResult {
+  versions: number;
+  seed: SeedStats;
+  seedCheck: { valid: boolean; events: number; ms: number; versions: number };
+  stats: unknown;
+  responseBytes: Record<string, number>;
+  figures: Record<string, Figure>;
+  /** The ceilings measured in rounds alternating with productionModel (shape) and download (http). */
+  paired: { shape: Figure; http: Figure } | null;
+  verifyAuditLog: Awaited<ReturnType<typeof timeVerify>>;
+}
+
+interface BackendResult {
+  name: string;
+  measured: boolean;
+  reason: string;
+  figures?: Record<string, Figure>;
+  automation?: AutomationResult;
+}
+
+const httpSpec = (c: ServerChild): LoadSpec => ({
+  key: 'http', title: 'ceiling: bare node:http, 300-byte JSON', url: `${c.url}/`, method: 'GET', headers: auth, connections: INFERENCE_CONNECTIONS, expectStatus: 200,
+});
+const helloSpec = (c: ServerChild) => gqlSpec('hello', 'ceiling: bare Apollo { hello }', `${c.url}/`, HELLO, undefined, INFERENCE_CONNECTIONS);
+const shapeSpec = (c: ServerChild) =>
+  gqlSpec('shape', 'ceiling: bare Apollo, productionModel shape (memory)', `${c.url}/`, PRODUCTION_MODEL, { modelName: BIG_MODEL }, INFERENCE_CONNECTIONS);
+
+async function measureCeilings(c: { http: ServerChild; hello: ServerChild; shape: ServerChild }): Promise<Record<'http' | 'hello' | 'shape', Figure>> {
+  progress('ceiling: bare node:http');
+  const http = await measure(httpSpec(c.http), c.http, TIMING);
+  progress('ceiling: bare Apollo { hello }');
+  const hello = await measure(helloSpec(c.hello), c.hello, TIMING);
+  progress('ceiling: bare Apollo, productionModel shape from memory');
+  const shape = await measure(shapeSpec(c.shape), c.shape, TIMING);
+  return { http, hello, shape };
+}
+
+/** Mongo and S3: measured when their variables are set and the app reads them. */
+function backendPlan(): { name: string; vars: string[]; prefix: string; measured: boolean; reason: string }[] {
+  let config = '';
+  try {
+    config = readFileSync(join(ROOT, 'src', 'config.ts'), 'utf8');
+  } catch {
+    /* no config: nothing is wired */
+  }
+  return [
+    { name: 'MongoDB registry store', vars: ['MONGODB_URI'], prefix: 'MONGODB_' },
+    { name: 'S3 artifact store', vars: ['S3_BUCKET'], prefix: 'S3_' },
+  ].map(({ name, vars, prefix }) => {
+    const v = vars[0]!;
+    if (!process.env[v]) return { name, vars, prefix, measured: false, reason: `not measured: ${v} is not set` };
+    if (!config.includes(v)) return { name, vars, prefix, measured: false, reason: `not measured: ${v} is set, but the app does not read it yet (src/config.ts has no ${v})` };
+    return { name, vars, prefix, measured: true, reason: `measured with the ${prefix}* variables from the environment` };
+  });
+}
+
+async function main(): Promise<void> {
+  const cpuList = cpus();
+  const gitCommit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    } catch {
+      return null;
+    }
+  })();
+  const dirty = (() => {
+    try {
+      return execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    } catch {
+      return null;
+    }
+  })();
+  say(`Model registry benchmark (${QUICK ? 'quick smoke run' : 'full run'}), ${started.toISOString()}`);
+  const loadStart = loadavg();
+  say(`Machine: ${cpuList.length} × ${cpuList[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node ${process.version}; load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
+  say(`The load generator (autocannon / fetch loops, this process) and each server (a child process) share these ${cpuList.length} cores:`);
+  say('absolute numbers drift with whatever else runs; read the ratios to the ceilings measured in the same run.');
+  say(`Source: git ${gitCommit ?? '?'}${dirty ? `, ${dirty} uncommitted change(s) under src/` : ''}.`);
+  if (!CPU_MEASURED) notes.push('server CPU per request is not measured: /proc/<pid>/stat is unavailable on this system');
+
+  const launcher: RegistryLauncher = REGISTRY_MAIN
+    ? { kind: 'built', args: ['--enable-source-maps', REGISTRY_MAIN], note: `the given build ${REGISTRY_MAIN} (--registry)` }
+    : prepareRegistryLauncher(FORCE_TSX);
+  say(`Registry server: ${launcher.note}; LOG_LEVEL=warn; every request sends Authorization: Bearer <REGISTRY_ADMIN_TOKEN>.`);
+  say(`Loads: ${TIMING.rounds} rounds of ${TIMING.roundSeconds} s (each capped at ${TIMING.roundSeconds * TIMING.maxRequestsPerSecond} requests) after ${TIMING.warmupSeconds} s of warm-up; medians of the rounds.`);
+  say(`Each registry server first runs every load for ${SERVER_WARMUP} s, unrecorded (JIT, page cache).`);
+  say();
+
+  // 1. The first registry, seeded to the first scale: its productionModel answer feeds the shape ceiling.
+  const dataDir = tempDir('registry-bench-');
+  const db = join(dataDir, 'registry.db');
+  const scales: ScaleResult[] = [];
+  let seeded = 0;
+  let ceilingFigures: Record<'http' | 'hello' | 'shape', Figure> | null = null;
+  let ceilingStart: Record<'http' | 'hello' | 'shape', Figure> | null = null;
+  let ceilingEnd: Record<'http' | 'hello' | 'shape', Figure> | null = null;
+  let ceilingProcs: { http: ServerChild; hello: ServerChild; shape: ServerChild } | null = null;
+
+  for (const scale of SCALES) {
+    progress(`seeding ${scale.toLocaleString('en-US')} versions (from ${seeded.toLocaleString('en-US')}) through SqliteRegistryStore`);
+    const seed = await seedRegistry(db, seeded, scale);
+    seeded = scale;
+    progress(`seeded ${seed.versions} versions in ${(seed.ms / 1000).toFixed(1)} s (${Math.round(seed.versionsPerSecond)}/s); verifying the audit chain`);
+    const seedCheck = await verifySeed(db);
+    progress(`audit chain valid: ${seedCheck.events} events, ${seedCheck.versions} versions`);
+
+    const server = await startRegistry(launcher, dataDir);
+    const client = graphqlClient(server.url, TOKEN);
+    const pre = await preflight(client, BIG_MODEL);
+    const stats = (await client.gql(REGISTRY_STATS)).registryStats;
+
+    if (!ceilingProcs) {
+      progress('starting the ceilings');
+      ceilingProcs = {
+        http: await startCeiling('bare node:http', 'bare-http.ts', []),
+        hello: await startCeiling('bare Apollo hello', 'bare-apollo.ts', ['hello']),
+        shape: await startCeiling('bare Apollo shape', 'bare-apollo.ts', ['shape'], { BENCH_SHAPE_DATA: JSON.stringify(pre.shape) }),
+      };
+      for (const [spec, c] of [[httpSpec(ceilingProcs.http), ceilingProcs.http], [helloSpec(ceilingProcs.hello), ceilingProcs.hello], [shapeSpec(ceilingProcs.shape), ceilingProcs.shape]] as const) {
+        await warmServer(c, { [spec.key]: spec });
+      }
+      ceilingStart = await measureCeilings(ceilingProcs);
+    }
+
+    const label = `${scale >= 1000 ? `${scale / 1000}k` : scale}:`;
+    const specs = registrySpecs(server.url, BIG_MODEL, label);
+    await warmServer(server, specs);
+    const figures: Record<string, Figure> = {};
+    let pairedShape: Figure | null = null;
+    let pairedHttp: Figure | null = null;
+    for (const key of SCALE_KEYS) {
+      progress(`${scale} versions: ${specs[key]!.title.slice(label.length + 1)}${PAIRED && (key === 'productionModel' || key === 'download') ? ', alternating with its ceiling' : ''}`);
+      if (PAIRED && key === 'productionModel') {
+        const [f, c] = await measurePaired({ spec: specs[key]!, server }, { spec: shapeSpec(ceilingProcs.shape), server: ceilingProcs.shape }, TIMING);
+        figures[key] = f;
+        pairedShape = c;
+      } else if (PAIRED && key === 'download') {
+        const [f, c] = await measurePaired({ spec: specs[key]!, server }, { spec: httpSpec(ceilingProcs.http), server: ceilingProcs.http }, TIMING);
+        figures[key] = f;
+        pairedHttp = c;
+      } else {
+        figures[key] = await measure(specs[key]!, server, TIMING);
+      }
+    }
+    const paired = pairedShape && pairedHttp ? { shape: pairedShape, http: pairedHttp } : null;
+    progress(`${scale} versions: verifyAuditLog ×${VERIFY_RUNS}`);
+    const verify = await timeVerify(client, server, VERIFY_RUNS);
+    await stopChild(server);
+    scales.push({ versions: scale, seed, seedCheck, stats, responseBytes: pre.bytes, figures, paired, verifyAuditLog: verify });
+  }
+
+  // 2. Automation on its own, empty registry.
+  progress(`automation: ${AUTOMATION.clients} clients registering with ${AUTOMATION.artifactBytes / 2 ** 20} MiB uploads for ${AUTOMATION.seconds} s, then promoting for ${AUTOMATION.promoteSeconds} s`);
+  const autoDir = tempDir('registry-bench-auto-');
+  const autoServer = await startRegistry(launcher, autoDir);
+  const { value: automation, backgroundPct: automationBackgroundPct } = await withBackground(autoServer, () =>
+    runAutomation(graphqlClient(autoServer.url, TOKEN), autoServer, AUTOMATION));
+  await stopChild(autoServer);
+  rmSync(join(autoDir, 'artifacts'), { recursive: true, force: true });
+
+  // 3. Other backends, when configured.
+  const backends: BackendResult[] = [];
+  for (const plan of backendPlan()) {
+    if (!plan.measured) {
+      backends.push({ name: plan.name, measured: false, reason: plan.reason });
+      continue;
+    }
+    progress(`${plan.name}: automation, inference and dashboards on a registry filled by the automation clients`);
+    // Never into the configured database or key space itself: a database / key prefix of this run's own.
+    const own = `registry_bench_${stamp(started).replace(/\W/g, '_')}`;
+    const isolate: Record<string, string> = plan.prefix === 'MONGODB_'
+      ? { MONGODB_DB: own }
+      : { S3_PREFIX: [process.env.S3_PREFIX?.replace(/^\/+|\/+$/g, ''), own].filter(Boolean).join('/') };
+    try {
+      const dir = tempDir('registry-bench-backend-');
+      const server = await startRegistry(launcher, dir, { keepBackends: [plan.prefix], env: isolate });
+      const client = graphqlClient(server.url, TOKEN);
+      const auto = await runAutomation(client, server, { ...AUTOMATION, seconds: Math.min(AUTOMATION.seconds, 5), promoteSeconds: Math.min(AUTOMATION.promoteSeconds, 3) });
+      const model = 'bench-auto-0';
+      await preflight(client, model, 'model.bin');
+      const specs = registrySpecs(server.url, model, `${plan.vars[0]}:`, 'model.bin');
+      await warmServer(server, specs);
+      const figures: Record<string, Figure> = {};
+      for (const key of SCALE_KEYS) figures[key] = await measure(specs[key]!, server, TIMING);
+      await stopChild(server);
+      backends.push({ name: plan.name, measured: true, reason: `${plan.reason}, in ${Object.entries(isolate).map(([k, v]) => `${k}=${v}`).join(' ')}`, figures, automation: auto });
+    } catch (err) {
+      const lines = (err as Error).message.split('\n').filter((l) => l.trim());
+      const why = lines.find((l) => /Failed to start|Error:/.test(l)) ?? lines[0] ?? String(err);
+      backends.push({ name: plan.name, measured: false, reason: `not measured: ${why.trim().slice(0, 300)}` });
+    }
+    if (plan.prefix === 'MONGODB_') {
+      try {
+        const { MongoClient } = await import('mongodb');
+        const mongo = new MongoClient(process.env.MONGODB_URI!, { serverSelectionTimeoutMS: 5000 });
+        await mongo.db(own).dropDatabase();
+        await mongo.close();
+      } catch (err) {
+        notes.push(`could not drop the benchmark's MongoDB database ${own}: ${(err as Error).message}`);
+      }
+    } else {
+      notes.push(`the S3 objects of this run stay under the prefix ${isolate.S3_PREFIX} of bucket ${process.env.S3_BUCKET}`);
+    }
+  }
+
+  // 4. The ceilings again: drift over the run shows, and their figures are the median of all rounds.
+  if (ceilingProcs && ceilingStart) {
+    if (CEILINGS_TWICE) {
+      progress('ceilings again (end of run)');
+      ceilingEnd = await measureCeilings(ceilingProcs);
+      const pairs = scales.flatMap((s) => (s.paired ? [s.paired] : []));
+      ceilingFigures = {
+        http: mergeFigures(ceilingStart.http, ...pairs.map((p) => p.http), ceilingEnd.http),
+        hello: mergeFigures(ceilingStart.hello, ceilingEnd.hello),
+        shape: mergeFigures(ceilingStart.shape, ...pairs.map((p) => p.shape), ceilingEnd.shape),
+      };
+    } else {
+      ceilingFigures = ceilingStart;
+    }
+    for (const c of Object.values(ceilingProcs)) await stopChild(c);
+  }
+  if (!ceilingFigures) throw new Error('no ceilings were measured');
+
+  // 5. Optional profiles of the registry under each load, at the largest scale.
+  const profiles: { scenario: string; file: string; summary: ProfileSummary }[] = [];
+  if (PROFILE) {
+    const profDir = join(ROOT, 'bench', 'results', `profiles-${stamp(started)}`);
+    mkdirSync(profDir, { recursive: true });
+    const scenarios: [string, (server: ServerChild) => Promise<unknown>][] = [
+      ...SCALE_KEYS.map((key): [string, (s: ServerChild) => Promise<unknown>] => [key, (s) => measure(registrySpecs(s.url, BIG_MODEL, 'profile')[key]!, s, { ...TIMING, rounds: 1 })]),
+      ['registration', (s) => runAutomation(graphqlClient(s.url, TOKEN), s, { ...AUTOMATION, promoteSeconds: 1 })],
+    ];
+    for (const [scenario, run] of scenarios) {
+      progress(`profiling the registry (${scenario}) with --cpu-prof`);
+      const dir = join(profDir, scenario);
+      const server = await startRegistry(launcher, scenario === 'registration' ? tempDir('registry-bench-prof-') : dataDir, {
+        nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir],
+      });
+      await run(server);
+      await stopChild(server);
+      const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f))[0];
+      if (file) profiles.push({ scenario, file, summary: summarizeProfile(file, ROOT, 15) });
+    }
+  }
+
+  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart });
+}
+
+// ---------------------------------------------------------------- report
+
+interface Target {
+  name: string;
+  goal: string;
+  value: string;
+  pass: boolean | null;
+}
+
+function stamp(d: Date): string {
+  return d.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+}
+
+function report(r: {
+  launcher: RegistryLauncher;
+  scales: ScaleResult[];
+  ceilings: Record<'http' | 'hello' | 'shape', Figure>;
+  ceilingStart: Record<'http' | 'hello' | 'shape', Figure> | null;
+  ceilingEnd: Record<'http' | 'hello' | 'shape', Figure> | null;
+  automation: AutomationResult;
+  automationBackgroundPct: number | null;
+  backends: BackendResult[];
+  profiles: { scenario: string; file: string; summary: ProfileSummary }[];
+  gitCommit: string | null;
+  dirty: number | null;
+  loadStart: number[];
+}): void {
+  const { ceilings: c, scales } = r;
+  const head = ['figure', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'other CPU %', '÷ node:http', '÷ apollo{hello}', '÷ apollo(shape)'];
+  const rows: (string | number)[][] = [];
+  rows.push(figureRow(c.http, [c.http, c.hello]));
+  rows.push(figureRow(c.hello, [c.http, c.hello]));
+  rows.push(figureRow(c.shape, [c.http, c.hello], c.shape));
+  for (const s of scales) {
+    for (const key of SCALE_KEYS) {
+      const f = s.figures[key]!;
+      rows.push(figureRow(f, [c.http, c.hello], key === 'productionModel' ? c.shape : undefined));
+    }
+  }
+  for (const b of r.backends) if (b.figures) for (const key of SCALE_KEYS) rows.push(figureRow(b.figures[key]!, [c.http, c.hello], key === 'productionModel' ? c.shape : undefined));
+
+  say();
+  say('Throughput and latency. req/s, p50, p99: medians of the rounds. CPU µs/req: the server process\'s user+system time per request.');
+  say('other CPU %: share of both cores used by other processes during the rounds (noise). ÷ columns: req/s over the ceiling\'s req/s.');
+  say(table(head, rows));
+  if (r.ceilingStart && r.ceilingEnd) {
+    const drift = (k: 'http' | 'hello' | 'shape') => `${k} ${fmt.rps(r.ceilingStart![k].rps)} → ${fmt.rps(r.ceilingEnd![k].rps)} req/s`;
+    say(`Ceiling drift over the run (start → end): ${drift('http')}; ${drift('hello')}; ${drift('shape')}.`);
+    say('Ceiling rows: the median of all their rounds (start, end and, for http and shape, those alternating with the registry at each size).');
+  }
+  const problems = [...Object.values(c), ...scales.flatMap((s) => Object.values(s.figures))].filter((f) => f.problems.length);
+  for (const f of problems) say(`(!) ${f.title}: ${f.problems.join('; ')}`);
+
+  // Scale curve.
+  const first = scales[0]!;
+  const last = scales[scales.length - 1]!;
+  if (scales.length > 0) {
+    say();
+    say(`Scale: p50 ms (req/s) as the registry grows; "${BIG_MODEL}" holds half the versions, the rest are in models of 50`);
+    const sHead = ['query', ...scales.map((s) => `${s.versions.toLocaleString('en-US')} v / ${s.seedCheck.events.toLocaleString('en-US')} ev`), `p50 ×(last/first)`, 'CPU ×(last/first)'];
+    const sRows = SCALE_KEYS.map((key) => [
+      key,
+      ...scales.map((s) => `${fmt.ms(s.figures[key]!.p50)} (${fmt.rps(s.figures[key]!.rps)})`),
+      fmt.ratio(ratio(last.figures[key]!.p50, first.figures[key]!.p50)),
+      fmt.ratio(ratio(last.figures[key]!.cpuUsPerReq, first.figures[key]!.cpuUsPerReq)),
+    ]);
+    for (const [key, which, name] of [['productionModel', 'shape', 'productionModel ÷ apollo(shape)'], ['download', 'http', 'download ÷ node:http']] as const) {
+      const at = (sc: ScaleResult) => ratio(sc.figures[key]!.rps, (sc.paired?.[which] ?? c[which]).rps);
+      sRows.push([`${name}${PAIRED ? ' (alternating)' : ''}`, ...scales.map((sc) => fmt.ratio(at(sc))), '', '']);
+    }
+    sRows.push([
+      'verifyAuditLog ms',
+      ...scales.map((s) => `${fmt.ms(s.verifyAuditLog.ms)} (${fmt.ms(s.verifyAuditLog.msPer100k)}/100k ev)`),
+      fmt.ratio(ratio(last.verifyAuditLog.ms, first.verifyAuditLog.ms)),
+      fmt.ratio(ratio(last.verifyAuditLog.cpuMs, first.verifyAuditLog.cpuMs)),
+    ]);
+    say(table(sHead, sRows));
+    say(`Seeding (SqliteRegistryStore port methods, synchronous=OFF, 500 calls per commit): ${scales.map((s) => `${s.seed.versions.toLocaleString('en-US')} versions in ${(s.seed.ms / 1000).toFixed(1)} s`).join('; ')}; every chain verified afterwards.`);
+  }
+
+  // Automation.
+  const a = r.automation;
+  const stepCpu = (k: 'register' | 'upload' | 'complete') => (a.aloneCpuMsPerStep ? `(${a.aloneCpuMsPerStep[k].toFixed(2)} alone)` : '');
+  say();
+  say(`Automation: ${a.clients} concurrent clients (fetch), each on its own model; a registration = register + PUT ${a.artifactBytes / 2 ** 20} MiB + complete`);
+  say(table(
+    ['operation', 'count', 'per second', 'p50 ms', 'p99 ms', 'server CPU ms/op', '÷ apollo{hello} req/s'],
+    [
+      ['registration (1 MiB)', a.registration.count, a.registration.perSecond.toFixed(1), fmt.ms(a.registration.p50), fmt.ms(a.registration.p99), fmt.ratio(a.registration.cpuMsPerOp), ratio(a.registration.perSecond, c.hello.rps)?.toFixed(4) ?? '-'],
+      ['  register mutation', '', '', fmt.ms(a.steps.register.p50), fmt.ms(a.steps.register.p99), stepCpu('register'), ''],
+      ['  PUT 1 MiB upload', '', '', fmt.ms(a.steps.upload.p50), fmt.ms(a.steps.upload.p99), stepCpu('upload'), ''],
+      ['  complete (sha256)', '', '', fmt.ms(a.steps.complete.p50), fmt.ms(a.steps.complete.p99), stepCpu('complete'), ''],
+      [`registration, 1 client alone`, a.registrationAlone.count, a.registrationAlone.perSecond.toFixed(1), fmt.ms(a.registrationAlone.p50), fmt.ms(a.registrationAlone.p99), fmt.ratio(a.registrationAlone.cpuMsPerOp), ''],
+      ['promote', a.promote.count, a.promote.perSecond.toFixed(1), fmt.ms(a.promote.p50), fmt.ms(a.promote.p99), fmt.ratio(a.promote.cpuMsPerOp), ratio(a.promote.perSecond, c.hello.rps)?.toFixed(4) ?? '-'],
+    ],
+  ));
+  if (r.automationBackgroundPct !== null) say(`Other processes used ${r.automationBackgroundPct.toFixed(0)} % of the cores during the automation phase.`);
+  for (const e of [...a.registration.errors, ...a.registrationAlone.errors, ...a.promote.errors]) say(`(!) automation error: ${e}`);
+
+  // Backends.
+  say();
+  say('Stores: embedded (SQLite file + local artifact directory) measured above.');
+  for (const b of r.backends) {
+    say(`${b.name}: ${b.reason}`);
+    const x = b.automation;
+    if (x) {
+      say(`  automation: ${x.registration.perSecond.toFixed(1)} registrations/s with ${x.clients} clients, p50 ${fmt.ms(x.registration.p50)} ms, p99 ${fmt.ms(x.registration.p99)} ms ` +
+        `(register ${fmt.ms(x.steps.register.p50)}, upload ${fmt.ms(x.steps.upload.p50)}, complete ${fmt.ms(x.steps.complete.p50)} ms p50; ` +
+        `${fmt.ratio(x.registration.cpuMsPerOp)} ms registry CPU each); alone p50 ${fmt.ms(x.registrationAlone.p50)} ms; promote p50 ${fmt.ms(x.promote.p50)} ms, p99 ${fmt.ms(x.promote.p99)} ms`);
+      for (const e of [...x.registration.errors, ...x.promote.errors]) say(`  (!) ${e}`);
+    }
+  }
+
+  // Targets.
+  const targets: Target[] = [];
+  // Judged on req/s at the worst scale; the CPU-per-request ratio (ceiling CPU / registry CPU) is
+  // printed beside it because it drifts less than throughput on a shared machine.
+  // Each size's ratio uses the ceiling rounds that alternated with it (full runs), else the run's ceiling.
+  const worst = (key: string, which: 'shape' | 'http') => scales.reduce<{ s: ScaleResult; v: number; cpu: number | null } | null>((w, s) => {
+    const ceiling = s.paired?.[which] ?? c[which];
+    const v = ratio(s.figures[key]!.rps, ceiling.rps) ?? Number.NaN;
+    return w === null || v < w.v ? { s, v, cpu: ratio(ceiling.cpuUsPerReq, s.figures[key]!.cpuUsPerReq) } : w;
+  }, null)!;
+  const how = PAIRED ? 'rounds alternating with the ceiling' : 'the run\'s ceiling';
+  const gq = worst('productionModel', 'shape');
+  targets.push({
+    name: 'GraphQL inference hot path', goal: '≥ 0.90 × bare Apollo serving the same shape from memory (req/s)',
+    value: `${gq.v.toFixed(2)} at ${gq.s.versions} versions, ${how} (by CPU/req: ${fmt.ratio(gq.cpu)})`, pass: gq.v >= 0.9,
+  });
+  const dl = worst('download', 'http');
+  targets.push({
+    name: 'HTTP download route (302)', goal: '≥ 0.50 × bare node:http (req/s)',
+    value: `${dl.v.toFixed(2)} at ${dl.s.versions} versions, ${how} (by CPU/req: ${fmt.ratio(dl.cpu)})`, pass: dl.v >= 0.5,
+  });
+  for (const key of DASHBOARD_KEYS) {
+    const lo = scales.find((s) => s.versions === 1000) ?? first;
+    const hi = scales.find((s) => s.versions === 100_000) ?? null;
+    const x = hi ? ratio(hi.figures[key]!.p50, lo.figures[key]!.p50) : null;
+    targets.push({
+      name: `${key} flat with size`,
+      goal: 'p50 at 100k versions ≤ 1.2 × p50 at 1k',
+      value: x === null ? `not evaluated (no 100k scale in this run)` : `${x.toFixed(2)} (${fmt.ms(lo.figures[key]!.p50)} → ${fmt.ms(hi!.figures[key]!.p50)} ms)`,
+      pass: x === null ? null : x <= 1.2,
+    });
+  }
+  targets.push({ name: 'registration with 1 MiB upload', goal: 'p50 < 50 ms (embedded store)', value: `${fmt.ms(a.registration.p50)} ms`, pass: a.registration.p50 < 50 });
+  const invalid = problems.length > 0 || a.registration.errors.length > 0 || a.promote.errors.length > 0;
+  say();
+  say('Targets');
+  say(table(['', 'target', 'goal', 'measured'], targets.map((t) => [t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS', t.name, t.goal, t.value]), 4));
+  if (invalid) say('(!) Some loads had wrong statuses, errors or failed body checks: see the lines marked (!) above.');
+  for (const n of notes) say(`Note: ${n}`);
+  say(`Load average at the start: ${r.loadStart.map((x) => x.toFixed(2)).join(' ')}; at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}.`);
+
+  for (const p of r.profiles) {
+    say();
+    say(formatProfile(p.summary, `Profile (${p.scenario}) ${p.file.slice(ROOT.length + 1)}`));
+  }
+
+  const seconds = (Date.now() - t0) / 1000;
+  say();
+  say(`Done in ${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s.`);
+
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${stamp(started)}${QUICK ? '-quick' : ''}.json`);
+  const json = {
+    schema: 1,
+    mode: QUICK ? 'quick' : 'full',
+    startedAt: started.toISOString(),
+    durationSeconds: Math.round(seconds),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, memoryGiB: Math.round(totalmem() / 2 ** 30), platform: `${platform()} ${release()}`, node: process.version },
+    sharedCores: 'the load generator (this process) and the servers (child processes) share the machine\'s cores',
+    source: { gitCommit: r.gitCommit, uncommittedChangesUnderSrc: r.dirty },
+    registry: { launcher: r.launcher.note, env: 'PORT=0 HOST=127.0.0.1 LOG_LEVEL=warn REGISTRY_ADMIN_TOKEN=<48 chars>' },
+    settings: { timing: TIMING, inferenceConnections: INFERENCE_CONNECTIONS, dashboardConnections: DASHBOARD_CONNECTIONS, automation: AUTOMATION, verifyRuns: VERIFY_RUNS, scales: SCALES },
+    units: { rps: 'requests per second', p50: 'ms', p99: 'ms', cpuUsPerReq: 'µs of server CPU per request' },
+    ceilings: { median: r.ceilings, start: r.ceilingStart, end: r.ceilingEnd },
+    scales: r.scales,
+    automation: r.automation,
+    backends: r.backends,
+    targets,
+    valid: !invalid,
+    notes,
+    profiles: r.profiles.map((p) => ({ scenario: p.scenario, file: p.file.slice(ROOT.length + 1), summary: p.summary })),
+    table: printed.join('\n'),
+  };
+  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  process.stdout.write(`Results: ${file.slice(ROOT.length + 1)}\n`);
+}
+
+main()
+  .catch(async (err: unknown) => {
+    process.stderr.write(`\nbenchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await cleanup();
+  });
