@@ -58,8 +58,21 @@ export class FsArtifactStore implements ArtifactStore {
     return this.presign('GET', objectKey('models', t), ttlSeconds, null, t.contentType);
   }
 
+  /** URLs signed this second, by what they sign: the same request within a second gets the same URL. */
+  private readonly signedThisSecond = new Map<string, PresignedRequest>();
+
   private presign(method: 'PUT' | 'GET', key: string, ttlSeconds: number, contentLength: number | null, contentType: string): PresignedRequest {
     const expires = Math.floor(this.now().getTime() / 1000) + ttlSeconds;
+    const cacheKey = `${method}\n${key}\n${ttlSeconds}\n${contentLength ?? ''}\n${contentType}`;
+    const recent = this.signedThisSecond.get(cacheKey);
+    if (recent && recent.expiresAt.getTime() === expires * 1000) return recent;
+    if (this.signedThisSecond.size >= 1000) this.signedThisSecond.clear();
+    const request = this.signRequest(method, key, expires, contentLength, contentType);
+    this.signedThisSecond.set(cacheKey, request);
+    return request;
+  }
+
+  private signRequest(method: 'PUT' | 'GET', key: string, expires: number, contentLength: number | null, contentType: string): PresignedRequest {
     const signature = sign(this.secret, { method, key, expires, contentLength, contentType });
     const op = method === 'PUT' ? 'upload' : 'download';
     const query = new URLSearchParams({ expires: String(expires), ct: contentType, sig: signature });

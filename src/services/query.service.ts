@@ -27,8 +27,13 @@ export interface VersionComparison {
   deltaVsProduction: number | null;
 }
 
+/** Verified versions kept for the download route (each holds at most 100 artifacts). */
+const DOWNLOADABLE_CACHE_SIZE = 1000;
+
 /** Read use cases, including the batch reads behind the per-request DataLoaders. */
 export class QueryService {
+  private readonly downloadable = new Map<string, ModelVersion>();
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly access: AccessService,
@@ -63,9 +68,13 @@ export class QueryService {
   /** The version deployed in the environment now, or null. NOT_FOUND for an unknown model. */
   async deployedVersion(principal: Principal, modelName: string, environment: string | null | undefined): Promise<ModelVersion | null> {
     const env = checkEnvironment('environment', environment ?? DEFAULT_ENVIRONMENT);
-    await this.requireModel(principal, 'modelName', modelName);
+    checkModelName('modelName', modelName);
+    this.access.requireVisible(principal, modelName);
+    // The hot path of inference workers: a pointer proves the model exists, so look it up first.
     const pointer = await this.store.getPointer(modelName, env);
-    return pointer ? this.store.getVersion(pointer.versionId) : null;
+    if (pointer) return this.store.getVersion(pointer.versionId);
+    await this.requireModel(principal, 'modelName', modelName);
+    return null;
   }
 
   async compare(
@@ -131,25 +140,48 @@ export class QueryService {
    * NOT_FOUND when the model, version, deployment or file does not exist or is not downloadable.
    */
   async resolveDownload(principal: Principal, modelName: string, ref: string, path: string): Promise<PresignedRequest> {
-    await this.requireModel(principal, 'model', modelName);
+    checkModelName('model', modelName);
+    this.access.requireVisible(principal, modelName);
     let version: ModelVersion | null;
     if (isVersionId(ref)) {
-      version = await this.store.getVersion(ref);
+      version = await this.verifiedVersion(ref);
       if (version && version.modelName !== modelName) version = null;
     } else if (ref === 'latest') {
+      await this.requireModel(principal, 'model', modelName);
       version = await this.store.latestVersion(modelName, 'READY');
     } else {
       const env = checkEnvironment('ref', ref);
+      // A pointer proves the model exists; only without one is the model looked up (for the message).
       const pointer = await this.store.getPointer(modelName, env);
-      if (!pointer) throw new NotFoundError(`Model "${modelName}" has no deployment in ${env}`);
-      version = await this.store.getVersion(pointer.versionId);
+      if (!pointer) {
+        await this.requireModel(principal, 'model', modelName);
+        throw new NotFoundError(`Model "${modelName}" has no deployment in ${env}`);
+      }
+      version = await this.verifiedVersion(pointer.versionId);
     }
+    if (!version && isVersionId(ref)) await this.requireModel(principal, 'model', modelName);
     if (!version) throw new NotFoundError(`Model "${modelName}" has no version ${ref}`);
     const artifact = version.artifacts.find((a) => a.path === path);
     if (!artifact) throw new NotFoundError(`Version ${version.id} has no artifact "${path}"`);
     const url = await this.downloadUrl(version, artifact, this.deps.settings.downloadUrlTtlSeconds);
     if (!url) throw new NotFoundError(`Version ${version.id} is ${version.status}; only verified versions can be downloaded`);
     return url;
+  }
+
+  /**
+   * A version for downloading, with verified (READY or ARCHIVED) versions kept in a small
+   * per-process cache. Safe across processes: a verified version's artifacts never change and it
+   * stays downloadable (READY → ARCHIVED only), and downloads use nothing else of it.
+   */
+  private async verifiedVersion(id: string): Promise<ModelVersion | null> {
+    const cached = this.downloadable.get(id);
+    if (cached) return cached;
+    const v = await this.store.getVersion(id);
+    if (v && VERIFIED_STATUSES.includes(v.status)) {
+      if (this.downloadable.size >= DOWNLOADABLE_CACHE_SIZE) this.downloadable.clear();
+      this.downloadable.set(id, v);
+    }
+    return v;
   }
 
   // Batch reads for DataLoaders: one store call per batch.

@@ -339,6 +339,9 @@ export class SqliteRegistryStore implements RegistryStore {
       const rows = stmt.all(last, AUDIT_BATCH) as AuditRow[];
       for (const r of rows) yield rowToAudit(r);
       if (rows.length < AUDIT_BATCH) return;
+      // Each batch is a synchronous read: let other requests in between, so verifying a long
+      // chain does not stall inference traffic for seconds.
+      await new Promise((resolve) => setImmediate(resolve));
       last = rows[rows.length - 1]!.sequence;
     }
   }
