@@ -1,7 +1,7 @@
 import type {
   Artifact, AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, Metric, Model, ModelVersion, VersionStatus,
 } from '../domain/model.js';
-import type { ApiToken, Role } from '../domain/token.js';
+import type { ApiToken } from '../domain/token.js';
 
 /**
  * The MongoDB document shapes of the registry and their conversion to and from domain types.
@@ -111,23 +111,11 @@ export interface PointerDoc extends Pending {
   revision: number;
 }
 
-export interface DeploymentDoc extends Pending {
+/** A deployment as stored: the domain fields, its id as `_id`, and its place in history. */
+export interface DeploymentDoc extends Pending, Omit<Deployment, 'id'> {
   _id: string;
   /** Allocated from the `deployments` counter before the pointer is reserved: newest-first order. */
   seq: number;
-  modelName: string;
-  environment: string;
-  action: Deployment['action'];
-  status: Deployment['status'];
-  versionId: string;
-  previousVersionId: string | null;
-  reason: string | null;
-  failureReason: string | null;
-  deployedAt: Date;
-  deployedBy: string;
-  revision: number | null;
-  priorDeploymentId: string | null;
-  restoredDeploymentId: string | null;
 }
 
 export interface AuditDoc {
@@ -144,17 +132,9 @@ export interface AuditDoc {
   hash: string;
 }
 
-export interface TokenDoc extends Pending {
+/** A token as stored: the domain fields with its id as `_id` (the secret is never among them). */
+export interface TokenDoc extends Pending, Omit<ApiToken, 'id'> {
   _id: string;
-  name: string;
-  role: Role;
-  modelScope: string | null;
-  expiresAt: Date | null;
-  createdAt: Date;
-  createdBy: string;
-  lastUsedAt: Date | null;
-  revokedAt: Date | null;
-  secretHash: string;
 }
 
 export interface CounterDoc {
