@@ -302,9 +302,24 @@ export class SqliteRegistryStore implements RegistryStore {
     const rows = this.db
       .prepare(`SELECT * FROM deployments WHERE ${where} AND (@after IS NULL OR seq < @after) ORDER BY seq DESC LIMIT @limit`)
       .all({ ...bound, after: after?.[0] ?? null, limit: page.first + 1 }) as DeploymentRow[];
-    const { n } = this.sql(`SELECT COUNT(*) AS n FROM deployments WHERE ${where}`).get(bound) as { n: number };
+    const { n } = this.countDeployments(filter, where, bound);
     const seqOf = new Map(rows.map((r) => [r.id, r.seq]));
     return toPage(rows.map(rowToDeployment), page.first, n, (d) => [seqOf.get(d.id)!]);
+  }
+
+  /**
+   * SUCCEEDED deployments of a (model, environment) are numbered by the pointer's revision 1..n
+   * without gaps, so without a version filter the total is the pointers' revisions plus the FAILED
+   * ones: no scan of the whole history.
+   */
+  private countDeployments(filter: { environment: string | null; versionId: string | null; status: string | null }, where: string, bound: Record<string, unknown>): { n: number } {
+    if (filter.versionId !== null) return this.sql(`SELECT COUNT(*) AS n FROM deployments WHERE ${where}`).get(bound) as { n: number };
+    const env = filter.environment === null ? '' : 'AND environment = @env';
+    const succeeded = () => (this.sql(`SELECT COALESCE(SUM(revision), 0) AS n FROM pointers WHERE model_name = @model ${env}`).get(bound) as { n: number }).n;
+    const failed = () => (this.sql(`SELECT COUNT(*) AS n FROM deployments WHERE model_name = @model ${env} AND status = 'FAILED'`).get(bound) as { n: number }).n;
+    if (filter.status === 'SUCCEEDED') return { n: succeeded() };
+    if (filter.status === 'FAILED') return { n: failed() };
+    return { n: succeeded() + failed() };
   }
 
   async appendAudit(draft: AuditDraft): Promise<AuditEvent> {

@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS deployments (
 CREATE INDEX IF NOT EXISTS deployments_by_model ON deployments (model_name, seq);
 CREATE INDEX IF NOT EXISTS deployments_by_env ON deployments (model_name, environment, seq);
 CREATE INDEX IF NOT EXISTS deployments_by_version ON deployments (version_id, seq);
+CREATE INDEX IF NOT EXISTS deployments_by_status ON deployments (model_name, status, environment);
 CREATE UNIQUE INDEX IF NOT EXISTS deployments_revision ON deployments (model_name, environment, revision) WHERE revision IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS audit_events (
