@@ -9,19 +9,24 @@ import { InvalidArgumentError } from '../../src/domain/errors.js';
 import { type S3rverHandle, s3rverClientConfig, startS3rver } from '../support/s3rver.js';
 import { describeArtifactStore } from './artifact-store.contract.js';
 
+/** An S3ArtifactStore on a running s3rver, with the client settings s3rver needs. */
+function openOnS3rver(s3: S3rverHandle, extra: Partial<S3ArtifactStoreOptions> = {}): Promise<S3ArtifactStore> {
+  return S3ArtifactStore.open({
+    bucket: s3.bucket,
+    region: s3.region,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: s3.credentials,
+    clientConfig: s3rverClientConfig,
+    ...extra,
+  });
+}
+
 /** S3ArtifactStore on s3rver, started here on 127.0.0.1 with a random port and a temp directory. */
 function onS3rver(extra: Partial<S3ArtifactStoreOptions>) {
   return async () => {
     const s3 = await startS3rver();
-    const store = await S3ArtifactStore.open({
-      bucket: s3.bucket,
-      region: s3.region,
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: s3.credentials,
-      clientConfig: s3rverClientConfig,
-      ...extra,
-    });
+    const store = await openOnS3rver(s3, extra);
     return {
       store,
       close: async () => {
@@ -95,15 +100,7 @@ describe('S3ArtifactStore specifics (on s3rver, a local S3 emulator)', () => {
   let s3: S3rverHandle;
   const stores: S3ArtifactStore[] = [];
   const open = async (extra: Partial<S3ArtifactStoreOptions> = {}): Promise<S3ArtifactStore> => {
-    const store = await S3ArtifactStore.open({
-      bucket: s3.bucket,
-      region: s3.region,
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: s3.credentials,
-      clientConfig: s3rverClientConfig,
-      ...extra,
-    });
+    const store = await openOnS3rver(s3, extra);
     stores.push(store);
     return store;
   };
