@@ -18,7 +18,7 @@ import {
 } from './mongo-queries.js';
 import { revokeTokenUpdates, touchTokenUpdate } from './mongo-updates.js';
 import { MongoDeploymentWrites } from './mongo-deployment-writes.js';
-import { MongoSteps, WRITE_ATTEMPTS, isDuplicateKey } from './mongo-steps.js';
+import { MongoSteps, isDuplicateKey } from './mongo-steps.js';
 import { MongoVersionWrites } from './mongo-version-writes.js';
 
 /*
@@ -345,18 +345,13 @@ export class MongoRegistryStore implements RegistryStore {
   async revokeApiToken(id: string, revokedAt: Date, audit: AuditDraft): Promise<ApiToken | null> {
     const marker: PendingMarker = { id: audit.id, op: 'token', phase: 'committed', audit: draftToDoc(audit) };
     const [whileUnset, alreadyRevoked] = revokeTokenUpdates(id, revokedAt, marker);
-    for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
-      const doc =
-        (await this.steps.findAndUpdate<TokenDoc>(whileUnset)) ?? (await this.steps.findAndUpdate<TokenDoc>(alreadyRevoked));
-      if (doc) {
-        await this.steps.complete(COLLECTIONS.tokens, doc, { auditAppended: false });
-        return docToToken(doc);
-      }
-      const current = await this.steps.col<TokenDoc>(COLLECTIONS.tokens).findOne({ _id: id });
-      if (!current) return null;
-      await this.steps.unblock(COLLECTIONS.tokens, current, attempt);
-    }
-    throw new ConflictError(`API token ${id} is being changed by another request; try again`);
+    const doc = await this.steps.markedWrite<TokenDoc>(
+      COLLECTIONS.tokens,
+      id,
+      async () => (await this.steps.findAndUpdate<TokenDoc>(whileUnset)) ?? (await this.steps.findAndUpdate<TokenDoc>(alreadyRevoked)),
+      `API token ${id}`,
+    );
+    return doc ? docToToken(doc) : null;
   }
 
   async touchApiToken(id: string, lastUsedAt: Date): Promise<void> {

@@ -221,6 +221,32 @@ export class MongoSteps {
   }
 
   /**
+   * A single-document write with its audit event. `write` is a conditional update that leaves a
+   * committed marker (null: it matched nothing); the write is then finished and its document
+   * returned. A document carrying another operation's marker is unblocked first and the write
+   * tried again; a missing document gives null, unless `missing` says to look again.
+   */
+  async markedWrite<T extends MarkedDoc>(
+    collection: CollectionName,
+    id: string,
+    write: () => Promise<T | null>,
+    what: string,
+    missing: () => Promise<boolean> = async () => false,
+  ): Promise<T | null> {
+    for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
+      const doc = await write();
+      if (doc) {
+        await this.complete(collection, doc, { auditAppended: false });
+        return doc;
+      }
+      const current = (await this.col<MarkedDoc>(collection).findOne({ _id: id })) as MarkedDoc | null;
+      if (current) await this.unblock(collection, current, attempt);
+      else if (!(await missing())) return null;
+    }
+    throw new ConflictError(`${what} is being changed by another request; try again`);
+  }
+
+  /**
    * Makes way for a write that found `doc` carrying another operation's marker: a committed one is
    * finished, a stale intent aborted, a live intent waited for (briefly; the caller retries).
    */

@@ -45,23 +45,20 @@ export class MongoVersionWrites {
 
   async updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null> {
     const marker: PendingMarker = { id: audit.id, op: 'update', phase: 'committed', audit: draftToDoc(audit) };
-    for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
-      const doc = await this.steps.findAndUpdate<ModelDoc>(markedUpdate(COLLECTIONS.models, name, { description: patch.description }, marker));
-      if (doc) {
-        await this.steps.complete(COLLECTIONS.models, doc, { auditAppended: false });
-        return docToModel(doc);
-      }
-      const current = await this.steps.col<ModelDoc>(COLLECTIONS.models).findOne({ _id: name });
-      if (!current) {
+    const doc = await this.steps.markedWrite<ModelDoc>(
+      COLLECTIONS.models,
+      name,
+      () => this.steps.findAndUpdate<ModelDoc>(markedUpdate(COLLECTIONS.models, name, { description: patch.description }, marker)),
+      `Model "${name}"`,
+      async () => {
         // A registration may have stopped before creating the model document: finish it, then look again.
         const pending = await this.steps.find<VersionDoc>(pendingQuery(COLLECTIONS.versions));
-        if (!pending.some((d) => d.modelName === name)) return null;
+        if (!pending.some((d) => d.modelName === name)) return false;
         await this.steps.settle(COLLECTIONS.versions, { modelName: name });
-        continue;
-      }
-      await this.steps.unblock(COLLECTIONS.models, current, attempt);
-    }
-    throw new ConflictError(`Model "${name}" is being changed by another request; try again`);
+        return true;
+      },
+    );
+    return doc ? docToModel(doc) : null;
   }
 
   async transitionVersion(
@@ -131,16 +128,12 @@ export class MongoVersionWrites {
     const set: Record<string, unknown> = {};
     if (patch.description !== undefined) set.description = patch.description;
     if (patch.tags !== undefined) set.tags = patch.tags;
-    for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
-      const doc = await this.steps.findAndUpdate<VersionDoc>(markedUpdate(COLLECTIONS.versions, id, set, marker));
-      if (doc) {
-        await this.steps.complete(COLLECTIONS.versions, doc, { auditAppended: false });
-        return docToVersion(doc);
-      }
-      const current = await this.steps.col<VersionDoc>(COLLECTIONS.versions).findOne({ _id: id });
-      if (!current) return null;
-      await this.steps.unblock(COLLECTIONS.versions, current, attempt);
-    }
-    throw new ConflictError(`Version ${id} is being changed by another request; try again`);
+    const doc = await this.steps.markedWrite<VersionDoc>(
+      COLLECTIONS.versions,
+      id,
+      () => this.steps.findAndUpdate<VersionDoc>(markedUpdate(COLLECTIONS.versions, id, set, marker)),
+      `Version ${id}`,
+    );
+    return doc ? docToVersion(doc) : null;
   }
 }
