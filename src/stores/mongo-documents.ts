@@ -23,13 +23,7 @@ export const COLLECTIONS = {
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
 
 /** An audit draft as stored inside a pending marker (details as JSON text). */
-export interface StoredDraft {
-  id: string;
-  occurredAt: Date;
-  actor: string;
-  action: string;
-  modelName: string | null;
-  versionId: string | null;
+export interface StoredDraft extends Omit<AuditDraft, 'details'> {
   details: string;
 }
 
@@ -118,18 +112,11 @@ export interface DeploymentDoc extends Pending, Omit<Deployment, 'id'> {
   seq: number;
 }
 
-export interface AuditDoc {
+/** An audit event as stored: its id as `_id`, the details object as JSON text. */
+export interface AuditDoc extends Omit<AuditEvent, 'id' | 'details'> {
   _id: string;
-  sequence: number;
-  occurredAt: Date;
-  actor: string;
-  action: string;
-  modelName: string | null;
-  versionId: string | null;
   /** JSON text of the details object. */
   details: string;
-  previousHash: string;
-  hash: string;
 }
 
 /** A token as stored: the domain fields with its id as `_id` (the secret is never among them). */
