@@ -1,13 +1,11 @@
 import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
-import type { Actor, Deployment, DeploymentPointer, Model, ModelVersion } from '../domain/model.js';
+import type { Actor, DeploymentPointer, ModelVersion } from '../domain/model.js';
 import type { Services } from '../services/services.js';
 
 /** Per-request batching: each loader turns the N lookups of one tick into one store call. */
 export interface Loaders {
-  model: DataLoader<string, Model | null>;
   version: DataLoader<string, ModelVersion | null>;
-  deployment: DataLoader<string, Deployment | null>;
   /** Environments a version is deployed in now. */
   environments: DataLoader<string, string[]>;
   /** Pointer of (model, environment), keyed `${model}\u0000${environment}`. */
@@ -35,9 +33,7 @@ export function pointerKey(modelName: string, environment: string): string {
 export function createLoaders(services: Services): Loaders {
   const q = services.queries;
   return {
-    model: new DataLoader(async (names) => byKey(names, await q.modelsByName(names), (m) => m.name)),
     version: new DataLoader(async (ids) => byKey(ids, await q.versionsById(ids), (v) => v.id)),
-    deployment: new DataLoader(async (ids) => byKey(ids, await q.deploymentsById(ids), (d) => d.id)),
     environments: new DataLoader(async (ids) => {
       const pointers = await q.pointersForVersions(ids);
       return ids.map((id) => pointers.filter((p) => p.versionId === id).map((p) => p.environment));

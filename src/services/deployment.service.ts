@@ -56,7 +56,7 @@ export class DeploymentService {
       if (expected !== undefined && (pointer?.versionId ?? null) !== expected) {
         return refuse(new ConflictError(`${environment} of "${version.modelName}" runs ${pointer?.versionId ?? 'nothing'}, not ${expected ?? 'nothing'}`));
       }
-      if (pointer?.versionId === version.id) return this.activeDeployment(pointer);
+      if (pointer?.versionId === version.id) return this.deployment(pointer.deploymentId);
       if (version.status !== 'READY') {
         return refuse(new FailedPreconditionError(`Version ${version.id} is ${version.status}; only READY versions can be deployed`));
       }
@@ -104,7 +104,7 @@ export class DeploymentService {
       if (explicit) return this.refuse('ROLLBACK', explicit, environment, null, reason, error, actor);
       throw error;
     }
-    const current = await this.activeDeployment(pointer);
+    const current = await this.deployment(pointer.deploymentId);
     const currentVersion = await this.deps.store.getVersion(pointer.versionId);
     if (!currentVersion) throw new Error(`pointer names missing version ${pointer.versionId}`);
 
@@ -199,10 +199,6 @@ export class DeploymentService {
       }),
     );
     throw error;
-  }
-
-  private async activeDeployment(pointer: DeploymentPointer): Promise<Deployment> {
-    return this.deployment(pointer.deploymentId);
   }
 
   private async deployment(id: string): Promise<Deployment> {

@@ -185,14 +185,8 @@ export class QueryService {
   }
 
   // Batch reads for DataLoaders: one store call per batch.
-  modelsByName(names: readonly string[]): Promise<Model[]> {
-    return this.store.getModels(names);
-  }
   versionsById(ids: readonly string[]): Promise<ModelVersion[]> {
     return this.store.getVersions(ids);
-  }
-  deploymentsById(ids: readonly string[]): Promise<Deployment[]> {
-    return this.store.getDeployments(ids);
   }
   pointersForVersions(ids: readonly string[]): Promise<DeploymentPointer[]> {
     return this.store.pointersForVersions(ids);
