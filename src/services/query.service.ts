@@ -146,6 +146,8 @@ export class QueryService {
     if (isVersionId(ref)) {
       version = await this.verifiedVersion(ref);
       if (version && version.modelName !== modelName) version = null;
+      // Without the version, say whether the model itself exists.
+      if (!version) await this.requireModel(principal, 'model', modelName);
     } else if (ref === 'latest') {
       await this.requireModel(principal, 'model', modelName);
       version = await this.store.latestVersion(modelName, 'READY');
@@ -159,7 +161,6 @@ export class QueryService {
       }
       version = await this.verifiedVersion(pointer.versionId);
     }
-    if (!version && isVersionId(ref)) await this.requireModel(principal, 'model', modelName);
     if (!version) throw new NotFoundError(`Model "${modelName}" has no version ${ref}`);
     const artifact = version.artifacts.find((a) => a.path === path);
     if (!artifact) throw new NotFoundError(`Version ${version.id} has no artifact "${path}"`);
