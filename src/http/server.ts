@@ -94,7 +94,7 @@ async function downloadRedirect(res: ServerResponse, deps: HttpDeps, match: RegE
   const [model, ref, artifactPath] = parts as [string, string, string];
   try {
     const url = await deps.services.queries.resolveDownload(principal, model, ref, artifactPath);
-    // An explicit empty body: without Content-Length Node would answer chunked, one more write per redirect.
+    // An explicit empty body rather than a chunked empty one.
     res.writeHead(302, { Location: url.url, 'Cache-Control': 'no-store', 'Content-Length': 0 });
     res.end();
   } catch (err) {
