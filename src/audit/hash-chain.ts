@@ -41,8 +41,11 @@ export interface ChainVerification {
   message: string | null;
 }
 
-/** Recomputes the chain over events in ascending sequence order, as the store hands them out. */
-export async function verifyChain(events: AsyncIterable<AuditEvent>): Promise<ChainVerification> {
+/**
+ * Recomputes the chain over events in ascending sequence order, as the store hands them out;
+ * `observe` sees each event that checked out, in order.
+ */
+export async function verifyChain(events: AsyncIterable<AuditEvent>, observe: (e: AuditEvent) => void = () => {}): Promise<ChainVerification> {
   let expectedSequence = 1;
   let previousHash = GENESIS_HASH;
   let checked = 0;
@@ -58,6 +61,7 @@ export async function verifyChain(events: AsyncIterable<AuditEvent>): Promise<Ch
     if (e.sequence !== expectedSequence) return fail(`expected sequence ${expectedSequence}, found ${e.sequence} (an event is missing)`);
     if (e.previousHash !== previousHash) return fail(`event ${e.sequence}: previousHash does not match the hash of event ${e.sequence - 1}`);
     if (computeHash(e) !== e.hash) return fail(`event ${e.sequence}: hash does not match its contents (altered)`);
+    observe(e);
     previousHash = e.hash;
     expectedSequence++;
   }

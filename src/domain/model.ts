@@ -66,6 +66,17 @@ export interface DeploymentPointer {
   deploymentId: string;
   /** Incremented by every move; promotions and rollbacks compare-and-set on it. */
   revision: number;
+  /**
+   * The audit event that last moved this pointer, so the row can be checked against the chain.
+   * Null only while a store without transactions has not yet finished the move's audit step.
+   */
+  audit: AuditRef | null;
+}
+
+/** Where a row's last change stands in the audit chain: its event's sequence and hash. */
+export interface AuditRef {
+  sequence: number;
+  hash: string;
 }
 
 export interface Deployment {

@@ -1,4 +1,5 @@
 /** API tokens, roles and scopes: pure rules, no I/O. */
+import type { AuditRef } from './model.js';
 
 export const ROLES = ['viewer', 'publisher', 'deployer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -16,7 +17,12 @@ export interface ApiToken {
   revokedAt: Date | null;
   /** SHA-256 (hex) of the secret; the secret itself is never stored. */
   secretHash: string;
+  /** The audit event that created the token or last changed it (revocation); checked on use. */
+  audit: AuditRef | null;
 }
+
+/** A token as a service hands it to the store: the store anchors it in the chain. */
+export type NewApiToken = Omit<ApiToken, 'audit'>;
 
 /** What each operation needs. Each role includes the ones before it. */
 export type Permission = 'read' | 'publish' | 'deploy' | 'admin';

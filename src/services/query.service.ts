@@ -1,5 +1,7 @@
 import type { PresignedRequest } from '../artifacts/artifact.store.js';
-import { verifyChain, type ChainVerification } from '../audit/hash-chain.js';
+import type { ChainVerification } from '../audit/hash-chain.js';
+import { verifyRegistryAudit } from './audit-verification.js';
+import { TOKEN_ACTION_PREFIX } from '../domain/audit-actions.js';
 import { NotFoundError } from '../domain/errors.js';
 import { DEFAULT_ENVIRONMENT, LIMITS } from '../domain/limits.js';
 import type { Artifact, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, SortDirection, VersionStatus } from '../domain/model.js';
@@ -110,17 +112,18 @@ export class QueryService {
     return this.store.listDeployments({ modelName: version.modelName, environment: null, versionId: version.id, status: null }, pageRequest(page));
   }
 
-  /** A scoped token sees only the events of models in its scope. */
-  async auditEvents(principal: Principal, filter: Omit<AuditFilter, 'modelScope'>, page: PageArgs): Promise<Page<AuditEvent>> {
+  /** A scoped token sees only the events of models in its scope; token events (ids, names, roles, scopes) are for admins only. */
+  async auditEvents(principal: Principal, filter: Omit<AuditFilter, 'modelScope' | 'hiddenActionPrefix'>, page: PageArgs): Promise<Page<AuditEvent>> {
     if (filter.modelName !== null) checkModelName('modelName', filter.modelName);
     if (filter.actor !== null) checkText('actor', filter.actor, 200);
     if (filter.action !== null) checkText('action', filter.action, 100);
-    return this.store.listAuditEvents({ ...filter, modelScope: principal.modelScope }, pageRequest(page));
+    const hiddenActionPrefix = principal.role === 'admin' ? null : TOKEN_ACTION_PREFIX;
+    return this.store.listAuditEvents({ ...filter, modelScope: principal.modelScope, hiddenActionPrefix }, pageRequest(page));
   }
 
   async verifyAuditLog(principal: Principal): Promise<ChainVerification> {
     this.access.requireUnscoped(principal, 'the whole audit log');
-    return verifyChain(this.store.auditEventsAscending());
+    return verifyRegistryAudit(this.store);
   }
 
   async stats(principal: Principal): Promise<StoreStats> {

@@ -16,24 +16,11 @@ export interface ServiceDeps {
     /** REGISTRY_ADMIN_TOKEN: an admin secret kept in configuration, not in the store. */
     adminToken: string | null;
   };
+  /** Told when a stored row does not match the audit chain (a token row edited in the database); app.ts logs it. */
+  onIntegrityProblem?: (message: string) => void;
 }
 
-/** The audit event names, in one place. */
-export const AuditAction = {
-  versionRegistered: 'MODEL_VERSION_REGISTERED',
-  uploadUrlsIssued: 'UPLOAD_URLS_ISSUED',
-  versionReady: 'MODEL_VERSION_READY',
-  versionFailed: 'MODEL_VERSION_FAILED',
-  versionPromoted: 'MODEL_VERSION_PROMOTED',
-  versionRolledBack: 'MODEL_VERSION_ROLLED_BACK',
-  promotionRefused: 'PROMOTION_REFUSED',
-  versionArchived: 'MODEL_VERSION_ARCHIVED',
-  versionUpdated: 'MODEL_VERSION_UPDATED',
-  modelUpdated: 'MODEL_UPDATED',
-  accessDenied: 'ACCESS_DENIED',
-  tokenCreated: 'API_TOKEN_CREATED',
-  tokenRevoked: 'API_TOKEN_REVOKED',
-} as const;
+export { AuditAction } from '../domain/audit-actions.js';
 
 export function auditDraft(
   deps: Pick<ServiceDeps, 'now'>,

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { ConflictError, InvalidArgumentError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
+import { tokenAnchorProblem, tokenFingerprint } from '../audit/anchors.js';
 import {
-  type ApiToken, MODEL_SCOPE_PATTERN, type Principal, ROLES, type Role, actorName, tokenActive,
+  type ApiToken, MODEL_SCOPE_PATTERN, type NewApiToken, type Principal, ROLES, type Role, actorName, tokenActive,
 } from '../domain/token.js';
 import { checkText } from '../domain/validation.js';
 import type { AccessService } from './access.service.js';
@@ -48,12 +49,34 @@ export class TokenService {
     const token = await this.deps.store.findApiTokenByHash(hash);
     const now = this.deps.now();
     if (!token || !tokenActive(token, now)) throw new UnauthenticatedError('Unknown, expired or revoked API token');
+    await this.requireAnchored(token);
     const last = this.lastTouch.get(token.id) ?? 0;
     if (now.getTime() - last >= TOUCH_INTERVAL_MS) {
       this.lastTouch.set(token.id, now.getTime());
       await this.deps.store.touchApiToken(token.id, now);
     }
     return { name: actorName(token), tokenId: token.id, role: token.role, modelScope: token.modelScope };
+  }
+
+  /** Token rows, as anchored in the chain, already checked by this process: `id@sequence:hash`. */
+  private readonly anchored = new Set<string>();
+
+  /**
+   * A token row must be the one its audit event created: a row inserted or edited in the
+   * database (a new admin, a wider scope, another secret) is refused and logged as an error.
+   * Each (row, event) pair is checked once per process; rows never change without a new event.
+   */
+  private async requireAnchored(token: ApiToken): Promise<void> {
+    const key = `${token.id}@${token.audit?.sequence}:${token.audit?.hash}`;
+    if (this.anchored.has(key)) return;
+    const event = token.audit ? await this.deps.store.getAuditEvent(token.audit.sequence) : null;
+    const problem = tokenAnchorProblem(token, event);
+    if (problem !== null) {
+      this.deps.onIntegrityProblem?.(problem);
+      throw new UnauthenticatedError('Unknown, expired or revoked API token');
+    }
+    if (this.anchored.size >= 10_000) this.anchored.clear();
+    this.anchored.add(key);
   }
 
   async create(
@@ -108,7 +131,7 @@ export class TokenService {
 
   private async mint(id: string, input: { name: string; role: Role; modelScope: string | null; expiresAt: Date | null }, createdBy: string): Promise<CreatedToken> {
     const secret = `${SECRET_PREFIX}${randomBytes(32).toString('base64url')}`;
-    const token: ApiToken = {
+    const token: NewApiToken = {
       id,
       name: input.name,
       role: input.role,
@@ -126,6 +149,7 @@ export class TokenService {
       role: token.role,
       modelScope: token.modelScope,
       expiresAt: token.expiresAt ? token.expiresAt.toISOString() : null,
+      secretFingerprint: tokenFingerprint(token.secretHash),
     });
     return { token: await this.deps.store.createApiToken(token, audit), secret };
   }

@@ -10,7 +10,7 @@ import type {
   SortDirection,
   VersionStatus,
 } from '../domain/model.js';
-import type { ApiToken } from '../domain/token.js';
+import type { ApiToken, NewApiToken } from '../domain/token.js';
 
 /**
  * The metadata port. Every guarantee of the registry (gap-free version numbers, one live version
@@ -82,12 +82,14 @@ export interface RegistryStore {
   getPointers(keys: readonly { modelName: string; environment: string }[]): Promise<DeploymentPointer[]>;
   /** Every pointer that names one of these versions. */
   pointersForVersions(versionIds: readonly string[]): Promise<DeploymentPointer[]>;
+  /** Every pointer of the registry, in (model, environment) order, for checking them against the chain. */
+  allPointers(): AsyncIterable<DeploymentPointer>;
 
   /**
    * Compare-and-set of the (model, environment) pointer: applies only if the pointer's revision is
    * `expectedRevision` (null: no pointer exists yet) and the deployment's version is READY. Writes
    * the pointer (revision `deployment.revision` = expectedRevision + 1, or 1), the SUCCEEDED
-   * deployment and the audit event together.
+   * deployment and the audit event together; the pointer's `audit` names that event.
    */
   moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft): Promise<MoveResult>;
   /** Stores a FAILED deployment (a refused promotion or rollback) with its audit event. */
@@ -105,16 +107,33 @@ export interface RegistryStore {
   listAuditEvents(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>>;
   /** The whole chain in ascending sequence, streamed in batches. */
   auditEventsAscending(): AsyncIterable<AuditEvent>;
+  /** One event by its sequence; null if there is none. */
+  getAuditEvent(sequence: number): Promise<AuditEvent | null>;
 
-  /** Stores a new token (with its audit event when given). ConflictError if the id or hash exists. */
-  createApiToken(token: ApiToken, audit: AuditDraft | null): Promise<ApiToken>;
+  /**
+   * Stores a new token with its audit event; the stored token's `audit` names that event.
+   * ConflictError if the id or hash exists.
+   */
+  createApiToken(token: NewApiToken, audit: AuditDraft): Promise<ApiToken>;
   findApiTokenByHash(secretHash: string): Promise<ApiToken | null>;
   /** Every token, newest first (a registry has few). */
   listApiTokens(): Promise<ApiToken[]>;
-  /** Sets revokedAt once (a second revoke keeps the first time); null if no such token. */
+  /**
+   * Sets revokedAt once (a second revoke keeps the first time) and appends the audit event; the
+   * token's `audit` then names that event. Null if no such token.
+   */
   revokeApiToken(id: string, revokedAt: Date, audit: AuditDraft): Promise<ApiToken | null>;
   /** Records use; callers throttle it. Never audited. */
   touchApiToken(id: string, lastUsedAt: Date): Promise<void>;
+
+  /**
+   * Takes or renews the lease `name` for `holder` until now + `ttlMs`: true if `holder` holds it
+   * now (it was free, expired, or already its own). The store's clock decides expiry, so every
+   * process agrees. One holder at a time, also across processes.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `holder` holds it; otherwise does nothing. */
+  releaseLease(name: string, holder: string): Promise<void>;
 
   stats(): Promise<StoreStats>;
   /** Throws if the store cannot serve requests (for /readyz). */
@@ -138,6 +157,8 @@ export interface AuditFilter {
   modelName: string | null;
   /** A token's model scope (`name` or `prefix*`): only events of models it allows. */
   modelScope?: string | null;
+  /** Leaves out events whose action starts with this prefix (token events, for callers who are not admins). */
+  hiddenActionPrefix?: string | null;
   actor: string | null;
   action: string | null;
   since: Date | null;

@@ -4,8 +4,10 @@ import { ConflictError } from '../domain/errors.js';
 import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../domain/model.js';
 import { VERIFIED_STATUSES } from '../domain/model.js';
 import { decodeCursor, toPage } from './paging.js';
+import { migrateSqlite } from './sqlite-migrations.js';
+import { acquireSqliteLease } from './sqlite-leases.js';
 import { compareByMetric } from '../domain/ranking.js';
-import { type ApiToken, scopeRange } from '../domain/token.js';
+import { type ApiToken, type NewApiToken, scopeRange } from '../domain/token.js';
 import type { AuditFilter, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
 import {
   type AuditRow, type DeploymentRow, type TokenRow, rowToToken, type ModelRow, type PointerRow, type VersionRow,
@@ -31,6 +33,7 @@ export class SqliteRegistryStore implements RegistryStore {
     this.db.pragma('busy_timeout = 15000');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SQLITE_SCHEMA);
+    migrateSqlite(this.db);
   }
 
   /** Prepared statements, compiled once per SQL text (the texts are a small fixed set). */
@@ -241,6 +244,10 @@ export class SqliteRegistryStore implements RegistryStore {
     return rows.map(rowToPointer);
   }
 
+  async *allPointers(): AsyncIterable<DeploymentPointer> {
+    for (const row of this.sql('SELECT * FROM pointers ORDER BY model_name, environment').iterate() as IterableIterator<PointerRow>) yield rowToPointer(row);
+  }
+
   async moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft): Promise<MoveResult> {
     return this.write((): MoveResult => {
       const current = this.sql('SELECT * FROM pointers WHERE model_name = ? AND environment = ?')
@@ -253,12 +260,16 @@ export class SqliteRegistryStore implements RegistryStore {
       const revision = (expectedRevision ?? 0) + 1;
       const stored: Deployment = { ...deployment, status: 'SUCCEEDED', revision };
       this.insertDeployment(stored);
-      this.sql(`INSERT INTO pointers (model_name, environment, version_id, deployment_id, revision) VALUES (?, ?, ?, ?, ?)
+      const event = this.appendInTx(audit);
+      this.sql(`INSERT INTO pointers (model_name, environment, version_id, deployment_id, revision, audit_sequence, audit_hash) VALUES (?, ?, ?, ?, ?, ?, ?)
                        ON CONFLICT (model_name, environment) DO UPDATE SET version_id = excluded.version_id,
-                       deployment_id = excluded.deployment_id, revision = excluded.revision`)
-        .run(stored.modelName, stored.environment, stored.versionId, stored.id, revision);
-      this.appendInTx(audit);
-      const pointer: DeploymentPointer = { modelName: stored.modelName, environment: stored.environment, versionId: stored.versionId, deploymentId: stored.id, revision };
+                       deployment_id = excluded.deployment_id, revision = excluded.revision,
+                       audit_sequence = excluded.audit_sequence, audit_hash = excluded.audit_hash`)
+        .run(stored.modelName, stored.environment, stored.versionId, stored.id, revision, event.sequence, event.hash);
+      const pointer: DeploymentPointer = {
+        modelName: stored.modelName, environment: stored.environment, versionId: stored.versionId, deploymentId: stored.id, revision,
+        audit: { sequence: event.sequence, hash: event.hash },
+      };
       return { kind: 'moved', deployment: stored, pointer };
     });
   }
@@ -336,14 +347,22 @@ export class SqliteRegistryStore implements RegistryStore {
     if (filter.action !== null) { conds.push('action = @action'); params.action = filter.action; }
     if (filter.since !== null) { conds.push('occurred_at >= @since'); params.since = filter.since.getTime(); }
     if (filter.until !== null) { conds.push('occurred_at < @until'); params.until = filter.until.getTime(); }
+    const filtered = conds.length > 0;
+    if (filter.hiddenActionPrefix) {
+      conds.push('NOT (action >= @hiddenFrom AND action < @hiddenTo)');
+      params.hiddenFrom = filter.hiddenActionPrefix;
+      params.hiddenTo = `${filter.hiddenActionPrefix}\uffff`;
+    }
     const where = conds.length ? conds.join(' AND ') : '1=1';
     const rows = this.db
       .prepare(`SELECT * FROM audit_events WHERE ${where} AND (@after IS NULL OR sequence < @after) ORDER BY sequence DESC LIMIT @limit`)
       .all({ ...params, after: after?.[0] ?? null, limit: page.first + 1 }) as AuditRow[];
-    // The chain is gap-free, so without filters the count is the head's sequence: O(1).
-    const { n } = (conds.length === 0
-      ? this.sql('SELECT COALESCE(MAX(sequence), 0) AS n FROM audit_events').get()
-      : this.sql(`SELECT COUNT(*) AS n FROM audit_events WHERE ${where}`).get(params)) as { n: number };
+    // The chain is gap-free, so without filters the count is the head's sequence, less the hidden
+    // actions counted from their index: no scan of the whole log.
+    const { n } = (filtered
+      ? this.sql(`SELECT COUNT(*) AS n FROM audit_events WHERE ${where}`).get(params)
+      : this.sql(`SELECT COALESCE(MAX(sequence), 0) - (SELECT COUNT(*) FROM audit_events WHERE action >= @hiddenFrom AND action < @hiddenTo) AS n
+                  FROM audit_events`).get({ hiddenFrom: params.hiddenFrom ?? '', hiddenTo: params.hiddenTo ?? '' })) as { n: number };
     return toPage(rows.map(rowToAudit), page.first, n, (e) => [e.sequence]);
   }
 
@@ -361,15 +380,20 @@ export class SqliteRegistryStore implements RegistryStore {
     }
   }
 
-  async createApiToken(t: ApiToken, audit: AuditDraft | null): Promise<ApiToken> {
+  async getAuditEvent(sequence: number): Promise<AuditEvent | null> {
+    const row = this.sql('SELECT * FROM audit_events WHERE sequence = ?').get(sequence) as AuditRow | undefined;
+    return row ? rowToAudit(row) : null;
+  }
+
+  async createApiToken(t: NewApiToken, audit: AuditDraft): Promise<ApiToken> {
     return this.write(() => {
+      const event = this.appendInTx(audit);
       this.db
-        .prepare(`INSERT INTO api_tokens (id, name, role, model_scope, expires_at, created_at, created_by, last_used_at, revoked_at, secret_hash)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .prepare(`INSERT INTO api_tokens (id, name, role, model_scope, expires_at, created_at, created_by, last_used_at, revoked_at, secret_hash,
+                  audit_sequence, audit_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(t.id, t.name, t.role, t.modelScope, t.expiresAt?.getTime() ?? null, t.createdAt.getTime(), t.createdBy,
-          t.lastUsedAt?.getTime() ?? null, t.revokedAt?.getTime() ?? null, t.secretHash);
-      if (audit) this.appendInTx(audit);
-      return t;
+          t.lastUsedAt?.getTime() ?? null, t.revokedAt?.getTime() ?? null, t.secretHash, event.sequence, event.hash);
+      return { ...t, audit: { sequence: event.sequence, hash: event.hash } };
     });
   }
 
@@ -384,17 +408,24 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async revokeApiToken(id: string, revokedAt: Date, audit: AuditDraft): Promise<ApiToken | null> {
     return this.write(() => {
-      const row = this.sql('UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING *').get(revokedAt.getTime(), id) as
-        | TokenRow
-        | undefined;
-      if (!row) return null;
-      this.appendInTx(audit);
+      if (this.sql('SELECT 1 FROM api_tokens WHERE id = ?').get(id) === undefined) return null;
+      const event = this.appendInTx(audit);
+      const row = this.sql('UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?), audit_sequence = ?, audit_hash = ? WHERE id = ? RETURNING *')
+        .get(revokedAt.getTime(), event.sequence, event.hash, id) as TokenRow;
       return rowToToken(row);
     });
   }
 
   async touchApiToken(id: string, lastUsedAt: Date): Promise<void> {
     this.sql('UPDATE api_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?').run(lastUsedAt.getTime(), id);
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return acquireSqliteLease(this.db, name, holder, ttlMs);
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    this.sql('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
   }
 
   async stats(): Promise<StoreStats> {

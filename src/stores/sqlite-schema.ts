@@ -1,5 +1,5 @@
 import type { ApiToken, Role } from '../domain/token.js';
-import type { AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, VersionStatus } from '../domain/model.js';
+import type { AuditEvent, AuditRef, Deployment, DeploymentPointer, Model, ModelVersion, VersionStatus } from '../domain/model.js';
 
 /** DDL for the SQLite store. Idempotent: run at every open. */
 export const SQLITE_SCHEMA = `
@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS pointers (
   version_id    TEXT NOT NULL REFERENCES versions(id),
   deployment_id TEXT NOT NULL,
   revision      INTEGER NOT NULL,
+  audit_sequence INTEGER,
+  audit_hash     TEXT,
   PRIMARY KEY (model_name, environment)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS pointers_by_version ON pointers (version_id);
@@ -93,7 +95,16 @@ CREATE TABLE IF NOT EXISTS api_tokens (
   created_by   TEXT NOT NULL,
   last_used_at INTEGER,
   revoked_at   INTEGER,
-  secret_hash  TEXT NOT NULL UNIQUE
+  secret_hash  TEXT NOT NULL UNIQUE,
+  audit_sequence INTEGER,
+  audit_hash     TEXT
+) STRICT;
+
+-- Leases: one holder at a time for work that must not run twice (completing a version, background jobs).
+CREATE TABLE IF NOT EXISTS leases (
+  name       TEXT PRIMARY KEY,
+  holder     TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
 ) STRICT;
 
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_events
@@ -104,7 +115,10 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_events
 
 export interface ModelRow { name: string; description: string | null; created_at: number; version_count: number }
 export interface VersionRow { id: string; model_name: string; number: number; status: string; created_at: number; doc: string }
-export interface PointerRow { model_name: string; environment: string; version_id: string; deployment_id: string; revision: number }
+export interface PointerRow {
+  model_name: string; environment: string; version_id: string; deployment_id: string; revision: number;
+  audit_sequence: number | null; audit_hash: string | null;
+}
 export interface DeploymentRow {
   seq: number; id: string; model_name: string; environment: string; action: string; status: string; version_id: string;
   previous_version_id: string | null; reason: string | null; failure_reason: string | null; deployed_at: number;
@@ -164,7 +178,14 @@ export function rowToModel(r: ModelRow): Model {
 }
 
 export function rowToPointer(r: PointerRow): DeploymentPointer {
-  return { modelName: r.model_name, environment: r.environment, versionId: r.version_id, deploymentId: r.deployment_id, revision: r.revision };
+  return {
+    modelName: r.model_name, environment: r.environment, versionId: r.version_id, deploymentId: r.deployment_id, revision: r.revision,
+    audit: rowToAuditRef(r),
+  };
+}
+
+function rowToAuditRef(r: { audit_sequence: number | null; audit_hash: string | null }): AuditRef | null {
+  return r.audit_sequence === null || r.audit_hash === null ? null : { sequence: r.audit_sequence, hash: r.audit_hash };
 }
 
 export function rowToDeployment(r: DeploymentRow): Deployment {
@@ -223,6 +244,7 @@ export function rowToAudit(r: AuditRow): AuditEvent {
 export interface TokenRow {
   id: string; name: string; role: string; model_scope: string | null; expires_at: number | null; created_at: number;
   created_by: string; last_used_at: number | null; revoked_at: number | null; secret_hash: string;
+  audit_sequence: number | null; audit_hash: string | null;
 }
 
 export function rowToToken(r: TokenRow): ApiToken {
@@ -230,5 +252,6 @@ export function rowToToken(r: TokenRow): ApiToken {
   return {
     id: r.id, name: r.name, role: r.role as Role, modelScope: r.model_scope, expiresAt: date(r.expires_at), createdAt: new Date(r.created_at),
     createdBy: r.created_by, lastUsedAt: date(r.last_used_at), revokedAt: date(r.revoked_at), secretHash: r.secret_hash,
+    audit: rowToAuditRef(r),
   };
 }

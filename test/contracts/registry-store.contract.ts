@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/hash-chain.js';
 import { ConflictError, InvalidArgumentError } from '../../src/domain/errors.js';
 import type { ModelVersion, VersionStatus } from '../../src/domain/model.js';
-import type { ApiToken } from '../../src/domain/token.js';
+import type { NewApiToken } from '../../src/domain/token.js';
 import type { AuditFilter, RegistryStore } from '../../src/stores/registry.store.js';
 import { draft, newDeployment, newVersion, tick } from '../support/fixtures.js';
 
@@ -302,6 +302,23 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect(p2.items.map((i) => i.node.sequence)).toEqual([2, 1]);
         expect(p1.totalCount).toBe(4);
       });
+
+      it('leaves out events whose action starts with a hidden prefix, in pages and in counts', async () => {
+        await store.appendAudit(draft('API_TOKEN_CREATED'));
+        await store.appendAudit(draft('A', { modelName: 'm1' }));
+        await store.appendAudit(draft('API_TOKEN_REVOKED'));
+        await store.appendAudit(draft('API_TOKENS_ARE_NOT_THIS'));
+        await store.appendAudit(draft('B', { modelName: 'm1' }));
+        const all: AuditFilter = { modelName: null, actor: null, action: null, since: null, until: null, hiddenActionPrefix: 'API_TOKEN_' };
+        const page = await store.listAuditEvents(all, { first: 2, after: null });
+        expect(page.items.map((i) => i.node.action)).toEqual(['B', 'API_TOKENS_ARE_NOT_THIS']);
+        expect(page.totalCount).toBe(3);
+        const next = await store.listAuditEvents(all, { first: 2, after: page.items[1]!.cursor });
+        expect(next.items.map((i) => i.node.action)).toEqual(['A']);
+        const m1 = await store.listAuditEvents({ ...all, modelName: 'm1' }, { first: 10, after: null });
+        expect([m1.items.length, m1.totalCount]).toEqual([2, 2]);
+        expect((await store.listAuditEvents({ ...all, hiddenActionPrefix: null }, { first: 10, after: null })).totalCount).toBe(5);
+      });
     });
 
     describe('models', () => {
@@ -341,7 +358,7 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
     });
 
     describe('api tokens', () => {
-      const token = (overrides: Partial<ApiToken> = {}): ApiToken => ({
+      const token = (overrides: Partial<NewApiToken> = {}): NewApiToken => ({
         id: randomUUID(),
         name: 'ci',
         role: 'publisher',
@@ -357,7 +374,7 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
 
       it('stores, finds by hash, lists newest first, touches and revokes once', async () => {
         const t1 = await store.createApiToken(token({ name: 'one' }), draft('API_TOKEN_CREATED'));
-        const t2 = await store.createApiToken(token({ name: 'two', modelScope: null, expiresAt: null }), null);
+        const t2 = await store.createApiToken(token({ name: 'two', modelScope: null, expiresAt: null }), draft('API_TOKEN_CREATED'));
         expect(await store.findApiTokenByHash(t1.secretHash)).toEqual(t1);
         expect(await store.findApiTokenByHash('0'.repeat(64))).toBeNull();
         expect((await store.listApiTokens()).map((t) => t.name)).toEqual(['two', 'one']);
@@ -368,8 +385,61 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect((await store.revokeApiToken(t1.id, at, draft('API_TOKEN_REVOKED')))?.revokedAt).toEqual(at);
         expect((await store.revokeApiToken(t1.id, tick(), draft('API_TOKEN_REVOKED')))?.revokedAt).toEqual(at);
         expect(await store.revokeApiToken(randomUUID(), tick(), draft('API_TOKEN_REVOKED'))).toBeNull();
-        await expect(store.createApiToken(token({ secretHash: t1.secretHash }), null)).rejects.toBeInstanceOf(ConflictError);
-        await expect(store.createApiToken(token({ id: t1.id }), null)).rejects.toBeInstanceOf(ConflictError);
+        const events = (await store.stats()).auditEvents;
+        await expect(store.createApiToken(token({ secretHash: t1.secretHash }), draft('API_TOKEN_CREATED'))).rejects.toBeInstanceOf(ConflictError);
+        await expect(store.createApiToken(token({ id: t1.id }), draft('API_TOKEN_CREATED'))).rejects.toBeInstanceOf(ConflictError);
+        expect((await store.stats()).auditEvents).toBe(events);
+      });
+
+      it('anchors each token row to the audit event that created it, then to the one that revoked it', async () => {
+        const created = await store.createApiToken(token(), draft('API_TOKEN_CREATED'));
+        const createdEvent = await store.getAuditEvent(created.audit!.sequence);
+        expect(createdEvent).toMatchObject({ action: 'API_TOKEN_CREATED', hash: created.audit!.hash });
+        expect((await store.findApiTokenByHash(created.secretHash))?.audit).toEqual(created.audit);
+        const revoked = await store.revokeApiToken(created.id, tick(), draft('API_TOKEN_REVOKED'));
+        expect(revoked!.audit!.sequence).toBeGreaterThan(created.audit!.sequence);
+        expect(await store.getAuditEvent(revoked!.audit!.sequence)).toMatchObject({ action: 'API_TOKEN_REVOKED', hash: revoked!.audit!.hash });
+        expect((await store.listApiTokens())[0]!.audit).toEqual(revoked!.audit);
+        expect(await store.getAuditEvent(10_000)).toBeNull();
+      });
+    });
+
+    describe('pointer anchors', () => {
+      it('names the audit event of the last move in every pointer, and lists them all', async () => {
+        const v1 = await ready(await register('anchored'));
+        const v2 = await ready(await register('anchored'));
+        const first = await deploy(v1);
+        const second = await deploy(v2);
+        const staging = await deploy(v1, 'staging');
+        if (first.kind !== 'moved' || second.kind !== 'moved' || staging.kind !== 'moved') throw new Error('a move failed');
+        expect(second.pointer.audit!.sequence).toBeGreaterThan(first.pointer.audit!.sequence);
+        const event = await store.getAuditEvent(second.pointer.audit!.sequence);
+        expect(event).toMatchObject({ action: 'MODEL_VERSION_PROMOTED', versionId: v2.id, hash: second.pointer.audit!.hash });
+        expect((await store.getPointer('anchored', 'production'))?.audit).toEqual(second.pointer.audit);
+        const all: unknown[] = [];
+        for await (const p of store.allPointers()) all.push(p);
+        expect(all).toEqual([second.pointer, staging.pointer]);
+      });
+    });
+
+    describe('leases', () => {
+      it('gives a lease to one holder at a time, renews it for that holder, and frees it on release or expiry', async () => {
+        expect(await store.acquireLease('complete:v1', 'a', 60_000)).toBe(true);
+        expect(await store.acquireLease('complete:v1', 'b', 60_000)).toBe(false);
+        expect(await store.acquireLease('complete:v1', 'a', 60_000)).toBe(true);
+        expect(await store.acquireLease('complete:v2', 'b', 60_000)).toBe(true);
+        await store.releaseLease('complete:v1', 'b');
+        expect(await store.acquireLease('complete:v1', 'b', 60_000)).toBe(false);
+        await store.releaseLease('complete:v1', 'a');
+        expect(await store.acquireLease('complete:v1', 'b', 60_000)).toBe(true);
+        expect(await store.acquireLease('short', 'a', 1)).toBe(true);
+        await new Promise((r) => setTimeout(r, 20));
+        expect(await store.acquireLease('short', 'b', 60_000)).toBe(true);
+      });
+
+      it('lets exactly one of many concurrent callers take a free lease', async () => {
+        const won = await Promise.all(Array.from({ length: 10 }, (_, i) => store.acquireLease('race', `holder-${i}`, 60_000)));
+        expect(won.filter(Boolean)).toHaveLength(1);
       });
     });
 

@@ -1,0 +1,24 @@
+/** The audit event names, in one place: services write them, the chain's checks and stores read them. */
+export const AuditAction = {
+  versionRegistered: 'MODEL_VERSION_REGISTERED',
+  uploadUrlsIssued: 'UPLOAD_URLS_ISSUED',
+  versionReady: 'MODEL_VERSION_READY',
+  versionFailed: 'MODEL_VERSION_FAILED',
+  versionPromoted: 'MODEL_VERSION_PROMOTED',
+  versionRolledBack: 'MODEL_VERSION_ROLLED_BACK',
+  promotionRefused: 'PROMOTION_REFUSED',
+  versionArchived: 'MODEL_VERSION_ARCHIVED',
+  versionUpdated: 'MODEL_VERSION_UPDATED',
+  modelUpdated: 'MODEL_UPDATED',
+  accessDenied: 'ACCESS_DENIED',
+  accessDeniedSummary: 'ACCESS_DENIED_SUMMARY',
+  tokenCreated: 'API_TOKEN_CREATED',
+  tokenRevoked: 'API_TOKEN_REVOKED',
+} as const;
+
+/** Events that move a deployment pointer: the last one for a (model, environment) is what its pointer must show. */
+export const POINTER_MOVE_ACTIONS: readonly string[] = [AuditAction.versionPromoted, AuditAction.versionRolledBack];
+/** Events that create or change an API token row: the last one for a token id is what its row must show. */
+export const TOKEN_CHANGE_ACTIONS: readonly string[] = [AuditAction.tokenCreated, AuditAction.tokenRevoked];
+/** Events about tokens (ids, names, roles, scopes): readable by admins only. */
+export const TOKEN_ACTION_PREFIX = 'API_TOKEN_';

@@ -1,0 +1,41 @@
+import type Database from 'better-sqlite3';
+import { POINTER_MOVE_ACTIONS, TOKEN_CHANGE_ACTIONS } from '../domain/audit-actions.js';
+
+/**
+ * Brings a registry file made by an earlier version up to the current schema, once, in one
+ * IMMEDIATE transaction (a second process opening the file at the same time waits, then finds
+ * nothing left to do). Runs after SQLITE_SCHEMA, which creates what is missing but never alters.
+ */
+export function migrateSqlite(db: Database.Database): void {
+  db.transaction(() => {
+    addAuditRefs(db);
+  }).immediate();
+}
+
+function hasColumn(db: Database.Database, table: string, column: string): boolean {
+  return (db.prepare(`SELECT 1 FROM pragma_table_info('${table}') WHERE name = ?`).get(column) as unknown) !== undefined;
+}
+
+/**
+ * Pointer and token rows name the audit event that last changed them. Rows from before that
+ * column existed are anchored to the last such event the chain already holds.
+ */
+function addAuditRefs(db: Database.Database): void {
+  const moves = JSON.stringify(POINTER_MOVE_ACTIONS);
+  const tokenChanges = JSON.stringify(TOKEN_CHANGE_ACTIONS);
+  if (!hasColumn(db, 'pointers', 'audit_sequence')) {
+    db.exec('ALTER TABLE pointers ADD COLUMN audit_sequence INTEGER; ALTER TABLE pointers ADD COLUMN audit_hash TEXT;');
+    db.prepare(`UPDATE pointers SET (audit_sequence, audit_hash) = (
+                  SELECT e.sequence, e.hash FROM audit_events e
+                  WHERE e.model_name = pointers.model_name AND e.action IN (SELECT value FROM json_each(?))
+                    AND json_extract(e.details, '$.environment') = pointers.environment
+                  ORDER BY e.sequence DESC LIMIT 1)`).run(moves);
+  }
+  if (!hasColumn(db, 'api_tokens', 'audit_sequence')) {
+    db.exec('ALTER TABLE api_tokens ADD COLUMN audit_sequence INTEGER; ALTER TABLE api_tokens ADD COLUMN audit_hash TEXT;');
+    db.prepare(`UPDATE api_tokens SET (audit_sequence, audit_hash) = (
+                  SELECT e.sequence, e.hash FROM audit_events e
+                  WHERE e.action IN (SELECT value FROM json_each(?)) AND json_extract(e.details, '$.tokenId') = api_tokens.id
+                  ORDER BY e.sequence DESC LIMIT 1)`).run(tokenChanges);
+  }
+}
