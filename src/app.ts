@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
@@ -24,8 +25,10 @@ export interface App {
   readonly store: RegistryStore;
   readonly artifacts: ArtifactStore;
   readonly server: Server;
-  /** The admin secret created at first start (no REGISTRY_ADMIN_TOKEN, no admin token yet); null otherwise. Print it once. */
+  /** The admin secret created at first start (no REGISTRY_ADMIN_TOKEN, no admin token yet); null otherwise. */
   readonly bootstrapSecret: string | null;
+  /** Where that secret was written (mode 0600, in the data directory); null when none was created. */
+  readonly bootstrapSecretFile: string | null;
   listen(): Promise<string>;
   close(): Promise<void>;
 }
@@ -100,7 +103,12 @@ async function compose(
   } else {
     const fsArtifacts = await FsArtifactStore.open({ root: join(dataDir, 'artifacts'), publicUrl, secret: config.signingSecret });
     artifacts = fsArtifacts;
-    routes.push(fsArtifactRoutes(fsArtifacts));
+    // A replayed upload URL is refused once its version is no longer waiting for files.
+    const acceptsUpload = async (t: { modelName: string; versionId: string }) => {
+      const version = await store.getVersion(t.versionId);
+      return version !== null && version.modelName === t.modelName && version.status === 'PENDING_UPLOAD';
+    };
+    routes.push(fsArtifactRoutes(fsArtifacts, acceptsUpload));
   }
 
   if (overrides.wrapArtifacts) artifacts = overrides.wrapArtifacts(artifacts);
@@ -108,9 +116,16 @@ async function compose(
     store,
     artifacts,
     now: () => new Date(),
-    settings: { uploadUrlTtlSeconds: config.uploadUrlTtlSeconds, downloadUrlTtlSeconds: config.downloadUrlTtlSeconds, adminToken: config.adminToken },
+    settings: {
+      uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+      adminToken: config.adminToken,
+      accessDeniedAudit: config.accessDeniedAudit,
+    },
+    onIntegrityProblem: (message) => logger.error({ integrity: message }, 'a stored row does not match the audit log; refused'),
   });
   const bootstrapToken = await services.tokens.bootstrap();
+  const bootstrapSecretFile = bootstrapToken ? await writeSecretFile(join(dataDir, 'bootstrap-admin-token'), bootstrapToken.secret) : null;
   const apollo = createApollo(await buildRegistrySchema(), { development: config.development, logger, limits: config.queryLimits });
   await apollo.start();
   const server = createHttpServer({
@@ -136,6 +151,7 @@ async function compose(
     artifacts,
     server,
     bootstrapSecret: bootstrapToken?.secret ?? null,
+    bootstrapSecretFile,
     listen: () =>
       new Promise((resolveListen, reject) => {
         server.once('error', reject);
@@ -160,4 +176,17 @@ async function compose(
       closeArtifacts();
     },
   };
+}
+
+/** Writes a secret readable by the owner only, synced before the path is told to anyone. */
+async function writeSecretFile(file: string, secret: string): Promise<string> {
+  const handle = await open(file, 'w', 0o600);
+  try {
+    await handle.chmod(0o600);
+    await handle.writeFile(`${secret}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return file;
 }

@@ -22,6 +22,8 @@ const schema = z.object({
   REGISTRY_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(20),
   REGISTRY_MAX_QUERY_COST: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
   REGISTRY_MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
+  REGISTRY_ACCESS_DENIED_AUDIT_LIMIT: z.coerce.number().int().min(1).max(10_000).default(10),
+  REGISTRY_ACCESS_DENIED_AUDIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   // MongoDB metadata store; MONGODB_URI selects it.
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string').optional(),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a database name (letters, digits, _ and -)').default('model_registry'),
@@ -88,6 +90,8 @@ export interface Config {
   readonly development: boolean;
   /** REGISTRY_ADMIN_TOKEN: a bearer secret with the admin role, kept only in configuration. */
   readonly adminToken: string | null;
+  /** Per token and window: ACCESS_DENIED events recorded one by one; the rest go into one summary event. */
+  readonly accessDeniedAudit: { readonly limit: number; readonly windowSeconds: number };
   readonly queryLimits: { readonly maxDepth: number; readonly maxAliases: number; readonly maxDirectives: number; readonly maxCost: number; readonly maxTokens: number };
   /** MongoDB metadata store; null: the SQLite file under dataDir. The URI may hold credentials: never log it. */
   readonly mongo: { readonly uri: string; readonly dbName: string } | null;
@@ -117,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: c.LOG_LEVEL,
     development: c.NODE_ENV === 'development',
     adminToken: c.REGISTRY_ADMIN_TOKEN ?? null,
+    accessDeniedAudit: Object.freeze({ limit: c.REGISTRY_ACCESS_DENIED_AUDIT_LIMIT, windowSeconds: c.REGISTRY_ACCESS_DENIED_AUDIT_WINDOW_SECONDS }),
     mongo: c.MONGODB_URI ? Object.freeze({ uri: c.MONGODB_URI, dbName: c.MONGODB_DB }) : null,
     queryLimits: Object.freeze({
       maxDepth: c.REGISTRY_MAX_QUERY_DEPTH,

@@ -15,18 +15,21 @@ async function main(): Promise<void> {
   }
   const app = await createApp(config);
   const url = await app.listen();
-  if (app.bootstrapSecret) {
-    // Printed once, on the console only (never to the log): the first start's admin token.
-    process.stdout.write(
-      [
-        '',
-        'No admin token existed, so one was created. It is shown only this once: store it now.',
-        `  export REGISTRY_TOKEN=${app.bootstrapSecret}`,
-        `  curl -H "Authorization: Bearer $REGISTRY_TOKEN" -H 'content-type: application/json' ${url}/graphql -d '{"query":"{ viewer { name role } }"}'`,
-        'Create tokens for pipelines and workers with the createApiToken mutation; revoke this one once you have another admin.',
-        '',
-      ].join('\n') + '\n',
+  if (app.bootstrapSecretFile) {
+    // Log collectors keep whatever reaches stdout: the secret itself goes to a 0600 file, and to
+    // the screen only when a person is watching it.
+    const lines = [
+      '',
+      `No admin token existed, so one was created. Its secret is in ${app.bootstrapSecretFile} (readable by this user only).`,
+    ];
+    if (process.stdout.isTTY) lines.push(`  export REGISTRY_TOKEN=${app.bootstrapSecret}`);
+    else lines.push(`  export REGISTRY_TOKEN=$(cat ${app.bootstrapSecretFile})`);
+    lines.push(
+      `  curl -H "Authorization: Bearer $REGISTRY_TOKEN" -H 'content-type: application/json' ${url}/graphql -d '{"query":"{ viewer { name role } }"}'`,
+      'Create tokens for pipelines and workers with the createApiToken mutation, then revoke this one and delete the file.',
+      '',
     );
+    process.stdout.write(lines.join('\n') + '\n');
   }
   process.stdout.write(`Model registry ready: GraphQL at ${url}/graphql\n`);
   const stop = (signal: string) => {

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { FsArtifactStore } from './fs-artifact.store.js';
+import { type FsArtifactStore, parseObjectKey } from './fs-artifact.store.js';
 import { signatureMatches } from './signed-url.js';
 
 /** A route handler the HTTP server mounts: returns false when the request is not for it. */
@@ -12,12 +12,17 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL)
 
 const PREFIX = '/artifacts/';
 
+/** Whether a version still takes uploads (it is PENDING_UPLOAD); app.ts answers from the metadata store. */
+export type UploadGate = (target: { modelName: string; versionId: string }) => Promise<boolean>;
+
 /**
  * Serves the filesystem store's signed URLs: `PUT /artifacts/upload/<key>` and
  * `GET|HEAD /artifacts/download/<key>`, each with `expires`, `ct`, (`len`) and `sig` in the query.
  * Tampered or expired URLs get 403; the body of an upload must match the signed length and type.
+ * Even a valid signature reaches only the upload stage (PUT) or final artifacts (GET), and an
+ * upload only while its version waits for files: a replayed URL cannot write once it is verified.
  */
-export function fsArtifactRoutes(store: FsArtifactStore, now: () => Date = () => new Date()): RouteHandler {
+export function fsArtifactRoutes(store: FsArtifactStore, acceptsUpload: UploadGate, now: () => Date = () => new Date()): RouteHandler {
   return async (req, res, url) => {
     if (!url.pathname.startsWith(PREFIX)) return false;
     const rest = url.pathname.slice(PREFIX.length);
@@ -48,6 +53,13 @@ export function fsArtifactRoutes(store: FsArtifactStore, now: () => Date = () =>
       signatureMatches(store.secret, fields, q.get('sig') ?? '');
     if (!valid) return reply(res, 403, 'signature does not match');
     if (expires * 1000 < now().getTime()) return reply(res, 403, 'URL expired');
+    const target = parseObjectKey(key, method === 'PUT' ? 'uploads' : 'models');
+    if (target === null) return reply(res, 403, 'signature does not match');
+    if (method === 'PUT' && !(await acceptsUpload(target))) {
+      req.resume();
+      res.setHeader('Connection', 'close');
+      return reply(res, 409, 'this version no longer takes uploads (it is not PENDING_UPLOAD)');
+    }
     let file: string;
     try {
       file = store.fileFor(key);
@@ -75,6 +87,24 @@ async function receive(req: IncomingMessage, res: ServerResponse, store: FsArtif
   return reply(res, 200, 'stored', 'status');
 }
 
+/**
+ * Artifacts are served from the registry's own origin, where the console lives: always as a
+ * download, never rendered, whatever type was declared (an HTML or SVG artifact would otherwise
+ * run in the registry's origin).
+ */
+export const ARTIFACT_RESPONSE_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "sandbox; default-src 'none'",
+  'Cache-Control': 'private, no-store',
+} as const;
+
+/** `attachment` with the artifact's file name, ASCII-safe, and the exact name per RFC 6266. */
+function attachment(file: string): string {
+  const name = basename(file);
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
 async function send(req: IncomingMessage, res: ServerResponse, file: string, contentType: string): Promise<true> {
   let size: number;
   try {
@@ -82,7 +112,7 @@ async function send(req: IncomingMessage, res: ServerResponse, file: string, con
   } catch {
     return reply(res, 404, 'no such artifact');
   }
-  res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': size, 'Cache-Control': 'private, no-store' });
+  res.writeHead(200, { ...ARTIFACT_RESPONSE_HEADERS, 'Content-Type': contentType, 'Content-Length': size, 'Content-Disposition': attachment(file) });
   if (req.method === 'HEAD') {
     res.end();
     return true;
@@ -93,7 +123,7 @@ async function send(req: IncomingMessage, res: ServerResponse, file: string, con
 
 function reply(res: ServerResponse, status: number, message: string, key: 'error' | 'status' = 'error'): true {
   const body = JSON.stringify({ [key]: message });
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Content-Type-Options': 'nosniff' });
   res.end(body);
   return true;
 }

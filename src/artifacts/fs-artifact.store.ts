@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { ArtifactStore, ArtifactTarget, FinalizeOutcome, PresignedRequest } from './artifact.store.js';
+import { loadOrCreateSigningSecret } from './signing-secret.js';
 import { keyToUrlPath, sign } from './signed-url.js';
 
 /** Where each stage of an artifact lives, relative to the root. Chosen here, never by a client. */
@@ -13,13 +14,26 @@ export function objectKey(stage: Stage, t: Pick<ArtifactTarget, 'modelName' | 'v
 }
 
 /**
+ * What a signed URL's key may name: the upload stage (PUT) or the final stage (GET) of some
+ * version's artifact, `<stage>/<model>/<versionId>/<path>`; never the verifying stage, a file at
+ * the root (the signing secret) or anything else. Null for any other key.
+ */
+export function parseObjectKey(key: string, stage: 'uploads' | 'models'): { modelName: string; versionId: string; path: string } | null {
+  const segments = key.split('/');
+  if (segments.length < 4 || segments[0] !== stage) return null;
+  if (segments.some((s) => s === '' || s === '.' || s === '..') || segments[1]!.startsWith('.') || segments[2]!.startsWith('.')) return null;
+  return { modelName: segments[1]!, versionId: segments[2]!, path: segments.slice(3).join('/') };
+}
+
+/**
  * Artifacts as files under `<root>`; the URLs it hands out point at the registry's own HTTP server
  * (`<publicUrl>/artifacts/...`, see fs-artifact.http.ts) and are signed with HMAC-SHA256.
  *
- * finalize moves the staging file to a verifying location first (an atomic rename: a replayed
- * upload URL then writes a new staging file, never the bytes being checked), hashes it, and renames
- * it to the final key. Every step is a rename, so a crash leaves a file in one of the three places
- * and a repeated finalize picks it up from there.
+ * finalize claims the staging file by renaming it to a name of its own under `verifying/` (a
+ * replayed upload URL then writes a new staging file, and a concurrent finalize claims that one,
+ * never the bytes being checked), hashes it, and renames that same file to the final key: the
+ * bytes moved are the bytes hashed. Every step is a rename, so a crash leaves the file in one of
+ * the three places and a repeated finalize picks it up from there.
  */
 export class FsArtifactStore implements ArtifactStore {
   readonly engine = 'filesystem';
@@ -39,7 +53,7 @@ export class FsArtifactStore implements ArtifactStore {
   static async open(opts: { root: string; publicUrl: () => string; secret?: string | null; now?: () => Date }): Promise<FsArtifactStore> {
     const root = resolve(opts.root);
     await mkdir(root, { recursive: true });
-    const secret = opts.secret ? Buffer.from(opts.secret, 'utf8') : await loadOrCreateSecret(join(root, '.signing-secret'));
+    const secret = opts.secret ? Buffer.from(opts.secret, 'utf8') : await loadOrCreateSigningSecret(join(root, '.signing-secret'));
     return new FsArtifactStore(root, opts.publicUrl, secret, opts.now ?? (() => new Date()));
   }
 
@@ -86,39 +100,62 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   async finalize(t: ArtifactTarget, sha256: string): Promise<FinalizeOutcome> {
-    const staging = this.fileFor(objectKey('uploads', t));
-    const verifying = this.fileFor(objectKey('verifying', t));
     const final = this.fileFor(objectKey('models', t));
-    await mkdir(dirname(verifying), { recursive: true });
-    await renameIfExists(staging, verifying);
-    let candidate = verifying;
-    let digest = await digestIfExists(verifying);
-    if (digest === null) {
-      candidate = final;
-      digest = await digestIfExists(final);
-    }
-    if (digest === null) return { ok: false, reason: `artifact "${t.path}" was not uploaded` };
-    const problem = mismatch(t, sha256, digest);
-    if (problem !== null) {
-      await rm(candidate, { force: true });
-      return { ok: false, reason: problem };
-    }
-    if (candidate === verifying) {
+    // Already moved (a crash or a concurrent call after the move): only verified bytes get there.
+    const done = await digestIfExists(final);
+    if (done !== null) return outcome(mismatch(t, sha256, done));
+    const callDir = join(this.verifyingDir(t), randomUUID());
+    try {
+      const claimed = await this.claim(t, callDir);
+      if (claimed === null) return { ok: false, reason: `artifact "${t.path}" was not uploaded` };
+      const problem = mismatch(t, sha256, (await digestIfExists(claimed))!);
+      if (problem !== null) return { ok: false, reason: problem };
       await mkdir(dirname(final), { recursive: true });
-      await rename(verifying, final);
+      await rename(claimed, final);
+      return { ok: true };
+    } finally {
+      await rm(callDir, { recursive: true, force: true });
     }
-    return { ok: true };
+  }
+
+  /** `verifying/<model>/<version>`: one folder per finalize call below it. */
+  private verifyingDir(t: ArtifactTarget): string {
+    return dirname(this.fileFor(objectKey('verifying', { ...t, path: 'x' })));
+  }
+
+  /**
+   * Renames the staging file, or else a file an interrupted finalize left in another call's
+   * folder, into `callDir`, a folder only this call knows. Null if there is neither.
+   */
+  private async claim(t: ArtifactTarget, callDir: string): Promise<string | null> {
+    const mine = join(callDir, t.path);
+    await mkdir(dirname(mine), { recursive: true });
+    const others = (await readdir(this.verifyingDir(t))).map((call) => join(this.verifyingDir(t), call)).filter((dir) => dir !== callDir);
+    for (const from of [this.fileFor(objectKey('uploads', t)), ...others.map((dir) => join(dir, t.path))]) {
+      if (await renameIfExists(from, mine)) return mine;
+    }
+    return null;
   }
 
   async discard(targets: readonly ArtifactTarget[]): Promise<void> {
     for (const t of targets) {
-      for (const stage of ['uploads', 'verifying', 'models'] as const) await rm(this.fileFor(objectKey(stage, t)), { force: true });
+      for (const stage of ['uploads', 'models'] as const) await rm(this.fileFor(objectKey(stage, t)), { force: true });
+      await rm(this.verifyingDir(t), { recursive: true, force: true });
     }
   }
 
+  /** The root must be there and writable (uploads are written under tmp/ first): /readyz says so. */
   async ping(): Promise<void> {
     await stat(this.root);
+    const probe = join(this.root, 'tmp', `.ready-${process.pid}-${randomUUID()}`);
+    await mkdir(dirname(probe), { recursive: true });
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
   }
+}
+
+function outcome(problem: string | null): FinalizeOutcome {
+  return problem === null ? { ok: true } : { ok: false, reason: problem };
 }
 
 function mismatch(t: ArtifactTarget, sha256: string, got: { size: number; sha256: string }): string | null {
@@ -127,11 +164,13 @@ function mismatch(t: ArtifactTarget, sha256: string, got: { size: number; sha256
   return null;
 }
 
-async function renameIfExists(from: string, to: string): Promise<void> {
+async function renameIfExists(from: string, to: string): Promise<boolean> {
   try {
     await rename(from, to);
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return false;
   }
 }
 
@@ -148,26 +187,4 @@ async function digestIfExists(file: string): Promise<{ size: number; sha256: str
     throw err;
   }
   return { size, sha256: hash.digest('hex') };
-}
-
-async function loadOrCreateSecret(file: string): Promise<Buffer> {
-  try {
-    return Buffer.from((await readFile(file, 'utf8')).trim(), 'hex');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  // Written aside, then hard-linked into place: link() fails if another process won the race,
-  // and a reader never sees a half-written file.
-  const secret = randomBytes(32);
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  await writeFile(tmp, secret.toString('hex'), { mode: 0o600 });
-  try {
-    await link(tmp, file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return Buffer.from((await readFile(file, 'utf8')).trim(), 'hex');
-  } finally {
-    await rm(tmp, { force: true });
-  }
-  return secret;
 }

@@ -6,6 +6,8 @@ export const LIMITS = {
   defaultAuditPage: 50,
   metrics: 200,
   hyperparametersBytes: 64 * 1024,
+  /** Nesting of objects and arrays in hyperparameters. */
+  hyperparametersDepth: 32,
   artifactsMin: 1,
   artifactsMax: 100,
   artifactPathChars: 255,

@@ -53,12 +53,29 @@ export function checkFiniteNumber(field: string, value: number): number {
   return value;
 }
 
+/** C0/C1 controls, DEL. Multi-line text keeps tab, newline and carriage return. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_MULTILINE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+/** Unicode format characters (bidi overrides and isolates, zero-width characters, BOM...): they make one name look like another. */
+const FORMAT = /\p{Cf}/u;
+/** Bidi overrides and isolates: refused in multi-line text too, where other format characters (emoji joiners) are fine. */
+const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
+
+/** Why a text cannot be stored as given (an unpaired UTF-16 surrogate becomes U+FFFD in UTF-8 storage), or null. */
+function textProblem(value: string, multiline: boolean): string | null {
+  if (!value.isWellFormed()) return 'must be well-formed Unicode (no unpaired surrogate)';
+  if ((multiline ? CONTROL_MULTILINE : CONTROL).test(value)) return 'must not contain control characters';
+  if (multiline ? BIDI.test(value) : FORMAT.test(value)) return 'must not contain Unicode format characters such as bidirectional overrides';
+  return null;
+}
+
 export function checkText(field: string, value: string, maxChars: number, opts: { allowEmpty?: boolean; multiline?: boolean } = {}): string {
   if (!opts.allowEmpty && value.trim().length === 0) throw new InvalidArgumentError(field, 'must not be empty');
   if (value.length > maxChars) throw new InvalidArgumentError(field, `must be at most ${maxChars} characters`);
-  // eslint-disable-next-line no-control-regex
-  const forbidden = opts.multiline ? /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/ : /[\u0000-\u001F\u007F]/;
-  if (forbidden.test(value)) throw new InvalidArgumentError(field, 'must not contain control characters');
+  const problem = textProblem(value, opts.multiline ?? false);
+  if (problem !== null) throw new InvalidArgumentError(field, problem);
   return value;
 }
 
@@ -82,19 +99,33 @@ export function checkHyperparameters(field: string, value: unknown): JsonObject 
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidArgumentError(field, 'must be a JSON object');
   }
-  let text: string;
-  try {
-    text = JSON.stringify(value, (_k, v: unknown) => {
-      if (typeof v === 'number' && !Number.isFinite(v)) throw new RangeError('non-finite number');
-      return v;
-    });
-  } catch {
-    throw new InvalidArgumentError(field, 'must be JSON with finite numbers only');
-  }
+  // Depth and strings first, without recursion: a deeply nested value must not overflow the stack here or on any later read.
+  const problem = jsonProblem(value);
+  if (problem !== null) throw new InvalidArgumentError(field, problem);
+  const text = JSON.stringify(value);
   if (Buffer.byteLength(text, 'utf8') > LIMITS.hyperparametersBytes) {
     throw new InvalidArgumentError(field, `must be at most ${LIMITS.hyperparametersBytes} bytes as JSON`);
   }
   return value as JsonObject;
+}
+
+/** Walks a JSON value breadth-first: nesting, finite numbers, well-formed strings and keys. */
+function jsonProblem(root: object): string | null {
+  let level: unknown[] = [root];
+  for (let depth = 1; level.length > 0; depth++) {
+    if (depth > LIMITS.hyperparametersDepth) return `must be nested at most ${LIMITS.hyperparametersDepth} levels deep`;
+    const next: unknown[] = [];
+    for (const v of level) {
+      for (const [key, child] of Object.entries(v as object)) {
+        if (!key.isWellFormed()) return 'keys must be well-formed Unicode (no unpaired surrogate)';
+        if (typeof child === 'number' && !Number.isFinite(child)) return 'must be JSON with finite numbers only';
+        if (typeof child === 'string' && !child.isWellFormed()) return 'strings must be well-formed Unicode (no unpaired surrogate)';
+        if (child !== null && typeof child === 'object') next.push(child);
+      }
+    }
+    level = next;
+  }
+  return null;
 }
 
 export function checkStringList(field: string, values: readonly string[], maxItems: number, maxChars: number): string[] {
@@ -133,6 +164,8 @@ export function checkArtifacts(field: string, artifacts: readonly Artifact[]): A
     if (reason) throw new InvalidArgumentError(`${f}.path`, reason);
     if (seen.has(a.path)) throw new InvalidArgumentError(`${f}.path`, `duplicate path "${a.path}"`);
     seen.add(a.path);
+    const folder = folderClash(a.path, seen);
+    if (folder !== null) throw new InvalidArgumentError(`${f}.path`, `"${a.path}" and "${folder}" cannot both exist: one would be a folder of the other`);
     if (!Number.isSafeInteger(a.sizeBytes) || a.sizeBytes <= 0 || a.sizeBytes > LIMITS.artifactMaxBytes) {
       throw new InvalidArgumentError(`${f}.sizeBytes`, `must be a positive integer of at most ${LIMITS.artifactMaxBytes}`);
     }
@@ -142,6 +175,17 @@ export function checkArtifacts(field: string, artifacts: readonly Artifact[]): A
     }
     return { path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256, contentType: a.contentType };
   });
+}
+
+/** Another path of the same version that is a folder of `path`, or has `path` as its folder; null if none. */
+function folderClash(path: string, paths: ReadonlySet<string>): string | null {
+  const segments = path.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    const folder = segments.slice(0, i).join('/');
+    if (paths.has(folder)) return folder;
+  }
+  for (const other of paths) if (other.startsWith(`${path}/`)) return other;
+  return null;
 }
 
 export function checkUrlTtl(field: string, seconds: number): number {

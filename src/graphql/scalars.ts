@@ -1,13 +1,19 @@
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,3})?(Z|[+-](\d{2}):(\d{2}))$/;
 
 function parseDate(value: unknown): Date {
-  if (typeof value !== 'string' || !ISO_UTC.test(value)) {
-    throw new GraphQLError('DateTime must be an ISO-8601 string such as 2026-01-26T14:30:22.000Z');
+  const m = typeof value === 'string' ? ISO_UTC.exec(value) : null;
+  if (!m) throw new GraphQLError('DateTime must be an ISO-8601 string such as 2026-01-26T14:30:22.000Z');
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const offsetOk = m[8] === 'Z' || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
+  // Date() would roll 2026-02-31 over to March 3rd: every field must be in range for its month.
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59 || !offsetOk) {
+    throw new GraphQLError(`"${value as string}" is not a valid date`);
   }
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new GraphQLError(`"${value}" is not a valid date`);
+  const date = new Date(value as string);
+  if (Number.isNaN(date.getTime())) throw new GraphQLError(`"${value as string}" is not a valid date`);
   return date;
 }
 

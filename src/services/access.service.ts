@@ -1,6 +1,7 @@
 import { ForbiddenError, NotFoundError } from '../domain/errors.js';
 import { MODEL_NAME_PATTERN } from '../domain/limits.js';
 import { type Permission, type Principal, requiredRole, roleAllows, scopeAllows } from '../domain/token.js';
+import { DeniedAuditLimiter } from './denied-audit-limiter.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 
 /**
@@ -8,17 +9,49 @@ import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
  * an ACCESS_DENIED audit event; a model outside a token's scope is, for reads, as if it did not exist.
  */
 export class AccessService {
-  constructor(private readonly deps: ServiceDeps) {}
+  private readonly denials: DeniedAuditLimiter;
+
+  constructor(private readonly deps: ServiceDeps) {
+    const { limit, windowSeconds } = deps.settings.accessDeniedAudit;
+    this.denials = new DeniedAuditLimiter(limit, windowSeconds * 1000, deps.now, (w) =>
+      this.deps.store.appendAudit(
+        auditDraft(this.deps, { name: w.actor }, AuditAction.accessDeniedSummary, { modelName: null, versionId: null }, {
+          tokenId: w.tokenId,
+          refusalsNotRecordedOneByOne: w.suppressed,
+          since: w.since.toISOString(),
+          until: w.until.toISOString(),
+        }),
+      ).then(() => undefined),
+    );
+  }
 
   /** For mutations: throws ForbiddenError, after recording ACCESS_DENIED, unless allowed. */
   async require(principal: Principal, permission: Permission, modelName: string | null, operation: string): Promise<void> {
     const reason = this.refusal(principal, permission, modelName, operation);
     if (reason === null) return;
+    await this.recordDenied(principal, permission, modelName, operation, reason);
+    throw new ForbiddenError(`Forbidden: ${reason}`);
+  }
+
+  private async recordDenied(principal: Principal, permission: Permission, modelName: string | null, operation: string, reason: string): Promise<void> {
+    if (!this.denials.admit(principal.tokenId, principal.name)) return;
     const model = modelName !== null && MODEL_NAME_PATTERN.test(modelName) ? modelName : null;
     await this.deps.store.appendAudit(
       auditDraft(this.deps, principal, AuditAction.accessDenied, { modelName: model, versionId: null }, { operation, permission, reason }),
     );
-    throw new ForbiddenError(`Forbidden: ${reason}`);
+  }
+
+  /**
+   * For mutations on something the caller named by id (a version): outside the token's scope it
+   * is NOT_FOUND, exactly as for an id that does not exist, so a scoped token cannot learn which
+   * model an id belongs to. The refusal is still recorded as ACCESS_DENIED.
+   */
+  async requireById(principal: Principal, permission: Permission, modelName: string, operation: string, notFoundMessage: string): Promise<void> {
+    if (!this.canSee(principal, modelName)) {
+      await this.recordDenied(principal, permission, modelName, operation, `model "${modelName}" is outside this token's scope "${principal.modelScope}"`);
+      throw new NotFoundError(notFoundMessage);
+    }
+    await this.require(principal, permission, modelName, operation);
   }
 
   /** For queries: throws ForbiddenError unless allowed; reads leave no audit event. */

@@ -8,6 +8,7 @@ import {
 } from '../domain/validation.js';
 import type { AccessService } from './access.service.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
+import { notFound } from './version.service.js';
 
 export interface PromoteCommand {
   versionId: string;
@@ -46,8 +47,8 @@ export class DeploymentService {
     if (cmd.expectedCurrentVersionId) checkVersionIdFormat('input.expectedCurrentVersionId', cmd.expectedCurrentVersionId);
     const policy = cmd.requireImprovement ? checkPolicy(cmd.requireImprovement) : null;
     const version = await this.deps.store.getVersion(cmd.versionId);
-    if (!version) throw new NotFoundError(`Model version ${cmd.versionId} does not exist`);
-    await this.access.require(actor, 'deploy', version.modelName, 'promote versions');
+    if (!version) throw new NotFoundError(notFound(cmd.versionId));
+    await this.access.requireById(actor, 'deploy', version.modelName, 'promote versions', notFound(cmd.versionId));
 
     for (let attempt = 1; ; attempt++) {
       const pointer = await this.deps.store.getPointer(version.modelName, environment);

@@ -15,6 +15,8 @@ export interface ServiceDeps {
     downloadUrlTtlSeconds: number;
     /** REGISTRY_ADMIN_TOKEN: an admin secret kept in configuration, not in the store. */
     adminToken: string | null;
+    /** ACCESS_DENIED events recorded one by one per token and window; the rest are summarized per window. */
+    accessDeniedAudit: { limit: number; windowSeconds: number };
   };
   /** Told when a stored row does not match the audit chain (a token row edited in the database); app.ts logs it. */
   onIntegrityProblem?: (message: string) => void;

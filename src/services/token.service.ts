@@ -58,16 +58,16 @@ export class TokenService {
     return { name: actorName(token), tokenId: token.id, role: token.role, modelScope: token.modelScope };
   }
 
-  /** Token rows, as anchored in the chain, already checked by this process: `id@sequence:hash`. */
+  /** Token rows (every field the check reads) already found anchored in the chain by this process. */
   private readonly anchored = new Set<string>();
 
   /**
    * A token row must be the one its audit event created: a row inserted or edited in the
    * database (a new admin, a wider scope, another secret) is refused and logged as an error.
-   * Each (row, event) pair is checked once per process; rows never change without a new event.
+   * Each row is checked once per process as it is; any change to it is checked again.
    */
   private async requireAnchored(token: ApiToken): Promise<void> {
-    const key = `${token.id}@${token.audit?.sequence}:${token.audit?.hash}`;
+    const key = JSON.stringify([token.id, token.role, token.modelScope, token.expiresAt, token.secretHash, token.audit]);
     if (this.anchored.has(key)) return;
     const event = token.audit ? await this.deps.store.getAuditEvent(token.audit.sequence) : null;
     const problem = tokenAnchorProblem(token, event);

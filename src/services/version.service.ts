@@ -8,6 +8,7 @@ import {
 } from '../domain/validation.js';
 import { newVersionId } from '../domain/version-id.js';
 import type { AccessService } from './access.service.js';
+import { withLease } from './lease.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 
 export interface RegisterVersionCommand {
@@ -90,7 +91,7 @@ export class VersionService {
   /** Fresh upload URLs for a version still waiting for its files (the first ones expired). */
   async createUploadUrls(versionId: string, actor: Actor): Promise<RegisteredVersion['uploads']> {
     const version = await this.requireVersion('versionId', versionId);
-    await this.access.require(actor, 'publish', version.modelName, 'issue upload URLs');
+    await this.access.requireById(actor, 'publish', version.modelName, 'issue upload URLs', notFound(versionId));
     if (version.status !== 'PENDING_UPLOAD') {
       throw new FailedPreconditionError(`Version ${version.id} is ${version.status}; upload URLs are only issued for PENDING_UPLOAD versions`);
     }
@@ -119,11 +120,16 @@ export class VersionService {
    */
   async complete(versionId: string, actor: Actor): Promise<ModelVersion> {
     const version = await this.requireVersion('versionId', versionId);
-    await this.access.require(actor, 'publish', version.modelName, 'complete uploads');
+    await this.access.requireById(actor, 'publish', version.modelName, 'complete uploads', notFound(versionId));
     if (version.status === 'READY') return version;
-    if (version.status !== 'PENDING_UPLOAD') {
-      throw new FailedPreconditionError(`Version ${version.id} is ${version.status}; only PENDING_UPLOAD versions can be completed`);
-    }
+    if (version.status !== 'PENDING_UPLOAD') throw notPending(version, 'completed');
+    // One completion per version at a time, across processes: two would verify and move the same files.
+    return withLease(this.deps.store, `complete:${version.id}`, `Version ${version.id} is being completed by another request; try again shortly`, () =>
+      this.verifyAndRecord(version, actor),
+    );
+  }
+
+  private async verifyAndRecord(version: ModelVersion, actor: Actor): Promise<ModelVersion> {
     const failures: string[] = [];
     for (const a of version.artifacts) {
       const outcome = await this.deps.artifacts.finalize(artifactTarget(version, a), a.sha256);
@@ -137,11 +143,11 @@ export class VersionService {
       auditDraft(this.deps, actor, ok ? AuditAction.versionReady : AuditAction.versionFailed, { modelName: version.modelName, versionId: version.id },
         ok ? { artifacts: version.artifacts.length } : { failureReason }),
     );
-    if (result.kind === 'not-found') throw new NotFoundError(`Model version ${versionId} does not exist`);
+    if (result.kind === 'not-found') throw new NotFoundError(notFound(version.id));
     if (result.kind !== 'ok') {
       // Someone else completed it meanwhile.
       if (result.version.status === 'READY') return result.version;
-      throw new FailedPreconditionError(`Version ${version.id} is ${result.version.status}; only PENDING_UPLOAD versions can be completed`);
+      throw notPending(result.version, 'completed');
     }
     // Only after FAILED is recorded: a concurrent successful completion must never lose its files.
     if (!ok) await this.deps.artifacts.discard(version.artifacts.map((a) => artifactTarget(version, a)));
@@ -150,7 +156,7 @@ export class VersionService {
 
   async archive(versionId: string, reason: string | null, actor: Actor): Promise<ModelVersion> {
     const version = await this.requireVersion('versionId', versionId);
-    await this.access.require(actor, 'deploy', version.modelName, 'archive versions');
+    await this.access.requireById(actor, 'deploy', version.modelName, 'archive versions', notFound(versionId));
     const why = checkOptionalText('reason', reason, LIMITS.reasonChars);
     if (version.status === 'ARCHIVED') return version;
     const result = await this.deps.store.transitionVersion(
@@ -176,7 +182,7 @@ export class VersionService {
   /** `undefined` leaves a field unchanged; a null description clears it; null tags leave them unchanged. */
   async updateVersion(versionId: string, patch: { description?: string | null; tags?: string[] | null }, actor: Actor): Promise<ModelVersion> {
     const version = await this.requireVersion('versionId', versionId);
-    await this.access.require(actor, 'publish', version.modelName, 'update versions');
+    await this.access.requireById(actor, 'publish', version.modelName, 'update versions', notFound(versionId));
     const changes: { description?: string | null; tags?: string[] } = {};
     if (patch.description !== undefined) changes.description = checkOptionalText('description', patch.description, LIMITS.descriptionChars);
     if (patch.tags !== undefined && patch.tags !== null) changes.tags = checkTags('tags', patch.tags);
@@ -211,7 +217,16 @@ export class VersionService {
   private async requireVersion(field: string, id: string): Promise<ModelVersion> {
     checkVersionIdFormat(field, id);
     const v = await this.deps.store.getVersion(id);
-    if (!v) throw new NotFoundError(`Model version ${id} does not exist`);
+    if (!v) throw new NotFoundError(notFound(id));
     return v;
   }
+}
+
+/** The answer for a version id that does not exist, or that the caller's scope does not cover. */
+export function notFound(versionId: string): string {
+  return `Model version ${versionId} does not exist`;
+}
+
+function notPending(version: ModelVersion, verb: string): FailedPreconditionError {
+  return new FailedPreconditionError(`Version ${version.id} is ${version.status}; only PENDING_UPLOAD versions can be ${verb}`);
 }

@@ -19,7 +19,7 @@ describe('access control on every operation', () => {
   const ids: Record<string, string> = {};
   const tokens: Record<string, string> = {};
   beforeAll(async () => {
-    h = await startRegistry();
+    h = await startRegistry({ REGISTRY_ACCESS_DENIED_AUDIT_LIMIT: "10000" });
     ids.other = await publish(h, 'other');
     ids.other2 = await publish(h, 'other');
     ids.team = await publish(h, 'team-a');
@@ -129,12 +129,15 @@ describe('access control on every operation', () => {
       expect(mine.status).toBe(302);
     });
 
-    it('acts inside its scope and is FORBIDDEN outside it, with an ACCESS_DENIED event', async () => {
+    it('acts inside its scope; outside it, a version id is NOT_FOUND and a model name FORBIDDEN, each with an ACCESS_DENIED event', async () => {
       expect((await scoped().ok(`mutation($id: ID!) { promoteModelVersion(input: { versionId: $id }) { status } }`, { id: ids.team2 })).promoteModelVersion.status).toBe('SUCCEEDED');
       const before = await snapshot();
       for (const op of ops.filter((o) => mutation(o) && o.perm !== 'admin')) {
         const r = await scoped().gql(op.query, op.vars?.());
-        expect(r.errors?.[0]?.extensions.code, op.name).toBe('FORBIDDEN');
+        // Named by id, another model's version must look exactly like one that does not exist.
+        const byId = op.vars !== undefined && JSON.stringify(op.vars()).includes(ids.other!);
+        expect(r.errors?.[0]?.extensions.code, op.name).toBe(byId ? 'NOT_FOUND' : 'FORBIDDEN');
+        if (byId) expect(r.errors?.[0]?.message).toBe(`Model version ${ids.other} does not exist`);
       }
       const after = await snapshot();
       const refused = ops.filter((o) => mutation(o) && o.perm !== 'admin').length;

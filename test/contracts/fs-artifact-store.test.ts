@@ -18,7 +18,7 @@ describeArtifactStore('FsArtifactStore (temp dir, node:http on 127.0.0.1)', asyn
       return base;
     },
   });
-  const routes = fsArtifactRoutes(store);
+  const routes = fsArtifactRoutes(store, async () => true);
   const server = createServer((req, res) => {
     routes(req, res, new URL(req.url ?? '/', 'http://127.0.0.1'))
       .then((handled) => {
