@@ -174,6 +174,34 @@ describe('S3ArtifactStore hardening (issue 18), on s3rver (a local S3 emulator, 
     expect(capture.named('GET').filter((r) => r.path.includes('/_verifying/')).length).toBe(1);
   });
 
+  it('18.11: where storage reports a full-object SHA-256 on HEAD, one other than the declared sha256 is refused without reading back', async () => {
+    const reporting = await quirky({ headChecksums: true });
+    const capture = new CapturingHandler();
+    const store = await open(capturing(capture), reporting);
+    const declared = randomBytes(4000);
+    const sent = randomBytes(declared.length);
+    const t = target('reported.bin', declared);
+    // s3rver does not check the signed checksum against the body (AWS would refuse this PUT with 400).
+    expect((await put(await store.presignUpload(t, 60), sent)).status).toBe(200);
+    expect(await store.finalize(t, sha(declared))).toEqual({ ok: false, reason: `artifact "reported.bin" has sha256 ${sha(sent)}, ${sha(declared)} was declared` });
+    expect(capture.named('GET')).toEqual([]);
+    expect(capture.sent.filter((r) => r.headers['x-amz-copy-source'])).toEqual([]);
+  });
+
+  it('18.11: trustStoreChecksums replaces the read-back only by a reported SHA-256 equal to the declared one', async () => {
+    const reporting = await quirky({ headChecksums: true });
+    for (const trust of [true, false]) {
+      const capture = new CapturingHandler();
+      const store = await open({ ...capturing(capture), trustStoreChecksums: trust }, reporting);
+      const bytes = randomBytes(5000);
+      const t = target('trusted.bin', bytes);
+      expect((await put(await store.presignUpload(t, 60), bytes)).status).toBe(200);
+      expect(await store.finalize(t, sha(bytes))).toEqual({ ok: true });
+      expect(capture.named('GET').filter((r) => r.path.includes('/_verifying/')).length, `trust ${trust}`).toBe(trust ? 0 : 1);
+      expect(sha((await download(store, t)).body)).toBe(sha(bytes));
+    }
+  });
+
   it('18.3: ping and finalize reject within the bound against a server that accepts and never answers', async () => {
     const silent = await startSilentServer();
     cleanup.push(() => silent.close());

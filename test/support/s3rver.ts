@@ -29,6 +29,7 @@ export interface S3rverHandle {
 
 interface S3rverStore {
   existsObject(bucket: string, key: string): Promise<boolean>;
+  getObject(bucket: string, key: string): Promise<{ content: AsyncIterable<Buffer> | null } | null>;
   copyObject(srcBucket: string, srcKey: string, ...rest: unknown[]): Promise<unknown>;
 }
 interface KoaContext {
@@ -48,12 +49,16 @@ interface KoaContext {
  *   the caller lacks s3:ListBucket;
  * - `omitHeadEtag`: HEAD answers without an ETag header;
  * - `versionIds`: object answers carry an `x-amz-version-id` (derived from the key), as a
- *   versioned bucket's do; s3rver still keeps one version and ignores `versionId` on DELETE.
+ *   versioned bucket's do; s3rver still keeps one version and ignores `versionId` on DELETE;
+ * - `headChecksums`: HEAD answers carry the full-object SHA-256 of the bytes s3rver stores
+ *   (`x-amz-checksum-sha256`, computed here from the stored object), as AWS S3 does for objects
+ *   written with a SHA-256 checksum. s3rver still never checks a checksum on PUT.
  */
 export interface S3rverQuirks {
   denyMissingObjects?: boolean;
   omitHeadEtag?: boolean;
   versionIds?: boolean;
+  headChecksums?: boolean;
 }
 interface S3rverInstance {
   store: S3rverStore;
@@ -108,7 +113,7 @@ export async function startS3rver(bucket = 'models', quirks: S3rverQuirks = {}):
     await next();
   });
   const decode = (key: string): string => (key.includes('%') ? decodeURIComponent(key) : key);
-  if (quirks.denyMissingObjects || quirks.omitHeadEtag || quirks.versionIds) {
+  if (quirks.denyMissingObjects || quirks.omitHeadEtag || quirks.versionIds || quirks.headChecksums) {
     server.middleware.unshift(async (ctx, next) => {
       const object = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
       if (!object) return next();
@@ -122,6 +127,13 @@ export async function startS3rver(bucket = 'models', quirks: S3rverQuirks = {}):
       await next();
       if (quirks.omitHeadEtag && ctx.method === 'HEAD') ctx.remove('ETag');
       if (quirks.versionIds && ctx.status < 300) ctx.set('x-amz-version-id', versionIdOf(key));
+      if (quirks.headChecksums && ctx.method === 'HEAD' && ctx.status === 200) {
+        const stored = await server.store.getObject(object[1]!, key);
+        const hash = createHash('sha256');
+        for await (const chunk of stored?.content ?? []) hash.update(chunk);
+        ctx.set('x-amz-checksum-sha256', hash.digest('base64'));
+        ctx.set('x-amz-checksum-type', 'FULL_OBJECT');
+      }
     });
   }
   const { existsObject, copyObject } = server.store;

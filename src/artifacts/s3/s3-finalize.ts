@@ -69,7 +69,10 @@ function refuseStaged(t: ArtifactTarget, sha256: string, head: ObjectHead): stri
   return null;
 }
 
-/** Checks the private copy: its store checksum when trusted, otherwise its bytes read back. */
+/**
+ * Checks the private copy: by its bytes read back, or, when store checksums are trusted, by the
+ * full-object SHA-256 storage reports for it (HEAD), if it reports one equal to the declared one.
+ */
 async function checkCopy(
   objects: S3Objects,
   t: ArtifactTarget,
@@ -80,7 +83,10 @@ async function checkCopy(
 ): Promise<string | null | 'changed'> {
   const declared64 = sha256HexToBase64(sha256);
   if (copy.sha256Base64 !== null && copy.sha256Base64 !== declared64) return shaMismatch(t, sha256, copy.sha256Base64);
-  if (settings.trustStoreChecksums && copy.sha256Base64 === declared64) return null;
+  if (settings.trustStoreChecksums) {
+    const head = await objects.head(key);
+    if (typeof head === 'object' && head.sha256Base64 === declared64 && head.size === t.sizeBytes) return null;
+  }
   const got = await objects.digest(key, copy.etag || null);
   if (got === 'changed') return 'changed';
   if (typeof got === 'string') throw new S3StorageError('GetObject', key, null, `the private copy is ${got}`);

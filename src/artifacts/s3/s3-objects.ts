@@ -127,7 +127,7 @@ export class S3Objects {
       return {
         etag: out.CopyObjectResult?.ETag ?? '',
         versionId: versionOf(out.VersionId),
-        sha256Base64: out.CopyObjectResult?.ChecksumSHA256 ?? null,
+        sha256Base64: (out.CopyObjectResult?.ChecksumType ?? 'FULL_OBJECT') === 'FULL_OBJECT' ? (out.CopyObjectResult?.ChecksumSHA256 ?? null) : null,
       };
     } catch (err) {
       if (missingObject(err)) return 'missing';
