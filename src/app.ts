@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import type { ArtifactStore } from './artifacts/artifact.store.js';
 import { fsArtifactRoutes } from './artifacts/fs-artifact.http.js';
 import { FsArtifactStore } from './artifacts/fs-artifact.store.js';
-import { S3ArtifactStore } from './artifacts/s3-artifact.store.js';
+import { S3ArtifactStore } from './artifacts/s3/s3-artifact.store.js';
 import type { Config } from './config.js';
 import { createApollo } from './graphql/apollo.js';
 import { buildRegistrySchema } from './graphql/schema.js';
@@ -96,7 +96,16 @@ async function compose(
       forcePathStyle: config.s3.forcePathStyle,
       sse: config.s3.sse,
       kmsKeyId: config.s3.kmsKeyId,
+      timeouts: config.s3.timeouts,
+      conditionalUploads: config.s3.conditionalUploads,
+      trustStoreChecksums: config.s3.trustStoreChecksums,
     });
+    const storageUrl = config.s3.publicEndpoint ?? config.s3.endpoint;
+    const registryHost = config.publicUrl ? new URL(config.publicUrl).hostname : ['0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host;
+    if (storageUrl && sharesHost(new URL(storageUrl).hostname, registryHost)) {
+      // Go's HTTP client (and older curl) forward Authorization on a redirect to the same host name, whatever the port.
+      logger.warn({ storageHost: new URL(storageUrl).hostname, registryHost }, 'S3 presigned URLs point at the registry host name (or a subdomain of it): clients may forward API tokens to storage when they follow the download redirect; serve storage from another host name');
+    }
     if (config.s3.createBucket) await s3.ensureBucket();
     artifacts = s3;
     closeArtifacts = () => s3.close();
@@ -189,4 +198,11 @@ async function writeSecretFile(file: string, secret: string): Promise<string> {
     await handle.close();
   }
   return file;
+}
+
+/** Same host name, or `storage` a subdomain of `registry` (ports do not matter to the clients that forward tokens). */
+function sharesHost(storage: string, registry: string): boolean {
+  const a = storage.toLowerCase().replace(/^\[|\]$/g, '');
+  const b = registry.toLowerCase().replace(/^\[|\]$/g, '');
+  return a === b || a.endsWith(`.${b}`);
 }

@@ -33,7 +33,9 @@ const schema = z.object({
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a bucket name: 3-63 lowercase letters, digits, "." and "-"')
     .optional(),
   S3_ENDPOINT: httpUrl.optional(),
-  S3_PUBLIC_ENDPOINT: httpUrl.optional(),
+  S3_PUBLIC_ENDPOINT: httpUrl
+    .refine((u) => { const url = new URL(u); return url.pathname === '/' && !url.search && !url.hash; }, 'must be scheme, host and port only, without a path (the bucket and key are added to it)')
+    .optional(),
   S3_REGION: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be a region name such as us-east-1').default('us-east-1'),
   S3_PREFIX: z
     .string()
@@ -44,6 +46,11 @@ const schema = z.object({
   S3_SSE: z.enum(['none', 'AES256', 'aws:kms']).default('none'),
   S3_SSE_KMS_KEY_ID: z.string().min(1).optional(),
   S3_CREATE_BUCKET: bool.default(false),
+  S3_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).optional(),
+  S3_SOCKET_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
+  S3_PING_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).optional(),
+  S3_CONDITIONAL_UPLOADS: bool.optional(),
+  S3_TRUST_STORE_CHECKSUMS: bool.optional(),
 }).superRefine((c, ctx) => {
   if (c.S3_SSE === 'aws:kms' && !c.S3_SSE_KMS_KEY_ID) {
     ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'is required when S3_SSE is aws:kms' });
@@ -53,7 +60,7 @@ const schema = z.object({
   }
   if (!c.S3_BUCKET) {
     // Any other S3 setting without a bucket would silently fall back to the local directory.
-    for (const name of ['S3_ENDPOINT', 'S3_PUBLIC_ENDPOINT', 'S3_PREFIX', 'S3_SSE_KMS_KEY_ID'] as const) {
+    for (const name of ['S3_ENDPOINT', 'S3_PUBLIC_ENDPOINT', 'S3_PREFIX', 'S3_SSE_KMS_KEY_ID', 'S3_CONNECT_TIMEOUT_MS', 'S3_SOCKET_TIMEOUT_MS', 'S3_PING_TIMEOUT_MS', 'S3_CONDITIONAL_UPLOADS', 'S3_TRUST_STORE_CHECKSUMS'] as const) {
       if (c[name] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
     }
     if (c.S3_SSE !== 'none') ctx.addIssue({ code: 'custom', path: ['S3_SSE'], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
@@ -74,6 +81,12 @@ export interface S3Config {
   readonly kmsKeyId: string | null;
   /** Create the bucket at start when missing (MinIO in docker compose). */
   readonly createBucket: boolean;
+  /** Connect, idle-socket and readiness-check timeouts. */
+  readonly timeouts: { readonly connectMs: number; readonly idleMs: number; readonly pingMs: number };
+  /** Sign `If-None-Match: *` into upload URLs (a URL cannot overwrite a staged upload). */
+  readonly conditionalUploads: boolean;
+  /** Skip the read-back when the store reports a full-object SHA-256 equal to the declared one. */
+  readonly trustStoreChecksums: boolean;
 }
 
 export interface Config {
@@ -141,6 +154,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           sse: c.S3_SSE,
           kmsKeyId: c.S3_SSE_KMS_KEY_ID ?? null,
           createBucket: c.S3_CREATE_BUCKET,
+          timeouts: Object.freeze({ connectMs: c.S3_CONNECT_TIMEOUT_MS ?? 5_000, idleMs: c.S3_SOCKET_TIMEOUT_MS ?? 60_000, pingMs: c.S3_PING_TIMEOUT_MS ?? 5_000 }),
+          conditionalUploads: c.S3_CONDITIONAL_UPLOADS ?? true,
+          trustStoreChecksums: c.S3_TRUST_STORE_CHECKSUMS ?? false,
         })
       : null,
   });

@@ -11,11 +11,13 @@ export interface ArtifactTarget {
   path: string;
   sizeBytes: number;
   contentType: string;
+  /** The declared sha256 (hex), when known: a store may bind the upload to it (S3 checks the body against it). */
+  sha256?: string;
 }
 
 export interface PresignedRequest {
   url: string;
-  method: 'PUT' | 'GET';
+  method: 'PUT' | 'GET' | 'HEAD';
   /** Headers the client must send exactly. */
   headers: { name: string; value: string }[];
   expiresAt: Date;
@@ -27,8 +29,11 @@ export interface ArtifactStore {
   readonly engine: string;
   /** A URL to PUT the artifact's bytes to its staging key, bound to its size and content type. */
   presignUpload(target: ArtifactTarget, ttlSeconds: number): Promise<PresignedRequest>;
-  /** A URL to GET the artifact's final (verified) bytes. */
-  presignDownload(target: ArtifactTarget, ttlSeconds: number): Promise<PresignedRequest>;
+  /**
+   * A URL to GET the artifact's final (verified) bytes, or, with `method` HEAD, to ask for their
+   * size and type only (a URL is signed for one method). Served as an attachment of the declared type.
+   */
+  presignDownload(target: ArtifactTarget, ttlSeconds: number, method?: 'GET' | 'HEAD'): Promise<PresignedRequest>;
   /**
    * Checks the uploaded bytes against `sha256` and `target.sizeBytes`, computed by the server from
    * the stored bytes, and on success makes them the final object. Idempotent: when the staging

@@ -50,7 +50,9 @@ export function fsArtifactRoutes(store: FsArtifactStore, acceptsUpload: UploadGa
       Number.isSafeInteger(expires) &&
       contentType !== null &&
       (method === 'GET' ? len === null : Number.isSafeInteger(contentLength)) &&
-      signatureMatches(store.secret, fields, q.get('sig') ?? '');
+      (signatureMatches(store.secret, fields, q.get('sig') ?? '') ||
+        // A URL signed for HEAD serves HEAD only (one signed for GET serves both).
+        (req.method === 'HEAD' && method === 'GET' && signatureMatches(store.secret, { ...fields, method: 'HEAD' }, q.get('sig') ?? '')));
     if (!valid) return reply(res, 403, 'signature does not match');
     if (expires * 1000 < now().getTime()) return reply(res, 403, 'URL expired');
     const target = parseObjectKey(key, method === 'PUT' ? 'uploads' : 'models');

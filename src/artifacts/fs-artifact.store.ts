@@ -68,14 +68,14 @@ export class FsArtifactStore implements ArtifactStore {
     return this.presign('PUT', objectKey('uploads', t), ttlSeconds, t.sizeBytes, t.contentType);
   }
 
-  async presignDownload(t: ArtifactTarget, ttlSeconds: number): Promise<PresignedRequest> {
-    return this.presign('GET', objectKey('models', t), ttlSeconds, null, t.contentType);
+  async presignDownload(t: ArtifactTarget, ttlSeconds: number, method: 'GET' | 'HEAD' = 'GET'): Promise<PresignedRequest> {
+    return this.presign(method, objectKey('models', t), ttlSeconds, null, t.contentType);
   }
 
   /** URLs signed this second, by what they sign: the same request within a second gets the same URL. */
   private readonly signedThisSecond = new Map<string, PresignedRequest>();
 
-  private presign(method: 'PUT' | 'GET', key: string, ttlSeconds: number, contentLength: number | null, contentType: string): PresignedRequest {
+  private presign(method: PresignedRequest['method'], key: string, ttlSeconds: number, contentLength: number | null, contentType: string): PresignedRequest {
     const expires = Math.floor(this.now().getTime() / 1000) + ttlSeconds;
     const cacheKey = `${method}\n${key}\n${ttlSeconds}\n${contentLength ?? ''}\n${contentType}`;
     const recent = this.signedThisSecond.get(cacheKey);
@@ -86,7 +86,7 @@ export class FsArtifactStore implements ArtifactStore {
     return request;
   }
 
-  private signRequest(method: 'PUT' | 'GET', key: string, expires: number, contentLength: number | null, contentType: string): PresignedRequest {
+  private signRequest(method: PresignedRequest['method'], key: string, expires: number, contentLength: number | null, contentType: string): PresignedRequest {
     const signature = sign(this.secret, { method, key, expires, contentLength, contentType });
     const op = method === 'PUT' ? 'upload' : 'download';
     const query = new URLSearchParams({ expires: String(expires), ct: contentType, sig: signature });

@@ -6,7 +6,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * changed without the server refusing the request.
  */
 export interface SignedFields {
-  method: 'PUT' | 'GET';
+  method: 'PUT' | 'GET' | 'HEAD';
   key: string;
   /** Unix seconds. */
   expires: number;

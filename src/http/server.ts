@@ -77,14 +77,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps,
   const download = DOWNLOAD_ROUTE.exec(path);
   if (download && (req.method === 'GET' || req.method === 'HEAD')) {
     const principal = await authenticate(req, res, deps, 'json');
-    if (principal) await downloadRedirect(res, deps, download, principal);
+    if (principal) await downloadRedirect(res, deps, download, principal, req.method);
     return;
   }
   for (const route of deps.routes) if (await route(req, res, url)) return;
   sendJson(res, 404, { error: 'Not found' });
 }
 
-async function downloadRedirect(res: ServerResponse, deps: HttpDeps, match: RegExpExecArray, principal: Principal): Promise<void> {
+async function downloadRedirect(res: ServerResponse, deps: HttpDeps, match: RegExpExecArray, principal: Principal, method: 'GET' | 'HEAD'): Promise<void> {
   let parts: string[];
   try {
     parts = match.slice(1, 4).map((p) => decodeURIComponent(p!));
@@ -93,7 +93,8 @@ async function downloadRedirect(res: ServerResponse, deps: HttpDeps, match: RegE
   }
   const [model, ref, artifactPath] = parts as [string, string, string];
   try {
-    const url = await deps.services.queries.resolveDownload(principal, model, ref, artifactPath);
+    // Signed for the request's own method: storage refuses a HEAD on a URL signed for GET.
+    const url = await deps.services.queries.resolveDownload(principal, model, ref, artifactPath, method);
     // An explicit empty body rather than a chunked empty one.
     res.writeHead(302, { Location: url.url, 'Cache-Control': 'no-store', 'Content-Length': 0 });
     res.end();

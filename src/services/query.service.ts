@@ -132,17 +132,18 @@ export class QueryService {
   }
 
   /** A presigned GET for a verified version's artifact; null for versions not READY or ARCHIVED. */
-  async downloadUrl(version: ModelVersion, artifact: Artifact, ttlSeconds: number): Promise<PresignedRequest | null> {
+  async downloadUrl(version: ModelVersion, artifact: Artifact, ttlSeconds: number, method: 'GET' | 'HEAD' = 'GET'): Promise<PresignedRequest | null> {
     const ttl = checkUrlTtl('expiresInSeconds', ttlSeconds);
     if (!VERIFIED_STATUSES.includes(version.status)) return null;
-    return this.deps.artifacts.presignDownload(artifactTarget(version, artifact), ttl);
+    return this.deps.artifacts.presignDownload(artifactTarget(version, artifact), ttl, method);
   }
 
   /**
    * The inference download: `ref` is a version id, `latest` (newest READY) or an environment name.
    * NOT_FOUND when the model, version, deployment or file does not exist or is not downloadable.
+   * `method`: the URL is signed for the request's own method (storage refuses HEAD on a GET URL).
    */
-  async resolveDownload(principal: Principal, modelName: string, ref: string, path: string): Promise<PresignedRequest> {
+  async resolveDownload(principal: Principal, modelName: string, ref: string, path: string, method: 'GET' | 'HEAD' = 'GET'): Promise<PresignedRequest> {
     checkModelName('model', modelName);
     this.access.requireVisible(principal, modelName);
     let version: ModelVersion | null;
@@ -167,7 +168,7 @@ export class QueryService {
     if (!version) throw new NotFoundError(`Model "${modelName}" has no version ${ref}`);
     const artifact = version.artifacts.find((a) => a.path === path);
     if (!artifact) throw new NotFoundError(`Version ${version.id} has no artifact "${path}"`);
-    const url = await this.downloadUrl(version, artifact, this.deps.settings.downloadUrlTtlSeconds);
+    const url = await this.downloadUrl(version, artifact, this.deps.settings.downloadUrlTtlSeconds, method);
     if (!url) throw new NotFoundError(`Version ${version.id} is ${version.status}; only verified versions can be downloaded`);
     return url;
   }

@@ -32,7 +32,7 @@ export interface RegisteredVersion {
 const ID_ATTEMPTS = 3;
 
 export function artifactTarget(v: Pick<ModelVersion, 'modelName' | 'id'>, a: Artifact): ArtifactTarget {
-  return { modelName: v.modelName, versionId: v.id, path: a.path, sizeBytes: a.sizeBytes, contentType: a.contentType };
+  return { modelName: v.modelName, versionId: v.id, path: a.path, sizeBytes: a.sizeBytes, contentType: a.contentType, sha256: a.sha256 };
 }
 
 /** Use cases that create and change versions and models. */

@@ -77,7 +77,7 @@ describe.each(backends)('model lifecycle over HTTP, %s', (_name, backend) => {
     expect(version.metrics.map((m: { name: string }) => m.name)).toEqual(['roc_auc', 'accuracy', 'pr_auc', 'f1']);
     expect(version.artifacts.every((a: { downloadUrl: unknown }) => a.downloadUrl === null)).toBe(true);
     expect(uploads.map((u: { path: string }) => u.path)).toEqual(['model.bin', 'conf/config.json']);
-    expect(uploads[1].upload.headers).toEqual([{ name: 'Content-Type', value: 'application/json' }]);
+    expect(uploads[1].upload.headers).toContainEqual({ name: 'Content-Type', value: 'application/json' });
     expect(uploads[0].upload.method).toBe('PUT');
 
     expect((await put(uploads[0].upload, weights)).status).toBe(200);
@@ -91,6 +91,19 @@ describe.each(backends)('model lifecycle over HTTP, %s', (_name, backend) => {
     expect(Buffer.from(await got.arrayBuffer())).toEqual(weights);
     // completing again is harmless
     expect((await h.ok(`mutation($id: ID!) { completeModelVersionUpload(versionId: $id) { status } }`, { id: version.id })).completeModelVersionUpload.status).toBe('READY');
+  });
+
+  it('answers HEAD on the download route with a redirect to a URL signed for HEAD, which storage answers with the size', async () => {
+    const bytes = Buffer.from('weights, asked for their size');
+    const id = await publish(h, 'sized', { files: { 'model.pkl': bytes } });
+    const route = `${h.url}/v1/models/sized/versions/${id}/artifacts/model.pkl`;
+    const redirect = await fetch(route, { method: 'HEAD', redirect: 'manual', headers: h.auth() });
+    expect(redirect.status).toBe(302);
+    const head = await fetch(redirect.headers.get('location')!, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(bytes.length));
+    const got = await fetch((await fetch(route, { redirect: 'manual', headers: h.auth() })).headers.get('location')!);
+    expect(Buffer.from(await got.arrayBuffer())).toEqual(bytes);
   });
 
   it('issues fresh upload URLs for a pending version, and only for one', async () => {

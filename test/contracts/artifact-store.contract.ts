@@ -31,9 +31,9 @@ export function describeArtifactStore(name: string, open: OpenArtifactStore, des
     /** A target in a version of its own, so tests never see each other's objects. */
     function target(bytes: Buffer, path = 'model.pkl', contentType = CONTENT_TYPE, versionId?: string): ArtifactTarget {
       counter += 1;
-      return { modelName: 'iris', versionId: versionId ?? `v${Date.now()}-${counter}-${randomBytes(3).toString('hex')}`, path, sizeBytes: bytes.length, contentType };
+      const v = versionId ?? `v${Date.now()}-${counter}-${randomBytes(3).toString('hex')}`;
+      return { modelName: 'iris', versionId: v, path, sizeBytes: bytes.length, contentType, sha256: sha(bytes) };
     }
-    const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
     function put(req: PresignedRequest, body: Buffer, headers?: Record<string, string>): Promise<Response> {
       expect(req.method).toBe('PUT');
@@ -70,6 +70,9 @@ export function describeArtifactStore(name: string, open: OpenArtifactStore, des
       return u.toString();
     }
     const refused = (status: number): boolean => status >= 400 && status < 500;
+    function sha(b: Buffer): string {
+      return createHash('sha256').update(b).digest('hex');
+    }
 
     it('uploads, finalizes, and serves the identical bytes with the declared type', async () => {
       const bytes = randomBytes(64 * 1024 + 7);
@@ -113,12 +116,14 @@ export function describeArtifactStore(name: string, open: OpenArtifactStore, des
       const declared = randomBytes(256);
       const sent = randomBytes(256);
       const t = target(declared);
-      expect((await put(await store.presignUpload(t, TTL), sent)).status).toBe(200);
+      const res = await put(await store.presignUpload(t, TTL), sent);
+      // A store that checks the declared sha256 on PUT (S3 with x-amz-checksum-sha256) refuses it there (400 BadDigest).
+      expect([200, 400]).toContain(res.status);
       const outcome = await store.finalize(t, sha(declared));
       expect(outcome.ok).toBe(false);
       if (outcome.ok) return;
       expect(outcome.reason).toContain('"model.pkl"');
-      expect(outcome.reason).toContain('sha256');
+      expect(outcome.reason).toContain(res.status === 200 ? 'sha256' : 'was not uploaded');
       // The staged bytes are gone: nothing is left to verify, and nothing can be downloaded.
       expect(await store.finalize(t, sha(declared))).toEqual({ ok: false, reason: 'artifact "model.pkl" was not uploaded' });
       expect(refused((await downloadOf(t)).status)).toBe(true);
@@ -184,6 +189,18 @@ export function describeArtifactStore(name: string, open: OpenArtifactStore, des
       const viaUploadUrl = await get(up.url);
       expect(viaUploadUrl.status).not.toBe(200);
       expect(viaUploadUrl.body.equals(bytes)).toBe(false);
+    });
+
+    it('signs downloads for HEAD too: a HEAD URL answers HEAD with the size and type, and refuses GET', async () => {
+      const bytes = randomBytes(321);
+      const t = await stored(bytes);
+      const head = await store.presignDownload(t, TTL, 'HEAD');
+      expect(head.method).toBe('HEAD');
+      const res = await fetch(head.url, { method: 'HEAD' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-length')).toBe('321');
+      expect(res.headers.get('content-type')).toBe(CONTENT_TYPE);
+      expect((await get(head.url)).status).toBe(403);
     });
 
     it('refuses URLs with one signature character changed (403)', async () => {

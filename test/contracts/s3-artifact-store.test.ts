@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactTarget } from '../../src/artifacts/artifact.store.js';
-import { S3_MAX_SINGLE_OBJECT_BYTES, S3ArtifactStore, type S3ArtifactStoreOptions } from '../../src/artifacts/s3-artifact.store.js';
+import { S3_MAX_SINGLE_OBJECT_BYTES, S3ArtifactStore, type S3ArtifactStoreOptions } from '../../src/artifacts/s3/s3-artifact.store.js';
 import { InvalidArgumentError } from '../../src/domain/errors.js';
 import { type S3rverHandle, s3rverClientConfig, startS3rver } from '../support/s3rver.js';
 import { describeArtifactStore } from './artifact-store.contract.js';
@@ -129,9 +129,12 @@ describe('S3ArtifactStore specifics (on s3rver, a local S3 emulator)', () => {
     const up = await store.presignUpload(target('m.bin', bytes, 'v1'), 60);
     const url = new URL(up.url);
     expect(url.pathname).toBe(`/${s3.bucket}/p/_staging/iris/v1/m.bin`);
-    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;if-none-match');
     expect(url.searchParams.get('X-Amz-Expires')).toBe('60');
-    expect(up.headers).toEqual([{ name: 'Content-Type', value: 'application/octet-stream' }]);
+    expect(up.headers).toEqual([
+      { name: 'Content-Type', value: 'application/octet-stream' },
+      { name: 'If-None-Match', value: '*' },
+    ]);
     const down = await store.presignDownload(target('m.bin', bytes, 'v1'), 60);
     expect(new URL(down.url).pathname).toBe(`/${s3.bucket}/p/iris/v1/m.bin`);
     expect(new URL(down.url).searchParams.get('X-Amz-SignedHeaders')).toBe('host');
@@ -143,7 +146,7 @@ describe('S3ArtifactStore specifics (on s3rver, a local S3 emulator)', () => {
     const t = target('sse.bin', bytes);
     const up = await aes.presignUpload(t, 60);
     expect(up.headers).toContainEqual({ name: 'x-amz-server-side-encryption', value: 'AES256' });
-    expect(new URL(up.url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;x-amz-server-side-encryption');
+    expect(new URL(up.url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;if-none-match;x-amz-server-side-encryption');
     const without = await fetch(up.url, { method: 'PUT', body: bytes, headers: { 'Content-Type': 'application/octet-stream' } });
     expect(without.status).toBe(403);
     expect((await fetch(up.url, { method: 'PUT', body: bytes, headers: headersOf(up) })).status).toBe(200);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -28,11 +29,36 @@ export interface S3rverHandle {
 
 interface S3rverStore {
   existsObject(bucket: string, key: string): Promise<boolean>;
+  getObject(bucket: string, key: string): Promise<{ content: AsyncIterable<Buffer> | null } | null>;
   copyObject(srcBucket: string, srcKey: string, ...rest: unknown[]): Promise<unknown>;
 }
 interface KoaContext {
   path: string;
+  method: string;
+  status: number;
+  body: unknown;
   req: { headers: Record<string | symbol, unknown> };
+  set(name: string, value: string): void;
+  remove(name: string): void;
+}
+
+/**
+ * Ways to make s3rver answer as a real store configured differently would, for one behaviour each
+ * (s3rver itself has no IAM, no versioning, and always sends an ETag):
+ * - `denyMissingObjects`: GET/HEAD of a missing object answers 403 AccessDenied, as S3 does when
+ *   the caller lacks s3:ListBucket;
+ * - `omitHeadEtag`: HEAD answers without an ETag header;
+ * - `versionIds`: object answers carry an `x-amz-version-id` (derived from the key), as a
+ *   versioned bucket's do; s3rver still keeps one version and ignores `versionId` on DELETE;
+ * - `headChecksums`: HEAD answers carry the full-object SHA-256 of the bytes s3rver stores
+ *   (`x-amz-checksum-sha256`, computed here from the stored object), as AWS S3 does for objects
+ *   written with a SHA-256 checksum. s3rver still never checks a checksum on PUT.
+ */
+export interface S3rverQuirks {
+  denyMissingObjects?: boolean;
+  omitHeadEtag?: boolean;
+  versionIds?: boolean;
+  headChecksums?: boolean;
 }
 interface S3rverInstance {
   store: S3rverStore;
@@ -69,7 +95,7 @@ export const s3rverClientConfig = {
 } as const;
 
 /** Starts s3rver on 127.0.0.1 (random port) over a fresh temporary directory with one bucket. */
-export async function startS3rver(bucket = 'models'): Promise<S3rverHandle> {
+export async function startS3rver(bucket = 'models', quirks: S3rverQuirks = {}): Promise<S3rverHandle> {
   const S3rver = require('@20minutes/s3rver') as S3rverClass;
   const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
   const server = new S3rver({
@@ -87,6 +113,29 @@ export async function startS3rver(bucket = 'models'): Promise<S3rverHandle> {
     await next();
   });
   const decode = (key: string): string => (key.includes('%') ? decodeURIComponent(key) : key);
+  if (quirks.denyMissingObjects || quirks.omitHeadEtag || quirks.versionIds || quirks.headChecksums) {
+    server.middleware.unshift(async (ctx, next) => {
+      const object = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+      if (!object) return next();
+      const key = object[2]!.split('/').map(decodeURIComponent).join('/');
+      if (quirks.denyMissingObjects && (ctx.method === 'GET' || ctx.method === 'HEAD') && !(await server.store.existsObject(object[1]!, key))) {
+        ctx.status = 403;
+        ctx.set('Content-Type', 'application/xml');
+        ctx.body = ctx.method === 'HEAD' ? '' : '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+        return;
+      }
+      await next();
+      if (quirks.omitHeadEtag && ctx.method === 'HEAD') ctx.remove('ETag');
+      if (quirks.versionIds && ctx.status < 300) ctx.set('x-amz-version-id', versionIdOf(key));
+      if (quirks.headChecksums && ctx.method === 'HEAD' && ctx.status === 200) {
+        const stored = await server.store.getObject(object[1]!, key);
+        const hash = createHash('sha256');
+        for await (const chunk of stored?.content ?? []) hash.update(chunk);
+        ctx.set('x-amz-checksum-sha256', hash.digest('base64'));
+        ctx.set('x-amz-checksum-type', 'FULL_OBJECT');
+      }
+    });
+  }
   const { existsObject, copyObject } = server.store;
   server.store.existsObject = (b, key) => existsObject.call(server.store, b, decode(key));
   server.store.copyObject = (b, key, ...rest) => copyObject.call(server.store, b, decode(key), ...rest);
@@ -101,4 +150,9 @@ export async function startS3rver(bucket = 'models'): Promise<S3rverHandle> {
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** The version id the `versionIds` quirk reports for a key. */
+export function versionIdOf(key: string): string {
+  return `ver-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
 }

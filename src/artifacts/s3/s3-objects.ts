@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { S3StorageError, encodeKey, errorName, missingObject, status } from './s3-support.js';
+
+export interface SseParams {
+  ServerSideEncryption?: 'AES256' | 'aws:kms';
+  SSEKMSKeyId?: string;
+}
+
+/** What HEAD says about one stored object. */
+export interface ObjectHead {
+  size: number;
+  etag: string;
+  /** The object's version in a versioned bucket; null otherwise. */
+  versionId: string | null;
+  /** The full-object SHA-256 the store computed (base64), when it reports one. */
+  sha256Base64: string | null;
+  /** A Content-Encoding the uploader sent (S3 keeps it and serves it with the object). */
+  contentEncoding: string | null;
+}
+
+/** A new object made by CopyObject. */
+export interface CopiedObject {
+  etag: string;
+  versionId: string | null;
+  sha256Base64: string | null;
+}
+
+/**
+ * 'missing': no such object. 'denied': storage answered 403 AccessDenied, which is also what S3
+ * answers for a missing object when the caller lacks s3:ListBucket.
+ */
+export type Absent = 'missing' | 'denied';
+
+/** The object operations the store needs, each translating driver errors at this edge. */
+export class S3Objects {
+  constructor(
+    private readonly client: S3Client,
+    readonly bucket: string,
+    private readonly sse: SseParams,
+  ) {}
+
+  async head(key: string): Promise<ObjectHead | Absent> {
+    let out;
+    try {
+      out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    } catch (err) {
+      if (missingObject(err)) return 'missing';
+      if (status(err) === 403) return this.forbidden(key, err);
+      throw new S3StorageError('HeadObject', key, err);
+    }
+    // Without an ETag nothing pins the bytes between the checks and the copy: fail closed.
+    if (!out.ETag) throw new S3StorageError('HeadObject', key, null, 'the response carries no ETag');
+    const fullObject = out.ChecksumType === undefined || out.ChecksumType === 'FULL_OBJECT';
+    const encoding = out.ContentEncoding?.trim().toLowerCase();
+    return {
+      size: out.ContentLength ?? 0,
+      etag: out.ETag,
+      versionId: versionOf(out.VersionId),
+      sha256Base64: fullObject ? (out.ChecksumSHA256 ?? null) : null,
+      contentEncoding: encoding && encoding !== 'identity' ? out.ContentEncoding! : null,
+    };
+  }
+
+  /**
+   * A 403 on HEAD has no body to say why. A one-byte GET does: AccessDenied is a missing object
+   * without s3:ListBucket (or no s3:GetObject); anything else (a bad signature, an expired token)
+   * is a storage fault.
+   */
+  private async forbidden(key: string, headError: unknown): Promise<Absent> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: 'bytes=0-0' }));
+      (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
+    } catch (err) {
+      if (missingObject(err)) return 'missing';
+      if (status(err) === 403 && errorName(err) === 'AccessDenied') return 'denied';
+      throw new S3StorageError('HeadObject', key, err);
+    }
+    throw new S3StorageError('HeadObject', key, headError);
+  }
+
+  /** sha256 and size of the stored bytes (of the version with `etag` when given). */
+  async digest(key: string, etag: string | null): Promise<{ size: number; sha256: string } | Absent | 'changed'> {
+    let body: AsyncIterable<Uint8Array> & { destroy?: () => void };
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(etag ? { IfMatch: etag } : {}) }));
+      body = out.Body as unknown as typeof body;
+    } catch (err) {
+      if (missingObject(err)) return 'missing';
+      if (status(err) === 412) return 'changed';
+      if (status(err) === 403 && errorName(err) === 'AccessDenied') return 'denied';
+      throw new S3StorageError('GetObject', key, err);
+    }
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      for await (const chunk of body) {
+        size += chunk.length;
+        hash.update(chunk);
+      }
+    } catch (err) {
+      body.destroy?.();
+      throw new S3StorageError('GetObject', key, err);
+    }
+    return { size, sha256: hash.digest('hex') };
+  }
+
+  /**
+   * Copies `from` (only while its ETag is `ifMatch`) to `to` with fresh metadata: the declared
+   * content type and nothing the uploader added (MetadataDirective REPLACE), a SHA-256 the store
+   * computes (ChecksumAlgorithm), and the configured encryption.
+   */
+  async copy(from: string, to: string, opts: { ifMatch: string; contentType: string }): Promise<CopiedObject | 'missing' | 'changed'> {
+    try {
+      const out = await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: to,
+          CopySource: `${this.bucket}/${encodeKey(from)}`,
+          ...(opts.ifMatch ? { CopySourceIfMatch: opts.ifMatch } : {}),
+          MetadataDirective: 'REPLACE',
+          ContentType: opts.contentType,
+          ChecksumAlgorithm: 'SHA256',
+          ...this.sse,
+        }),
+      );
+      return {
+        etag: out.CopyObjectResult?.ETag ?? '',
+        versionId: versionOf(out.VersionId),
+        sha256Base64: (out.CopyObjectResult?.ChecksumType ?? 'FULL_OBJECT') === 'FULL_OBJECT' ? (out.CopyObjectResult?.ChecksumSHA256 ?? null) : null,
+      };
+    } catch (err) {
+      if (missingObject(err)) return 'missing';
+      if (status(err) === 412) return 'changed';
+      throw new S3StorageError('CopyObject', from, err);
+    }
+  }
+
+  /**
+   * Deletes one object. With a version id (a versioned bucket) that version is deleted for good,
+   * rather than hidden behind a delete marker; if retention forbids it, a plain delete hides it.
+   */
+  async delete(key: string, versionId: string | null = null): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
+    } catch (err) {
+      if (missingObject(err)) return;
+      if (versionId && status(err) === 403) return this.delete(key, null);
+      throw new S3StorageError('DeleteObject', key, err);
+    }
+  }
+
+  /** Deletes the current version of an object, whatever it is (discard, a failed final object). */
+  async remove(key: string): Promise<void> {
+    const head = await this.head(key).catch(() => 'missing' as const);
+    await this.delete(key, typeof head === 'object' ? head.versionId : null);
+  }
+}
+
+function versionOf(v: string | undefined): string | null {
+  return v && v !== 'null' ? v : null;
+}
