@@ -1,4 +1,5 @@
 import { createApp } from './app.js';
+import { SigningSecretError } from './artifacts/signing-secret.js';
 import { ConfigError, loadConfig } from './config.js';
 
 /** Process entry: config → app → listen; SIGTERM/SIGINT → graceful stop. */
@@ -44,6 +45,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof SigningSecretError) {
+    process.stderr.write(`Refusing to start: ${err.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`Failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

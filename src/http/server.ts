@@ -160,6 +160,9 @@ async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, deps
   });
   for (const [key, value] of result.headers) res.setHeader(key, value);
   res.statusCode = result.status ?? 200;
+  // Apollo answers some failures (a response it cannot serialize, say) with a 500 of its own,
+  // past every hook that logs: every 500 is logged here, with the request id.
+  if (res.statusCode >= 500) log.error({ status: res.statusCode, operation: operationName(body, url) }, 'GraphQL request failed with a server error');
   if (result.body.kind === 'complete') {
     res.end(result.body.string);
     return;
@@ -201,4 +204,10 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
 /** The path without the query string: signatures never reach a log line. */
 function safePath(url: string | undefined): string {
   return (url ?? '/').split('?')[0]!;
+}
+
+/** The operation's name, if the client gave one, for logs (never the query text or variables). */
+function operationName(body: unknown, url: URL): string | null {
+  const name = body !== null && typeof body === 'object' ? (body as { operationName?: unknown }).operationName : url.searchParams.get('operationName');
+  return typeof name === 'string' ? name.slice(0, 100) : null;
 }
