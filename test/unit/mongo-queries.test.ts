@@ -5,15 +5,15 @@ import type { Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import type { ModelVersion, VersionStatus } from '../../src/domain/model.js';
 import { compareByMetric } from '../../src/domain/ranking.js';
-import { COLLECTIONS, type PendingMarker } from '../../src/stores/mongo-documents.js';
-import { MONGO_INDEXES, findIndex } from '../../src/stores/mongo-indexes.js';
-import * as Reads from '../../src/stores/mongo-queries.js';
-import * as Updates from '../../src/stores/mongo-updates.js';
+import { COLLECTIONS, type PendingMarker } from '../../src/stores/mongo/mongo-documents.js';
+import { MONGO_INDEXES, findIndex } from '../../src/stores/mongo/mongo-indexes.js';
+import * as Reads from '../../src/stores/mongo/mongo-queries.js';
+import * as Updates from '../../src/stores/mongo/mongo-updates.js';
 
 const Q = { ...Reads, ...Updates };
 type UpdateSpec = Updates.UpdateSpec;
 type FindSpec = Reads.FindSpec;
-import { type FoundPending, planRecovery } from '../../src/stores/mongo-recovery.js';
+import { type FoundPending, planRecovery } from '../../src/stores/mongo/mongo-recovery.js';
 import type { AuditFilter } from '../../src/stores/registry.store.js';
 
 /**
@@ -366,7 +366,7 @@ describe('mongo queries: every query is served by a declared index', () => {
   });
 
   it('the store sends queries only through these builders; direct lookups are by _id', () => {
-    const dir = new URL('../../src/stores/', import.meta.url).pathname;
+    const dir = new URL('../../src/stores/mongo/', import.meta.url).pathname;
     for (const file of readdirSync(dir).filter((f) => f.startsWith('mongo-'))) {
       const text = readFileSync(join(dir, file), 'utf8');
       for (const m of text.matchAll(/\.findOne\(([^)]*)/g)) expect(m[1], `${file}: ${m[0]}`).toMatch(/^\{ _id: /);

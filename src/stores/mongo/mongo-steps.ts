@@ -1,8 +1,8 @@
 import { type ClientSession, type Collection, type Db, type Document, MongoServerError } from 'mongodb';
-import { sealEvent } from '../audit/hash-chain.js';
-import { ConflictError } from '../domain/errors.js';
-import type { AuditDraft, AuditEvent } from '../domain/model.js';
-import { VERIFIED_STATUSES } from '../domain/model.js';
+import { sealEvent } from '../../audit/hash-chain.js';
+import { ConflictError } from '../../domain/errors.js';
+import type { AuditDraft, AuditEvent } from '../../domain/model.js';
+import { VERIFIED_STATUSES } from '../../domain/model.js';
 import {
   type AuditDoc, COLLECTIONS, type CollectionName, type CounterDoc, type DeploymentDoc, type PendingMarker, type VersionDoc,
   auditToDoc, docToAudit, docToDraft,

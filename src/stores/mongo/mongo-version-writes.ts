@@ -1,7 +1,7 @@
 import type { ClientSession } from 'mongodb';
-import { ConflictError } from '../domain/errors.js';
-import type { AuditDraft, Model, ModelVersion, VersionStatus } from '../domain/model.js';
-import type { TransitionResult } from './registry.store.js';
+import { ConflictError } from '../../domain/errors.js';
+import type { AuditDraft, Model, ModelVersion, VersionStatus } from '../../domain/model.js';
+import type { TransitionResult } from '../registry.store.js';
 import {
   COLLECTIONS, type ModelDoc, type PendingMarker, type PointerDoc, type VersionDoc, docToModel, docToVersion, draftToDoc, versionToDoc,
 } from './mongo-documents.js';

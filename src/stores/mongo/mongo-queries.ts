@@ -1,7 +1,7 @@
 import type { Document } from 'mongodb';
-import type { SortDirection, VersionStatus } from '../domain/model.js';
-import { scopeAllows, scopeRange } from '../domain/token.js';
-import type { AuditFilter } from './registry.store.js';
+import type { SortDirection, VersionStatus } from '../../domain/model.js';
+import { scopeAllows, scopeRange } from '../../domain/token.js';
+import type { AuditFilter } from '../registry.store.js';
 import { COLLECTIONS, type CollectionName } from './mongo-documents.js';
 import { PENDING_FILTER, pendingIndexName } from './mongo-indexes.js';
 

@@ -1,12 +1,12 @@
 import { type ClientSession, type Db, MongoClient, type MongoClientOptions, ReadConcern, ReadPreference, type WriteConcernSettings } from 'mongodb';
-import { canonicalJson } from '../audit/canonical-json.js';
-import { ConflictError } from '../domain/errors.js';
-import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../domain/model.js';
-import { VERIFIED_STATUSES } from '../domain/model.js';
-import { compareByMetric } from '../domain/ranking.js';
-import type { ApiToken } from '../domain/token.js';
-import { decodeCursor, toPage } from './paging.js';
-import type { AuditFilter, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
+import { canonicalJson } from '../../audit/canonical-json.js';
+import { ConflictError } from '../../domain/errors.js';
+import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../../domain/model.js';
+import { VERIFIED_STATUSES } from '../../domain/model.js';
+import { compareByMetric } from '../../domain/ranking.js';
+import type { ApiToken } from '../../domain/token.js';
+import { decodeCursor, toPage } from '../paging.js';
+import type { AuditFilter, MoveResult, RegistryStore, StoreStats, TransitionResult } from '../registry.store.js';
 import {
   type AuditDoc, COLLECTIONS, type DeploymentDoc, type MetricDoc, type ModelDoc, type PendingMarker, type PointerDoc, type TokenDoc,
   type VersionDoc, docToAudit, docToDeployment, docToModel, docToToken, docToVersion, draftToDoc, pointerKey, tokenToDoc,

@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import type { ModelVersion, VersionStatus } from '../domain/model.js';
+import type { ModelVersion, VersionStatus } from '../../domain/model.js';
 import { COLLECTIONS, type CollectionName, type PendingMarker, metricDocId } from './mongo-documents.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { ClientSession } from 'mongodb';
-import { ConflictError } from '../domain/errors.js';
-import type { AuditDraft, Deployment, DeploymentPointer, VersionStatus } from '../domain/model.js';
-import type { MoveResult } from './registry.store.js';
+import { ConflictError } from '../../domain/errors.js';
+import type { AuditDraft, Deployment, DeploymentPointer, VersionStatus } from '../../domain/model.js';
+import type { MoveResult } from '../registry.store.js';
 import {
   COLLECTIONS, type DeploymentDoc, type PendingMarker, type PointerDoc, type VersionDoc, deploymentToDoc, docToPointer, draftToDoc, pointerKey,
 } from './mongo-documents.js';

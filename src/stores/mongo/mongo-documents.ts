@@ -1,7 +1,7 @@
 import type {
   Artifact, AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, Metric, Model, ModelVersion, VersionStatus,
-} from '../domain/model.js';
-import type { ApiToken } from '../domain/token.js';
+} from '../../domain/model.js';
+import type { ApiToken } from '../../domain/token.js';
 
 /**
  * The MongoDB document shapes of the registry and their conversion to and from domain types.
