@@ -15,7 +15,7 @@ import { buildRegistrySchema } from './graphql/schema.js';
 import { type RouteHandler, createHttpServer } from './http/server.js';
 import { type Services, createServices } from './services/services.js';
 import type { RegistryStore } from './stores/registry.store.js';
-import { MongoRegistryStore } from './stores/mongo-registry.store.js';
+import { MongoRegistryStore } from './stores/mongo/mongo-registry.store.js';
 import { SqliteRegistryStore } from './stores/sqlite-registry.store.js';
 
 export interface App {

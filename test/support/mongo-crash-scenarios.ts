@@ -2,9 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/hash-chain.js';
 import type { AuditDraft, ModelVersion } from '../../src/domain/model.js';
-import type { ApiToken } from '../../src/domain/token.js';
-import { COLLECTIONS } from '../../src/stores/mongo-documents.js';
-import type { MongoRegistryStore } from '../../src/stores/mongo-registry.store.js';
+import type { ApiToken, NewApiToken } from '../../src/domain/token.js';
+import { COLLECTIONS } from '../../src/stores/mongo/mongo-documents.js';
+import type { MongoRegistryStore } from '../../src/stores/mongo/mongo-registry.store.js';
 import { InjectedCrash, WriteFaults, withWriteFaults } from './fault-injecting-db.js';
 import { draft, newDeployment, newVersion, tick } from './fixtures.js';
 import type { MongoTarget } from './mongo-target.js';
@@ -18,7 +18,8 @@ interface CrashCase {
   name: string;
   seed(store: Store): Promise<Record<string, unknown>>;
   run(store: Store, ctx: Record<string, unknown>, audit: AuditDraft): Promise<unknown>;
-  done(store: Store, ctx: Record<string, unknown>): Promise<void>;
+  /** `audit` is the draft the operation ran with: done means its event is in the chain. */
+  done(store: Store, ctx: Record<string, unknown>, audit: AuditDraft): Promise<void>;
   notDone(store: Store, ctx: Record<string, unknown>): Promise<void>;
 }
 
@@ -36,7 +37,7 @@ const deploy = async (store: Store, v: ModelVersion, env = 'production') => {
 const rankIds = async (store: Store, model: string, metric = 'roc_auc') =>
   (await store.rankVersions({ modelName: model, metric, direction: 'DESC', statuses: ['READY', 'ARCHIVED'], versionIds: null, limit: 10 })).map((v) => v.id);
 const v = (ctx: Record<string, unknown>, k = 'v') => ctx[k] as ModelVersion;
-const newToken = (): ApiToken => ({
+const newToken = (): NewApiToken => ({
   id: randomUUID(), name: 'ci', role: 'publisher', modelScope: null, expiresAt: null, createdAt: tick(), createdBy: 'admin',
   lastUsedAt: null, revokedAt: null, secretHash: createHash('sha256').update(randomUUID()).digest('hex'),
 });
@@ -100,9 +101,10 @@ const CASES: CrashCase[] = [
       return { v1, v: v2, d: newDeployment(v2, 'production', p) };
     },
     run: (s, ctx, audit) => s.moveDeploymentPointer(ctx.d as ReturnType<typeof newDeployment>, 1, audit),
-    done: async (s, ctx) => {
+    done: async (s, ctx, audit) => {
       const id = (ctx.d as { id: string }).id;
       expect(await s.getPointer('mv', 'production')).toMatchObject({ versionId: v(ctx).id, revision: 2, deploymentId: id });
+      await expectAnchoredTo(s, (await s.getPointer('mv', 'production'))!.audit, audit);
       expect(await s.getDeployments([id])).toMatchObject([{ status: 'SUCCEEDED', revision: 2 }]);
       expect((await s.listDeployments({ modelName: 'mv', environment: 'production', versionId: null, status: null }, { first: 5, after: null })).totalCount).toBe(2);
     },
@@ -119,7 +121,13 @@ const CASES: CrashCase[] = [
       return { v: v1, d: newDeployment(v1, 'production', null) };
     },
     run: (s, ctx, audit) => s.moveDeploymentPointer(ctx.d as ReturnType<typeof newDeployment>, null, audit),
-    done: async (s, ctx) => expect(await s.getPointer('first', 'production')).toMatchObject({ versionId: v(ctx).id, revision: 1 }),
+    done: async (s, ctx, audit) => {
+      expect(await s.getPointer('first', 'production')).toMatchObject({ versionId: v(ctx).id, revision: 1 });
+      await expectAnchoredTo(s, (await s.getPointer('first', 'production'))!.audit, audit);
+      const all = [];
+      for await (const p of s.allPointers()) all.push(p);
+      expect(all).toEqual([await s.getPointer('first', 'production')]);
+    },
     notDone: async (s, ctx) => {
       expect(await s.getPointer('first', 'production')).toBeNull();
       expect(await deploy(s, v(ctx))).toMatchObject({ kind: 'moved', pointer: { revision: 1 } });
@@ -152,16 +160,28 @@ const CASES: CrashCase[] = [
   {
     name: 'createApiToken',
     seed: async () => ({ t: newToken() }),
-    run: (s, ctx, audit) => s.createApiToken(ctx.t as ApiToken, audit),
-    done: async (s, ctx) => expect(await s.findApiTokenByHash((ctx.t as ApiToken).secretHash)).toEqual(ctx.t),
+    run: (s, ctx, audit) => s.createApiToken(ctx.t as NewApiToken, audit),
+    done: async (s, ctx, audit) => {
+      const found = await s.findApiTokenByHash((ctx.t as ApiToken).secretHash);
+      expect(found).toMatchObject(ctx.t as NewApiToken);
+      await expectAnchoredTo(s, found!.audit, audit);
+    },
     notDone: async (s, ctx) => expect(await s.findApiTokenByHash((ctx.t as ApiToken).secretHash)).toBeNull(),
   },
   {
     name: 'revokeApiToken',
-    seed: async (s) => ({ t: await s.createApiToken(newToken(), null), at: tick() }),
+    seed: async (s) => ({ t: await s.createApiToken(newToken(), draft('API_TOKEN_CREATED')), at: tick() }),
     run: (s, ctx, audit) => s.revokeApiToken((ctx.t as ApiToken).id, ctx.at as Date, audit),
-    done: async (s, ctx) => expect((await s.findApiTokenByHash((ctx.t as ApiToken).secretHash))?.revokedAt).toEqual(ctx.at),
-    notDone: async (s, ctx) => expect((await s.findApiTokenByHash((ctx.t as ApiToken).secretHash))?.revokedAt).toBeNull(),
+    done: async (s, ctx, audit) => {
+      const found = await s.findApiTokenByHash((ctx.t as ApiToken).secretHash);
+      expect(found?.revokedAt).toEqual(ctx.at);
+      await expectAnchoredTo(s, found!.audit, audit);
+    },
+    notDone: async (s, ctx) => {
+      const found = await s.findApiTokenByHash((ctx.t as ApiToken).secretHash);
+      expect(found?.revokedAt).toBeNull();
+      expect(found?.audit).toEqual((ctx.t as ApiToken).audit);
+    },
   },
 ];
 
@@ -175,6 +195,13 @@ async function auditIds(store: Store): Promise<string[]> {
   const ids: string[] = [];
   for await (const e of store.auditEventsAscending()) ids.push(e.id);
   return ids;
+}
+
+/** The row's anchor names the event appended for `audit` (by its id), with that event's sequence and hash. */
+async function expectAnchoredTo(store: Store, ref: { sequence: number; hash: string } | null, audit: AuditDraft): Promise<void> {
+  expect(ref, 'the row names no audit event').not.toBeNull();
+  const event = await store.getAuditEvent(ref!.sequence);
+  expect(event).toMatchObject({ id: audit.id, hash: ref!.hash });
 }
 
 async function expectChainValid(store: Store): Promise<void> {
@@ -225,7 +252,7 @@ export function describeMongoCrashPoints(
           expect(await pendingCount(t), `markers left after crash before write ${n}`).toBe(0);
           const completed = (await auditIds(recovered)).includes(audit.id);
           outcomes.push(completed ? 'done' : 'none');
-          await (completed ? c.done(recovered, ctx) : c.notDone(recovered, ctx));
+          await (completed ? c.done(recovered, ctx, audit) : c.notDone(recovered, ctx));
           await expectChainValid(recovered);
         }
         // A crash before the first write leaves nothing; after the commit point, recovery completes it.
@@ -233,6 +260,92 @@ export function describeMongoCrashPoints(
         expect(outcomes[outcomes.length - 1]).toBe('done');
       }, SLOW);
     }
+
+    describe('the anchor step (a row names its audit event only once that event is in the chain)', () => {
+      /** Runs `op` once dry to find the write that anchors `collection` right after the audit insert, then crashes just before it. */
+      async function crashBeforeAnchor(collection: string, seed: (s: Store) => Promise<Record<string, unknown>>, op: (s: Store, ctx: Record<string, unknown>, audit: AuditDraft) => Promise<unknown>) {
+        const dry = await fresh();
+        const dryFaults = new WriteFaults();
+        const dryStore = await dry.open({ wrapDb: (db) => withWriteFaults(db, dryFaults) });
+        const dryCtx = await seed(dryStore);
+        dryFaults.arm(null);
+        await op(dryStore, dryCtx, draft('OP'));
+        const writes = dryFaults.calls.filter((c) => c.write);
+        const auditAt = writes.findIndex((c) => c.collection === COLLECTIONS.audit);
+        const anchorAt = writes.findIndex((c, i) => i > auditAt && c.collection === collection && c.method === 'updateOne');
+        expect(auditAt).toBeGreaterThanOrEqual(0);
+        expect(anchorAt).toBeGreaterThan(auditAt);
+        const t = await fresh();
+        const faults = new WriteFaults();
+        const crashing = await t.open({ wrapDb: (db) => withWriteFaults(db, faults) });
+        const ctx = await seed(crashing);
+        const audit = draft('OP');
+        faults.arm(writes[anchorAt]!.writeNo);
+        await expect(op(crashing, ctx, audit)).rejects.toBeInstanceOf(InjectedCrash);
+        return { t, ctx, audit };
+      }
+
+      it('a pointer move stopped before its anchor: the row shows no anchor until recovery anchors it to the move event', async () => {
+        const { t, ctx, audit } = await crashBeforeAnchor(
+          COLLECTIONS.pointers,
+          async (s) => ({ v: await toReady(s, await registerIn(s, 'anch')) }),
+          (s, c, a) => s.moveDeploymentPointer(newDeployment(v(c), 'production', null), null, { ...a, action: 'MODEL_VERSION_PROMOTED', modelName: 'anch', details: { environment: 'production' } }),
+        );
+        const raw = await t.db.collection(COLLECTIONS.pointers).findOne({ _id: 'anch:production' as never });
+        expect(raw).toMatchObject({ audit: null, pending: { id: audit.id, phase: 'committed' } });
+        const recovered = await t.open();
+        const pointer = await recovered.getPointer('anch', 'production');
+        expect(pointer).toMatchObject({ versionId: v(ctx).id, revision: 1 });
+        await expectAnchoredTo(recovered, pointer!.audit, audit);
+        const all = [];
+        for await (const p of recovered.allPointers()) all.push(p);
+        expect(all).toEqual([pointer]);
+        expect(await pendingCount(t)).toBe(0);
+      });
+
+      it('a token creation stopped before its anchor: the token is anchored to its creation event once found', async () => {
+        const { t, ctx, audit } = await crashBeforeAnchor(
+          COLLECTIONS.tokens,
+          async () => ({ t: newToken() }),
+          (s, c, a) => s.createApiToken(c.t as NewApiToken, { ...a, action: 'API_TOKEN_CREATED', details: { tokenId: (c.t as NewApiToken).id } }),
+        );
+        const raw = await t.db.collection(COLLECTIONS.tokens).findOne({ _id: (ctx.t as NewApiToken).id as never });
+        expect(raw).toMatchObject({ audit: null, pending: { id: audit.id } });
+        const recovered = await t.open();
+        const found = await recovered.findApiTokenByHash((ctx.t as NewApiToken).secretHash);
+        await expectAnchoredTo(recovered, found!.audit, audit);
+        expect((await recovered.listApiTokens()).map((x) => x.audit)).toEqual([found!.audit]);
+      });
+    });
+
+    it('backfills the anchors of rows written before anchors existed, once, to the last event that changed each', async () => {
+      const t = await fresh();
+      const s = await t.open();
+      const v1 = await toReady(s, await registerIn(s, 'old'));
+      const v2 = await toReady(s, await registerIn(s, 'old'));
+      const move = (x: ModelVersion, env: string, rev: number | null) =>
+        s.moveDeploymentPointer(newDeployment(x, env, null), rev, draft('MODEL_VERSION_PROMOTED', { modelName: 'old', versionId: x.id }, { environment: env }));
+      await move(v1, 'production', null);
+      const prod = await move(v2, 'production', 1);
+      const staging = await move(v1, 'staging', null);
+      const token = newToken();
+      await s.createApiToken(token, draft('API_TOKEN_CREATED', {}, { tokenId: token.id }));
+      const revoked = await s.revokeApiToken(token.id, tick(), draft('API_TOKEN_REVOKED', {}, { tokenId: token.id }));
+      const lone = newToken();
+      const { id: loneId, ...loneFields } = lone; // a row made outside the registry: no event names it
+      await t.db.collection(COLLECTIONS.tokens).insertOne({ _id: loneId as never, ...loneFields });
+      // As an earlier version of the registry left them: no `audit` field, no schema marker.
+      await t.db.collection(COLLECTIONS.pointers).updateMany({}, { $unset: { audit: '' } });
+      await t.db.collection(COLLECTIONS.tokens).updateMany({}, { $unset: { audit: '' } });
+      await t.db.collection(COLLECTIONS.counters).deleteOne({ _id: 'schema' as never });
+      const reopened = await t.open();
+      if (prod.kind !== 'moved' || staging.kind !== 'moved') throw new Error('a move failed');
+      expect((await reopened.getPointer('old', 'production'))?.audit).toEqual(prod.pointer.audit);
+      expect((await reopened.getPointer('old', 'staging'))?.audit).toEqual(staging.pointer.audit);
+      expect((await reopened.findApiTokenByHash(token.secretHash))?.audit).toEqual(revoked!.audit);
+      expect((await reopened.findApiTokenByHash(lone.secretHash))?.audit).toBeNull();
+      expect(await t.db.collection(COLLECTIONS.counters).findOne({ _id: 'schema' as never })).toMatchObject({ value: 1 });
+    });
 
     it('never updates or deletes an audit event (only inserts reach audit_events)', async () => {
       const t = await fresh();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Db, MongoClient } from 'mongodb';
-import { MongoRegistryStore } from '../../src/stores/mongo-registry.store.js';
+import { MongoRegistryStore } from '../../src/stores/mongo/mongo-registry.store.js';
 
 /**
  * A database the Mongo store tests run on: `open` starts an independent store on it (like another

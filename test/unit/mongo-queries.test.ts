@@ -1,19 +1,21 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { find, update } from 'mingo';
+import { find, update, updateOne } from 'mingo';
 import type { Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import type { ModelVersion, VersionStatus } from '../../src/domain/model.js';
 import { compareByMetric } from '../../src/domain/ranking.js';
-import { COLLECTIONS, type PendingMarker } from '../../src/stores/mongo-documents.js';
-import { MONGO_INDEXES, findIndex } from '../../src/stores/mongo-indexes.js';
-import * as Reads from '../../src/stores/mongo-queries.js';
-import * as Updates from '../../src/stores/mongo-updates.js';
+import { COLLECTIONS, type PendingMarker } from '../../src/stores/mongo/mongo-documents.js';
+import { MONGO_INDEXES, findIndex } from '../../src/stores/mongo/mongo-indexes.js';
+import * as Reads from '../../src/stores/mongo/mongo-queries.js';
+import * as Updates from '../../src/stores/mongo/mongo-updates.js';
+import * as Anchors from '../../src/stores/mongo/mongo-anchors.js';
+import * as Leases from '../../src/stores/mongo/mongo-leases.js';
 
-const Q = { ...Reads, ...Updates };
+const Q = { ...Reads, ...Updates, ...Anchors, ...Leases };
 type UpdateSpec = Updates.UpdateSpec;
 type FindSpec = Reads.FindSpec;
-import { type FoundPending, planRecovery } from '../../src/stores/mongo-recovery.js';
+import { type FoundPending, planRecovery } from '../../src/stores/mongo/mongo-recovery.js';
 import type { AuditFilter } from '../../src/stores/registry.store.js';
 
 /**
@@ -32,9 +34,26 @@ const matches = (doc: Document, filter: Document) => find([doc], filter).all().l
 /** Applies an update to an EXISTING document (where MongoDB ignores $setOnInsert; mingo does not know it). */
 const applied = (doc: Document, spec: UpdateSpec): Document => {
   const copy = structuredClone(doc);
-  const { $setOnInsert: _insertOnly, ...modifier } = spec.update;
+  const { $setOnInsert: _insertOnly, ...modifier } = ops(spec);
   update(copy, modifier);
   return copy;
+};
+/** The update operators of a spec (every spec but the lease's pipeline). */
+const ops = (spec: UpdateSpec): Document => {
+  if (Array.isArray(spec.update)) throw new Error('a pipeline update: use mingo updateOne');
+  return spec.update;
+};
+/** Applies an update PIPELINE to an existing document, as the server would (mingo evaluates $$NOW with its own clock). */
+const appliedPipeline = (doc: Document, spec: UpdateSpec): Document => {
+  const docs = [structuredClone(doc)];
+  updateOne(docs, spec.filter, spec.update as unknown as Parameters<typeof updateOne>[2]);
+  return docs[0]!;
+};
+/** A page's total as the store computes it: a count, or the head's sequence less the hidden events. */
+const total = (docs: Document[], count: Reads.AuditCount): number => {
+  if (!('fromHead' in count)) return find(docs, count.filter).all().length;
+  const head = run(docs, Q.auditHeadQuery())[0]?.sequence ?? 0;
+  return head - (count.minus ? find(docs, count.minus.filter).all().length : 0);
 };
 const marker = (id: string, phase: PendingMarker['phase'] = 'intent', op: PendingMarker['op'] = 'move'): PendingMarker => ({
   id, op, phase, audit: { id, occurredAt: new Date(0), actor: 'a', action: 'X', modelName: null, versionId: null, details: '{}' },
@@ -66,7 +85,7 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
       const placeholder = { _id: 'm:production', ...target, versionId: null, deploymentId: null, revision: 0 };
       expect(matches(placeholder, spec.filter)).toBe(true);
       expect(pointers.map((p) => matches(p, spec.filter))).toEqual([false, false, false, false]);
-      expect(spec.update.$setOnInsert).toEqual({ ...target, versionId: null, deploymentId: null });
+      expect(ops(spec).$setOnInsert).toEqual({ ...target, versionId: null, deploymentId: null, audit: null });
     });
 
     it('commits only its own undecided reservation, exactly once', () => {
@@ -145,7 +164,7 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
       expect(matches(doc, Q.syncMetricsUpdate('v1', false, 2).filter)).toBe(false);
       expect(applied(doc, Q.syncMetricsUpdate('v1', false, 3))).toMatchObject({ verified: false, statusRev: 3 });
       const inserts = Q.metricUpserts({ id: 'v1', modelName: 'm', number: 1, metrics: [{ name: 'f1', value: 1 }] }, false);
-      expect(Object.keys(inserts[0]!.update)).toEqual(['$setOnInsert']); // a late replay of registration changes nothing
+      expect(Object.keys(ops(inserts[0]!))).toEqual(['$setOnInsert']); // a late replay of registration changes nothing
     });
 
     it('changes status only from the status and revision it read, and only without another pending write', () => {
@@ -166,7 +185,7 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
       const regs = [1, 2, 3].map((n) => Q.modelUpsert({ modelName: 'm', number: n, createdAt: new Date(1000 * n) }));
       for (const order of [[0, 1, 2], [2, 0, 1], [1, 2, 0, 2, 1]]) {
         const doc: Document = { _id: 'm', description: 'kept', createdAt: new Date(5000), versionCount: 0 };
-        for (const i of order) update(doc, { $min: regs[i]!.update.$min, $max: regs[i]!.update.$max });
+        for (const i of order) update(doc, { $min: ops(regs[i]!).$min, $max: ops(regs[i]!).$max });
         expect(doc).toEqual({ _id: 'm', description: 'kept', createdAt: new Date(1000), versionCount: 3 });
       }
     });
@@ -229,17 +248,99 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
     });
   });
 
+  describe('audit anchors of pointers and tokens', () => {
+    it('a move clears the pointer anchor at its commit; the anchor step sets it only under that committed marker; then the clear', () => {
+      const target = { modelName: 'm', environment: 'production' };
+      const before = { _id: 'm:production', ...target, versionId: 'v1', deploymentId: 'd1', revision: 1, audit: { sequence: 4, hash: 'h4' } };
+      const reserved = applied(before, Q.reservePointer('m:production', target, 1, marker('mine')));
+      expect(reserved.audit).toEqual({ sequence: 4, hash: 'h4' }); // a reservation changes nothing visible
+      const anchor = Q.anchorAudit(COLLECTIONS.pointers, 'm:production', 'mine', { sequence: 9, hash: 'h9' });
+      expect(matches(reserved, anchor.filter)).toBe(false); // never before the commit point
+      const committed = applied(reserved, Q.commitPointer('m:production', 'mine', { versionId: 'v2', deploymentId: 'd2', revision: 2 }));
+      expect(committed.audit).toBeNull();
+      expect(matches(committed, Q.anchorAudit(COLLECTIONS.pointers, 'm:production', 'other', { sequence: 9, hash: 'h9' }).filter)).toBe(false);
+      const anchored = applied(committed, anchor);
+      expect(anchored).toMatchObject({ versionId: 'v2', revision: 2, audit: { sequence: 9, hash: 'h9' }, pending: { id: 'mine' } });
+      expect(applied(anchored, anchor)).toEqual(anchored); // idempotent
+      const cleared = applied(anchored, Q.clearMarker(COLLECTIONS.pointers, 'm:production', 'mine'));
+      expect(cleared.audit).toEqual({ sequence: 9, hash: 'h9' });
+      expect(matches(cleared, anchor.filter)).toBe(false); // a late replay after the clear changes nothing
+    });
+
+    it('a revocation clears the token anchor with the change; the anchor step names the revocation event', () => {
+      const token = { _id: 't', revokedAt: null, audit: { sequence: 2, hash: 'h2' } };
+      const [whileUnset, again] = Q.revokeTokenUpdates('t', new Date(2000), marker('r', 'committed', 'token'));
+      const revoked = applied(token, whileUnset);
+      expect(revoked).toMatchObject({ revokedAt: new Date(2000), audit: null });
+      expect(applied({ ...token, revokedAt: new Date(1000) }, again)).toMatchObject({ revokedAt: new Date(1000), audit: null });
+      expect(applied(revoked, Q.anchorAudit(COLLECTIONS.tokens, 't', 'r', { sequence: 7, hash: 'h7' })).audit).toEqual({ sequence: 7, hash: 'h7' });
+    });
+
+    it('backfills only rows that predate anchors (field absent), never a row with an anchor or an explicit null', () => {
+      const spec = Q.backfillAnchorUpdate(COLLECTIONS.pointers, 'm:e', { sequence: 3, hash: 'h3' });
+      expect(matches({ _id: 'm:e' }, spec.filter)).toBe(true);
+      expect(matches({ _id: 'm:e', audit: null }, spec.filter)).toBe(false);
+      expect(matches({ _id: 'm:e', audit: { sequence: 5, hash: 'h5' } }, spec.filter)).toBe(false);
+      expect(applied({ _id: 'm:e' }, spec).audit).toEqual({ sequence: 3, hash: 'h3' });
+      expect(applied({ _id: 'm:e' }, Q.backfillAnchorUpdate(COLLECTIONS.pointers, 'm:e', null)).audit).toBeNull();
+      const events = [1, 2, 3, 4, 5, 6].map((n) => ({ _id: `e${n}`, sequence: n, action: n % 2 ? 'MODEL_VERSION_PROMOTED' : n === 4 ? 'MODEL_VERSION_ROLLED_BACK' : 'X' }));
+      const moves = ['MODEL_VERSION_PROMOTED', 'MODEL_VERSION_ROLLED_BACK'];
+      expect(run(events, Q.eventsOfActionsQuery(moves, null, 10)).map((e) => e.sequence)).toEqual([5, 4, 3, 1]);
+      expect(run(events, Q.eventsOfActionsQuery(moves, 4, 10)).map((e) => e.sequence)).toEqual([3, 1]);
+      expect(run(events, Q.eventsOfActionsQuery(moves, null, 2)).map((e) => e.sequence)).toEqual([5, 4]);
+      const schema = { _id: 'schema', value: 0 };
+      expect(applied(schema, Q.schemaVersionUpdate(1)).value).toBe(1);
+      expect(applied({ ...schema, value: 2 }, Q.schemaVersionUpdate(1)).value).toBe(2);
+    });
+
+    it('lists pointers in (model, environment) order, which the `_id` order is not', () => {
+      const keys = [['a-b', 'prod'], ['a', 'staging'], ['b', 'dev'], ['a', 'prod'], ['a:x', 'e']];
+      const docs = keys.map(([modelName, environment]) => ({ _id: `${modelName}:${environment}`, modelName, environment }));
+      const order = (rows: Document[]) => rows.map((d) => `${d.modelName}/${d.environment}`);
+      expect(order(run(docs, Q.pointersPageQuery(null, 10)))).toEqual(['a/prod', 'a/staging', 'a-b/prod', 'a:x/e', 'b/dev']);
+      expect(order(run(docs, Q.pointersPageQuery(null, 2)))).toEqual(['a/prod', 'a/staging']);
+      expect(order(run(docs, Q.pointersPageQuery('a', 10)))).toEqual(['a-b/prod', 'a:x/e', 'b/dev']);
+      expect(order(run(docs, Q.pointersOfModelQuery('a')))).toEqual(['a/prod', 'a/staging']);
+    });
+  });
+
+  describe('leases (update pipeline, evaluated by mingo with its own $$NOW)', () => {
+    const later = () => new Date(Date.now() + 60_000);
+    it('takes a free, expired or own lease; leaves the live lease of another holder as it is', () => {
+      const take = Q.acquireLeaseUpdate('job', 'me', 30_000);
+      expect(take.upsert).toBe(true);
+      expect(take.filter).toEqual({ _id: 'job' }); // no $expr in an upsert's filter (MongoDB refuses it)
+      const fresh = appliedPipeline({ _id: 'job' }, take); // what the upsert inserts: the _id, then the pipeline
+      expect(fresh.holder).toBe('me');
+      expect((fresh.expiresAt as Date).getTime()).toBeGreaterThan(Date.now() + 29_000);
+      const expired = appliedPipeline({ _id: 'job', holder: 'other', expiresAt: new Date(Date.now() - 1) }, take);
+      expect(expired.holder).toBe('me');
+      const live = { _id: 'job', holder: 'other', expiresAt: later() };
+      expect(appliedPipeline(live, take)).toEqual(live);
+      const own = appliedPipeline({ _id: 'job', holder: 'me', expiresAt: new Date(Date.now() + 1000) }, take);
+      expect((own.expiresAt as Date).getTime()).toBeGreaterThan(Date.now() + 29_000);
+    });
+    it('releases only its own lease', () => {
+      expect(matches({ _id: 'job', holder: 'me', expiresAt: later() }, Q.releaseLeaseFilter('job', 'me').filter)).toBe(true);
+      expect(matches({ _id: 'job', holder: 'other', expiresAt: later() }, Q.releaseLeaseFilter('job', 'me').filter)).toBe(false);
+    });
+  });
+
   describe('audit filters', () => {
     const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
     const models = ['m1', 'm2', 'm10', 'n1', null];
     const events = Array.from({ length: 30 }, (_, i) => ({
-      _id: `e${i}`, sequence: i + 1, occurredAt: t(i), actor: i % 2 ? 'alice' : 'bob', action: i % 3 ? 'A' : 'B', modelName: models[i % 5] ?? null,
+      _id: `e${i}`, sequence: i + 1, occurredAt: t(i), actor: i % 2 ? 'alice' : 'bob', modelName: models[i % 5] ?? null,
+      action: i % 7 === 3 ? 'API_TOKEN_CREATED' : i % 11 === 5 ? 'API_TOKENS_ARE_NOT_THIS' : i % 3 ? 'A' : 'B',
     }));
     const filters: Partial<AuditFilter>[] = [
       {}, { modelName: 'm1' }, { actor: 'alice' }, { action: 'B' }, { modelName: 'm1', actor: 'bob', action: 'A' },
       { since: t(5) }, { until: t(5) }, { since: t(3), until: t(11) }, { actor: 'alice', since: t(4), until: t(15) }, { action: 'A', until: t(1) },
       { modelScope: 'm*' }, { modelScope: 'm1' }, { modelScope: 'm1*', actor: 'bob' }, { modelScope: 'm*', modelName: 'n1' }, { modelScope: 'm*', modelName: 'm2' },
       { modelScope: 'x*' }, { modelScope: 'm*', since: t(10) },
+      { hiddenActionPrefix: 'API_TOKEN_' }, { hiddenActionPrefix: 'API_TOKEN_', actor: 'alice' }, { hiddenActionPrefix: 'API_TOKEN_', action: 'API_TOKEN_CREATED' },
+      { hiddenActionPrefix: 'API_TOKEN_', action: 'A' }, { hiddenActionPrefix: 'API_TOKEN_', modelScope: 'm*' }, { hiddenActionPrefix: 'API_TOKEN_', since: t(4) },
+      { action: 'API_TOKEN_CREATED' }, { hiddenActionPrefix: '' },
     ];
     const allows = (scope: string, name: string | null) => name !== null && (scope.endsWith('*') ? name.startsWith(scope.slice(0, -1)) : name === scope);
     it('selects exactly the matching events (since inclusive, until exclusive), newest first, after a cursor', () => {
@@ -247,6 +348,7 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
         const f: AuditFilter = { modelName: null, actor: null, action: null, since: null, until: null, ...partial };
         const expected = events
           .filter((e) => (f.modelName === null || e.modelName === f.modelName) && (f.actor === null || e.actor === f.actor) && (f.action === null || e.action === f.action)
+            && (!f.hiddenActionPrefix || !e.action.startsWith(f.hiddenActionPrefix))
             && (!f.modelScope || allows(f.modelScope, e.modelName))
             && (f.since === null || e.occurredAt >= f.since) && (f.until === null || e.occurredAt < f.until))
           .sort((a, b) => b.sequence - a.sequence);
@@ -255,8 +357,22 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
         const inScope = distinct && [...new Set(find(events, distinct.filter).all().map((e) => e[distinct.field] as string))];
         const q = Q.listAuditQuery(f, Q.auditModelNames(f, inScope), 15, 100);
         expect(run(events, q.page).map((e) => e.sequence), JSON.stringify(partial)).toEqual(expected.filter((e) => e.sequence < 15).map((e) => e.sequence));
-        expect(find(events, q.count.filter).all()).toHaveLength(expected.length);
+        expect(total(events, q.count), JSON.stringify(partial)).toBe(expected.length);
       }
+    });
+    it('counts an unfiltered page from the head sequence, less the hidden actions counted from their index range', () => {
+      const all = { modelName: null, actor: null, action: null, since: null, until: null };
+      expect(Q.listAuditQuery(all, null, null, 5).count).toEqual({ fromHead: true, minus: null });
+      const hidden = Q.listAuditQuery({ ...all, hiddenActionPrefix: 'API_TOKEN_' }, null, null, 5).count;
+      expect(hidden).toMatchObject({ fromHead: true, minus: { index: 'audit_action_sequence' } });
+      const minus = (hidden as { minus: Reads.CountSpec }).minus;
+      expect(find(events, minus.filter).all().map((e) => e.action)).toEqual(events.filter((e) => e.action === 'API_TOKEN_CREATED').map((e) => e.action));
+      expect('fromHead' in Q.listAuditQuery({ ...all, actor: 'a' }, null, null, 5).count).toBe(false);
+      expect('fromHead' in Q.listAuditQuery(all, ['m1'], null, 5).count).toBe(false);
+    });
+    it('finds one event by its sequence', () => {
+      expect(run(events, Q.auditBySequenceQuery(7)).map((e) => e._id)).toEqual(['e6']);
+      expect(run(events, Q.auditBySequenceQuery(99))).toEqual([]);
     });
     it('finds the head and walks the chain in ascending batches', () => {
       expect(run(events, Q.auditHeadQuery()).map((e) => e.sequence)).toEqual([30]);
@@ -290,7 +406,10 @@ function coverageProblem(spec: AnySpec): string | null {
   let prefix = 0;
   while (prefix < keys.length && keys[prefix]![0] in spec.filter && isEquality(spec.filter[keys[prefix]![0]])) prefix++;
   const fields = Object.keys(spec.filter);
-  if (prefix === 0 && fields.length > 0 && !(keys[0]![0] in spec.filter)) return `${index.name} does not start with a filtered field`;
+  // An index walked in sort order from its start, with every filter field residual (e.g. skipping hidden actions), is a
+  // bounded scan: O(page + skipped). Anything else must filter on the index's leading field.
+  const walkedInSortOrder = spec.sort !== undefined && Object.keys(spec.sort)[0] === keys[0]![0] && fields.every((f) => spec.residual?.[f] || f === keys[0]![0]);
+  if (prefix === 0 && fields.length > 0 && !(keys[0]![0] in spec.filter) && !walkedInSortOrder) return `${index.name} does not start with a filtered field`;
   if (spec.sort && !spec.inMemorySort) {
     // A sort key the filter pins to one value orders nothing.
     const sort = Object.entries(spec.sort).filter(([k]) => !(k in spec.filter && isEquality(spec.filter[k]) && !('$in' in Object(spec.filter[k]))));
@@ -309,7 +428,11 @@ function coverageProblem(spec: AnySpec): string | null {
 function everySpec(): AnySpec[] {
   const m = marker('x');
   const specs: AnySpec[] = [];
-  const page = (q: { page: FindSpec; count: Reads.CountSpec }) => specs.push(q.page, q.count);
+  const page = (q: { page: FindSpec; count: Reads.AuditCount }) => {
+    specs.push(q.page);
+    if (!('fromHead' in q.count)) specs.push(q.count);
+    else if (q.count.minus) specs.push(q.count.minus);
+  };
   for (const search of [null, 'a.b']) for (const scope of [null, 'm', 'm-*']) for (const after of [null, 'm']) page(Q.listModelsQuery({ search, scope }, after, 5));
   for (const status of [null, 'READY'] as const) for (const after of [null, 3]) page(Q.listVersionsQuery({ modelName: 'm', status }, after, 5));
   specs.push(Q.maxNumberQuery('m'), Q.latestVersionQuery('m', null), Q.latestVersionQuery('m', 'READY'));
@@ -325,7 +448,7 @@ function everySpec(): AnySpec[] {
   }
   for (const modelName of [null, 'm']) for (const actor of [null, 'a']) for (const action of [null, 'x']) for (const since of [null, new Date(1)]) for (const after of [null, 9]) {
     for (const names of modelName === null ? [null, ['m1', 'm2'], []] : [[modelName]]) {
-      page(Q.listAuditQuery({ actor, action, since, until: since && new Date(9) }, names, after, 5));
+      for (const hiddenActionPrefix of [null, 'API_TOKEN_']) page(Q.listAuditQuery({ actor, action, since, until: since && new Date(9), hiddenActionPrefix }, names, after, 5));
     }
   }
   specs.push(Q.auditScopeNamesQuery('m*'));
@@ -337,6 +460,12 @@ function everySpec(): AnySpec[] {
   specs.push(Q.markedUpdate(COLLECTIONS.models, 'm', { description: 'd' }, m), Q.reservePointer('k', { modelName: 'm', environment: 'e' }, 1, m));
   specs.push(Q.reservePointer('k', { modelName: 'm', environment: 'e' }, null, m), Q.commitPointer('k', 'x', { versionId: 'v', deploymentId: 'd', revision: 2 }));
   specs.push(...Q.revokeTokenUpdates('t', new Date(), m), Q.touchTokenUpdate('t', new Date()));
+  specs.push(Q.auditBySequenceQuery(3), Q.pointersPageQuery(null, 10), Q.pointersPageQuery('m', 10), Q.pointersOfModelQuery('m'));
+  for (const c of [COLLECTIONS.pointers, COLLECTIONS.tokens]) {
+    specs.push(Q.anchorAudit(c, 'id', 'x', { sequence: 1, hash: 'h' }), Q.backfillAnchorUpdate(c, 'id', { sequence: 1, hash: 'h' }), Q.backfillAnchorUpdate(c, 'id', null));
+  }
+  specs.push(Q.schemaVersionQuery(), Q.schemaVersionUpdate(1), Q.eventsOfActionsQuery(['A', 'B'], null, 10), Q.eventsOfActionsQuery(['A'], 5, 10));
+  specs.push(Q.acquireLeaseUpdate('l', 'h', 1000), Q.releaseLeaseFilter('l', 'h'));
   return specs;
 }
 
@@ -357,6 +486,9 @@ describe('mongo queries: every query is served by a declared index', () => {
     expect(coverageProblem({ ...desc, index: 'metrics_rank_asc' })).toMatch(/not .* in either direction/);
     expect(coverageProblem({ collection: COLLECTIONS.audit, filter: { actor: 'a' }, sort: { sequence: -1 }, index: 'audit_model_sequence' })).not.toBeNull();
     expect(coverageProblem({ ...Q.pendingQuery(COLLECTIONS.versions), filter: { modelName: 'm' } })).toMatch(/partial filter/);
+    // A residual-only filter passes only on an index walked in its sort order.
+    expect(coverageProblem({ collection: COLLECTIONS.audit, filter: { actor: 'a' }, residual: { actor: 'x' }, index: 'audit_sequence' })).toMatch(/does not start/);
+    expect(coverageProblem({ collection: COLLECTIONS.audit, filter: { actor: 'a' }, residual: { actor: 'x' }, sort: { sequence: -1 }, index: 'audit_sequence' })).toBeNull();
   });
 
   it('every declared index is used by some query (no dead weight), except the unique guards', () => {
@@ -366,7 +498,7 @@ describe('mongo queries: every query is served by a declared index', () => {
   });
 
   it('the store sends queries only through these builders; direct lookups are by _id', () => {
-    const dir = new URL('../../src/stores/', import.meta.url).pathname;
+    const dir = new URL('../../src/stores/mongo/', import.meta.url).pathname;
     for (const file of readdirSync(dir).filter((f) => f.startsWith('mongo-'))) {
       const text = readFileSync(join(dir, file), 'utf8');
       for (const m of text.matchAll(/\.findOne\(([^)]*)/g)) expect(m[1], `${file}: ${m[0]}`).toMatch(/^\{ _id: /);
@@ -390,9 +522,10 @@ describe('recovery planning at each crash point', () => {
 
   it('pointer move: an undecided reservation is aborted (if stale); a committed move stores its deployment, audit, then clears', () => {
     expect(plan(COLLECTIONS.pointers, 'move', 'intent')).toEqual(['abort-stale-intent']);
-    expect(plan(COLLECTIONS.pointers, 'move', 'committed')).toEqual(['insert-deployment', 'append-audit', 'clear-marker']);
-    expect(plan(COLLECTIONS.pointers, 'move', 'committed', { deploymentStored: true })).toEqual(['append-audit', 'clear-marker']);
-    expect(plan(COLLECTIONS.pointers, 'move', 'committed', { deploymentStored: true, auditAppended: true })).toEqual(['clear-marker']);
+    expect(plan(COLLECTIONS.pointers, 'move', 'committed')).toEqual(['insert-deployment', 'append-audit', 'anchor-audit', 'clear-marker']);
+    expect(plan(COLLECTIONS.pointers, 'move', 'committed', { deploymentStored: true })).toEqual(['append-audit', 'anchor-audit', 'clear-marker']);
+    // The anchor is set even when the event is known to exist: it is read back by its id.
+    expect(plan(COLLECTIONS.pointers, 'move', 'committed', { deploymentStored: true, auditAppended: true })).toEqual(['anchor-audit', 'clear-marker']);
   });
 
   it('status change: reserved → abort if stale; committed → metrics, audit, clear', () => {
@@ -401,10 +534,15 @@ describe('recovery planning at each crash point', () => {
   });
 
   it('single-document writes with an audit event: audit, clear', () => {
-    for (const [c, op] of [[COLLECTIONS.models, 'update'], [COLLECTIONS.versions, 'update'], [COLLECTIONS.deployments, 'refused'], [COLLECTIONS.tokens, 'token']] as const) {
+    for (const [c, op] of [[COLLECTIONS.models, 'update'], [COLLECTIONS.versions, 'update'], [COLLECTIONS.deployments, 'refused']] as const) {
       expect(plan(c, op, 'committed')).toEqual(['append-audit', 'clear-marker']);
       expect(plan(c, op, 'committed', { auditAppended: true })).toEqual(['clear-marker']);
     }
+  });
+
+  it('token creation and revocation: audit, then the row is anchored to that event, then clear', () => {
+    expect(plan(COLLECTIONS.tokens, 'token', 'committed')).toEqual(['append-audit', 'anchor-audit', 'clear-marker']);
+    expect(plan(COLLECTIONS.tokens, 'token', 'committed', { auditAppended: true })).toEqual(['anchor-audit', 'clear-marker']);
   });
 
   it('refuses markers it does not know (never guesses)', () => {

@@ -1,8 +1,8 @@
 import { type ClientSession, type Collection, type Db, type Document, MongoServerError } from 'mongodb';
-import { sealEvent } from '../audit/hash-chain.js';
-import { ConflictError } from '../domain/errors.js';
-import type { AuditDraft, AuditEvent } from '../domain/model.js';
-import { VERIFIED_STATUSES } from '../domain/model.js';
+import { sealEvent } from '../../audit/hash-chain.js';
+import { ConflictError } from '../../domain/errors.js';
+import type { AuditDraft, AuditEvent } from '../../domain/model.js';
+import { VERIFIED_STATUSES } from '../../domain/model.js';
 import {
   type AuditDoc, COLLECTIONS, type CollectionName, type CounterDoc, type DeploymentDoc, type PendingMarker, type VersionDoc,
   auditToDoc, docToAudit, docToDraft,
@@ -10,7 +10,7 @@ import {
 import { findIndex } from './mongo-indexes.js';
 import { type CountSpec, type DistinctSpec, type FindSpec, auditHeadQuery, pendingQuery } from './mongo-queries.js';
 import {
-  type UpdateSpec, abortStaleIntent, clearMarker, metricUpserts, modelUpsert, nextDeploymentSeq, syncMetricsUpdate,
+  type UpdateSpec, abortStaleIntent, anchorAudit, clearMarker, metricUpserts, modelUpsert, nextDeploymentSeq, syncMetricsUpdate,
 } from './mongo-updates.js';
 import { type FoundPending, type RecoveryStep, planRecovery } from './mongo-recovery.js';
 
@@ -90,6 +90,11 @@ export class MongoSteps {
     return r.matchedCount + r.upsertedCount;
   }
 
+  /** deleteOne by a spec's filter (leases only: nothing else in the registry is ever deleted). */
+  async remove(spec: FindSpec, session?: ClientSession): Promise<number> {
+    return (await this.col(spec.collection).deleteOne(spec.filter, { session })).deletedCount;
+  }
+
   async findAndUpdate<T extends Document>(spec: UpdateSpec, session?: ClientSession): Promise<T | null> {
     const r = await this.col(spec.collection).findOneAndUpdate(spec.filter, spec.update, {
       session, returnDocument: 'after', ...(spec.upsert && { upsert: true }),
@@ -140,16 +145,34 @@ export class MongoSteps {
   async complete(
     collection: CollectionName, doc: MarkedDoc, known: Pick<FoundPending, 'auditAppended' | 'deploymentStored'> = {}, session?: ClientSession,
   ): Promise<boolean> {
-    const marker = doc.pending;
-    if (!marker) return true;
-    const steps = planRecovery({ collection, marker, ...known });
-    for (const step of steps) {
-      if (!(await this.run(step, collection, doc, session))) return false;
-    }
-    return true;
+    return (await this.runPlan(collection, doc, known, session)).finished;
   }
 
-  private async run(step: RecoveryStep, collection: CollectionName, doc: MarkedDoc, session?: ClientSession): Promise<boolean> {
+  /**
+   * The owner's finishing steps after its own commit point: the same plan, returning the audit
+   * event it appended (or found), which anchored rows (pointers, tokens) now name.
+   */
+  async finish(
+    collection: CollectionName, doc: MarkedDoc, known: Pick<FoundPending, 'auditAppended' | 'deploymentStored'> = {}, session?: ClientSession,
+  ): Promise<AuditEvent | null> {
+    return (await this.runPlan(collection, doc, known, session)).event;
+  }
+
+  private async runPlan(
+    collection: CollectionName, doc: MarkedDoc, known: Pick<FoundPending, 'auditAppended' | 'deploymentStored'>, session?: ClientSession,
+  ): Promise<{ finished: boolean; event: AuditEvent | null }> {
+    const marker = doc.pending;
+    if (!marker) return { finished: true, event: null };
+    const state: { event: AuditEvent | null } = { event: null };
+    for (const step of planRecovery({ collection, marker, ...known })) {
+      if (!(await this.run(step, collection, doc, state, session))) return { finished: false, event: null };
+    }
+    return { finished: true, event: state.event };
+  }
+
+  private async run(
+    step: RecoveryStep, collection: CollectionName, doc: MarkedDoc, state: { event: AuditEvent | null }, session?: ClientSession,
+  ): Promise<boolean> {
     const marker = doc.pending!;
     switch (step) {
       case 'abort-stale-intent':
@@ -187,12 +210,24 @@ export class MongoSteps {
         return true;
       }
       case 'append-audit':
-        await this.appendAudit(docToDraft(marker.audit), session);
+        state.event = await this.appendAudit(docToDraft(marker.audit), session);
         return true;
+      case 'anchor-audit': {
+        const event = state.event ?? (await this.auditEventById(marker.id, session));
+        if (!event) throw new Error(`the audit event ${marker.id} of a committed write is missing`);
+        state.event = event;
+        await this.update(anchorAudit(collection, doc._id, marker.id, event), session);
+        return true;
+      }
       case 'clear-marker':
         await this.update(clearMarker(collection, doc._id, marker.id), session);
         return true;
     }
+  }
+
+  private async auditEventById(id: string, session?: ClientSession): Promise<AuditEvent | null> {
+    const doc = await this.col<AuditDoc>(COLLECTIONS.audit).findOne({ _id: id }, { session });
+    return doc ? docToAudit(doc) : null;
   }
 
   private async retryOnDuplicate<T>(write: () => Promise<T>): Promise<T> {
@@ -232,18 +267,29 @@ export class MongoSteps {
     write: () => Promise<T | null>,
     what: string,
     missing: () => Promise<boolean> = async () => false,
-  ): Promise<T | null> {
+  ): Promise<{ doc: T; event: AuditEvent | null } | null> {
     for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
       const doc = await write();
-      if (doc) {
-        await this.complete(collection, doc, { auditAppended: false });
-        return doc;
-      }
+      if (doc) return { doc, event: await this.finish(collection, doc, { auditAppended: false }) };
       const current = (await this.col<MarkedDoc>(collection).findOne({ _id: id })) as MarkedDoc | null;
       if (current) await this.unblock(collection, current, attempt);
       else if (!(await missing())) return null;
     }
     throw new ConflictError(`${what} is being changed by another request; try again`);
+  }
+
+  /**
+   * The document as its last committed write left it, with that write finished: a committed
+   * marker on it is completed first, then the document is read again (a few rounds, in case
+   * further writes commit meanwhile). An intent changes nothing visible and is left alone.
+   */
+  async settled<T extends MarkedDoc>(collection: CollectionName, doc: T, session?: ClientSession): Promise<T | null> {
+    let current: T | null = doc;
+    for (let round = 0; round < 5 && current?.pending?.phase === 'committed'; round++) {
+      await this.complete(collection, current, {}, session);
+      current = (await this.col<MarkedDoc>(collection).findOne({ _id: current._id }, { session })) as T | null;
+    }
+    return current;
   }
 
   /**

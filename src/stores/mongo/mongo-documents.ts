@@ -1,7 +1,7 @@
 import type {
-  Artifact, AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, Metric, Model, ModelVersion, VersionStatus,
-} from '../domain/model.js';
-import type { ApiToken } from '../domain/token.js';
+  Artifact, AuditDraft, AuditEvent, AuditRef, Deployment, DeploymentPointer, JsonObject, Metric, Model, ModelVersion, VersionStatus,
+} from '../../domain/model.js';
+import type { ApiToken, NewApiToken } from '../../domain/token.js';
 
 /**
  * The MongoDB document shapes of the registry and their conversion to and from domain types.
@@ -19,6 +19,7 @@ export const COLLECTIONS = {
   audit: 'audit_events',
   tokens: 'api_tokens',
   counters: 'counters',
+  leases: 'leases',
 } as const;
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
 
@@ -103,6 +104,11 @@ export interface PointerDoc extends Pending {
   versionId: string | null;
   deploymentId: string | null;
   revision: number;
+  /**
+   * The audit event of the last move: null from the commit point until the move's audit step has
+   * anchored it; absent only on documents written before anchors existed (backfilled at start-up).
+   */
+  audit?: AuditRef | null;
 }
 
 /** A deployment as stored: the domain fields, its id as `_id`, and its place in history. */
@@ -120,13 +126,22 @@ export interface AuditDoc extends Omit<AuditEvent, 'id' | 'details'> {
 }
 
 /** A token as stored: the domain fields with its id as `_id` (the secret is never among them). */
-export interface TokenDoc extends Pending, Omit<ApiToken, 'id'> {
+export interface TokenDoc extends Pending, Omit<ApiToken, 'id' | 'audit'> {
   _id: string;
+  /** As for pointers: null until the creation's (or revocation's) audit step anchors it; absent before anchors existed. */
+  audit?: AuditRef | null;
 }
 
 export interface CounterDoc {
   _id: string;
   value: number;
+}
+
+/** One per lease name: who holds it until when (server time). */
+export interface LeaseDoc {
+  _id: string;
+  holder: string;
+  expiresAt: Date;
 }
 
 export function pointerKey(modelName: string, environment: string): string {
@@ -203,7 +218,10 @@ export function docToModel(d: ModelDoc): Model {
 /** Null for the placeholder of a (model, environment) that was never deployed. */
 export function docToPointer(d: PointerDoc): DeploymentPointer | null {
   if (d.versionId === null || d.deploymentId === null || d.revision === 0) return null;
-  return { modelName: d.modelName, environment: d.environment, versionId: d.versionId, deploymentId: d.deploymentId, revision: d.revision };
+  return {
+    modelName: d.modelName, environment: d.environment, versionId: d.versionId, deploymentId: d.deploymentId, revision: d.revision,
+    audit: d.audit ?? null,
+  };
 }
 
 export function deploymentToDoc(d: Deployment, seq: number): DeploymentDoc {
@@ -222,16 +240,16 @@ export function docToDeployment(d: DeploymentDoc): Deployment {
   };
 }
 
-export function tokenToDoc(t: ApiToken): TokenDoc {
+export function tokenToDoc(t: NewApiToken): TokenDoc {
   return {
     _id: t.id, name: t.name, role: t.role, modelScope: t.modelScope, expiresAt: t.expiresAt, createdAt: t.createdAt,
-    createdBy: t.createdBy, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt, secretHash: t.secretHash,
+    createdBy: t.createdBy, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt, secretHash: t.secretHash, audit: null,
   };
 }
 
 export function docToToken(d: TokenDoc): ApiToken {
   return {
     id: d._id, name: d.name, role: d.role, modelScope: d.modelScope, expiresAt: d.expiresAt, createdAt: d.createdAt,
-    createdBy: d.createdBy, lastUsedAt: d.lastUsedAt, revokedAt: d.revokedAt, secretHash: d.secretHash,
+    createdBy: d.createdBy, lastUsedAt: d.lastUsedAt, revokedAt: d.revokedAt, secretHash: d.secretHash, audit: d.audit ?? null,
   };
 }

@@ -1,25 +1,27 @@
 import { type ClientSession, type Db, MongoClient, type MongoClientOptions, ReadConcern, ReadPreference, type WriteConcernSettings } from 'mongodb';
-import { canonicalJson } from '../audit/canonical-json.js';
-import { ConflictError } from '../domain/errors.js';
-import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../domain/model.js';
-import { VERIFIED_STATUSES } from '../domain/model.js';
-import { compareByMetric } from '../domain/ranking.js';
-import type { ApiToken } from '../domain/token.js';
-import { decodeCursor, toPage } from './paging.js';
-import type { AuditFilter, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
+import { canonicalJson } from '../../audit/canonical-json.js';
+import { ConflictError } from '../../domain/errors.js';
+import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../../domain/model.js';
+import { VERIFIED_STATUSES } from '../../domain/model.js';
+import { compareByMetric } from '../../domain/ranking.js';
+import type { ApiToken, NewApiToken } from '../../domain/token.js';
+import { decodeCursor, toPage } from '../paging.js';
+import type { AuditFilter, MoveResult, RegistryStore, StoreStats, TransitionResult } from '../registry.store.js';
 import {
   type AuditDoc, COLLECTIONS, type DeploymentDoc, type MetricDoc, type ModelDoc, type PendingMarker, type PointerDoc, type TokenDoc,
-  type VersionDoc, docToAudit, docToDeployment, docToModel, docToToken, docToVersion, draftToDoc, pointerKey, tokenToDoc,
+  type VersionDoc, docToAudit, docToDeployment, docToModel, docToPointer, docToToken, docToVersion, draftToDoc, pointerKey, tokenToDoc,
 } from './mongo-documents.js';
 import { MONGO_INDEXES } from './mongo-indexes.js';
 import {
-  auditAscendingQuery, auditHeadQuery, auditModelNames, auditScopeNamesQuery, byIdsQuery, latestVersionQuery, listAuditQuery, listDeploymentsQuery, listModelsQuery,
+  type AuditCount, auditAscendingQuery, auditBySequenceQuery, auditHeadQuery, auditModelNames, auditScopeNamesQuery, byIdsQuery, latestVersionQuery, listAuditQuery, listDeploymentsQuery, listModelsQuery,
   listTokensQuery, listVersionsQuery, pointersForVersionsQuery, rankQuery, statusCountQuery, tokenByHashQuery, unrankedQuery,
 } from './mongo-queries.js';
 import { revokeTokenUpdates, touchTokenUpdate } from './mongo-updates.js';
 import { MongoDeploymentWrites } from './mongo-deployment-writes.js';
 import { MongoSteps, isDuplicateKey } from './mongo-steps.js';
 import { MongoVersionWrites } from './mongo-version-writes.js';
+import { allPointerDocs, backfillAnchors } from './mongo-anchors.js';
+import { acquireMongoLease, releaseMongoLease } from './mongo-leases.js';
 
 /*
  * RegistryStore on MongoDB, without depending on multi-document transactions (standalone or
@@ -132,6 +134,7 @@ export class MongoRegistryStore implements RegistryStore {
       if (indexes.length > 0) await db.collection(collection).createIndexes(indexes.map((i) => ({ ...i })));
     }
     await store.recover();
+    await backfillAnchors(store.steps);
     return store;
   }
 
@@ -254,6 +257,15 @@ export class MongoRegistryStore implements RegistryStore {
     return this.deploymentWrites.settledPointers(await this.steps.find<PointerDoc>(pointersForVersionsQuery(versionIds)));
   }
 
+  /** Settled pointers only: a committed move met on the way is finished (whatever its age), so every pointer names its event. */
+  async *allPointers(): AsyncIterable<DeploymentPointer> {
+    for await (const doc of allPointerDocs(this.steps)) {
+      const settled = await this.steps.settled(COLLECTIONS.pointers, doc);
+      const pointer = settled && docToPointer(settled);
+      if (pointer) yield pointer;
+    }
+  }
+
   moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft): Promise<MoveResult> {
     return this.deploymentWrites.moveDeploymentPointer(deployment, expectedRevision, audit);
   }
@@ -303,8 +315,19 @@ export class MongoRegistryStore implements RegistryStore {
     const needNames = scope !== null && filter.modelName === null && scope.endsWith('*');
     const namesInScope = needNames ? await this.steps.distinct(auditScopeNamesQuery(scope)) : null;
     const q = listAuditQuery(filter, auditModelNames(filter, namesInScope), after?.[0] ?? null, page.first);
-    const [rows, total] = await Promise.all([this.steps.find<AuditDoc>(q.page), this.steps.count(q.count)]);
+    const [rows, total] = await Promise.all([this.steps.find<AuditDoc>(q.page), this.auditTotal(q.count)]);
     return toPage(rows.map(docToAudit), page.first, total, (e) => [e.sequence]);
+  }
+
+  private async auditTotal(count: AuditCount): Promise<number> {
+    if (!('fromHead' in count)) return this.steps.count(count);
+    const [[head], hidden] = await Promise.all([this.steps.find<AuditDoc>(auditHeadQuery()), count.minus ? this.steps.count(count.minus) : 0]);
+    return (head?.sequence ?? 0) - hidden;
+  }
+
+  async getAuditEvent(sequence: number): Promise<AuditEvent | null> {
+    const [doc] = await this.steps.find<AuditDoc>(auditBySequenceQuery(sequence));
+    return doc ? docToAudit(doc) : null;
   }
 
   async *auditEventsAscending(): AsyncIterable<AuditEvent> {
@@ -320,42 +343,57 @@ export class MongoRegistryStore implements RegistryStore {
 
   // ---- api tokens ----
 
-  async createApiToken(token: ApiToken, audit: AuditDraft | null): Promise<ApiToken> {
-    const marker: PendingMarker | null = audit && { id: audit.id, op: 'token', phase: 'committed', audit: draftToDoc(audit) };
-    const doc: TokenDoc = { ...tokenToDoc(token), ...(marker && { pending: marker, pendingAt: new Date() }) };
+  async createApiToken(token: NewApiToken, audit: AuditDraft): Promise<ApiToken> {
+    const marker: PendingMarker = { id: audit.id, op: 'token', phase: 'committed', audit: draftToDoc(audit) };
+    const doc: TokenDoc = { ...tokenToDoc(token), pending: marker, pendingAt: new Date() };
     try {
       await this.steps.col<TokenDoc>(COLLECTIONS.tokens).insertOne(doc);
     } catch (err) {
       if (isDuplicateKey(err)) throw new ConflictError('An API token with this id or secret already exists');
       throw err;
     }
-    if (marker) await this.steps.complete(COLLECTIONS.tokens, doc, { auditAppended: false });
-    return token;
+    const event = await this.steps.finish(COLLECTIONS.tokens, doc, { auditAppended: false });
+    return { ...token, audit: event && { sequence: event.sequence, hash: event.hash } };
   }
 
+  /** A token met with a committed write pending (a crashed creation or revocation) is finished first, so it names its event. */
   async findApiTokenByHash(secretHash: string): Promise<ApiToken | null> {
     const [doc] = await this.steps.find<TokenDoc>(tokenByHashQuery(secretHash));
-    return doc ? docToToken(doc) : null;
+    const settled = doc && (await this.steps.settled(COLLECTIONS.tokens, doc));
+    return settled ? docToToken(settled) : null;
   }
 
   async listApiTokens(): Promise<ApiToken[]> {
+    await this.steps.settle(COLLECTIONS.tokens);
     return (await this.steps.find<TokenDoc>(listTokensQuery())).map(docToToken);
   }
 
   async revokeApiToken(id: string, revokedAt: Date, audit: AuditDraft): Promise<ApiToken | null> {
     const marker: PendingMarker = { id: audit.id, op: 'token', phase: 'committed', audit: draftToDoc(audit) };
     const [whileUnset, alreadyRevoked] = revokeTokenUpdates(id, revokedAt, marker);
-    const doc = await this.steps.markedWrite<TokenDoc>(
+    const written = await this.steps.markedWrite<TokenDoc>(
       COLLECTIONS.tokens,
       id,
       async () => (await this.steps.findAndUpdate<TokenDoc>(whileUnset)) ?? (await this.steps.findAndUpdate<TokenDoc>(alreadyRevoked)),
       `API token ${id}`,
     );
-    return doc ? docToToken(doc) : null;
+    if (!written) return null;
+    const { event } = written;
+    return docToToken({ ...written.doc, audit: event && { sequence: event.sequence, hash: event.hash } });
   }
 
   async touchApiToken(id: string, lastUsedAt: Date): Promise<void> {
     await this.steps.update(touchTokenUpdate(id, lastUsedAt));
+  }
+
+  // ---- leases (mongo-leases.ts) ----
+
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return acquireMongoLease(this.steps, name, holder, ttlMs);
+  }
+
+  releaseLease(name: string, holder: string): Promise<void> {
+    return releaseMongoLease(this.steps, name, holder);
   }
 
   // ---- operations ----

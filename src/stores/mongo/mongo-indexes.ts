@@ -41,6 +41,8 @@ export const MONGO_INDEXES: Readonly<Record<CollectionName, readonly IndexSpec[]
   ],
   [COLLECTIONS.pointers]: [
     { name: 'pointers_version', key: { versionId: 1 } },
+    // allPointers: every pointer in (model, environment) order (the `_id` "<model>:<env>" does not sort that way).
+    { name: 'pointers_model_env', key: { modelName: 1, environment: 1 } },
     pendingIndex(COLLECTIONS.pointers),
   ],
   [COLLECTIONS.deployments]: [
@@ -70,6 +72,8 @@ export const MONGO_INDEXES: Readonly<Record<CollectionName, readonly IndexSpec[]
     pendingIndex(COLLECTIONS.tokens),
   ],
   [COLLECTIONS.counters]: [],
+  // One document per lease name: every lease read and write is by `_id`.
+  [COLLECTIONS.leases]: [],
 };
 
 export function findIndex(collection: CollectionName, name: string): IndexSpec | undefined {

@@ -14,6 +14,8 @@ export type RecoveryStep =
   | 'insert-deployment'
   /** The marker's audit event is in the chain (append by event id; a duplicate id means done). */
   | 'append-audit'
+  /** Pointers and tokens: the row names that event (conditional on the marker, so idempotent). */
+  | 'anchor-audit'
   /** The marker is removed (conditional on its id). */
   | 'clear-marker';
 
@@ -36,6 +38,8 @@ const COMMITTED_STEPS: Record<string, readonly RecoveryStep[]> = {
   [`${COLLECTIONS.tokens}/token`]: [],
 };
 const INTENT_OPS = new Set([`${COLLECTIONS.versions}/transition`, `${COLLECTIONS.pointers}/move`]);
+/** Rows that name the audit event that last changed them (verified against the chain). */
+const ANCHORED_OPS = new Set([`${COLLECTIONS.pointers}/move`, `${COLLECTIONS.tokens}/token`]);
 
 /**
  * Decides what completes a pending operation found on a document. Pure: the store runs the steps
@@ -53,6 +57,7 @@ export function planRecovery(found: FoundPending): RecoveryStep[] {
   }
   const steps: RecoveryStep[] = extra.filter((s) => !(s === 'insert-deployment' && found.deploymentStored === true));
   if (found.auditAppended !== true) steps.push('append-audit');
+  if (ANCHORED_OPS.has(kind)) steps.push('anchor-audit');
   steps.push('clear-marker');
   return steps;
 }

@@ -1,7 +1,7 @@
 import type { ClientSession } from 'mongodb';
-import { ConflictError } from '../domain/errors.js';
-import type { AuditDraft, Deployment, DeploymentPointer, VersionStatus } from '../domain/model.js';
-import type { MoveResult } from './registry.store.js';
+import { ConflictError } from '../../domain/errors.js';
+import type { AuditDraft, Deployment, DeploymentPointer, VersionStatus } from '../../domain/model.js';
+import type { MoveResult } from '../registry.store.js';
 import {
   COLLECTIONS, type DeploymentDoc, type PendingMarker, type PointerDoc, type VersionDoc, deploymentToDoc, docToPointer, draftToDoc, pointerKey,
 } from './mongo-documents.js';
@@ -17,11 +17,11 @@ export class MongoDeploymentWrites {
   ) {}
 
   /** The pointer as committed, after finishing a committed move whose later steps are outstanding. */
-  async settledPointers(docs: PointerDoc[], session?: ClientSession): Promise<DeploymentPointer[]> {
+  async settledPointers(docs: Iterable<PointerDoc> | AsyncIterable<PointerDoc>, session?: ClientSession): Promise<DeploymentPointer[]> {
     const out: DeploymentPointer[] = [];
-    for (const d of docs) {
-      if (d.pending?.phase === 'committed') await this.steps.complete(COLLECTIONS.pointers, d, {}, session);
-      const p = docToPointer(d);
+    for await (const d of docs) {
+      const settled = await this.steps.settled(COLLECTIONS.pointers, d, session);
+      const p = settled && docToPointer(settled);
       if (p) out.push(p);
     }
     return out;
@@ -60,8 +60,8 @@ export class MongoDeploymentWrites {
         throw err;
       }
       if (!committed) return conflict();
-      await this.steps.complete(COLLECTIONS.pointers, committed, { auditAppended: false, deploymentStored: false }, session); // M4..M6
-      const pointer = docToPointer(committed)!;
+      const event = await this.steps.finish(COLLECTIONS.pointers, committed, { auditAppended: false, deploymentStored: false }, session); // M4..M6
+      const pointer: DeploymentPointer = { ...docToPointer(committed)!, audit: event && { sequence: event.sequence, hash: event.hash } };
       return { kind: 'moved', deployment: stored, pointer };
     });
   }

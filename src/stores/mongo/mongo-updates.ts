@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import type { ModelVersion, VersionStatus } from '../domain/model.js';
+import type { AuditRef, ModelVersion, VersionStatus } from '../../domain/model.js';
 import { COLLECTIONS, type CollectionName, type PendingMarker, metricDocId } from './mongo-documents.js';
 
 /**
@@ -12,7 +12,8 @@ import { COLLECTIONS, type CollectionName, type PendingMarker, metricDocId } fro
 export interface UpdateSpec {
   collection: CollectionName;
   filter: Document;
-  update: Document;
+  /** Update operators, or an update pipeline (leases: conditions on the server's clock). */
+  update: Document | Document[];
   upsert?: boolean;
   index: string;
   residual?: Readonly<Record<string, string>>;
@@ -104,6 +105,22 @@ export function markedUpdate(collection: CollectionName, id: string, set: Docume
 
 // ---- markers ----
 
+/**
+ * The audit step's last part for rows anchored in the chain (pointers, tokens): the row names the
+ * event its pending write appended. Only while that write's committed marker is still there, so it
+ * is idempotent, and a late replay can never anchor a row that a later write has changed since
+ * (a later write needs the marker cleared first, and the marker is cleared only after this).
+ */
+export function anchorAudit(collection: CollectionName, id: string, markerId: string, ref: AuditRef): UpdateSpec {
+  return {
+    collection,
+    filter: { _id: id, 'pending.id': markerId, 'pending.phase': 'committed' },
+    update: { $set: { audit: { sequence: ref.sequence, hash: ref.hash } } },
+    index: '_id_',
+    residual: { 'pending.id': ONE_DOC, 'pending.phase': ONE_DOC },
+  };
+}
+
 /** The last step of every operation: removes its own marker only. */
 export function clearMarker(collection: CollectionName, id: string, markerId: string): UpdateSpec {
   return {
@@ -154,7 +171,7 @@ export function reservePointer(
     update: {
       $set: { pending: marker },
       $currentDate: { pendingAt: true },
-      $setOnInsert: { modelName: target.modelName, environment: target.environment, versionId: null, deploymentId: null },
+      $setOnInsert: { modelName: target.modelName, environment: target.environment, versionId: null, deploymentId: null, audit: null },
     },
     upsert: expectedRevision === null,
     index: '_id_',
@@ -162,12 +179,15 @@ export function reservePointer(
   };
 }
 
-/** Promotion/rollback, step 3 (the commit point): the pointer moves, the marker turns `committed`. */
+/**
+ * Promotion/rollback, step 3 (the commit point): the pointer moves, the marker turns `committed`,
+ * and the pointer names no audit event until the move's own event anchors it (anchorAudit).
+ */
 export function commitPointer(key: string, markerId: string, move: { versionId: string; deploymentId: string; revision: number }): UpdateSpec {
   return {
     collection: COLLECTIONS.pointers,
     filter: { _id: key, 'pending.id': markerId, 'pending.phase': 'intent' },
-    update: { $set: { versionId: move.versionId, deploymentId: move.deploymentId, revision: move.revision, 'pending.phase': 'committed' } },
+    update: { $set: { versionId: move.versionId, deploymentId: move.deploymentId, revision: move.revision, audit: null, 'pending.phase': 'committed' } },
     index: '_id_',
     residual: { 'pending.id': ONE_DOC, 'pending.phase': ONE_DOC },
   };
@@ -179,12 +199,15 @@ export function nextDeploymentSeq(): UpdateSpec {
 
 // ---- api tokens ----
 
-/** Revocation sets `revokedAt` once: the first spec applies only while unset, the second marks an already revoked token. */
+/**
+ * Revocation sets `revokedAt` once: the first spec applies only while unset, the second marks an
+ * already revoked token. Either way the row's anchor is cleared until the revocation event anchors it.
+ */
 export function revokeTokenUpdates(id: string, revokedAt: Date, marker: PendingMarker): [UpdateSpec, UpdateSpec] {
-  const first = markedUpdate(COLLECTIONS.tokens, id, { revokedAt }, marker);
+  const first = markedUpdate(COLLECTIONS.tokens, id, { revokedAt, audit: null }, marker);
   return [
     { ...first, filter: { ...first.filter, revokedAt: null }, residual: { ...first.residual, revokedAt: ONE_DOC } },
-    markedUpdate(COLLECTIONS.tokens, id, {}, marker),
+    markedUpdate(COLLECTIONS.tokens, id, { audit: null }, marker),
   ];
 }
 

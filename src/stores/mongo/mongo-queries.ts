@@ -1,7 +1,7 @@
 import type { Document } from 'mongodb';
-import type { SortDirection, VersionStatus } from '../domain/model.js';
-import { scopeAllows, scopeRange } from '../domain/token.js';
-import type { AuditFilter } from './registry.store.js';
+import type { SortDirection, VersionStatus } from '../../domain/model.js';
+import { scopeAllows, scopeRange } from '../../domain/token.js';
+import type { AuditFilter } from '../registry.store.js';
 import { COLLECTIONS, type CollectionName } from './mongo-documents.js';
 import { PENDING_FILTER, pendingIndexName } from './mongo-indexes.js';
 
@@ -141,6 +141,22 @@ export function pointersForVersionsQuery(versionIds: readonly string[]): FindSpe
   };
 }
 
+/** allPointers, one batch: pointers of the models after `afterModel`, in (model, environment) order. */
+export function pointersPageQuery(afterModel: string | null, batch: number): FindSpec {
+  return {
+    collection: COLLECTIONS.pointers,
+    filter: afterModel === null ? {} : { modelName: { $gt: afterModel } },
+    sort: { modelName: 1, environment: 1 },
+    limit: batch,
+    index: 'pointers_model_env',
+  };
+}
+
+/** allPointers, a model cut by a batch boundary: all of its pointers (one per environment). */
+export function pointersOfModelQuery(modelName: string): FindSpec {
+  return { collection: COLLECTIONS.pointers, filter: { modelName }, sort: { environment: 1 }, index: 'pointers_model_env' };
+}
+
 // ---- deployments ----
 
 export function listDeploymentsQuery(
@@ -174,6 +190,11 @@ export function listDeploymentsQuery(
 
 export function auditHeadQuery(): FindSpec {
   return { collection: COLLECTIONS.audit, filter: {}, sort: { sequence: -1 }, limit: 1, index: 'audit_sequence' };
+}
+
+/** getAuditEvent: one event by its sequence. */
+export function auditBySequenceQuery(sequence: number): FindSpec {
+  return { collection: COLLECTIONS.audit, filter: { sequence }, limit: 1, index: 'audit_sequence' };
 }
 
 export function auditAscendingQuery(afterSequence: number, batch: number): FindSpec {
@@ -216,11 +237,13 @@ export function auditModelNames(f: Pick<AuditFilter, 'modelName' | 'modelScope'>
  */
 export function listAuditQuery(
   f: Omit<AuditFilter, 'modelName' | 'modelScope'>, modelNames: readonly string[] | null, afterSequence: number | null, first: number,
-): { page: FindSpec; count: CountSpec } {
+): { page: FindSpec; count: AuditCount } {
   const base: Document = {};
+  const hidden = f.hiddenActionPrefix || null;
   if (modelNames !== null) base.modelName = modelNames.length === 1 ? modelNames[0] : { $in: [...modelNames] };
   if (f.actor !== null) base.actor = f.actor;
-  if (f.action !== null) base.action = f.action;
+  if (f.action !== null) base.action = hidden !== null && f.action.startsWith(hidden) ? { $in: [] } : f.action;
+  else if (hidden !== null) base.action = { $not: actionPrefixRange(hidden) };
   if (f.since !== null || f.until !== null) {
     base.occurredAt = { ...(f.since !== null && { $gte: f.since }), ...(f.until !== null && { $lt: f.until }) };
   }
@@ -231,16 +254,34 @@ export function listAuditQuery(
   for (const k of Object.keys(base)) {
     if (k !== lead && !(index === 'audit_time' && k === 'occurredAt')) residual[k] = `evaluated over the events selected by ${index}`;
   }
+  if (index === 'audit_sequence' && hidden !== null) residual.action = 'skips the hidden (token) events, few, while walking the chain newest first';
   const hasResidual = Object.keys(residual).length > 0;
   const pageFilter = afterSequence === null ? base : { ...base, sequence: { $lt: afterSequence } };
   const page: FindSpec = { collection: COLLECTIONS.audit, filter: pageFilter, sort: { sequence: -1 }, limit: first + 1, index };
   const pageResidual = index === 'audit_time' && afterSequence !== null ? { ...residual, sequence: 'evaluated over the events of the time range' } : residual;
   if (Object.keys(pageResidual).length > 0) page.residual = pageResidual;
   if (index === 'audit_time') page.inMemorySort = 'sorts the events of the requested time range';
+  // Without a filter (a hidden prefix aside), the gap-free chain's head sequence is the total: less
+  // the hidden events, counted from their own index range. No count over the whole log.
+  const unfiltered = modelNames === null && f.actor === null && f.action === null && f.since === null && f.until === null;
+  if (unfiltered) return { page, count: { fromHead: true, minus: hidden === null ? null : hiddenActionsCountQuery(hidden) } };
   const count: CountSpec = { collection: COLLECTIONS.audit, filter: base, index };
   if (hasResidual) count.residual = residual;
   return { page, count };
 }
+
+/** The actions starting with `prefix`: a range of action strings (actions are ASCII names). */
+function actionPrefixRange(prefix: string): Document {
+  return { $gte: prefix, $lt: `${prefix}\uffff` };
+}
+
+/** How many events a hidden action prefix leaves out of the whole log: a range of `audit_action_sequence`. */
+export function hiddenActionsCountQuery(prefix: string): CountSpec {
+  return { collection: COLLECTIONS.audit, filter: { action: actionPrefixRange(prefix) }, index: 'audit_action_sequence' };
+}
+
+/** A page's total: a count over an index range, or the chain's head sequence less a count of hidden events. */
+export type AuditCount = CountSpec | { fromHead: true; minus: CountSpec | null };
 
 // ---- api tokens ----
 

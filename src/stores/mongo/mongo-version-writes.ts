@@ -1,7 +1,7 @@
 import type { ClientSession } from 'mongodb';
-import { ConflictError } from '../domain/errors.js';
-import type { AuditDraft, Model, ModelVersion, VersionStatus } from '../domain/model.js';
-import type { TransitionResult } from './registry.store.js';
+import { ConflictError } from '../../domain/errors.js';
+import type { AuditDraft, Model, ModelVersion, VersionStatus } from '../../domain/model.js';
+import type { TransitionResult } from '../registry.store.js';
 import {
   COLLECTIONS, type ModelDoc, type PendingMarker, type PointerDoc, type VersionDoc, docToModel, docToVersion, draftToDoc, versionToDoc,
 } from './mongo-documents.js';
@@ -45,7 +45,7 @@ export class MongoVersionWrites {
 
   async updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null> {
     const marker: PendingMarker = { id: audit.id, op: 'update', phase: 'committed', audit: draftToDoc(audit) };
-    const doc = await this.steps.markedWrite<ModelDoc>(
+    const written = await this.steps.markedWrite<ModelDoc>(
       COLLECTIONS.models,
       name,
       () => this.steps.findAndUpdate<ModelDoc>(markedUpdate(COLLECTIONS.models, name, { description: patch.description }, marker)),
@@ -58,7 +58,7 @@ export class MongoVersionWrites {
         return true;
       },
     );
-    return doc ? docToModel(doc) : null;
+    return written ? docToModel(written.doc) : null;
   }
 
   async transitionVersion(
@@ -128,12 +128,12 @@ export class MongoVersionWrites {
     const set: Record<string, unknown> = {};
     if (patch.description !== undefined) set.description = patch.description;
     if (patch.tags !== undefined) set.tags = patch.tags;
-    const doc = await this.steps.markedWrite<VersionDoc>(
+    const written = await this.steps.markedWrite<VersionDoc>(
       COLLECTIONS.versions,
       id,
       () => this.steps.findAndUpdate<VersionDoc>(markedUpdate(COLLECTIONS.versions, id, set, marker)),
       `Version ${id}`,
     );
-    return doc ? docToVersion(doc) : null;
+    return written ? docToVersion(written.doc) : null;
   }
 }
