@@ -25,6 +25,13 @@ export interface PresignedRequest {
 
 export type FinalizeOutcome = { ok: true } | { ok: false; reason: string };
 
+export interface FinalizeOptions {
+  /** Told the bytes read back so far as they are hashed (for a progress report). */
+  onProgress?: (bytesRead: number) => void;
+  /** Stops the read-back (shutdown): finalize then rejects, and nothing has become final. */
+  signal?: AbortSignal;
+}
+
 export interface ArtifactStore {
   readonly engine: string;
   /** A URL to PUT the artifact's bytes to its staging key, bound to its size and content type. */
@@ -40,7 +47,7 @@ export interface ArtifactStore {
    * object is gone but a final object exists (a crash after the move), it verifies the final one.
    * On a mismatch it removes the staging object and says why.
    */
-  finalize(target: ArtifactTarget, sha256: string): Promise<FinalizeOutcome>;
+  finalize(target: ArtifactTarget, sha256: string, opts?: FinalizeOptions): Promise<FinalizeOutcome>;
   /** Removes staging and final objects of the targets (a version that failed verification). */
   discard(targets: readonly ArtifactTarget[]): Promise<void>;
   /** Throws if storage cannot be reached (for /readyz). */

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import type { ArtifactStore, ArtifactTarget, FinalizeOutcome, PresignedRequest } from './artifact.store.js';
+import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, PresignedRequest } from './artifact.store.js';
 import { loadOrCreateSigningSecret } from './signing-secret.js';
 import { keyToUrlPath, sign } from './signed-url.js';
 
@@ -99,16 +99,17 @@ export class FsArtifactStore implements ArtifactStore {
     };
   }
 
-  async finalize(t: ArtifactTarget, sha256: string): Promise<FinalizeOutcome> {
+  async finalize(t: ArtifactTarget, sha256: string, opts: FinalizeOptions = {}): Promise<FinalizeOutcome> {
     const final = this.fileFor(objectKey('models', t));
     // Already moved (a crash or a concurrent call after the move): only verified bytes get there.
-    const done = await digestIfExists(final);
+    const done = await digestIfExists(final, opts);
     if (done !== null) return outcome(mismatch(t, sha256, done));
     const callDir = join(this.verifyingDir(t), randomUUID());
     try {
       const claimed = await this.claim(t, callDir);
       if (claimed === null) return { ok: false, reason: `artifact "${t.path}" was not uploaded` };
-      const problem = mismatch(t, sha256, (await digestIfExists(claimed))!);
+      const problem = mismatch(t, sha256, (await digestIfExists(claimed, opts))!);
+      opts.signal?.throwIfAborted();
       if (problem !== null) return { ok: false, reason: problem };
       await mkdir(dirname(final), { recursive: true });
       await rename(claimed, final);
@@ -174,13 +175,14 @@ async function renameIfExists(from: string, to: string): Promise<boolean> {
   }
 }
 
-async function digestIfExists(file: string): Promise<{ size: number; sha256: string } | null> {
+async function digestIfExists(file: string, opts: FinalizeOptions = {}): Promise<{ size: number; sha256: string } | null> {
   const hash = createHash('sha256');
   let size = 0;
   try {
-    for await (const chunk of createReadStream(file)) {
+    for await (const chunk of createReadStream(file, { signal: opts.signal })) {
       size += (chunk as Buffer).length;
       hash.update(chunk as Buffer);
+      opts.onProgress?.(size);
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;

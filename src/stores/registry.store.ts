@@ -3,6 +3,7 @@ import type {
   AuditEvent,
   Deployment,
   DeploymentPointer,
+  JsonObject,
   Model,
   ModelVersion,
   Page,
@@ -128,12 +129,15 @@ export interface RegistryStore {
 
   /**
    * Takes or renews the lease `name` for `holder` until now + `ttlMs`: true if `holder` holds it
-   * now (it was free, expired, or already its own). The store's clock decides expiry, so every
+   * now (it was free, expired, or already its own). `details` (when given) are stored with it for
+   * readers of getLease. The store's clock decides expiry, so every
    * process agrees. One holder at a time, also across processes.
    */
-  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  acquireLease(name: string, holder: string, ttlMs: number, details?: JsonObject | null): Promise<boolean>;
   /** Gives the lease up if `holder` holds it; otherwise does nothing. */
   releaseLease(name: string, holder: string): Promise<void>;
+  /** The lease as stored (with the `details` its holder last gave, e.g. progress); null if none or expired. */
+  getLease(name: string): Promise<Lease | null>;
 
   stats(): Promise<StoreStats>;
   /** Throws if the store cannot serve requests (for /readyz). */
@@ -163,6 +167,13 @@ export interface AuditFilter {
   action: string | null;
   since: Date | null;
   until: Date | null;
+}
+
+export interface Lease {
+  name: string;
+  holder: string;
+  expiresAt: Date;
+  details: JsonObject | null;
 }
 
 export interface StoreStats {

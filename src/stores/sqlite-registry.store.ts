@@ -1,14 +1,14 @@
 import Database from 'better-sqlite3';
 import { sealEvent } from '../audit/hash-chain.js';
 import { ConflictError } from '../domain/errors.js';
-import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../domain/model.js';
+import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../domain/model.js';
 import { VERIFIED_STATUSES } from '../domain/model.js';
 import { decodeCursor, toPage } from './paging.js';
 import { migrateSqlite } from './sqlite-migrations.js';
-import { acquireSqliteLease } from './sqlite-leases.js';
+import { acquireSqliteLease, getSqliteLease } from './sqlite-leases.js';
 import { compareByMetric } from '../domain/ranking.js';
 import { type ApiToken, type NewApiToken, scopeRange } from '../domain/token.js';
-import type { AuditFilter, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
+import type { AuditFilter, Lease, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
 import {
   type AuditRow, type DeploymentRow, type TokenRow, rowToToken, type ModelRow, type PointerRow, type VersionRow,
   SQLITE_SCHEMA, deploymentToRow, rowToAudit, rowToDeployment, rowToModel, rowToPointer, rowToVersion, versionToDoc,
@@ -420,8 +420,12 @@ export class SqliteRegistryStore implements RegistryStore {
     this.sql('UPDATE api_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?').run(lastUsedAt.getTime(), id);
   }
 
-  async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
-    return acquireSqliteLease(this.db, name, holder, ttlMs);
+  async acquireLease(name: string, holder: string, ttlMs: number, details?: JsonObject | null): Promise<boolean> {
+    return acquireSqliteLease(this.db, name, holder, ttlMs, details);
+  }
+
+  async getLease(name: string): Promise<Lease | null> {
+    return getSqliteLease(this.db, name);
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {

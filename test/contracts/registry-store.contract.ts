@@ -437,6 +437,26 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect(await store.acquireLease('short', 'b', 60_000)).toBe(true);
       });
 
+      it('keeps the details its holder gives, shows them to readers, and forgets an expired lease', async () => {
+        expect(await store.getLease('job')).toBeNull();
+        expect(await store.acquireLease('job', 'a', 60_000, { done: 1, of: 10 })).toBe(true);
+        expect(await store.getLease('job')).toMatchObject({ name: 'job', holder: 'a', details: { done: 1, of: 10 } });
+        expect(await store.acquireLease('job', 'a', 60_000)).toBe(true);
+        expect((await store.getLease('job'))?.details).toEqual({ done: 1, of: 10 });
+        expect(await store.acquireLease('job', 'b', 60_000, { done: 0, of: 1 })).toBe(false);
+        expect(await store.acquireLease('job', 'a', 60_000, { done: 5, of: 10 })).toBe(true);
+        const lease = await store.getLease('job');
+        expect(lease?.details).toEqual({ done: 5, of: 10 });
+        expect(lease!.expiresAt.getTime()).toBeGreaterThan(Date.now());
+        await store.releaseLease('job', 'a');
+        expect(await store.getLease('job')).toBeNull();
+        expect(await store.acquireLease('brief', 'a', 1, { x: 1 })).toBe(true);
+        await new Promise((r) => setTimeout(r, 20));
+        expect(await store.getLease('brief')).toBeNull();
+        expect(await store.acquireLease('brief', 'b', 60_000)).toBe(true);
+        expect((await store.getLease('brief'))?.details).toBeNull();
+      });
+
       it('lets exactly one of many concurrent callers take a free lease', async () => {
         const won = await Promise.all(Array.from({ length: 10 }, (_, i) => store.acquireLease('race', `holder-${i}`, 60_000)));
         expect(won.filter(Boolean)).toHaveLength(1);

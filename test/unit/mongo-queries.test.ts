@@ -320,6 +320,21 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
       const own = appliedPipeline({ _id: 'job', holder: 'me', expiresAt: new Date(Date.now() + 1000) }, take);
       expect((own.expiresAt as Date).getTime()).toBeGreaterThan(Date.now() + 29_000);
     });
+    it('stores the details a holder gives, keeps them on a bare renewal, and drops them for a new holder', () => {
+      const withDetails = appliedPipeline({ _id: 'job' }, Q.acquireLeaseUpdate('job', 'me', 30_000, { done: 1 }));
+      expect(withDetails.details).toEqual({ done: 1 });
+      expect(appliedPipeline(withDetails, Q.acquireLeaseUpdate('job', 'me', 30_000)).details).toEqual({ done: 1 });
+      expect(appliedPipeline(withDetails, Q.acquireLeaseUpdate('job', 'me', 30_000, { done: 2 })).details).toEqual({ done: 2 });
+      const expired = { ...withDetails, expiresAt: new Date(Date.now() - 1) };
+      expect(appliedPipeline(expired, Q.acquireLeaseUpdate('job', 'other', 30_000)).details).toBeNull();
+      const live = { _id: 'job', holder: 'other', expiresAt: later(), details: { done: 7 } };
+      expect(appliedPipeline(live, Q.acquireLeaseUpdate('job', 'me', 30_000, { done: 0 }))).toEqual(live);
+    });
+    it('reads a lease only while it has not expired (server clock)', () => {
+      expect(matches({ _id: 'job', holder: 'me', expiresAt: later() }, Q.liveLeaseQuery('job').filter)).toBe(true);
+      expect(matches({ _id: 'job', holder: 'me', expiresAt: new Date(Date.now() - 1) }, Q.liveLeaseQuery('job').filter)).toBe(false);
+      expect(matches({ _id: 'other', holder: 'me', expiresAt: later() }, Q.liveLeaseQuery('job').filter)).toBe(false);
+    });
     it('releases only its own lease', () => {
       expect(matches({ _id: 'job', holder: 'me', expiresAt: later() }, Q.releaseLeaseFilter('job', 'me').filter)).toBe(true);
       expect(matches({ _id: 'job', holder: 'other', expiresAt: later() }, Q.releaseLeaseFilter('job', 'me').filter)).toBe(false);

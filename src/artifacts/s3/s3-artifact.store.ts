@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type BucketLocationConstraint, CreateBucketCommand, HeadBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { InvalidArgumentError } from '../../domain/errors.js';
-import type { ArtifactStore, ArtifactTarget, FinalizeOutcome, PresignedRequest } from '../artifact.store.js';
+import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, PresignedRequest } from '../artifact.store.js';
 import { S3_MAX_SINGLE_OBJECT_BYTES, finalizeUpload } from './s3-finalize.js';
 import { S3Objects, type SseParams } from './s3-objects.js';
 import { S3UrlSigner } from './s3-presign.js';
@@ -148,9 +148,9 @@ export class S3ArtifactStore implements ArtifactStore {
     return this.signer.sign({ method, key: this.finalKey(t), ttlSeconds, headers: {}, query, clientHeaders: [] });
   }
 
-  finalize(t: ArtifactTarget, sha256: string): Promise<FinalizeOutcome> {
+  finalize(t: ArtifactTarget, sha256: string, opts: FinalizeOptions = {}): Promise<FinalizeOutcome> {
     const keys = { staging: this.stagingKey(t), final: this.finalKey(t), verifying: this.verifyingKey(t) };
-    return finalizeUpload(this.objects, t, sha256, keys, { trustStoreChecksums: this.settings.trustStoreChecksums });
+    return finalizeUpload(this.objects, t, sha256, keys, { trustStoreChecksums: this.settings.trustStoreChecksums }, opts);
   }
 
   async discard(targets: readonly ArtifactTarget[]): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ArtifactTarget, FinalizeOutcome } from '../artifact.store.js';
+import type { ArtifactTarget, FinalizeOptions, FinalizeOutcome } from '../artifact.store.js';
 import { type Absent, type CopiedObject, type ObjectHead, S3Objects } from './s3-objects.js';
 import { S3StorageError, sha256HexToBase64 } from './s3-support.js';
 
@@ -27,20 +27,28 @@ export interface FinalizeSettings {
  * URL names, and it is that copy which is moved to the final key. A replayed upload URL landing at
  * any moment can change the staging object, never the bytes that become final.
  */
-export async function finalizeUpload(objects: S3Objects, t: ArtifactTarget, sha256: string, keys: FinalizeKeys, settings: FinalizeSettings): Promise<FinalizeOutcome> {
+export async function finalizeUpload(
+  objects: S3Objects,
+  t: ArtifactTarget,
+  sha256: string,
+  keys: FinalizeKeys,
+  settings: FinalizeSettings,
+  opts: FinalizeOptions = {},
+): Promise<FinalizeOutcome> {
   for (let attempt = 1; attempt <= FINALIZE_ATTEMPTS; attempt++) {
     const head = await objects.head(keys.staging);
-    if (typeof head === 'string') return verifyFinal(objects, t, sha256, keys.final, head);
+    if (typeof head === 'string') return verifyFinal(objects, t, sha256, keys.final, head, opts);
     const refused = refuseStaged(t, sha256, head);
     if (refused !== null) {
       await objects.delete(keys.staging, head.versionId);
       return { ok: false, reason: refused };
     }
     const copy = await objects.copy(keys.staging, keys.verifying, { ifMatch: head.etag, contentType: t.contentType });
-    if (copy === 'missing') return verifyFinal(objects, t, sha256, keys.final, 'missing');
+    if (copy === 'missing') return verifyFinal(objects, t, sha256, keys.final, 'missing', opts);
     if (copy === 'changed') continue;
     try {
-      const problem = await checkCopy(objects, t, sha256, keys.verifying, copy, settings);
+      const problem = await checkCopy(objects, t, sha256, keys.verifying, copy, settings, opts);
+      opts.signal?.throwIfAborted();
       if (problem === 'changed') throw new S3StorageError('GetObject', keys.verifying, null, 'the private copy changed while it was verified');
       if (problem !== null) {
         await objects.delete(keys.staging, head.versionId);
@@ -80,6 +88,7 @@ async function checkCopy(
   key: string,
   copy: CopiedObject,
   settings: FinalizeSettings,
+  opts: FinalizeOptions,
 ): Promise<string | null | 'changed'> {
   const declared64 = sha256HexToBase64(sha256);
   if (copy.sha256Base64 !== null && copy.sha256Base64 !== declared64) return shaMismatch(t, sha256, copy.sha256Base64);
@@ -87,15 +96,15 @@ async function checkCopy(
     const head = await objects.head(key);
     if (typeof head === 'object' && head.sha256Base64 === declared64 && head.size === t.sizeBytes) return null;
   }
-  const got = await objects.digest(key, copy.etag || null);
+  const got = await objects.digest(key, copy.etag || null, opts);
   if (got === 'changed') return 'changed';
   if (typeof got === 'string') throw new S3StorageError('GetObject', key, null, `the private copy is ${got}`);
   return mismatch(t, sha256, got);
 }
 
 /** The staging object is gone: a previous finalize moved it (or it was never uploaded). */
-async function verifyFinal(objects: S3Objects, t: ArtifactTarget, sha256: string, key: string, staging: Absent): Promise<FinalizeOutcome> {
-  const got = await objects.digest(key, null);
+async function verifyFinal(objects: S3Objects, t: ArtifactTarget, sha256: string, key: string, staging: Absent, opts: FinalizeOptions): Promise<FinalizeOutcome> {
+  const got = await objects.digest(key, null, opts);
   if (got === 'missing' || got === 'changed') return { ok: false, reason: notUploaded(t, staging) };
   if (got === 'denied') return { ok: false, reason: notUploaded(t, 'denied') };
   const problem = mismatch(t, sha256, got);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3StorageError, encodeKey, errorName, missingObject, status } from './s3-support.js';
+import type { FinalizeOptions } from '../artifact.store.js';
 
 export interface SseParams {
   ServerSideEncryption?: 'AES256' | 'aws:kms';
@@ -80,10 +81,12 @@ export class S3Objects {
   }
 
   /** sha256 and size of the stored bytes (of the version with `etag` when given). */
-  async digest(key: string, etag: string | null): Promise<{ size: number; sha256: string } | Absent | 'changed'> {
+  async digest(key: string, etag: string | null, opts: FinalizeOptions = {}): Promise<{ size: number; sha256: string } | Absent | 'changed'> {
     let body: AsyncIterable<Uint8Array> & { destroy?: () => void };
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(etag ? { IfMatch: etag } : {}) }));
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(etag ? { IfMatch: etag } : {}) }), {
+        abortSignal: opts.signal,
+      });
       body = out.Body as unknown as typeof body;
     } catch (err) {
       if (missingObject(err)) return 'missing';
@@ -97,9 +100,12 @@ export class S3Objects {
       for await (const chunk of body) {
         size += chunk.length;
         hash.update(chunk);
+        opts.onProgress?.(size);
+        opts.signal?.throwIfAborted();
       }
     } catch (err) {
       body.destroy?.();
+      if (opts.signal?.aborted) throw opts.signal.reason;
       throw new S3StorageError('GetObject', key, err);
     }
     return { size, sha256: hash.digest('hex') };

@@ -142,6 +142,8 @@ export interface LeaseDoc {
   _id: string;
   holder: string;
   expiresAt: Date;
+  /** What the holder last reported (progress); absent on leases written before details existed. */
+  details?: JsonObject | null;
 }
 
 export function pointerKey(modelName: string, environment: string): string {

@@ -1,12 +1,12 @@
 import { type ClientSession, type Db, MongoClient, type MongoClientOptions, ReadConcern, ReadPreference, type WriteConcernSettings } from 'mongodb';
 import { canonicalJson } from '../../audit/canonical-json.js';
 import { ConflictError } from '../../domain/errors.js';
-import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../../domain/model.js';
+import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../../domain/model.js';
 import { VERIFIED_STATUSES } from '../../domain/model.js';
 import { compareByMetric } from '../../domain/ranking.js';
 import type { ApiToken, NewApiToken } from '../../domain/token.js';
 import { decodeCursor, toPage } from '../paging.js';
-import type { AuditFilter, MoveResult, RegistryStore, StoreStats, TransitionResult } from '../registry.store.js';
+import type { AuditFilter, Lease, MoveResult, RegistryStore, StoreStats, TransitionResult } from '../registry.store.js';
 import {
   type AuditDoc, COLLECTIONS, type DeploymentDoc, type MetricDoc, type ModelDoc, type PendingMarker, type PointerDoc, type TokenDoc,
   type VersionDoc, docToAudit, docToDeployment, docToModel, docToPointer, docToToken, docToVersion, draftToDoc, pointerKey, tokenToDoc,
@@ -21,7 +21,7 @@ import { MongoDeploymentWrites } from './mongo-deployment-writes.js';
 import { MongoSteps, isDuplicateKey } from './mongo-steps.js';
 import { MongoVersionWrites } from './mongo-version-writes.js';
 import { allPointerDocs, backfillAnchors } from './mongo-anchors.js';
-import { acquireMongoLease, releaseMongoLease } from './mongo-leases.js';
+import { acquireMongoLease, getMongoLease, releaseMongoLease } from './mongo-leases.js';
 
 /*
  * RegistryStore on MongoDB, without depending on multi-document transactions (standalone or
@@ -388,8 +388,12 @@ export class MongoRegistryStore implements RegistryStore {
 
   // ---- leases (mongo-leases.ts) ----
 
-  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
-    return acquireMongoLease(this.steps, name, holder, ttlMs);
+  acquireLease(name: string, holder: string, ttlMs: number, details?: JsonObject | null): Promise<boolean> {
+    return acquireMongoLease(this.steps, name, holder, ttlMs, details);
+  }
+
+  getLease(name: string): Promise<Lease | null> {
+    return getMongoLease(this.steps, name);
   }
 
   releaseLease(name: string, holder: string): Promise<void> {
