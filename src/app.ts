@@ -113,7 +113,7 @@ async function compose(
   const bootstrapToken = await services.tokens.bootstrap();
   const apollo = createApollo(await buildRegistrySchema(), { development: config.development, logger, limits: config.queryLimits });
   await apollo.start();
-  const server = createHttpServer({
+  const http = createHttpServer({
     apollo,
     services,
     logger,
@@ -123,8 +123,9 @@ async function compose(
       await artifacts.ping();
     },
     routes,
+    connections: config.connections,
   });
-  server.keepAliveTimeout = 65_000;
+  const server = http.server;
 
   let closed = false;
   return {
@@ -151,10 +152,7 @@ async function compose(
     close: async () => {
       if (closed) return;
       closed = true;
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeIdleConnections();
-      });
+      await http.drain(config.shutdownGraceSeconds * 1000);
       await apollo.stop();
       await store.close();
       closeArtifacts();

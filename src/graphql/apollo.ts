@@ -18,6 +18,8 @@ export function createApollo(schema: GraphQLSchema, opts: { development: boolean
     parseOptions: { maxTokens: opts.limits.maxTokens },
     includeStacktraceInErrorResponses: opts.development,
     logger: opts.logger,
+    // Apollo's own handlers stop it and re-raise the signal (exit 143, requests cut); main.ts drains instead.
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) => formatError(formatted, error, { exposeDetails: opts.development }),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
