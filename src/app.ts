@@ -111,7 +111,7 @@ async function compose(
     settings: { uploadUrlTtlSeconds: config.uploadUrlTtlSeconds, downloadUrlTtlSeconds: config.downloadUrlTtlSeconds, adminToken: config.adminToken },
   });
   const bootstrapToken = await services.tokens.bootstrap();
-  const apollo = createApollo(await buildRegistrySchema(), { development: config.development, logger, limits: config.queryLimits });
+  const apollo = createApollo(await buildRegistrySchema(), { development: config.development, logger, limits: config.queryLimits, responseLimits: config.responseLimits });
   await apollo.start();
   const http = createHttpServer({
     apollo,

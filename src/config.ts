@@ -22,6 +22,8 @@ const schema = z.object({
   REGISTRY_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(20),
   REGISTRY_MAX_QUERY_COST: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
   REGISTRY_MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
+  REGISTRY_MAX_RESPONSE_NODES: z.coerce.number().int().min(1000).max(100_000_000).default(2_000_000),
+  REGISTRY_MAX_RESPONSE_BYTES: z.coerce.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
   // Connections and shutdown (0 turns a limit off).
   REGISTRY_MAX_CONNECTIONS: z.coerce.number().int().min(0).max(1_000_000).default(4096),
   REGISTRY_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(256),
@@ -97,6 +99,8 @@ export interface Config {
   /** REGISTRY_ADMIN_TOKEN: a bearer secret with the admin role, kept only in configuration. */
   readonly adminToken: string | null;
   readonly queryLimits: { readonly maxDepth: number; readonly maxAliases: number; readonly maxDirectives: number; readonly maxCost: number; readonly maxTokens: number };
+  /** Per response, counted as resolvers return: list items and leaf values, and estimated JSON bytes. */
+  readonly responseLimits: { readonly maxNodes: number; readonly maxBytes: number };
   /** Connection caps and timeouts of the HTTP server (milliseconds; 0: off). */
   readonly connections: {
     readonly maxConnections: number;
@@ -144,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxCost: c.REGISTRY_MAX_QUERY_COST,
       maxTokens: c.REGISTRY_MAX_QUERY_TOKENS,
     }),
+    responseLimits: Object.freeze({ maxNodes: c.REGISTRY_MAX_RESPONSE_NODES, maxBytes: c.REGISTRY_MAX_RESPONSE_BYTES }),
     connections: Object.freeze({
       maxConnections: c.REGISTRY_MAX_CONNECTIONS,
       maxConnectionsPerAddress: c.REGISTRY_MAX_CONNECTIONS_PER_ADDRESS,
