@@ -56,6 +56,8 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       log.info({ method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
     handle(req, res, deps, requestId, log, metrics, guard).catch((err: unknown) => {
+      // The connection closed before the body arrived (client gone, or a body timeout): not a server error.
+      if (req.socket.destroyed && (err as NodeJS.ErrnoException).code === 'ECONNRESET') return log.warn({ path: safePath(req.url) }, 'request aborted');
       log.error({ err }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'Internal server error', requestId });
       else res.destroy();

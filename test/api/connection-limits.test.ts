@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -132,7 +134,14 @@ describe('slow request bodies', () => {
   };
 
   it('closes a query whose body stalls, lets an upload take longer than that while bytes keep coming, and cuts an idle upload', async () => {
-    h = await startRegistry({ REGISTRY_REQUEST_TIMEOUT_SECONDS: '1', REGISTRY_UPLOAD_IDLE_TIMEOUT_SECONDS: '1' });
+    const logLines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    });
+    h = await startRegistry({ REGISTRY_REQUEST_TIMEOUT_SECONDS: '1', REGISTRY_UPLOAD_IDLE_TIMEOUT_SECONDS: '1' }, { logger: pino({ level: 'info' }, sink) });
     const auth = h.auth();
     // A query body that never finishes.
     const stalled = await openSocket(h.url);
@@ -163,5 +172,9 @@ describe('slow request bodies', () => {
     expect(uploadCut).not.toBeNull();
     expect(await stuck).toMatch(/ECONNRESET|socket hang up/);
     expect(steadyStatus).toBe(200);
+    // A body cut by its timeout is the client's doing: logged as an aborted request, not as a server error.
+    const aborted = logLines.map((l) => JSON.parse(l) as { level: number; msg: string; path?: string }).filter((l) => l.msg === 'request aborted');
+    expect(aborted.map((l) => l.path)).toContain('/graphql');
+    expect(logLines.filter((l) => l.includes('request failed'))).toEqual([]);
   }, 30_000);
 });
