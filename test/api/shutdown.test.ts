@@ -101,11 +101,32 @@ describe('a server process stopped with SIGTERM', () => {
     const idle = await openSocket(s.url);
     const idleClosed = closed(idle);
     idle.write('GET /healthz HTTP/1.1\r\nHost: registry\r\n\r\n');
+    // Steady load: four clients sending queries and registrations, each on a new connection, until one is refused.
+    let signalledAt = Infinity;
+    const load = Array.from({ length: 4 }, async (_, w) => {
+      const outcomes: { status: number | string; endedAfterSignal: boolean; cutAfterHeaders: boolean; validJson: boolean }[] = [];
+      for (let i = 0; ; i++) {
+        const body = Buffer.from(
+          JSON.stringify(
+            i % 2
+              ? { query: '{ models(first: 100) { totalCount edges { node { name versionCount } } } }' }
+              : { query: REGISTER, variables: { input: { modelName: `drain-load-${w}`, modelType: 'rf', datasetVersion: 'd', metrics: [], artifacts: [{ path: 'm', sizeBytes: 1, sha256: sha256('x') }] } } },
+          ),
+        );
+        const r = await slowRequest(`${s.url}/graphql`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'content-length': String(body.length) }, chunks: [body] }).then(
+          (res) => ({ status: res.status as number | string, cutAfterHeaders: false, validJson: (() => { try { return !JSON.parse(res.body.toString()).errors; } catch { return false; } })() }),
+          (err: Error & { code?: string; afterHeaders?: boolean }) => ({ status: err.code ?? err.message, cutAfterHeaders: err.afterHeaders === true, validJson: false }),
+        );
+        outcomes.push({ ...r, endedAfterSignal: Date.now() > signalledAt });
+        if (typeof r.status === 'string') return outcomes;
+      }
+    });
     await new Promise((r) => setTimeout(r, 400));
     const completions = bigVersions.map((v) => settle(gql(`mutation($id: ID!) { completeModelVersionUpload(versionId: $id) { status failureReason } }`, { id: v.id })));
     await new Promise((r) => setTimeout(r, 30));
 
     const exit = exited(s);
+    signalledAt = Date.now();
     s.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 150));
     probe.write('\r\n');
@@ -118,6 +139,7 @@ describe('a server process stopped with SIGTERM', () => {
     const down = await Promise.all(downloads);
     const done = await Promise.all(completions);
     const half = [await halfQuery];
+    const loadOutcomes = (await Promise.all(load)).flat();
     const status = await exit;
     const report = (r: PromiseSettledResult<{ status: number }>) => (r.status === 'fulfilled' ? r.value.status : String(r.reason));
     console.log(`exit ${JSON.stringify(status)}; uploads ${up.map(report)}; downloads ${down.map(report)}; completions ${done.map((r) => (r.status === 'fulfilled' ? JSON.stringify(r.value.data) : String(r.reason)))}; half-sent query ${half.map(report)}; new connection: ${refused}`);
@@ -132,6 +154,15 @@ describe('a server process stopped with SIGTERM', () => {
     expect(await idleClosed).toMatch(/^HTTP\/1\.1 200/);
     expect(refused).toBe('ECONNREFUSED');
     expect(status).toEqual({ code: 0, signal: null });
+    // Under the steady load, every answer that began is whole and successful; requests fail only
+    // at connection level once the listener is closed (never cut after their answer began).
+    const answered = loadOutcomes.filter((o) => typeof o.status === 'number');
+    const failed = loadOutcomes.filter((o) => typeof o.status === 'string');
+    console.log(`steady load: ${answered.length} answered (${answered.filter((o) => o.endedAfterSignal).length} ended after the signal), connection errors: ${failed.map((o) => o.status).join(',')}`);
+    expect(answered.length).toBeGreaterThan(10);
+    for (const o of answered) expect(o).toMatchObject({ status: 200, validJson: true });
+    expect(failed.filter((o) => o.cutAfterHeaders)).toEqual([]);
+    expect(failed.every((o) => o.endedAfterSignal)).toBe(true);
 
     // The bytes that arrived during the drain are there: the next process completes those versions.
     server = await startServerProcess(env);

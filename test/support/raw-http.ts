@@ -22,7 +22,12 @@ export function slowRequest(
       }
       res.on('data', (c: Buffer) => parts.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
-      res.on('error', reject);
+      // Cut after the answer began (headers in, body not complete): mark it, a drain must never do this.
+      res.on('error', (err: Error & { afterHeaders?: boolean }) => {
+        err.afterHeaders = true;
+        reject(err);
+      });
+      res.on('aborted', () => reject(Object.assign(new Error('response aborted'), { afterHeaders: true })));
     });
     req.on('error', reject);
     const chunks = opts.chunks ?? [];
