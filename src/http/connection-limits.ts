@@ -135,15 +135,16 @@ export class ConnectionGuard {
   }
 
   /**
-   * Drain: answers get `Connection: close`, connections with no request in progress (and those
-   * that never sent a byte) close now, busy ones as soon as their answer ends.
+   * Drain: answers get `Connection: close` and busy connections close as soon as their answer
+   * ends. A connection that has not sent a byte yet gets `silentGraceMs` (its request may be on
+   * the wire) before it is closed.
    */
-  startDraining(): void {
+  startDraining(silentGraceMs = 1000): void {
     this.drainingFlag = true;
-    for (const [socket, c] of this.connections) {
-      if (c.responses.size === 0 && socket.bytesRead === 0) socket.destroy();
-      for (const res of c.responses) if (!res.headersSent) res.setHeader('Connection', 'close');
-    }
+    for (const c of this.connections.values()) for (const res of c.responses) if (!res.headersSent) res.setHeader('Connection', 'close');
+    setTimeout(() => {
+      for (const [socket, c] of this.connections) if (c.responses.size === 0 && socket.bytesRead === 0) socket.destroy();
+    }, silentGraceMs).unref();
   }
 
   /** Closes every connection, busy or not (when the drain's grace period is over); returns how many. */
