@@ -39,16 +39,18 @@ export function serverOptions(s: ConnectionSettings): ServerOptions {
  * may take to arrive, and knows which connections are busy, so that a drain can close the idle ones
  * at once and the busy ones as their answers end.
  */
+export type ConnectionEvent = 'refused_per_address' | 'refused_total' | 'refused_draining' | 'evicted_idle';
+
 export class ConnectionGuard {
   private readonly connections = new Map<Socket, Connection>();
   private readonly perAddress = new Map<string, number>();
   private drainingFlag = false;
-  refused = 0;
-  evicted = 0;
 
   constructor(
     server: Server,
     private readonly settings: ConnectionSettings,
+    /** Counts refusals and evictions (for metrics; a log line each would let a flood fill the log). */
+    private readonly onEvent: (event: ConnectionEvent) => void = () => {},
   ) {
     server.on('connection', (socket: Socket) => this.admit(socket));
   }
@@ -63,20 +65,14 @@ export class ConnectionGuard {
 
   private admit(socket: Socket): void {
     const address = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    const { maxConnections, maxConnectionsPerAddress } = this.settings;
-    const mine = this.perAddress.get(address) ?? 0;
-    if (this.drainingFlag || (maxConnectionsPerAddress > 0 && mine >= maxConnectionsPerAddress)) {
-      this.refused++;
-      socket.destroy();
-      return;
-    }
-    if (maxConnections > 0 && this.connections.size >= maxConnections && !this.evictOldestIdle()) {
-      this.refused++;
+    const refusal = this.refusal(address);
+    if (refusal) {
+      this.onEvent(refusal);
       socket.destroy();
       return;
     }
     this.connections.set(socket, { address, responses: new Set() });
-    this.perAddress.set(address, mine + 1);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     socket.once('close', () => {
       this.connections.delete(socket);
       const left = (this.perAddress.get(address) ?? 1) - 1;
@@ -85,11 +81,19 @@ export class ConnectionGuard {
     });
   }
 
+  private refusal(address: string): ConnectionEvent | null {
+    const { maxConnections, maxConnectionsPerAddress } = this.settings;
+    if (this.drainingFlag) return 'refused_draining';
+    if (maxConnectionsPerAddress > 0 && (this.perAddress.get(address) ?? 0) >= maxConnectionsPerAddress) return 'refused_per_address';
+    if (maxConnections > 0 && this.connections.size >= maxConnections && !this.evictOldestIdle()) return 'refused_total';
+    return null;
+  }
+
   /** Closes the longest-held connection with no request in progress; false when every one is busy. */
   private evictOldestIdle(): boolean {
     for (const [socket, c] of this.connections) {
       if (c.responses.size === 0) {
-        this.evicted++;
+        this.onEvent('evicted_idle');
         this.connections.delete(socket);
         socket.destroy();
         return true;

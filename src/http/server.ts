@@ -63,7 +63,8 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       else res.destroy();
     });
   });
-  const guard = new ConnectionGuard(server, deps.connections);
+  const guard = new ConnectionGuard(server, deps.connections, (event) => metrics.connectionEvent(event));
+  metrics.trackOpenConnections(() => guard.size);
   return { server, drain: (graceMs) => drainServer(server, guard, graceMs, deps.logger) };
 }
 

@@ -30,6 +30,13 @@ async function flood(url: string, localAddress: string, n: number): Promise<{ so
   return { sockets, failed, allClosed: Promise.all(ends) };
 }
 
+/** The value of one labelled series of the server's Prometheus metrics (0 when absent). */
+async function metric(url: string, token: string, series: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
 const stillOpen = (sockets: Socket[]) => sockets.filter((s) => !s.destroyed && !s.readableEnded).length;
 
 /** `count` requests from 127.0.0.1, each on a new connection: the statuses, or the error codes. */
@@ -87,6 +94,7 @@ describe('idle connections', () => {
     expect(served).toEqual(Array(20).fill(200));
     expect(held).toBeLessThanOrEqual(256);
     expect(gone).not.toBeNull();
+    expect(await metric(server.url, token, 'registry_http_connections_closed_by_limit_total{reason="refused_per_address"}')).toBeGreaterThanOrEqual(2000 - 256);
   }, 60_000);
 
   it('1500 silent connections from ten addresses: at the total cap the oldest idle ones make room, an upload in progress is kept', async () => {
@@ -119,6 +127,8 @@ describe('idle connections', () => {
     expect(served).toEqual(Array(20).fill(200));
     expect(uploaded).toBe(200);
     expect(held).toBeLessThanOrEqual(500);
+    expect(await metric(s.url, token, 'registry_http_connections_closed_by_limit_total{reason="evicted_idle"}')).toBeGreaterThanOrEqual(1000);
+    expect(await metric(s.url, token, 'registry_http_open_connections')).toBeLessThanOrEqual(500);
   }, 60_000);
 });
 
