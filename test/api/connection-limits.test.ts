@@ -132,7 +132,7 @@ describe('idle connections', () => {
   }, 60_000);
 });
 
-describe('slow request bodies', () => {
+describe('slow clients', () => {
   let h: Harness;
   afterAll(async () => {
     await h?.close();
@@ -143,7 +143,7 @@ describe('slow request bodies', () => {
     return data.registerModelVersion.uploads[0].upload;
   };
 
-  it('closes a query whose body stalls, lets an upload take longer than that while bytes keep coming, and cuts an idle upload', async () => {
+  it('closes a query whose body stalls, lets an upload take longer than that while bytes keep coming, cuts an idle upload, and closes idle keep-alive connections', async () => {
     const logLines: string[] = [];
     const sink = new Writable({
       write(chunk, _enc, done) {
@@ -151,7 +151,7 @@ describe('slow request bodies', () => {
         done();
       },
     });
-    h = await startRegistry({ REGISTRY_REQUEST_TIMEOUT_SECONDS: '1', REGISTRY_UPLOAD_IDLE_TIMEOUT_SECONDS: '1' }, { logger: pino({ level: 'info' }, sink) });
+    h = await startRegistry({ REGISTRY_REQUEST_TIMEOUT_SECONDS: '1', REGISTRY_UPLOAD_IDLE_TIMEOUT_SECONDS: '1', REGISTRY_KEEP_ALIVE_TIMEOUT_SECONDS: '1' }, { logger: pino({ level: 'info' }, sink) });
     const auth = h.auth();
     // A query body that never finishes.
     const stalled = await openSocket(h.url);
@@ -186,5 +186,14 @@ describe('slow request bodies', () => {
     const aborted = logLines.map((l) => JSON.parse(l) as { level: number; msg: string; path?: string }).filter((l) => l.msg === 'request aborted');
     expect(aborted.map((l) => l.path)).toContain('/graphql');
     expect(logLines.filter((l) => l.includes('request failed'))).toEqual([]);
+
+    // An idle keep-alive connection closes after REGISTRY_KEEP_ALIVE_TIMEOUT_SECONDS (it was a fixed 65 s).
+    const keptAlive = await openSocket(h.url);
+    const keptAliveClosed = closed(keptAlive);
+    keptAlive.write('GET /healthz HTTP/1.1\r\nHost: r\r\n\r\n');
+    const answeredAt = Date.now();
+    const keepAliveClosed = await Promise.race([keptAliveClosed.then((text) => ({ text, ms: Date.now() - answeredAt })), sleep(6000).then(() => null)]);
+    console.log(`idle keep-alive connection closed after ${keepAliveClosed?.ms ?? 'more than 6000'} ms`);
+    expect(keepAliveClosed?.text).toMatch(/^HTTP\/1\.1 200/);
   }, 30_000);
 });
