@@ -34,12 +34,14 @@ export function serverOptions(s: ConnectionSettings): ServerOptions {
   };
 }
 
+/** Why the guard closed a connection (a metric label). */
+export type ConnectionEvent = 'refused_per_address' | 'refused_total' | 'refused_draining' | 'evicted_idle';
+
 /**
  * Caps the connections of a server (in total and per client address), bounds how long a request
  * may take to arrive, and knows which connections are busy, so that a drain can close the idle ones
  * at once and the busy ones as their answers end.
  */
-export type ConnectionEvent = 'refused_per_address' | 'refused_total' | 'refused_draining' | 'evicted_idle';
 
 export class ConnectionGuard {
   private readonly connections = new Map<Socket, Connection>();
