@@ -127,7 +127,7 @@ async function compose(
   });
   const server = http.server;
 
-  let closed = false;
+  let closing: Promise<void> | null = null;
   return {
     get url() {
       return publicUrl();
@@ -149,13 +149,13 @@ async function compose(
           resolveListen(url);
         });
       }),
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await http.drain(config.shutdownGraceSeconds * 1000);
-      await apollo.stop();
-      await store.close();
-      closeArtifacts();
-    },
+    // A second call (SIGINT during a SIGTERM drain) waits for the same drain instead of returning at once.
+    close: () =>
+      (closing ??= (async () => {
+        await http.drain(config.shutdownGraceSeconds * 1000);
+        await apollo.stop();
+        await store.close();
+        closeArtifacts();
+      })()),
   };
 }

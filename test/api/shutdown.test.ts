@@ -193,4 +193,22 @@ describe('a server process stopped with SIGTERM', () => {
     expect(ms).toBeLessThan(10_000);
     expect(await stuck).toMatch(/ECONNRESET|socket hang up/);
   }, 60_000);
+
+  it('keeps draining when SIGINT follows SIGTERM', async () => {
+    server = await startServerProcess(env);
+    const s = server;
+    const bytes = randomBytes(MiB);
+    const v = await register('drain-twice', bytes);
+    const chunks = Array.from({ length: 8 }, (_, c) => bytes.subarray((c * bytes.length) / 8, ((c + 1) * bytes.length) / 8));
+    const upload = settle(slowRequest(v.upload.url, { method: 'PUT', headers: uploadHeaders(v.upload, bytes.length), chunks, pauseMs: 150 }));
+    await new Promise((r) => setTimeout(r, 300));
+    const exit = exited(s);
+    s.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    s.child.kill('SIGINT');
+    const [up, status] = await Promise.all([upload, exit]);
+    console.log(`SIGTERM then SIGINT: upload ${up.status === 'fulfilled' ? up.value.status : String(up.reason)}, exit ${JSON.stringify(status)}`);
+    expect(up.status === 'fulfilled' ? up.value.status : String(up.reason)).toBe(200);
+    expect(status).toEqual({ code: 0, signal: null });
+  }, 60_000);
 });
