@@ -135,9 +135,9 @@ async function compose(
   });
   const bootstrapToken = await services.tokens.bootstrap();
   const bootstrapSecretFile = bootstrapToken ? await writeSecretFile(join(dataDir, 'bootstrap-admin-token'), bootstrapToken.secret) : null;
-  const apollo = createApollo(await buildRegistrySchema(), { development: config.development, logger, limits: config.queryLimits });
+  const apollo = createApollo(await buildRegistrySchema(), { development: config.development, logger, limits: config.queryLimits, responseLimits: config.responseLimits });
   await apollo.start();
-  const server = createHttpServer({
+  const http = createHttpServer({
     apollo,
     services,
     logger,
@@ -147,10 +147,11 @@ async function compose(
       await artifacts.ping();
     },
     routes,
+    connections: config.connections,
   });
-  server.keepAliveTimeout = 65_000;
+  const server = http.server;
 
-  let closed = false;
+  let closing: Promise<void> | null = null;
   return {
     get url() {
       return publicUrl();
@@ -173,17 +174,14 @@ async function compose(
           resolveListen(url);
         });
       }),
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeIdleConnections();
-      });
-      await apollo.stop();
-      await store.close();
-      closeArtifacts();
-    },
+    // A second call (SIGINT during a SIGTERM drain) waits for the same drain instead of returning at once.
+    close: () =>
+      (closing ??= (async () => {
+        await http.drain(config.shutdownGraceSeconds * 1000);
+        await apollo.stop();
+        await store.close();
+        closeArtifacts();
+      })()),
   };
 }
 

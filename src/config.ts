@@ -24,6 +24,16 @@ const schema = z.object({
   REGISTRY_MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
   REGISTRY_ACCESS_DENIED_AUDIT_LIMIT: z.coerce.number().int().min(1).max(10_000).default(10),
   REGISTRY_ACCESS_DENIED_AUDIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  REGISTRY_MAX_RESPONSE_NODES: z.coerce.number().int().min(1000).max(100_000_000).default(2_000_000),
+  REGISTRY_MAX_RESPONSE_BYTES: z.coerce.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
+  // Connections and shutdown (0 turns a limit off).
+  REGISTRY_MAX_CONNECTIONS: z.coerce.number().int().min(0).max(1_000_000).default(4096),
+  REGISTRY_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(256),
+  REGISTRY_HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(15),
+  REGISTRY_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  REGISTRY_UPLOAD_IDLE_TIMEOUT_SECONDS: z.coerce.number().min(0).max(3600).default(60),
+  REGISTRY_KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().min(0).max(3600).default(65),
+  REGISTRY_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
   // MongoDB metadata store; MONGODB_URI selects it.
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string').optional(),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a database name (letters, digits, _ and -)').default('model_registry'),
@@ -106,6 +116,19 @@ export interface Config {
   /** Per token and window: ACCESS_DENIED events recorded one by one; the rest go into one summary event. */
   readonly accessDeniedAudit: { readonly limit: number; readonly windowSeconds: number };
   readonly queryLimits: { readonly maxDepth: number; readonly maxAliases: number; readonly maxDirectives: number; readonly maxCost: number; readonly maxTokens: number };
+  /** Per response, counted as resolvers return: list items and leaf values, and estimated JSON bytes. */
+  readonly responseLimits: { readonly maxNodes: number; readonly maxBytes: number };
+  /** Connection caps and timeouts of the HTTP server (milliseconds; 0: off). */
+  readonly connections: {
+    readonly maxConnections: number;
+    readonly maxConnectionsPerAddress: number;
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly uploadIdleTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+  };
+  /** SIGTERM: how long requests in progress may take to finish before their connections are closed. */
+  readonly shutdownGraceSeconds: number;
   /** MongoDB metadata store; null: the SQLite file under dataDir. The URI may hold credentials: never log it. */
   readonly mongo: { readonly uri: string; readonly dbName: string } | null;
   /** S3 artifact storage; null: the local artifact directory under dataDir. */
@@ -143,6 +166,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxCost: c.REGISTRY_MAX_QUERY_COST,
       maxTokens: c.REGISTRY_MAX_QUERY_TOKENS,
     }),
+    responseLimits: Object.freeze({ maxNodes: c.REGISTRY_MAX_RESPONSE_NODES, maxBytes: c.REGISTRY_MAX_RESPONSE_BYTES }),
+    connections: Object.freeze({
+      maxConnections: c.REGISTRY_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: c.REGISTRY_MAX_CONNECTIONS_PER_ADDRESS,
+      headersTimeoutMs: Math.round(c.REGISTRY_HEADERS_TIMEOUT_SECONDS * 1000),
+      requestTimeoutMs: Math.round(c.REGISTRY_REQUEST_TIMEOUT_SECONDS * 1000),
+      uploadIdleTimeoutMs: Math.round(c.REGISTRY_UPLOAD_IDLE_TIMEOUT_SECONDS * 1000),
+      keepAliveTimeoutMs: Math.round(c.REGISTRY_KEEP_ALIVE_TIMEOUT_SECONDS * 1000),
+    }),
+    shutdownGraceSeconds: c.REGISTRY_SHUTDOWN_GRACE_SECONDS,
     s3: c.S3_BUCKET
       ? Object.freeze({
           bucket: c.S3_BUCKET,

@@ -5,11 +5,12 @@ import type { Logger } from 'pino';
 import type { GraphQLContext } from './context.js';
 import { formatError, isClientError } from './errors.js';
 import { type QueryLimits, queryLimitsRule } from './limits.js';
+import { type ResponseLimits, responseBudgetPlugin, withResponseBudget } from './response-budget.js';
 
 /** Apollo Server with the registry's error policy: client errors returned, anything else masked and logged. */
-export function createApollo(schema: GraphQLSchema, opts: { development: boolean; logger: Logger; limits: QueryLimits }): ApolloServer<GraphQLContext> {
+export function createApollo(schema: GraphQLSchema, opts: { development: boolean; logger: Logger; limits: QueryLimits; responseLimits: ResponseLimits }): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
-    schema,
+    schema: withResponseBudget(schema),
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     // Introspection is for authenticated callers only: the HTTP layer turns away anonymous ones.
@@ -18,9 +19,12 @@ export function createApollo(schema: GraphQLSchema, opts: { development: boolean
     parseOptions: { maxTokens: opts.limits.maxTokens },
     includeStacktraceInErrorResponses: opts.development,
     logger: opts.logger,
+    // Apollo's own handlers stop it and re-raise the signal (exit 143, requests cut); main.ts drains instead.
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) => formatError(formatted, error, { exposeDetails: opts.development }),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
+      responseBudgetPlugin<GraphQLContext>(opts.responseLimits),
       {
         async requestDidStart() {
           return {

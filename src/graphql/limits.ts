@@ -20,6 +20,12 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = { maxDepth: 15, maxAliases: 30,
 const DEPLOYMENT_MUTATIONS = new Set(['promoteModelVersion', 'rollbackModel']);
 /** Fields whose children are multiplied by their page size in the cost estimate. */
 const PAGE_ARGS = ['first'];
+/**
+ * Lists of values weighed by their stored bound. featureNames (10,000) and hyperparameters
+ * (64 KiB) are not: at their bound any page of versions asking for them would be refused, so
+ * the response budget (response-budget.ts) charges them at their real size instead.
+ */
+const LIST_WEIGHTS: Record<string, number> = { tags: LIMITS.tags };
 
 interface Measure {
   depth: number;
@@ -51,7 +57,7 @@ function measure(set: SelectionSetNode, fragments: Record<string, FragmentDefini
     acc.directives += sel.directives?.length ?? 0;
     if (sel.kind === Kind.FIELD) {
       if (sel.alias) acc.aliases++;
-      acc.cost += factor;
+      acc.cost += factor * (sel.selectionSet ? 1 : (LIST_WEIGHTS[sel.name.value] ?? 1));
       if (sel.selectionSet) measure(sel.selectionSet, fragments, depth + 1, factor * multiplier(sel), seen, acc, limits);
     } else if (sel.kind === Kind.INLINE_FRAGMENT) {
       measure(sel.selectionSet, fragments, depth, factor, seen, acc, limits);

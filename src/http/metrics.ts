@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Route labels are a closed set, so a client cannot grow the metric's cardinality. */
 export type RouteLabel = 'graphql' | 'download' | 'artifacts' | 'healthz' | 'readyz' | 'metrics' | 'other';
@@ -23,8 +23,24 @@ export class HttpMetrics {
     registers: [this.registry],
   });
 
+  private readonly connectionEvents = new Counter({
+    name: 'registry_http_connections_closed_by_limit_total',
+    help: 'Connections refused at a cap, or idle ones closed to make room',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Open connections, read when metrics are scraped. */
+  trackOpenConnections(count: () => number): void {
+    new Gauge({ name: 'registry_http_open_connections', help: 'Open HTTP connections', registers: [this.registry], collect() { this.set(count()); } });
+  }
+
+  connectionEvent(reason: string): void {
+    this.connectionEvents.inc({ reason });
   }
 
   observe(route: RouteLabel, method: string, status: number, seconds: number): void {

@@ -6,7 +6,9 @@ import { RegistryError, UnauthenticatedError } from '../domain/errors.js';
 import type { Principal } from '../domain/token.js';
 import { type GraphQLContext, createLoaders } from '../graphql/context.js';
 import type { Services } from '../services/services.js';
+import { type ConnectionSettings, ConnectionGuard, serverOptions } from './connection-limits.js';
 import { HttpMetrics, routeLabel } from './metrics.js';
+import { type DrainResult, drainServer } from './shutdown.js';
 
 /** A route the composition root mounts (e.g. the filesystem store's signed URLs); false: not mine. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
@@ -19,6 +21,13 @@ export interface HttpDeps {
   /** Throws when a dependency (store, storage) is not ready. */
   ready: () => Promise<void>;
   routes: RouteHandler[];
+  connections: ConnectionSettings;
+}
+
+export interface HttpServer {
+  server: Server;
+  /** Graceful stop: see drainServer. */
+  drain(graceMs: number): Promise<DrainResult>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -31,9 +40,10 @@ class BodyTooLarge extends Error {}
  * route and the mounted routes. Logs carry the path only, never the query string (which holds
  * signatures for the filesystem store's URLs).
  */
-export function createHttpServer(deps: HttpDeps): Server {
+export function createHttpServer(deps: HttpDeps): HttpServer {
   const metrics = new HttpMetrics();
-  return createServer((req, res) => {
+  const server = createServer(serverOptions(deps.connections), (req, res) => {
+    guard.onRequest(req, res);
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     res.setHeader('x-request-id', requestId);
@@ -45,20 +55,26 @@ export function createHttpServer(deps: HttpDeps): Server {
       metrics.observe(routeLabel(path), req.method ?? 'GET', res.statusCode, ms / 1000);
       log.info({ method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
-    handle(req, res, deps, requestId, log, metrics).catch((err: unknown) => {
+    handle(req, res, deps, requestId, log, metrics, guard).catch((err: unknown) => {
+      // The connection closed before the body arrived (client gone, or a body timeout): not a server error.
+      if (req.socket.destroyed && (err as NodeJS.ErrnoException).code === 'ECONNRESET') return log.warn({ path: safePath(req.url) }, 'request aborted');
       log.error({ err }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'Internal server error', requestId });
       else res.destroy();
     });
   });
+  const guard = new ConnectionGuard(server, deps.connections, (event) => metrics.connectionEvent(event));
+  metrics.trackOpenConnections(() => guard.size);
+  return { server, drain: (graceMs) => drainServer(server, guard, graceMs, deps.logger) };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, requestId: string, log: Logger, metrics: HttpMetrics): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, requestId: string, log: Logger, metrics: HttpMetrics, guard: ConnectionGuard): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://registry.invalid');
   const path = url.pathname;
   if (path === '/graphql') return graphql(req, res, url, deps, requestId, log);
   if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return sendJson(res, 200, { status: 'ok' });
   if (path === '/readyz' && (req.method === 'GET' || req.method === 'HEAD')) {
+    if (guard.draining) return sendJson(res, 503, { status: 'draining' });
     try {
       await deps.ready();
       return sendJson(res, 200, { status: 'ready' });

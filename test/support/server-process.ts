@@ -8,9 +8,14 @@ export interface ServerProcess {
 
 const root = new URL('../../', import.meta.url).pathname;
 
-/** Starts `src/main.ts` in its own Node process (through tsx) and waits for its ready line. */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/**
+ * Starts `src/main.ts` in its own Node process (through tsx) and waits for its ready line.
+ * `fileLimit` lowers the process's open-file limit (soft and hard, as `ulimit -n` does).
+ */
+export async function startServerProcess(env: Record<string, string>, opts: { fileLimit?: number } = {}): Promise<ServerProcess> {
+  const args = ['--import', 'tsx', 'src/main.ts'];
+  const [command, argv] = opts.fileLimit ? ['/bin/sh', ['-c', `ulimit -n ${opts.fileLimit} && exec "$0" "$@"`, process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(command, argv, {
     cwd: root,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,162 @@
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** How long a client may take, and how many connections it may hold. Zero: no limit. */
+export interface ConnectionSettings {
+  /** Whole connections; at the cap the oldest connection with no request in progress makes room. */
+  maxConnections: number;
+  /** Connections from one client address; beyond it new ones are closed at once. */
+  maxConnectionsPerAddress: number;
+  /** From the connection (or the end of the previous request) to the end of the request headers: also the first-byte timeout. */
+  headersTimeoutMs: number;
+  /** To receive a whole request body, except PUT (artifact uploads). */
+  requestTimeoutMs: number;
+  /** A PUT body may take as long as it needs, but not this long without a byte. */
+  uploadIdleTimeoutMs: number;
+  /** An idle keep-alive connection between requests. */
+  keepAliveTimeoutMs: number;
+}
+
+interface Connection {
+  address: string;
+  /** Requests of this connection whose response has not closed yet. */
+  responses: Set<ServerResponse>;
+}
+
+/** node:http's own timeouts, set at construction (its timeout checks run every second). */
+export function serverOptions(s: ConnectionSettings): ServerOptions {
+  return {
+    headersTimeout: s.headersTimeoutMs,
+    // Node's requestTimeout counts a whole upload too; ours exempts uploads (see guardBody).
+    requestTimeout: 0,
+    keepAliveTimeout: s.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(s.headersTimeoutMs / 4) || 1000)),
+  };
+}
+
+/** Why the guard closed a connection (a metric label). */
+export type ConnectionEvent = 'refused_per_address' | 'refused_total' | 'refused_draining' | 'evicted_idle';
+
+/**
+ * Caps the connections of a server (in total and per client address), bounds how long a request
+ * may take to arrive, and knows which connections are busy, so that a drain can close the idle ones
+ * at once and the busy ones as their answers end.
+ */
+
+export class ConnectionGuard {
+  private readonly connections = new Map<Socket, Connection>();
+  private readonly perAddress = new Map<string, number>();
+  private drainingFlag = false;
+
+  constructor(
+    server: Server,
+    private readonly settings: ConnectionSettings,
+    /** Counts refusals and evictions (for metrics; a log line each would let a flood fill the log). */
+    private readonly onEvent: (event: ConnectionEvent) => void = () => {},
+  ) {
+    server.on('connection', (socket: Socket) => this.admit(socket));
+  }
+
+  get draining(): boolean {
+    return this.drainingFlag;
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  private admit(socket: Socket): void {
+    const address = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const refusal = this.refusal(address);
+    if (refusal) {
+      this.onEvent(refusal);
+      socket.destroy();
+      return;
+    }
+    this.connections.set(socket, { address, responses: new Set() });
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    socket.once('close', () => {
+      this.connections.delete(socket);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
+    });
+  }
+
+  private refusal(address: string): ConnectionEvent | null {
+    const { maxConnections, maxConnectionsPerAddress } = this.settings;
+    if (this.drainingFlag) return 'refused_draining';
+    if (maxConnectionsPerAddress > 0 && (this.perAddress.get(address) ?? 0) >= maxConnectionsPerAddress) return 'refused_per_address';
+    if (maxConnections > 0 && this.connections.size >= maxConnections && !this.evictOldestIdle()) return 'refused_total';
+    return null;
+  }
+
+  /** Closes the longest-held connection with no request in progress; false when every one is busy. */
+  private evictOldestIdle(): boolean {
+    for (const [socket, c] of this.connections) {
+      if (c.responses.size === 0) {
+        this.onEvent('evicted_idle');
+        this.connections.delete(socket);
+        socket.destroy();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Called first for every request: tracks it and bounds how long its body may take to arrive. */
+  onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    const connection = this.connections.get(socket);
+    connection?.responses.add(res);
+    if (this.drainingFlag) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      connection?.responses.delete(res);
+      // A keep-alive connection whose answer began before the drain: close it now that it is idle.
+      if (this.drainingFlag && connection && connection.responses.size === 0 && !socket.destroyed) socket.destroySoon();
+    });
+    this.guardBody(req, res);
+  }
+
+  private guardBody(req: IncomingMessage, res: ServerResponse): void {
+    if (req.complete) return;
+    const socket = req.socket;
+    if (req.method === 'PUT') {
+      // An upload may last hours; it is cut only when no byte moves for uploadIdleTimeoutMs.
+      if (this.settings.uploadIdleTimeoutMs <= 0) return;
+      socket.setTimeout(this.settings.uploadIdleTimeoutMs);
+      req.once('end', () => {
+        if (!res.writableFinished) socket.setTimeout(0);
+      });
+      return;
+    }
+    if (this.settings.requestTimeoutMs <= 0) return;
+    const timer = setTimeout(() => {
+      if (!req.complete) socket.destroy();
+    }, this.settings.requestTimeoutMs);
+    timer.unref();
+    const clear = () => clearTimeout(timer);
+    req.once('end', clear);
+    res.once('close', clear);
+  }
+
+  /**
+   * Drain: answers get `Connection: close` and busy connections close as soon as their answer
+   * ends. A connection that has not sent a byte yet gets `silentGraceMs` (its request may be on
+   * the wire) before it is closed.
+   */
+  startDraining(silentGraceMs = 1000): void {
+    this.drainingFlag = true;
+    for (const c of this.connections.values()) for (const res of c.responses) if (!res.headersSent) res.setHeader('Connection', 'close');
+    setTimeout(() => {
+      for (const [socket, c] of this.connections) if (c.responses.size === 0 && socket.bytesRead === 0) socket.destroy();
+    }, silentGraceMs).unref();
+  }
+
+  /** Closes every connection, busy or not (when the drain's grace period is over); returns how many. */
+  destroyAll(): number {
+    const n = this.connections.size;
+    for (const socket of this.connections.keys()) socket.destroy();
+    return n;
+  }
+}
