@@ -130,8 +130,11 @@ async function compose(
       downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
       adminToken: config.adminToken,
       accessDeniedAudit: config.accessDeniedAudit,
+      asyncCompletionBytes: config.asyncCompletionBytes,
     },
     onIntegrityProblem: (message) => logger.error({ integrity: message }, 'a stored row does not match the audit log; refused'),
+  }, {
+    onBackgroundError: (versionId, err) => logger.error({ err, versionId }, 'background verification stopped; the version stays PENDING_UPLOAD until completed again'),
   });
   const bootstrapToken = await services.tokens.bootstrap();
   const bootstrapSecretFile = bootstrapToken ? await writeSecretFile(join(dataDir, 'bootstrap-admin-token'), bootstrapToken.secret) : null;
@@ -178,6 +181,8 @@ async function compose(
     close: () =>
       (closing ??= (async () => {
         await http.drain(config.shutdownGraceSeconds * 1000);
+        // Background checks stop where they are (their versions stay PENDING_UPLOAD) before the stores close.
+        await services.completions.stop();
         await apollo.stop();
         await store.close();
         closeArtifacts();

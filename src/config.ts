@@ -22,6 +22,7 @@ const schema = z.object({
   REGISTRY_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(20),
   REGISTRY_MAX_QUERY_COST: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
   REGISTRY_MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
+  REGISTRY_ASYNC_COMPLETION_BYTES: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   REGISTRY_ACCESS_DENIED_AUDIT_LIMIT: z.coerce.number().int().min(1).max(10_000).default(10),
   REGISTRY_ACCESS_DENIED_AUDIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   REGISTRY_MAX_RESPONSE_NODES: z.coerce.number().int().min(1000).max(100_000_000).default(2_000_000),
@@ -113,6 +114,8 @@ export interface Config {
   readonly development: boolean;
   /** REGISTRY_ADMIN_TOKEN: a bearer secret with the admin role, kept only in configuration. */
   readonly adminToken: string | null;
+  /** Versions whose artifacts total more bytes are verified in the background (completion answers at once). */
+  readonly asyncCompletionBytes: number;
   /** Per token and window: ACCESS_DENIED events recorded one by one; the rest go into one summary event. */
   readonly accessDeniedAudit: { readonly limit: number; readonly windowSeconds: number };
   readonly queryLimits: { readonly maxDepth: number; readonly maxAliases: number; readonly maxDirectives: number; readonly maxCost: number; readonly maxTokens: number };
@@ -157,6 +160,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: c.LOG_LEVEL,
     development: c.NODE_ENV === 'development',
     adminToken: c.REGISTRY_ADMIN_TOKEN ?? null,
+    asyncCompletionBytes: c.REGISTRY_ASYNC_COMPLETION_BYTES,
     accessDeniedAudit: Object.freeze({ limit: c.REGISTRY_ACCESS_DENIED_AUDIT_LIMIT, windowSeconds: c.REGISTRY_ACCESS_DENIED_AUDIT_WINDOW_SECONDS }),
     mongo: c.MONGODB_URI ? Object.freeze({ uri: c.MONGODB_URI, dbName: c.MONGODB_DB }) : null,
     queryLimits: Object.freeze({

@@ -105,18 +105,20 @@ export class FsArtifactStore implements ArtifactStore {
     const done = await digestIfExists(final, opts);
     if (done !== null) return outcome(mismatch(t, sha256, done));
     const callDir = join(this.verifyingDir(t), randomUUID());
-    try {
-      const claimed = await this.claim(t, callDir);
-      if (claimed === null) return { ok: false, reason: `artifact "${t.path}" was not uploaded` };
-      const problem = mismatch(t, sha256, (await digestIfExists(claimed, opts))!);
-      opts.signal?.throwIfAborted();
-      if (problem !== null) return { ok: false, reason: problem };
+    // An error or an abort (shutdown) leaves the claimed file in callDir, where the next finalize claims it again.
+    const claimed = await this.claim(t, callDir);
+    if (claimed === null) {
+      await rm(callDir, { recursive: true, force: true });
+      return { ok: false, reason: `artifact "${t.path}" was not uploaded` };
+    }
+    const problem = mismatch(t, sha256, (await digestIfExists(claimed, opts))!);
+    opts.signal?.throwIfAborted();
+    if (problem === null) {
       await mkdir(dirname(final), { recursive: true });
       await rename(claimed, final);
-      return { ok: true };
-    } finally {
-      await rm(callDir, { recursive: true, force: true });
     }
+    await rm(callDir, { recursive: true, force: true });
+    return outcome(problem);
   }
 
   /** `verifying/<model>/<version>`: one folder per finalize call below it. */

@@ -70,6 +70,16 @@ export class TrainingInfo {
   @Field(() => Int, { nullable: true }) validationSamples!: number | null;
 }
 
+@ObjectType('UploadVerification', { description: 'The check that completeModelVersionUpload runs (in the background for large versions)' })
+export class UploadVerificationType {
+  @Field(() => Boolean, { description: 'A completion is reading the files back now; false: not started, or stopped (call complete again)' })
+  running!: boolean;
+  @Field(() => Float) bytesVerified!: number;
+  @Field(() => Float) bytesTotal!: number;
+  @Field(() => DateTimeScalar, { nullable: true }) startedAt!: Date | null;
+  @Field(() => DateTimeScalar, { nullable: true, description: 'The last progress report (every few seconds while running)' }) updatedAt!: Date | null;
+}
+
 @ObjectType('ModelVersion')
 export class ModelVersionType {
   @Field(() => ID, { description: 'v{YYYYMMDDHHMMSS}_{8 lowercase hex}' }) id!: string;

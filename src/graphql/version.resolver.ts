@@ -4,12 +4,13 @@ import type { ModelVersion, SortDirection as DomainSortDirection, VersionStatus 
 import { metricValue } from '../domain/policy.js';
 import type { PresignedRequest } from '../artifacts/artifact.store.js';
 import type { RegisteredVersion } from '../services/version.service.js';
+import type { UploadVerification } from '../services/completion/verification.js';
 import { LIMITS } from '../domain/limits.js';
 import type { GraphQLContext } from './context.js';
 import { RegisterModelVersionInput } from './inputs.js';
 import {
   type ArtifactParent, ArtifactType, ArtifactUpload, DeploymentConnection, ModelVersionConnection, ModelVersionStatus, ModelVersionType,
-  PresignedUrl, RegisterModelVersionPayload, SortDirection, VersionComparison, toConnection,
+  PresignedUrl, RegisterModelVersionPayload, SortDirection, UploadVerificationType, VersionComparison, toConnection,
 } from './types.js';
 
 @Resolver(() => ModelVersionType)
@@ -83,7 +84,7 @@ export class VersionResolver {
 
   @Mutation(() => ModelVersionType, { description: "Checks every artifact's presence, size and sha256: READY, or FAILED with failureReason." })
   async completeModelVersionUpload(@Ctx() ctx: GraphQLContext, @Arg('versionId', () => ID) versionId: string): Promise<ModelVersion> {
-    return ctx.services.versions.complete(versionId, ctx.actor);
+    return ctx.services.completions.complete(versionId, ctx.actor);
   }
 
   @Mutation(() => ModelVersionType, { description: 'FAILED_PRECONDITION while the version is deployed in any environment.' })
@@ -118,6 +119,11 @@ export class VersionResolver {
   @FieldResolver(() => [String], { description: 'Environments this version is deployed in now' })
   async environments(@Root() version: ModelVersion, @Ctx() ctx: GraphQLContext): Promise<string[]> {
     return ctx.loaders.environments.load(version.id);
+  }
+
+  @FieldResolver(() => UploadVerificationType, { nullable: true, description: 'PENDING_UPLOAD only: the check of the uploaded files; null otherwise' })
+  async verification(@Root() version: ModelVersion, @Ctx() ctx: GraphQLContext): Promise<UploadVerification | null> {
+    return ctx.services.completions.verification(version);
   }
 
   @FieldResolver(() => DeploymentConnection)

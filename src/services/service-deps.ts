@@ -17,6 +17,8 @@ export interface ServiceDeps {
     adminToken: string | null;
     /** ACCESS_DENIED events recorded one by one per token and window; the rest are summarized per window. */
     accessDeniedAudit: { limit: number; windowSeconds: number };
+    /** Versions whose artifacts total more bytes than this are verified in the background. */
+    asyncCompletionBytes: number;
   };
   /** Told when a stored row does not match the audit chain (a token row edited in the database); app.ts logs it. */
   onIntegrityProblem?: (message: string) => void;

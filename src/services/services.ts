@@ -1,4 +1,5 @@
 import { AccessService } from './access.service.js';
+import { CompletionService } from './completion/completion.service.js';
 import { DeploymentService } from './deployment.service.js';
 import { QueryService } from './query.service.js';
 import type { ServiceDeps } from './service-deps.js';
@@ -10,11 +11,13 @@ export interface Services {
   deployments: DeploymentService;
   queries: QueryService;
   tokens: TokenService;
+  completions: CompletionService;
 }
 
-export function createServices(deps: ServiceDeps): Services {
+export function createServices(deps: ServiceDeps, hooks: { onBackgroundError?: (versionId: string, err: unknown) => void } = {}): Services {
   const access = new AccessService(deps);
   return {
+    completions: new CompletionService(deps, access, hooks.onBackgroundError),
     versions: new VersionService(deps, access),
     deployments: new DeploymentService(deps, access),
     queries: new QueryService(deps, access),

@@ -8,7 +8,6 @@ import {
 } from '../domain/validation.js';
 import { newVersionId } from '../domain/version-id.js';
 import type { AccessService } from './access.service.js';
-import { withLease } from './lease.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 
 export interface RegisterVersionCommand {
@@ -114,46 +113,6 @@ export class VersionService {
     );
   }
 
-  /**
-   * Verifies every artifact from the stored bytes: READY, or FAILED with the reasons. Idempotent on
-   * a READY version. A storage error leaves the version PENDING_UPLOAD, so the call can be repeated.
-   */
-  async complete(versionId: string, actor: Actor): Promise<ModelVersion> {
-    const version = await this.requireVersion('versionId', versionId);
-    await this.access.requireById(actor, 'publish', version.modelName, 'complete uploads', notFound(versionId));
-    if (version.status === 'READY') return version;
-    if (version.status !== 'PENDING_UPLOAD') throw notPending(version, 'completed');
-    // One completion per version at a time, across processes: two would verify and move the same files.
-    return withLease(this.deps.store, `complete:${version.id}`, `Version ${version.id} is being completed by another request; try again shortly`, () =>
-      this.verifyAndRecord(version, actor),
-    );
-  }
-
-  private async verifyAndRecord(version: ModelVersion, actor: Actor): Promise<ModelVersion> {
-    const failures: string[] = [];
-    for (const a of version.artifacts) {
-      const outcome = await this.deps.artifacts.finalize(artifactTarget(version, a), a.sha256);
-      if (!outcome.ok) failures.push(outcome.reason);
-    }
-    const ok = failures.length === 0;
-    const failureReason = ok ? null : failures.join('; ');
-    const result = await this.deps.store.transitionVersion(
-      version.id,
-      { from: ['PENDING_UPLOAD'], to: ok ? 'READY' : 'FAILED', failureReason, requireUndeployed: false },
-      auditDraft(this.deps, actor, ok ? AuditAction.versionReady : AuditAction.versionFailed, { modelName: version.modelName, versionId: version.id },
-        ok ? { artifacts: version.artifacts.length } : { failureReason }),
-    );
-    if (result.kind === 'not-found') throw new NotFoundError(notFound(version.id));
-    if (result.kind !== 'ok') {
-      // Someone else completed it meanwhile.
-      if (result.version.status === 'READY') return result.version;
-      throw notPending(result.version, 'completed');
-    }
-    // Only after FAILED is recorded: a concurrent successful completion must never lose its files.
-    if (!ok) await this.deps.artifacts.discard(version.artifacts.map((a) => artifactTarget(version, a)));
-    return result.version;
-  }
-
   async archive(versionId: string, reason: string | null, actor: Actor): Promise<ModelVersion> {
     const version = await this.requireVersion('versionId', versionId);
     await this.access.requireById(actor, 'deploy', version.modelName, 'archive versions', notFound(versionId));
@@ -168,7 +127,7 @@ export class VersionService {
       case 'ok':
         return result.version;
       case 'not-found':
-        throw new NotFoundError(`Model version ${versionId} does not exist`);
+        throw new NotFoundError(notFound(versionId));
       case 'wrong-status':
         if (result.version.status === 'ARCHIVED') return result.version;
         throw new FailedPreconditionError(`Version ${version.id} is ${result.version.status}; only READY versions can be archived`);
@@ -193,7 +152,7 @@ export class VersionService {
       changes,
       auditDraft(this.deps, actor, AuditAction.versionUpdated, { modelName: version.modelName, versionId: version.id }, { ...changes, changed }),
     );
-    if (!updated) throw new NotFoundError(`Model version ${versionId} does not exist`);
+    if (!updated) throw new NotFoundError(notFound(versionId));
     return updated;
   }
 
@@ -225,8 +184,4 @@ export class VersionService {
 /** The answer for a version id that does not exist, or that the caller's scope does not cover. */
 export function notFound(versionId: string): string {
   return `Model version ${versionId} does not exist`;
-}
-
-function notPending(version: ModelVersion, verb: string): FailedPreconditionError {
-  return new FailedPreconditionError(`Version ${version.id} is ${version.status}; only PENDING_UPLOAD versions can be ${verb}`);
 }

@@ -165,6 +165,20 @@ export function describeArtifactStore(name: string, open: OpenArtifactStore, des
       expect(wrong.ok).toBe(false);
     });
 
+    it('reports progress while it reads the bytes back, and a finalize cut short (abort) leaves the upload for the next one', async () => {
+      const bytes = randomBytes(3 * 1024 * 1024);
+      const t = await stored(bytes);
+      const aborted = new AbortController();
+      aborted.abort(new Error('shutting down'));
+      await expect(store.finalize(t, sha(bytes), { signal: aborted.signal })).rejects.toThrow();
+      const seen: number[] = [];
+      expect(await store.finalize(t, sha(bytes), { onProgress: (n) => seen.push(n) })).toEqual({ ok: true });
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.every((n, i) => i === 0 || n >= seen[i - 1]!)).toBe(true);
+      expect(seen[seen.length - 1]).toBe(bytes.length);
+      expect((await downloadOf(t)).body.equals(bytes)).toBe(true);
+    });
+
     it('keeps the finalized bytes when an old upload URL is replayed with other bytes', async () => {
       const bytes = randomBytes(512);
       const t = target(bytes);

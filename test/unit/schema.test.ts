@@ -23,58 +23,69 @@ describe('schema.graphql', () => {
     expect(committed).toBe(await printRegistrySchema());
   });
 
-  it('keeps the vendored contract identical to the shared design copy, when present', () => {
-    const shared = new URL('../shared/design/api.graphql', root);
-    if (!existsSync(shared)) {
-      console.log('shared/design/api.graphql not beside this checkout: compared against contract/api.graphql only');
-      return;
+});
+
+const defaultOf = (x: GraphQLArgument | GraphQLInputField) => JSON.stringify(x.defaultValue);
+const compareInputs = (where: string, theirs: readonly (GraphQLArgument | GraphQLInputField)[], mine: readonly (GraphQLArgument | GraphQLInputField)[]) => {
+  for (const t of theirs) {
+    const m = mine.find((x) => x.name === t.name);
+    expect(m, `${where}(${t.name}) exists`).toBeDefined();
+    expect(String(m!.type), `${where}(${t.name}) type`).toBe(String(t.type));
+    if (!ALLOWED_DEFAULT_DIFFERENCES.has(`${where}.${t.name}`)) expect(defaultOf(m!), `${where}(${t.name}) default`).toBe(defaultOf(t));
+  }
+  for (const m of mine) {
+    if (!theirs.some((t) => t.name === m.name)) expect(String(m.type).endsWith('!') && m.defaultValue === undefined, `${where}(${m.name}) added as optional`).toBe(false);
+  }
+};
+
+const namedTypes = (schema: GraphQLSchema) =>
+  Object.values(schema.getTypeMap()).filter((t) => !t.name.startsWith('__') && !['String', 'Int', 'Float', 'Boolean', 'ID'].includes(t.name));
+
+/** `mine` keeps everything `theirs` promises: the same types, fields, arguments and defaults; additions only optional. */
+function expectHonours(mine: GraphQLSchema, name: string, theirs: GraphQLNamedType): void {
+  const type = mine.getType(name);
+  expect(type, `type ${name} exists`).toBeDefined();
+  if (isObjectType(theirs)) {
+    expect(isObjectType(type)).toBe(true);
+    const fields = (type as typeof theirs).getFields();
+    for (const f of Object.values(theirs.getFields()) as GraphQLField<unknown, unknown>[]) {
+      const m = fields[f.name];
+      expect(m, `${name}.${f.name} exists`).toBeDefined();
+      expect(String(m!.type), `${name}.${f.name} type`).toBe(String(f.type));
+      compareInputs(`${name}.${f.name}`, f.args, m!.args);
     }
-    expect(contractText).toBe(readFileSync(shared, 'utf8'));
-  });
+  } else if (isInputObjectType(theirs)) {
+    expect(isInputObjectType(type)).toBe(true);
+    compareInputs(name, Object.values(theirs.getFields()), Object.values((type as typeof theirs).getFields()));
+  } else if (isEnumType(theirs)) {
+    expect(isEnumType(type)).toBe(true);
+    const values = (type as typeof theirs).getValues().map((v) => v.name);
+    for (const v of theirs.getValues()) expect(values).toContain(v.name);
+  } else {
+    expect(isScalarType(theirs) && isScalarType(type)).toBe(true);
+  }
+}
+
+const contract = buildSchema(contractText);
+
+/**
+ * The project's contract grows with each feature, additions only: it keeps everything the shared
+ * design copy (the contract the project started from) promises.
+ */
+describe('the vendored contract keeps the shared design contract', () => {
+  const sharedFile = new URL('../shared/design/api.graphql', root);
+  if (!existsSync(sharedFile)) {
+    it.skip('NOT RUN: shared/design/api.graphql is not beside this checkout', () => {});
+    return;
+  }
+  const shared = buildSchema(readFileSync(sharedFile, 'utf8'));
+  it.each(namedTypes(shared).map((t) => [t.name, t] as [string, GraphQLNamedType]))('%s', (name, theirs) => expectHonours(contract, name, theirs));
 });
 
 describe('the schema honours the API contract', () => {
   let ours: GraphQLSchema;
-  const contract = buildSchema(contractText);
-  const contractTypes = Object.values(contract.getTypeMap()).filter((t) => !t.name.startsWith('__') && !['String', 'Int', 'Float', 'Boolean', 'ID'].includes(t.name));
   beforeAll(async () => {
     ours = await buildRegistrySchema();
   });
-
-  const defaultOf = (x: GraphQLArgument | GraphQLInputField) => JSON.stringify(x.defaultValue);
-  const compareInputs = (where: string, theirs: readonly (GraphQLArgument | GraphQLInputField)[], mine: readonly (GraphQLArgument | GraphQLInputField)[]) => {
-    for (const t of theirs) {
-      const m = mine.find((x) => x.name === t.name);
-      expect(m, `${where}(${t.name}) exists`).toBeDefined();
-      expect(String(m!.type), `${where}(${t.name}) type`).toBe(String(t.type));
-      if (!ALLOWED_DEFAULT_DIFFERENCES.has(`${where}.${t.name}`)) expect(defaultOf(m!), `${where}(${t.name}) default`).toBe(defaultOf(t));
-    }
-    for (const m of mine) {
-      if (!theirs.some((t) => t.name === m.name)) expect(String(m.type).endsWith('!') && m.defaultValue === undefined, `${where}(${m.name}) added as optional`).toBe(false);
-    }
-  };
-
-  it.each(contractTypes.map((t) => [t.name, t] as [string, GraphQLNamedType]))('%s', (name, theirs) => {
-    const mine = ours.getType(name);
-    expect(mine, `type ${name} exists`).toBeDefined();
-    if (isObjectType(theirs)) {
-      expect(isObjectType(mine)).toBe(true);
-      const fields = (mine as typeof theirs).getFields();
-      for (const f of Object.values(theirs.getFields()) as GraphQLField<unknown, unknown>[]) {
-        const m = fields[f.name];
-        expect(m, `${name}.${f.name} exists`).toBeDefined();
-        expect(String(m!.type), `${name}.${f.name} type`).toBe(String(f.type));
-        compareInputs(`${name}.${f.name}`, f.args, m!.args);
-      }
-    } else if (isInputObjectType(theirs)) {
-      expect(isInputObjectType(mine)).toBe(true);
-      compareInputs(name, Object.values(theirs.getFields()), Object.values((mine as typeof theirs).getFields()));
-    } else if (isEnumType(theirs)) {
-      expect(isEnumType(mine)).toBe(true);
-      const values = (mine as typeof theirs).getValues().map((v) => v.name);
-      for (const v of theirs.getValues()) expect(values).toContain(v.name);
-    } else {
-      expect(isScalarType(theirs) && isScalarType(mine)).toBe(true);
-    }
-  });
+  it.each(namedTypes(contract).map((t) => [t.name, t] as [string, GraphQLNamedType]))('%s', (name, theirs) => expectHonours(ours, name, theirs));
 });

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictError, FailedPreconditionError, NotFoundError } from '../../domain/errors.js';
+import type { Actor, ModelVersion } from '../../domain/model.js';
+import { checkVersionIdFormat } from '../../domain/validation.js';
+import type { AccessService } from '../access.service.js';
+import { type ServiceDeps, AuditAction, auditDraft } from '../service-deps.js';
+import { artifactTarget, notFound } from '../version.service.js';
+import { BackgroundJobs } from './background-jobs.js';
+import { type UploadVerification, verificationOf } from './verification.js';
+
+/** A check's lease lasts this long without renewal (a killed process frees it then), and is renewed, with its progress, this often. */
+const LEASE_TTL_MS = 60_000;
+const REPORT_EVERY_MS = 2_000;
+
+/**
+ * Completing an upload: every artifact is read back from storage, checked against its declared
+ * size and sha256, and made final; then the version is READY or FAILED. One check per version at
+ * a time, across processes (a lease in the store, with the check's progress in it).
+ *
+ * Small versions are checked within the request. Versions larger than `asyncCompletionBytes` in
+ * all are checked in the background: the call answers at once with the version still
+ * PENDING_UPLOAD, `verification` shows the progress, and the READY / FAILED audit event marks
+ * the end. A check cut short (storage error, shutdown, a killed process) leaves the version
+ * PENDING_UPLOAD; calling complete again starts it anew.
+ */
+export class CompletionService {
+  private readonly jobs = new BackgroundJobs();
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly access: AccessService,
+    private readonly onBackgroundError: (versionId: string, err: unknown) => void = () => {},
+  ) {}
+
+  async complete(versionId: string, actor: Actor): Promise<ModelVersion> {
+    checkVersionIdFormat('versionId', versionId);
+    const version = await this.deps.store.getVersion(versionId);
+    if (!version) throw new NotFoundError(notFound(versionId));
+    await this.access.requireById(actor, 'publish', version.modelName, 'complete uploads', notFound(versionId));
+    if (version.status === 'READY') return version;
+    if (version.status !== 'PENDING_UPLOAD') throw notPending(version);
+    const holder = randomUUID();
+    const total = totalBytes(version);
+    const started = await this.deps.store.acquireLease(leaseName(version.id), holder, LEASE_TTL_MS, progress(0, total, new Date()));
+    if (total <= this.deps.settings.asyncCompletionBytes) {
+      if (!started) throw new ConflictError(`Version ${version.id} is being completed by another request; try again shortly`);
+      return this.checkUnderLease(version, actor, holder, undefined);
+    }
+    // Large: the check runs on (here, or in whichever request already started it); the caller follows `verification`.
+    if (started && !this.jobs.start((signal) => this.checkUnderLease(version, actor, holder, signal).then(() => undefined), (err) => this.onBackgroundError(version.id, err))) {
+      await this.deps.store.releaseLease(leaseName(version.id), holder);
+    }
+    return version;
+  }
+
+  /** The progress of a PENDING_UPLOAD version's check; null for any other status. */
+  async verification(version: ModelVersion): Promise<UploadVerification | null> {
+    if (version.status !== 'PENDING_UPLOAD') return null;
+    return verificationOf(totalBytes(version), await this.deps.store.getLease(leaseName(version.id)));
+  }
+
+  /** Stops every background check (they leave their versions PENDING_UPLOAD) and waits for them. */
+  stop(): Promise<void> {
+    return this.jobs.stop();
+  }
+
+  private async checkUnderLease(version: ModelVersion, actor: Actor, holder: string, signal: AbortSignal | undefined): Promise<ModelVersion> {
+    const name = leaseName(version.id);
+    const startedAt = new Date();
+    const total = totalBytes(version);
+    let done = 0;
+    let current = 0;
+    const report = setInterval(() => {
+      this.deps.store.acquireLease(name, holder, LEASE_TTL_MS, progress(done + current, total, startedAt)).catch(() => {
+        // Retried at the next report; the check's own writes are conditional anyway.
+      });
+    }, REPORT_EVERY_MS);
+    report.unref();
+    try {
+      const failures: string[] = [];
+      for (const a of version.artifacts) {
+        current = 0;
+        const outcome = await this.deps.artifacts.finalize(artifactTarget(version, a), a.sha256, { signal, onProgress: (n) => (current = n) });
+        done += a.sizeBytes;
+        current = 0;
+        if (!outcome.ok) failures.push(outcome.reason);
+      }
+      signal?.throwIfAborted();
+      return await this.record(version, actor, failures);
+    } finally {
+      clearInterval(report);
+      await this.deps.store.releaseLease(name, holder).catch(() => {
+        // It then simply expires.
+      });
+    }
+  }
+
+  private async record(version: ModelVersion, actor: Actor, failures: string[]): Promise<ModelVersion> {
+    const ok = failures.length === 0;
+    const failureReason = ok ? null : failures.join('; ');
+    const result = await this.deps.store.transitionVersion(
+      version.id,
+      { from: ['PENDING_UPLOAD'], to: ok ? 'READY' : 'FAILED', failureReason, requireUndeployed: false },
+      auditDraft(this.deps, actor, ok ? AuditAction.versionReady : AuditAction.versionFailed, { modelName: version.modelName, versionId: version.id },
+        ok ? { artifacts: version.artifacts.length } : { failureReason }),
+    );
+    if (result.kind === 'not-found') throw new NotFoundError(notFound(version.id));
+    if (result.kind !== 'ok') {
+      // Someone else completed it meanwhile.
+      if (result.version.status === 'READY') return result.version;
+      throw notPending(result.version);
+    }
+    // Only after FAILED is recorded: a concurrent successful completion must never lose its files.
+    if (!ok) await this.deps.artifacts.discard(version.artifacts.map((a) => artifactTarget(version, a)));
+    return result.version;
+  }
+}
+
+function leaseName(versionId: string): string {
+  return `complete:${versionId}`;
+}
+
+function totalBytes(version: ModelVersion): number {
+  return version.artifacts.reduce((sum, a) => sum + a.sizeBytes, 0);
+}
+
+function progress(bytesVerified: number, bytesTotal: number, startedAt: Date) {
+  return { bytesVerified, bytesTotal, startedAt: startedAt.toISOString(), updatedAt: new Date().toISOString() };
+}
+
+function notPending(version: ModelVersion): FailedPreconditionError {
+  return new FailedPreconditionError(`Version ${version.id} is ${version.status}; only PENDING_UPLOAD versions can be completed`);
+}
