@@ -3,29 +3,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { type Harness, REGISTER, type Upload, put, sha256, startRegistry } from '../support/api-harness.js';
-import { startS3rver } from '../support/s3rver.js';
+import { artifactBackends } from '../support/artifact-backends.js';
 
 /**
  * Issue 18.9: a large version is verified in the background, so that one GraphQL request never
  * has to read 100 × 5 GiB back; `verification` shows the progress and the READY / FAILED audit
  * event marks the end. Small versions keep the synchronous path. Run on both artifact stores.
  */
-const backends: [string, () => Promise<{ env: Record<string, string>; close: () => Promise<void> }>][] = [
-  ['filesystem artifacts', async () => ({ env: {}, close: async () => {} })],
-  [
-    'S3 artifacts (s3rver)',
-    async () => {
-      const s3 = await startS3rver('asynccomplete');
-      Object.assign(process.env, {
-        AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-        AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-        AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
-      });
-      return { env: { S3_BUCKET: s3.bucket, S3_ENDPOINT: s3.endpoint, S3_FORCE_PATH_STYLE: 'true', S3_REGION: s3.region }, close: s3.close };
-    },
-  ],
-];
+const backends = artifactBackends('asynccomplete');
 
 const COMPLETE = `mutation($id: ID!) { completeModelVersionUpload(versionId: $id) { status failureReason verification { running bytesVerified bytesTotal } } }`;
 const VERSION = `query($id: ID!) { modelVersion(id: $id) { status failureReason verification { running bytesVerified bytesTotal startedAt updatedAt } } }`;

@@ -1,29 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startS3rver } from '../support/s3rver.js';
+import { artifactBackends } from '../support/artifact-backends.js';
 import { ENV_ADMIN_ACTOR, type Harness, REGISTER, promote, publish, put, sha256, startRegistry, stats } from '../support/api-harness.js';
 
-/**
- * Artifact storage behind the API: the local directory (the registry's own signed URLs), and S3
- * through presigned URLs, on s3rver (a local S3-compatible server, not AWS). The AWS SDK reads
- * s3rver's credentials and its checksum quirk from its own environment variables; the registry's
- * configuration only names the bucket and endpoint, as in production.
- */
-const backends: [string, () => Promise<{ env: Record<string, string>; close: () => Promise<void> }>][] = [
-  ['filesystem artifacts', async () => ({ env: {}, close: async () => {} })],
-  [
-    'S3 artifacts (s3rver)',
-    async () => {
-      const s3 = await startS3rver('lifecycle');
-      Object.assign(process.env, {
-        AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-        AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-        AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
-      });
-      return { env: { S3_BUCKET: s3.bucket, S3_ENDPOINT: s3.endpoint, S3_FORCE_PATH_STYLE: 'true', S3_REGION: s3.region, S3_PREFIX: 'registry' }, close: s3.close };
-    },
-  ],
-];
+/** The artifact stores behind the API: see test/support/artifact-backends.ts. */
+const backends = artifactBackends('lifecycle', { S3_PREFIX: 'registry' });
 
 /** The whole lifecycle over real HTTP: register, upload, complete, promote, download, compare, roll back, audit. */
 describe.each(backends)('model lifecycle over HTTP, %s', (_name, backend) => {
