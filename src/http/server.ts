@@ -16,8 +16,8 @@ export interface HttpDeps {
   services: Services;
   logger: Logger;
   bodyLimitBytes: number;
-  /** Throws when a dependency (store, storage) is not ready. */
-  ready: () => Promise<void>;
+  /** Throws when a dependency (store, storage) is not ready; may return details worth showing (still ready). */
+  ready: () => Promise<Record<string, unknown> | void>;
   routes: RouteHandler[];
 }
 
@@ -60,8 +60,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps,
   if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return sendJson(res, 200, { status: 'ok' });
   if (path === '/readyz' && (req.method === 'GET' || req.method === 'HEAD')) {
     try {
-      await deps.ready();
-      return sendJson(res, 200, { status: 'ready' });
+      const details = await deps.ready();
+      return sendJson(res, 200, details ? { status: 'ready', details } : { status: 'ready' });
     } catch (err) {
       log.warn({ err }, 'not ready');
       return sendJson(res, 503, { status: 'unavailable' });

@@ -136,6 +136,12 @@ export interface RegistryStore {
   releaseLease(name: string, holder: string): Promise<void>;
 
   stats(): Promise<StoreStats>;
+  /**
+   * Writes that committed but whose remaining steps are still not done after a grace period
+   * (always 0 for a store with transactions). Recovery finishes them; a lasting count needs an
+   * operator (the store logs why). Cheap: for /readyz.
+   */
+  unfinishedWrites(): Promise<number>;
   /** Throws if the store cannot serve requests (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -171,4 +177,6 @@ export interface StoreStats {
   versionsByStatus: { status: VersionStatus; count: number }[];
   deployments: number;
   auditEvents: number;
+  /** See RegistryStore.unfinishedWrites. */
+  unfinishedWrites: number;
 }

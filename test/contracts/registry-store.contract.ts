@@ -453,7 +453,9 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         versionsByStatus: [{ status: 'PENDING_UPLOAD', count: 1 }, { status: 'READY', count: 1 }],
         deployments: 1,
         auditEvents: 4,
+        unfinishedWrites: 0,
       });
+      expect(await store.unfinishedWrites()).toBe(0);
       await expect(store.ping()).resolves.toBeUndefined();
     });
   });
