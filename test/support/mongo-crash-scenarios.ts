@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/hash-chain.js';
 import type { AuditDraft, ModelVersion } from '../../src/domain/model.js';
 import type { ApiToken, NewApiToken } from '../../src/domain/token.js';
-import { COLLECTIONS } from '../../src/stores/mongo/mongo-documents.js';
+import { COLLECTIONS, deploymentToDoc, draftToDoc } from '../../src/stores/mongo/mongo-documents.js';
+import type { StoreProblem } from '../../src/stores/mongo/mongo-steps.js';
 import type { MongoRegistryStore } from '../../src/stores/mongo/mongo-registry.store.js';
 import { InjectedCrash, InjectedFailure, WriteFaults, withWriteFaults } from './fault-injecting-db.js';
 import { draft, newDeployment, newVersion, tick } from './fixtures.js';
@@ -421,6 +422,79 @@ export function describeMongoCrashPoints(
         const other = await t.open();
         expect(await archive(other, x)).toMatchObject({ kind: 'ok', version: { status: 'ARCHIVED' } });
       });
+    });
+
+    it('a marker that cannot be finished is reported and skipped: start-up, reads and other writes go on (19.6, 19.10)', async () => {
+      const t = await fresh();
+      const s = await t.open();
+      const v1 = await toReady(s, await registerIn(s, 'stuck'));
+      const v2 = await toReady(s, await registerIn(s, 'stuck'));
+      await deploy(s, v1);
+      // By hand: a committed move of stuck/staging to revision 1 whose revision another SUCCEEDED deployment
+      // already holds (a broken invariant), and a marker of an operation this version does not know.
+      const d = { ...newDeployment(v2, 'staging', null), status: 'SUCCEEDED' as const, revision: 1 };
+      const { _id: _ignored, ...squatter } = deploymentToDoc({ ...d, id: 'squatter' }, 900);
+      await t.db.collection(COLLECTIONS.deployments).insertOne({ _id: 'squatter' as never, ...squatter });
+      const move = draft('MODEL_VERSION_PROMOTED', { modelName: 'stuck', versionId: v2.id }, { environment: 'staging' });
+      await t.db.collection(COLLECTIONS.pointers).insertOne({
+        _id: 'stuck:staging' as never, modelName: 'stuck', environment: 'staging', versionId: v2.id, deploymentId: d.id, revision: 1, audit: null,
+        pending: { id: move.id, op: 'move', phase: 'committed', audit: draftToDoc(move), versionId: v2.id, deployment: deploymentToDoc(d, 901) },
+        pendingAt: new Date(0),
+      });
+      await t.db.collection(COLLECTIONS.models).updateOne({ _id: 'stuck' as never }, {
+        $set: { pending: { id: 'from-the-future', op: 'rename', phase: 'committed', audit: draftToDoc(draft('MODEL_RENAMED')) }, pendingAt: new Date(0) },
+      });
+      const problems: StoreProblem[] = [];
+      const other = await t.open({ onProblem: (p) => problems.push(p) });
+      expect(problems.map((p) => [p.kind, p.collection, p.op]).sort()).toEqual([
+        ['unfinishable', COLLECTIONS.pointers, 'move'], ['unfinishable', COLLECTIONS.models, 'rename'],
+      ].sort());
+      expect(String(problems.find((p) => p.op === 'move')!.error)).toMatch(/taken by another deployment/);
+      expect(await other.getModel('stuck')).toMatchObject({ versionCount: 2 });
+      expect(await other.getPointer('stuck', 'production')).toMatchObject({ versionId: v1.id, revision: 1 });
+      expect(await other.getPointer('stuck', 'staging')).toMatchObject({ versionId: v2.id, audit: null });
+      expect((await other.listAuditEvents({ modelName: null, actor: null, action: null, since: null, until: null }, { first: 5, after: null })).totalCount).toBe(5);
+      expect(await deploy(other, v2, 'canary')).toMatchObject({ kind: 'moved' });
+      expect(await other.unfinishedWrites()).toBe(2);
+      expect((await other.stats()).unfinishedWrites).toBe(2);
+    });
+
+    it('reads leave a young committed write to its owner (no second appender); pointer reads wait for it (19.2)', async () => {
+      const t = await fresh();
+      const reader = await t.open({ settleGraceMs: 60_000 }); // opened first: start-up recovery finishes everything
+      const faults = new WriteFaults();
+      const owner = await t.open({ wrapDb: (db) => withWriteFaults(db, faults) });
+      const v1 = await toReady(owner, await registerIn(owner, 'grace'));
+      let reached!: () => void;
+      let release!: () => void;
+      const atAudit = new Promise<void>((r) => { reached = r; });
+      const gate = new Promise<void>((r) => { release = r; });
+      faults.arm(null, async (call) => {
+        if (call.collection === COLLECTIONS.audit && call.write) {
+          reached();
+          await gate;
+        }
+      });
+      const audit = draft('MODEL_VERSION_PROMOTED', { modelName: 'grace', versionId: v1.id }, { environment: 'production' });
+      const moved = owner.moveDeploymentPointer(newDeployment(v1, 'production', null), null, audit);
+      await atAudit;
+      const events = (await reader.stats()).auditEvents;
+      await reader.listAuditEvents({ modelName: null, actor: null, action: null, since: null, until: null }, { first: 5, after: null });
+      await reader.getModel('grace');
+      await reader.listModels({ search: null }, { first: 5, after: null });
+      expect((await reader.stats()).auditEvents).toBe(events); // the reader appended nothing
+      expect(await t.db.collection(COLLECTIONS.pointers).findOne({ _id: 'grace:production' as never })).toMatchObject({ pending: { id: audit.id } });
+      let pointerSeen = false;
+      const pointerRead = reader.getPointer('grace', 'production').then((p) => { pointerSeen = true; return p; });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(pointerSeen).toBe(false); // waiting for the owner, not finishing its write
+      release();
+      const result = await moved;
+      expect(result).toMatchObject({ kind: 'moved' });
+      const pointer = await pointerRead;
+      expect(pointer).toMatchObject({ versionId: v1.id, revision: 1 });
+      await expectAnchoredTo(reader, pointer!.audit, audit);
+      expect(await pendingCount(t)).toBe(0);
     });
 
     it('never updates or deletes an audit event (only inserts reach audit_events)', async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Db, MongoClient } from 'mongodb';
-import { MongoRegistryStore } from '../../src/stores/mongo/mongo-registry.store.js';
+import { MongoRegistryStore, type MongoRegistryStoreOptions } from '../../src/stores/mongo/mongo-registry.store.js';
 import { CommandMonitor } from './mongo-command-monitor.js';
 
 /**
@@ -8,7 +8,7 @@ import { CommandMonitor } from './mongo-command-monitor.js';
  * registry process), `db` is a raw handle for inspecting documents.
  */
 export interface MongoTarget {
-  open(options?: { wrapDb?: (db: Db) => Db; intentLeaseMs?: number; settleGraceMs?: number }): Promise<MongoRegistryStore>;
+  open(options?: Pick<MongoRegistryStoreOptions, 'wrapDb' | 'intentLeaseMs' | 'settleGraceMs' | 'onProblem'>): Promise<MongoRegistryStore>;
   db: Db;
   /** Every command the stores opened here sent; dispose() fails if one went out without maxTimeMS. */
   monitor: CommandMonitor;

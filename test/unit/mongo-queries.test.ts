@@ -130,6 +130,16 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
       expect(run(docs, Q.maxNumberQuery('none'))).toEqual([]);
     });
 
+    it('registration reads only the highest number, a covered query (never the version document)', () => {
+      const q = Q.maxNumberQuery('m');
+      expect(q.projection).toEqual({ _id: 0, number: 1 });
+      const index = findIndex(q.collection, q.index)!;
+      const projected = Object.entries(q.projection!).filter(([, on]) => on === 1).map(([k]) => k);
+      expect(projected.every((k) => k in index.key)).toBe(true);
+      expect(Object.keys(q.filter).every((k) => k in index.key)).toBe(true);
+      expect(find(docs, q.filter, q.projection).sort(q.sort!).limit(1).all()).toEqual([{ number: 7 }]);
+    });
+
     it('ranks by metric then higher number, verified only, in the domain order; then the versions lacking it', () => {
       const versions: Pick<ModelVersion, 'id' | 'number' | 'metrics' | 'status'>[] = [
         { id: 'a', number: 1, metrics: [{ name: 'f1', value: 0.5 }], status: 'READY' },
