@@ -57,7 +57,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
   const baseStore: RegistryStore = config.mongo
     ? await MongoRegistryStore.connect({
-      uri: config.mongo.uri, dbName: config.mongo.dbName,
+      uri: config.mongo.uri, dbName: config.mongo.dbName, pointerReadConcern: config.mongo.pointerReadConcern,
       onProblem: (p) => logger.warn({ err: p.error, collection: p.collection, id: p.id, marker: p.markerId, op: p.op }, `store: ${p.kind} write left for recovery`),
     })
     : new SqliteRegistryStore(join(dataDir, 'registry.db'));

@@ -25,6 +25,7 @@ const schema = z.object({
   // MongoDB metadata store; MONGODB_URI selects it.
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string').optional(),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a database name (letters, digits, _ and -)').default('model_registry'),
+  MONGODB_POINTER_READ_CONCERN: z.enum(['majority', 'linearizable']).default('majority'),
   // S3 / MinIO artifact storage; S3_BUCKET selects it. Credentials come from the AWS default chain.
   S3_BUCKET: z
     .string()
@@ -90,7 +91,7 @@ export interface Config {
   readonly adminToken: string | null;
   readonly queryLimits: { readonly maxDepth: number; readonly maxAliases: number; readonly maxDirectives: number; readonly maxCost: number; readonly maxTokens: number };
   /** MongoDB metadata store; null: the SQLite file under dataDir. The URI may hold credentials: never log it. */
-  readonly mongo: { readonly uri: string; readonly dbName: string } | null;
+  readonly mongo: { readonly uri: string; readonly dbName: string; readonly pointerReadConcern: 'majority' | 'linearizable' } | null;
   /** S3 artifact storage; null: the local artifact directory under dataDir. */
   readonly s3: S3Config | null;
 }
@@ -117,7 +118,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: c.LOG_LEVEL,
     development: c.NODE_ENV === 'development',
     adminToken: c.REGISTRY_ADMIN_TOKEN ?? null,
-    mongo: c.MONGODB_URI ? Object.freeze({ uri: c.MONGODB_URI, dbName: c.MONGODB_DB }) : null,
+    mongo: c.MONGODB_URI ? Object.freeze({ uri: c.MONGODB_URI, dbName: c.MONGODB_DB, pointerReadConcern: c.MONGODB_POINTER_READ_CONCERN }) : null,
     queryLimits: Object.freeze({
       maxDepth: c.REGISTRY_MAX_QUERY_DEPTH,
       maxAliases: c.REGISTRY_MAX_ALIASES,
