@@ -35,4 +35,23 @@ suite(`MongoDB server in MONGODB_URI${MONGODB_URI === null ? ' (not set: skipped
       await target.dispose();
     }
   });
+
+  it('with pointerReadConcern linearizable, pointer reads ask for it on a replica set (and still answer)', async () => {
+    const target = await realMongoTarget();
+    try {
+      const writer = await target.open();
+      const v = await writer.registerVersion(newVersion('lin'), () => draft('MODEL_VERSION_REGISTERED'));
+      await writer.transitionVersion(v.id, { from: ['PENDING_UPLOAD'], to: 'READY', failureReason: null, requireUndeployed: false }, draft('MODEL_VERSION_READY'));
+      await writer.moveDeploymentPointer(newDeployment(v, 'production', null), null, draft('MODEL_VERSION_PROMOTED'));
+      const reader = await target.open({ pointerReadConcern: 'linearizable' });
+      const hello = await target.db.admin().command({ hello: 1 });
+      const replicated = typeof hello.setName === 'string';
+      const before = target.monitor.finds.length;
+      expect(await reader.getPointer('lin', 'production')).toMatchObject({ versionId: v.id, revision: 1 });
+      const levels = target.monitor.finds.slice(before).filter((f) => f.collection === 'deployment_pointers').map((f) => f.readConcern);
+      expect(levels).toEqual([replicated ? 'linearizable' : 'local']); // a standalone server has no stale primary: the setting is ignored
+    } finally {
+      await target.dispose();
+    }
+  });
 });

@@ -11,6 +11,8 @@ const EXEMPT = new Set(['hello', 'isMaster', 'ismaster', 'ping', 'endSessions', 
 export class CommandMonitor {
   readonly seen: string[] = [];
   readonly unbounded: string[] = [];
+  /** Every find: its collection and read concern level. */
+  readonly finds: { collection: string; readConcern: string | null }[] = [];
   private readonly watched = new WeakSet<MongoClient>();
 
   watch(client: MongoClient): void {
@@ -19,6 +21,10 @@ export class CommandMonitor {
     client.on('commandStarted', (e: CommandStartedEvent) => {
       if (EXEMPT.has(e.commandName)) return;
       this.seen.push(e.commandName);
+      if (e.commandName === 'find') {
+        const rc = e.command.readConcern as { level?: string } | undefined;
+        this.finds.push({ collection: String(e.command.find), readConcern: rc?.level ?? null });
+      }
       if (typeof e.command.maxTimeMS !== 'number' || e.command.maxTimeMS <= 0) this.unbounded.push(`${e.commandName} ${JSON.stringify(e.command).slice(0, 200)}`);
     });
   }

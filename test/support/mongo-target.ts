@@ -8,7 +8,7 @@ import { CommandMonitor } from './mongo-command-monitor.js';
  * registry process), `db` is a raw handle for inspecting documents.
  */
 export interface MongoTarget {
-  open(options?: Pick<MongoRegistryStoreOptions, 'wrapDb' | 'intentLeaseMs' | 'settleGraceMs' | 'onProblem'>): Promise<MongoRegistryStore>;
+  open(options?: Pick<MongoRegistryStoreOptions, 'wrapDb' | 'intentLeaseMs' | 'settleGraceMs' | 'onProblem' | 'pointerReadConcern'>): Promise<MongoRegistryStore>;
   db: Db;
   /** Every command the stores opened here sent; dispose() fails if one went out without maxTimeMS. */
   monitor: CommandMonitor;

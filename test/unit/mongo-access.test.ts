@@ -1,6 +1,7 @@
-import { type Db, MongoClient } from 'mongodb';
+import { type Db, MongoClient, MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { MongoAccess } from '../../src/stores/mongo/mongo-access.js';
+import { MongoAccess, isDuplicateKey } from '../../src/stores/mongo/mongo-access.js';
+import { duplicateKeyPattern } from '../../src/stores/mongo/mongo-steps.js';
 import { storeClientOptions, storeWriteConcern } from '../../src/stores/mongo/mongo-client.js';
 import { COLLECTIONS } from '../../src/stores/mongo/mongo-documents.js';
 import { MONGO_INDEXES } from '../../src/stores/mongo/mongo-indexes.js';
@@ -98,5 +99,20 @@ describe('mongo client settings: bounds the driver honours (no timeoutMS)', () =
     expect(client.options).toMatchObject({ serverSelectionTimeoutMS: 7000, waitQueueTimeoutMS: 7000, connectTimeoutMS: 7000, socketTimeoutMS: 19_000 });
     expect(client.db('x', { writeConcern: storeWriteConcern({ operationMs: 7000 }) }).writeConcern).toMatchObject({ w: 'majority', wtimeoutMS: 7000 });
     await client.close();
+  });
+});
+
+describe('duplicate keys are told apart by the index the server names (issue 19 item 10)', () => {
+  // The driver's own error class, built from a reply shaped as the server sends it for an insert (4.4+: keyPattern, keyValue).
+  const e11000 = (keyPattern: Record<string, number>, keyValue: Record<string, unknown>) =>
+    new MongoServerError({ index: 0, code: 11000, errmsg: `E11000 duplicate key error collection: db.deployments index: x dup key: ${JSON.stringify(keyValue)}`, keyPattern, keyValue });
+
+  it('reads keyPattern from the error: `_id` (already stored) versus the revision guard (another deployment)', () => {
+    const sameId = e11000({ _id: 1 }, { _id: 'd1' });
+    const revision = e11000({ modelName: 1, environment: 1, revision: 1 }, { modelName: 'm', environment: 'production', revision: 3 });
+    expect([isDuplicateKey(sameId), isDuplicateKey(revision)]).toEqual([true, true]);
+    expect(duplicateKeyPattern(sameId)).toEqual({ _id: 1 });
+    expect(Object.keys(duplicateKeyPattern(revision)!)).toEqual(['modelName', 'environment', 'revision']);
+    expect(duplicateKeyPattern(new MongoServerError({ code: 11000, errmsg: 'E11000 (an older server)' }))).toBeNull();
   });
 });
