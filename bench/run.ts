@@ -615,7 +615,7 @@ function report(r: {
   say(table(['', 'target', 'goal', 'measured'], targets.map((t) => [t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS', t.name, t.goal, t.value]), 4));
   if (invalid) say('(!) Some loads had wrong statuses, errors or failed body checks: see the lines marked (!) above.');
   say();
-  say('Audit appends (one chain for the registry; each writer its own store in its own thread; chain verified after each load)');
+  say('Audit appends (one chain for the registry; each writer a process with its own store; chain verified after each load)');
   say(table(['engine', 'writers', 'appends/s', 'p50 ms', 'p99 ms', 'chain'], r.auditAppends.map((f) => [
     f.engine + (f.errors.length ? `  (!) ${f.errors[0]}` : ''), f.writers, fmt.rps(f.perSecond), fmt.ms(f.p50Ms), fmt.ms(f.p99Ms), f.chainValid ? 'valid' : 'INVALID',
   ])));

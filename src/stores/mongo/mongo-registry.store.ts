@@ -1,28 +1,27 @@
 import { type ClientSession, type Db, MongoClient, type MongoClientOptions, ReadConcern, ReadPreference } from 'mongodb';
-import { canonicalJson } from '../../audit/canonical-json.js';
-import { ConflictError } from '../../domain/errors.js';
 import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../../domain/model.js';
 import { VERIFIED_STATUSES } from '../../domain/model.js';
 import { compareByMetric } from '../../domain/ranking.js';
-import { type ApiToken, type NewApiToken, scopeRange } from '../../domain/token.js';
+import type { ApiToken, NewApiToken } from '../../domain/token.js';
 import { decodeCursor, toPage } from '../paging.js';
 import type { AuditFilter, MoveResult, RegistryStore, StoreStats, TransitionResult } from '../registry.store.js';
 import {
-  type AuditDoc, COLLECTIONS, type CollectionName, type DeploymentDoc, type MetricDoc, type ModelDoc, type PendingMarker, type PointerDoc, type TokenDoc,
-  type VersionDoc, docToAudit, docToDeployment, docToModel, docToPointer, docToToken, docToVersion, draftToDoc, pointerKey, tokenToDoc,
+  type AuditDoc, COLLECTIONS, type CollectionName, type DeploymentDoc, type MetricDoc, type ModelDoc, type VersionDoc,
+  docToDeployment, docToModel, docToPointer, docToVersion, pointerKey,
 } from './mongo-documents.js';
 import { MONGO_INDEXES } from './mongo-indexes.js';
 import {
-  type AuditCount, type DeploymentCount, MAX_MERGED_MODEL_NAMES, unfinishedCountQuery, auditAscendingQuery, auditBySequenceQuery, auditHeadQuery, auditModelNames, auditScopeNamesQuery, byIdsQuery, latestVersionQuery, listAuditQuery, listDeploymentsQuery, listModelsQuery,
-  listTokensQuery, listVersionsQuery, pointersForVersionsQuery, rankQuery, statusCountQuery, tokenByHashQuery, unrankedQuery,
+  type DeploymentCount, auditHeadQuery, byIdsQuery, latestVersionQuery, listDeploymentsQuery, listModelsQuery, listVersionsQuery,
+  pointersForVersionsQuery, rankQuery, statusCountQuery, unfinishedCountQuery, unrankedQuery,
 } from './mongo-queries.js';
-import { revokeTokenUpdates, touchTokenUpdate } from './mongo-updates.js';
 import { MongoDeploymentWrites } from './mongo-deployment-writes.js';
-import { MongoSteps, PENDING_COLLECTIONS, type StoreProblem, isDuplicateKey } from './mongo-steps.js';
+import { MongoSteps, PENDING_COLLECTIONS, type StoreProblem } from './mongo-steps.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS, storeClientOptions, storeWriteConcern } from './mongo-client.js';
 import { MongoVersionWrites } from './mongo-version-writes.js';
 import { allPointerDocs, backfillAnchors } from './mongo-anchors.js';
 import { acquireMongoLease, releaseMongoLease } from './mongo-leases.js';
+import { MongoAuditLog } from './mongo-audit-log.js';
+import { MongoTokens } from './mongo-tokens.js';
 
 /*
  * RegistryStore on MongoDB, without depending on multi-document transactions (standalone or
@@ -102,13 +101,14 @@ type OpenOptions = Pick<MongoRegistryStoreOptions, 'intentLeaseMs' | 'operationT
 
 const DEFAULT_INTENT_LEASE_MS = 30_000;
 const DEFAULT_SETTLE_GRACE_MS = 2_000;
-const AUDIT_BATCH = 1000;
 
 export class MongoRegistryStore implements RegistryStore {
   readonly engine = 'mongodb';
   private readonly steps: MongoSteps;
   private readonly versionWrites: MongoVersionWrites;
   private readonly deploymentWrites: MongoDeploymentWrites;
+  private readonly auditLog: MongoAuditLog;
+  private readonly tokens: MongoTokens;
   private readonly onClose: () => Promise<void>;
 
   private constructor(private readonly db: Db, options: OpenOptions) {
@@ -122,6 +122,8 @@ export class MongoRegistryStore implements RegistryStore {
     const session = <T>(fn: (s: ClientSession) => Promise<T>) => this.session(fn);
     this.versionWrites = new MongoVersionWrites(this.steps, session);
     this.deploymentWrites = new MongoDeploymentWrites(this.steps, session, options.pointerReads === 'linearizable' ? 'linearizable' : null);
+    this.auditLog = new MongoAuditLog(this.steps);
+    this.tokens = new MongoTokens(this.steps);
   }
 
   /** Connects, creates the indexes (idempotent) and runs recovery. */
@@ -325,98 +327,45 @@ export class MongoRegistryStore implements RegistryStore {
     return pointers.reduce((n, p) => n + p.revision, 0) + failed;
   }
 
-  // ---- audit ----
+  // ---- audit (mongo-audit-log.ts) ----
 
   /** Idempotent for the same draft; a different event under an existing id is a conflict. */
-  async appendAudit(draft: AuditDraft): Promise<AuditEvent> {
-    const event = await this.steps.appendAudit(draft);
-    const body = (e: AuditDraft) => canonicalJson({ ...e });
-    const { sequence: _s, previousHash: _p, hash: _h, ...stored } = event;
-    if (body(stored) !== body(draft)) throw new ConflictError(`Audit event ${draft.id} already exists with other contents`);
-    return event;
+  appendAudit(draft: AuditDraft): Promise<AuditEvent> {
+    return this.auditLog.appendAudit(draft);
   }
 
-  async listAuditEvents(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>> {
-    const after = decodeCursor(page.after, ['number'] as const);
-    await this.steps.settleAll(undefined, 'old');
-    const scope = filter.modelScope ?? null;
-    const needNames = scope !== null && filter.modelName === null && scope.endsWith('*');
-    const namesInScope = needNames ? await this.steps.distinct(auditScopeNamesQuery(scope)) : null;
-    const names = auditModelNames(filter, namesInScope);
-    // Too many names to merge by sequence: the scope's name range becomes a residual of the chain walk.
-    const wide = scope !== null && names !== null && names.length > MAX_MERGED_MODEL_NAMES ? scopeRange(scope) : null;
-    const q = wide && 'from' in wide
-      ? listAuditQuery(filter, null, after?.[0] ?? null, page.first, wide)
-      : listAuditQuery(filter, names, after?.[0] ?? null, page.first);
-    const [rows, total] = await Promise.all([this.steps.find<AuditDoc>(q.page), this.auditTotal(q.count)]);
-    return toPage(rows.map(docToAudit), page.first, total, (e) => [e.sequence]);
+  listAuditEvents(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>> {
+    return this.auditLog.listAuditEvents(filter, page);
   }
 
-  private async auditTotal(count: AuditCount): Promise<number> {
-    if (!('fromHead' in count)) return this.steps.count(count);
-    const [[head], hidden] = await Promise.all([this.steps.find<AuditDoc>(auditHeadQuery()), count.minus ? this.steps.count(count.minus) : 0]);
-    return (head?.sequence ?? 0) - hidden;
+  getAuditEvent(sequence: number): Promise<AuditEvent | null> {
+    return this.auditLog.getAuditEvent(sequence);
   }
 
-  async getAuditEvent(sequence: number): Promise<AuditEvent | null> {
-    const [doc] = await this.steps.find<AuditDoc>(auditBySequenceQuery(sequence));
-    return doc ? docToAudit(doc) : null;
+  auditEventsAscending(): AsyncIterable<AuditEvent> {
+    return this.auditLog.auditEventsAscending();
   }
 
-  async *auditEventsAscending(): AsyncIterable<AuditEvent> {
-    await this.steps.settleAll(undefined, 'old');
-    let last = 0;
-    for (;;) {
-      const rows = await this.steps.find<AuditDoc>(auditAscendingQuery(last, AUDIT_BATCH));
-      for (const r of rows) yield docToAudit(r);
-      if (rows.length < AUDIT_BATCH) return;
-      last = rows[rows.length - 1]!.sequence;
-    }
+  // ---- api tokens (mongo-tokens.ts) ----
+
+  createApiToken(token: NewApiToken, audit: AuditDraft): Promise<ApiToken> {
+    return this.tokens.createApiToken(token, audit);
   }
 
-  // ---- api tokens ----
-
-  async createApiToken(token: NewApiToken, audit: AuditDraft): Promise<ApiToken> {
-    const marker: PendingMarker = { id: audit.id, op: 'token', phase: 'committed', audit: draftToDoc(audit) };
-    const doc: TokenDoc = { ...tokenToDoc(token), pending: marker, pendingAt: new Date() };
-    try {
-      await this.steps.insert(COLLECTIONS.tokens, doc);
-    } catch (err) {
-      if (isDuplicateKey(err)) throw new ConflictError('An API token with this id or secret already exists');
-      throw err;
-    }
-    const event = await this.steps.finish(COLLECTIONS.tokens, doc, { auditAppended: false });
-    return { ...token, audit: event && { sequence: event.sequence, hash: event.hash } };
+  findApiTokenByHash(secretHash: string): Promise<ApiToken | null> {
+    return this.tokens.findApiTokenByHash(secretHash);
   }
 
-  /** A token met with a committed write pending (a crashed creation or revocation) is finished first, so it names its event. */
-  async findApiTokenByHash(secretHash: string): Promise<ApiToken | null> {
-    const [doc] = await this.steps.find<TokenDoc>(tokenByHashQuery(secretHash));
-    const settled = doc && (await this.steps.settled(COLLECTIONS.tokens, doc, undefined, 'wait'));
-    return settled ? docToToken(settled) : null;
+  listApiTokens(): Promise<ApiToken[]> {
+    return this.tokens.listApiTokens();
   }
 
-  async listApiTokens(): Promise<ApiToken[]> {
-    await this.steps.settle(COLLECTIONS.tokens, {}, undefined, 'all');
-    return (await this.steps.find<TokenDoc>(listTokensQuery())).map(docToToken);
+  revokeApiToken(id: string, revokedAt: Date, audit: AuditDraft): Promise<ApiToken | null> {
+    return this.tokens.revokeApiToken(id, revokedAt, audit);
   }
 
-  async revokeApiToken(id: string, revokedAt: Date, audit: AuditDraft): Promise<ApiToken | null> {
-    const marker: PendingMarker = { id: audit.id, op: 'token', phase: 'committed', audit: draftToDoc(audit) };
-    const [whileUnset, alreadyRevoked] = revokeTokenUpdates(id, revokedAt, marker);
-    const written = await this.steps.markedWrite<TokenDoc>(
-      COLLECTIONS.tokens,
-      id,
-      async () => (await this.steps.findAndUpdate<TokenDoc>(whileUnset)) ?? (await this.steps.findAndUpdate<TokenDoc>(alreadyRevoked)),
-      `API token ${id}`,
-    );
-    if (!written) return null;
-    const { event } = written;
-    return docToToken({ ...written.doc, audit: event && { sequence: event.sequence, hash: event.hash } });
-  }
-
-  async touchApiToken(id: string, lastUsedAt: Date): Promise<void> {
-    await this.steps.update(touchTokenUpdate(id, lastUsedAt));
+  touchApiToken(id: string, lastUsedAt: Date): Promise<void> {
+    return this.tokens.touchApiToken(id, lastUsedAt);
   }
 
   // ---- leases (mongo-leases.ts) ----
