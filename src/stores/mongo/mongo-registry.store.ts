@@ -51,17 +51,21 @@ import { MongoTokens } from './mongo-tokens.js';
  * moveDeploymentPointer  M0 allocate deployment seq ($inc counter; a lost number is harmless)
  *                   M1 reserve pointer {revision = expected, no pending} (upsert of a revision-0
  *                   placeholder when none)  M2 read the version: READY and no status change pending
- *                   M3 commit: pointer := version, revision+1 (conditional on our intent) ← commit
- *                   M4 insert SUCCEEDED deployment   M5 audit   M6 clear.
+ *                   M3 commit: pointer := version, revision+1, audit null (conditional on our intent) ← commit
+ *                   M4 insert SUCCEEDED deployment   M5 audit   M5' anchor (pointer.audit := the event)
+ *                   M6 clear.
  *                   C(M0..M1): nothing but a skipped seq.  C(M1..M3): intent, aborted after the lease;
  *                   readers see the old pointer.  C(M3..M6): recovery redoes M4..M6, and getPointer/
- *                   listDeployments finish it before answering, so no reader sees a pointer without
- *                   its deployment.
+ *                   listDeployments wait for the owner (grace period) or finish it before answering,
+ *                   so no reader sees a pointer without its deployment.
  *   Archive (T1') and promotion (M2) each write their reservation first and then read the other's
  *   document (in one causally consistent session): of two concurrent ones at least one sees the
  *   other and backs off, so an ARCHIVED version is never deployed.
  * recordRefusedDeployment / createApiToken / updateModel / updateVersionMetadata / revokeApiToken:
- *                   one write carrying the marker ← commit, then audit, clear.
+ *                   one write carrying the marker ← commit, then audit, (tokens: anchor), clear.
+ *
+ * After its own commit point an operation always returns its committed result: a failing later
+ * step is reported (onProblem) and left to recovery, never thrown as if nothing had happened.
  *
  * A reader or recovery that finishes a LIVE operation is harmless: every step is idempotent. An
  * intent is aborted only when older than the lease (server clock, $$NOW) and only while still an

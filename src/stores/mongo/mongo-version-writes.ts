@@ -7,7 +7,7 @@ import {
 } from './mongo-documents.js';
 import { maxNumberQuery, pendingQuery, pointersForVersionsQuery } from './mongo-queries.js';
 import { markedUpdate, releaseIntent, transitionCommit, transitionDirect, transitionIntent } from './mongo-updates.js';
-import { type MongoSteps, WRITE_ATTEMPTS, backoff, isDuplicateKey } from './mongo-steps.js';
+import { type MongoSteps, WRITE_ATTEMPTS, backoff, duplicateKeyPattern, isDuplicateKey } from './mongo-steps.js';
 
 /** The version and model writes of MongoRegistryStore (steps and crash points: see the top of mongo-registry.store.ts). */
 export class MongoVersionWrites {
@@ -28,9 +28,14 @@ export class MongoVersionWrites {
           await this.steps.insert(COLLECTIONS.versions, doc, session);
         } catch (err) {
           if (!isDuplicateKey(err)) throw err;
-          if (await this.steps.findById(COLLECTIONS.versions, version.id, session, { _id: 1 })) {
-            throw new ConflictError(`Model version ${version.id} already exists`);
-          }
+          // Which unique index refused it, from the error (a follow-up read at majority could miss a
+          // concurrent insert of the same id that is not majority-committed yet); the read only for
+          // a server that does not say.
+          const keyPattern = duplicateKeyPattern(err);
+          const idTaken = keyPattern !== null
+            ? Object.keys(keyPattern).join() === '_id'
+            : (await this.steps.findById(COLLECTIONS.versions, version.id, session, { _id: 1 })) !== null;
+          if (idTaken) throw new ConflictError(`Model version ${version.id} already exists`);
           // Another process took this number first: read the new maximum and try the next one.
           if (attempt >= WRITE_ATTEMPTS) throw new ConflictError(`Too many concurrent registrations for "${version.modelName}"; try again`);
           await backoff(attempt);
