@@ -20,6 +20,7 @@ import {
   AUDIT_EVENTS, COMPARE_VERSIONS, DEPLOYMENT_HISTORY, HELLO, MODEL_VERSIONS, PRODUCTION_MODEL, REGISTRY_STATS, VERIFY_AUDIT_LOG,
 } from './lib/queries.js';
 import { fmt, figureRow, ratio, table } from './lib/report.js';
+import { type AppendFigure, measureAuditAppends } from './lib/audit-appends.js';
 import { BIG_MODEL, SEED_ARTIFACT, type SeedStats, seedRegistry, verifySeed } from './lib/seed.js';
 
 // ---------------------------------------------------------------- settings
@@ -52,6 +53,8 @@ const AUTOMATION = QUICK
   ? { clients: 8, artifactBytes: 1024 * 1024, seconds: 2, aloneSeconds: 1, promoteSeconds: 1.5, maxOps: 2000, warmupOps: 1 }
   : { clients: 8, artifactBytes: 1024 * 1024, seconds: 10, aloneSeconds: 4, promoteSeconds: 5, maxOps: 5000, warmupOps: 2 };
 const VERIFY_RUNS = QUICK ? 1 : 3;
+/** Seconds per audit-append load (1, 4 and 16 writers; SQLite, and MongoDB when MONGODB_URI is set). */
+const AUDIT_APPEND_SECONDS = QUICK ? 1 : 5;
 /**
  * Full runs: the ceilings again at the end, and the two target ratios (GraphQL inference ÷ Apollo
  * shape, download ÷ node:http) from rounds alternating with their ceiling at every size. Ceiling
@@ -454,7 +457,8 @@ async function main(): Promise<void> {
     }
   }
 
-  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart });
+  const auditAppends = await measureAuditAppends({ seconds: AUDIT_APPEND_SECONDS, mongoUri: process.env.MONGODB_URI || null, progress });
+  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart, auditAppends });
 }
 
 // ---------------------------------------------------------------- report
@@ -483,6 +487,7 @@ function report(r: {
   gitCommit: string | null;
   dirty: number | null;
   loadStart: number[];
+  auditAppends: AppendFigure[];
 }): void {
   const { ceilings: c, scales } = r;
   const head = ['figure', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'other CPU %', '÷ node:http', '÷ apollo{hello}', '÷ apollo(shape)'];
@@ -603,11 +608,18 @@ function report(r: {
     });
   }
   targets.push({ name: 'registration with 1 MiB upload', goal: 'p50 < 50 ms (embedded store)', value: `${fmt.ms(a.registration.p50)} ms`, pass: a.registration.p50 < 50 });
-  const invalid = problems.length > 0 || a.registration.errors.length > 0 || a.promote.errors.length > 0;
+  const invalid = problems.length > 0 || a.registration.errors.length > 0 || a.promote.errors.length > 0
+    || r.auditAppends.some((f) => f.errors.length > 0 || !f.chainValid);
   say();
   say('Targets');
   say(table(['', 'target', 'goal', 'measured'], targets.map((t) => [t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS', t.name, t.goal, t.value]), 4));
   if (invalid) say('(!) Some loads had wrong statuses, errors or failed body checks: see the lines marked (!) above.');
+  say();
+  say('Audit appends (one chain for the registry; each writer a process with its own store; chain verified after each load)');
+  say(table(['engine', 'writers', 'appends/s', 'p50 ms', 'p99 ms', 'chain'], r.auditAppends.map((f) => [
+    f.engine + (f.errors.length ? `  (!) ${f.errors[0]}` : ''), f.writers, fmt.rps(f.perSecond), fmt.ms(f.p50Ms), fmt.ms(f.p99Ms), f.chainValid ? 'valid' : 'INVALID',
+  ])));
+  if (!process.env.MONGODB_URI) say('MongoDB: not measured (MONGODB_URI is not set).');
   for (const n of notes) say(`Note: ${n}`);
   say(`Load average at the start: ${r.loadStart.map((x) => x.toFixed(2)).join(' ')}; at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}.`);
 
@@ -638,6 +650,7 @@ function report(r: {
     scales: r.scales,
     automation: r.automation,
     backends: r.backends,
+    auditAppends: r.auditAppends,
     targets,
     valid: !invalid,
     notes,

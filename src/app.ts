@@ -59,7 +59,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   };
 
   const baseStore: RegistryStore = config.mongo
-    ? await MongoRegistryStore.connect({ uri: config.mongo.uri, dbName: config.mongo.dbName })
+    ? await MongoRegistryStore.connect({
+      uri: config.mongo.uri, dbName: config.mongo.dbName, pointerReadConcern: config.mongo.pointerReadConcern,
+      onProblem: (p) => logger.warn({ err: p.error, collection: p.collection, id: p.id, marker: p.markerId, op: p.op }, `store: ${p.kind} write left for recovery`),
+    })
     : new SqliteRegistryStore(join(dataDir, 'registry.db'));
   try {
     return await compose(config, overrides, logger, baseStore, publicUrl, (url) => {
@@ -148,6 +151,8 @@ async function compose(
     ready: async () => {
       await store.ping();
       await artifacts.ping();
+      const unfinishedWrites = await store.unfinishedWrites();
+      return unfinishedWrites > 0 ? { unfinishedWrites } : undefined;
     },
     routes,
     connections: config.connections,

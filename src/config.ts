@@ -38,6 +38,7 @@ const schema = z.object({
   // MongoDB metadata store; MONGODB_URI selects it.
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string').optional(),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a database name (letters, digits, _ and -)').default('model_registry'),
+  MONGODB_POINTER_READ_CONCERN: z.enum(['majority', 'linearizable']).default('majority'),
   // S3 / MinIO artifact storage; S3_BUCKET selects it. Credentials come from the AWS default chain.
   S3_BUCKET: z
     .string()
@@ -133,7 +134,7 @@ export interface Config {
   /** SIGTERM: how long requests in progress may take to finish before their connections are closed. */
   readonly shutdownGraceSeconds: number;
   /** MongoDB metadata store; null: the SQLite file under dataDir. The URI may hold credentials: never log it. */
-  readonly mongo: { readonly uri: string; readonly dbName: string } | null;
+  readonly mongo: { readonly uri: string; readonly dbName: string; readonly pointerReadConcern: 'majority' | 'linearizable' } | null;
   /** S3 artifact storage; null: the local artifact directory under dataDir. */
   readonly s3: S3Config | null;
 }
@@ -162,7 +163,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminToken: c.REGISTRY_ADMIN_TOKEN ?? null,
     asyncCompletionBytes: c.REGISTRY_ASYNC_COMPLETION_BYTES,
     accessDeniedAudit: Object.freeze({ limit: c.REGISTRY_ACCESS_DENIED_AUDIT_LIMIT, windowSeconds: c.REGISTRY_ACCESS_DENIED_AUDIT_WINDOW_SECONDS }),
-    mongo: c.MONGODB_URI ? Object.freeze({ uri: c.MONGODB_URI, dbName: c.MONGODB_DB }) : null,
+    mongo: c.MONGODB_URI ? Object.freeze({ uri: c.MONGODB_URI, dbName: c.MONGODB_DB, pointerReadConcern: c.MONGODB_POINTER_READ_CONCERN }) : null,
     queryLimits: Object.freeze({
       maxDepth: c.REGISTRY_MAX_QUERY_DEPTH,
       maxAliases: c.REGISTRY_MAX_ALIASES,

@@ -164,6 +164,8 @@ export class RegistryStats {
   @Field(() => [StatusCount]) versionsByStatus!: StatusCount[];
   @Field(() => Int) deployments!: number;
   @Field(() => Int) auditEvents!: number;
+  @Field(() => Int, { description: 'Writes committed but not yet finished after a grace period (MongoDB only; recovery finishes them, a lasting count is logged)' })
+  unfinishedWrites!: number;
 }
 
 @ObjectType()

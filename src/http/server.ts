@@ -18,8 +18,8 @@ export interface HttpDeps {
   services: Services;
   logger: Logger;
   bodyLimitBytes: number;
-  /** Throws when a dependency (store, storage) is not ready. */
-  ready: () => Promise<void>;
+  /** Throws when a dependency (store, storage) is not ready; may return details worth showing (still ready). */
+  ready: () => Promise<Record<string, unknown> | void>;
   routes: RouteHandler[];
   connections: ConnectionSettings;
 }
@@ -76,8 +76,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps,
   if (path === '/readyz' && (req.method === 'GET' || req.method === 'HEAD')) {
     if (guard.draining) return sendJson(res, 503, { status: 'draining' });
     try {
-      await deps.ready();
-      return sendJson(res, 200, { status: 'ready' });
+      const details = await deps.ready();
+      return sendJson(res, 200, details ? { status: 'ready', details } : { status: 'ready' });
     } catch (err) {
       log.warn({ err }, 'not ready');
       return sendJson(res, 503, { status: 'unavailable' });

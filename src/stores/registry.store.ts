@@ -140,6 +140,12 @@ export interface RegistryStore {
   getLease(name: string): Promise<Lease | null>;
 
   stats(): Promise<StoreStats>;
+  /**
+   * Writes that committed but whose remaining steps are still not done after a grace period
+   * (always 0 for a store with transactions). Recovery finishes them; a lasting count needs an
+   * operator (the store logs why). Cheap: for /readyz.
+   */
+  unfinishedWrites(): Promise<number>;
   /** Throws if the store cannot serve requests (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -182,4 +188,6 @@ export interface StoreStats {
   versionsByStatus: { status: VersionStatus; count: number }[];
   deployments: number;
   auditEvents: number;
+  /** See RegistryStore.unfinishedWrites. */
+  unfinishedWrites: number;
 }

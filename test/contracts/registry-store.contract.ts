@@ -233,6 +233,35 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect(byKey.map((p) => p.environment)).toEqual(['staging']);
       });
 
+      it('counts deployment pages exactly under every filter (totals from pointer revisions and FAILED ones)', async () => {
+        const v1 = await ready(await register('counted'));
+        const v2 = await ready(await register('counted'));
+        await deploy(v1, 'production');
+        await deploy(v2, 'production');
+        await deploy(v1, 'staging');
+        await deploy(v1, 'production');
+        const refuse = (v: ModelVersion, env: string) =>
+          store.recordRefusedDeployment({ ...newDeployment(v, env, null), status: 'FAILED', failureReason: 'no' }, draft('PROMOTION_REFUSED'));
+        await refuse(v2, 'staging');
+        await refuse(v2, 'production');
+        await refuse(v1, 'canary');
+        const other = await ready(await register('counted-other'));
+        await deploy(other, 'production');
+        const all = await store.listDeployments({ modelName: 'counted', environment: null, versionId: null, status: null }, { first: 100, after: null });
+        expect(all.items).toHaveLength(7);
+        for (const environment of [null, 'production', 'staging', 'canary', 'nowhere']) {
+          for (const versionId of [null, v1.id, v2.id]) {
+            for (const status of [null, 'SUCCEEDED', 'FAILED'] as const) {
+              const expected = all.items.map((i) => i.node)
+                .filter((d) => (environment === null || d.environment === environment) && (versionId === null || d.versionId === versionId) && (status === null || d.status === status));
+              const page = await store.listDeployments({ modelName: 'counted', environment, versionId, status }, { first: 1, after: null });
+              expect(page.totalCount, JSON.stringify({ environment, versionId, status })).toBe(expected.length);
+              expect(page.items.map((i) => i.node.id)).toEqual(expected.slice(0, 1).map((d) => d.id));
+            }
+          }
+        }
+      });
+
       it('records refused deployments as FAILED with their audit event, without touching the pointer', async () => {
         const v = await ready(await register('refused'));
         await deploy(v);
@@ -301,6 +330,43 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         const p2 = await store.listAuditEvents(all, { first: 2, after: p1.items[1]!.cursor });
         expect(p2.items.map((i) => i.node.sequence)).toEqual([2, 1]);
         expect(p1.totalCount).toBe(4);
+      });
+
+      it('pages a prefix scope spanning many models, and a time range alone, newest first with exact counts', async () => {
+        const t0 = tick();
+        for (let i = 0; i < 130; i++) {
+          await store.appendAudit(draft(i % 10 === 0 ? 'API_TOKEN_CREATED' : 'A', { modelName: `wide-${String(i).padStart(3, '0')}` }));
+          if (i % 20 === 0) await store.appendAudit(draft('A', { modelName: `narrow-${i}` }));
+        }
+        const t1 = tick();
+        await store.appendAudit(draft('A', { modelName: 'wide-late' }));
+        const all: AuditFilter = { modelName: null, actor: null, action: null, since: null, until: null };
+        const walk = async (f: AuditFilter) => {
+          const seen: number[] = [];
+          let after: string | null = null;
+          let total = -1;
+          for (;;) {
+            const page = await store.listAuditEvents(f, { first: 40, after });
+            total = page.totalCount;
+            seen.push(...page.items.map((i) => i.node.sequence));
+            if (!page.hasNextPage) return { seen, total };
+            after = page.items[page.items.length - 1]!.cursor;
+          }
+        };
+        const events: { sequence: number; modelName: string | null; action: string; occurredAt: Date }[] = [];
+        for await (const e of store.auditEventsAscending()) events.push(e);
+        const newestFirst = (keep: (e: (typeof events)[number]) => boolean) => events.filter(keep).map((e) => e.sequence).reverse();
+        const wide = await walk({ ...all, modelScope: 'wide-*' });
+        expect(wide.seen).toEqual(newestFirst((e) => e.modelName?.startsWith('wide-') === true));
+        expect([wide.seen.length, wide.total]).toEqual([131, 131]);
+        const hidden = await walk({ ...all, modelScope: 'wide-*', hiddenActionPrefix: 'API_TOKEN_' });
+        expect(hidden.seen).toEqual(newestFirst((e) => e.modelName?.startsWith('wide-') === true && !e.action.startsWith('API_TOKEN_')));
+        expect(hidden.total).toBe(hidden.seen.length);
+        const since = await walk({ ...all, since: t1 });
+        expect([since.seen, since.total]).toEqual([newestFirst((e) => e.occurredAt >= t1), 1]);
+        const window = await walk({ ...all, since: t0, until: t1 });
+        expect(window.seen).toEqual(newestFirst((e) => e.occurredAt >= t0 && e.occurredAt < t1));
+        expect(window.total).toBe(137);
       });
 
       it('leaves out events whose action starts with a hidden prefix, in pages and in counts', async () => {
@@ -473,7 +539,9 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         versionsByStatus: [{ status: 'PENDING_UPLOAD', count: 1 }, { status: 'READY', count: 1 }],
         deployments: 1,
         auditEvents: 4,
+        unfinishedWrites: 0,
       });
+      expect(await store.unfinishedWrites()).toBe(0);
       await expect(store.ping()).resolves.toBeUndefined();
     });
   });

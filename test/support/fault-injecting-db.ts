@@ -8,6 +8,17 @@ export class InjectedCrash extends Error {
   }
 }
 
+/** Thrown by the wrapper for a failed write the "process" survives (a network error, a timeout): it goes on. */
+export class InjectedFailure extends Error {
+  constructor(readonly at: number, readonly call: string, readonly applied: boolean) {
+    super(`injected failure of write #${at} (${call})${applied ? ' after it applied (reply lost)' : ''}`);
+    this.name = 'InjectedFailure';
+  }
+}
+
+/** What happens at the armed write: the process dies before it, the write fails before it applies, or it applies and its reply is lost. */
+export type FaultMode = 'crash' | 'fail' | 'lose-reply';
+
 const WRITE_METHODS = new Set([
   'insertOne', 'insertMany', 'updateOne', 'updateMany', 'replaceOne', 'deleteOne', 'deleteMany',
   'findOneAndUpdate', 'findOneAndReplace', 'findOneAndDelete', 'bulkWrite',
@@ -33,14 +44,16 @@ export class WriteFaults {
   readonly calls: CallInfo[] = [];
   private writes = 0;
   private crashAt: number | null = null;
+  private mode: FaultMode = 'crash';
   private dead = false;
   private hook: ((call: CallInfo) => Promise<void> | void) | null = null;
 
-  /** Starts counting from zero; crash before write number `crashAt` (null: never). */
-  arm(crashAt: number | null, hook: ((call: CallInfo) => Promise<void> | void) | null = null): void {
+  /** Starts counting from zero; at write number `crashAt` (null: never) crash, or fail that one write (`mode`). */
+  arm(crashAt: number | null, hook: ((call: CallInfo) => Promise<void> | void) | null = null, mode: FaultMode = 'crash'): void {
     this.calls.length = 0;
     this.writes = 0;
     this.crashAt = crashAt;
+    this.mode = mode;
     this.dead = false;
     this.hook = hook;
   }
@@ -49,16 +62,20 @@ export class WriteFaults {
     return this.writes;
   }
 
-  async before(collection: string, method: string): Promise<void> {
+  /** Before a call; returns an error to throw AFTER the call when its reply is to be lost. */
+  async before(collection: string, method: string): Promise<InjectedFailure | null> {
     if (this.dead) throw new Error('this store crashed (injected); it makes no more calls');
     const write = WRITE_METHODS.has(method);
     const info: CallInfo = { collection, method, write, writeNo: write ? ++this.writes : null };
     this.calls.push(info);
     if (this.hook) await this.hook(info);
     if (write && this.crashAt !== null && info.writeNo === this.crashAt) {
+      if (this.mode === 'lose-reply') return new InjectedFailure(this.crashAt, `${collection}.${method}`, true);
+      if (this.mode === 'fail') throw new InjectedFailure(this.crashAt, `${collection}.${method}`, false);
       this.dead = true;
       throw new InjectedCrash(this.crashAt, `${collection}.${method}`);
     }
+    return null;
   }
 }
 
@@ -76,8 +93,10 @@ function wrapCollection(collection: object, name: string, faults: WriteFaults): 
       }
       if (!WRITE_METHODS.has(prop) && !READ_METHODS.has(prop)) return (value as (...a: unknown[]) => unknown).bind(target);
       return async (...args: unknown[]) => {
-        await faults.before(name, prop);
-        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        const lostReply = await faults.before(name, prop);
+        const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        if (lostReply) throw lostReply;
+        return result;
       };
     },
   });

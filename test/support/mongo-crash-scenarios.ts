@@ -3,9 +3,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/hash-chain.js';
 import type { AuditDraft, ModelVersion } from '../../src/domain/model.js';
 import type { ApiToken, NewApiToken } from '../../src/domain/token.js';
-import { COLLECTIONS } from '../../src/stores/mongo/mongo-documents.js';
+import { COLLECTIONS, deploymentToDoc, draftToDoc } from '../../src/stores/mongo/mongo-documents.js';
+import type { StoreProblem } from '../../src/stores/mongo/mongo-steps.js';
 import type { MongoRegistryStore } from '../../src/stores/mongo/mongo-registry.store.js';
-import { InjectedCrash, WriteFaults, withWriteFaults } from './fault-injecting-db.js';
+import { InjectedCrash, InjectedFailure, WriteFaults, withWriteFaults } from './fault-injecting-db.js';
 import { draft, newDeployment, newVersion, tick } from './fixtures.js';
 import type { MongoTarget } from './mongo-target.js';
 
@@ -247,10 +248,14 @@ export function describeMongoCrashPoints(
           const ctx = await c.seed(crashing);
           const audit = draft('OP');
           faults.arm(n);
-          await expect(c.run(crashing, ctx, audit)).rejects.toBeInstanceOf(InjectedCrash);
+          // After its commit point the operation returns its committed result even though its process
+          // is "dead" (the later steps failed); before it, the crash surfaces.
+          const outcome = await c.run(crashing, ctx, audit).then(() => 'returned' as const, (e: unknown) => e);
+          if (outcome !== 'returned') expect(outcome).toBeInstanceOf(InjectedCrash);
           const recovered = await t.open({ intentLeaseMs: 0 });
           expect(await pendingCount(t), `markers left after crash before write ${n}`).toBe(0);
           const completed = (await auditIds(recovered)).includes(audit.id);
+          if (outcome === 'returned') expect(completed, `returned after a crash before write ${n}, yet not complete after recovery`).toBe(true);
           outcomes.push(completed ? 'done' : 'none');
           await (completed ? c.done(recovered, ctx, audit) : c.notDone(recovered, ctx));
           await expectChainValid(recovered);
@@ -281,16 +286,18 @@ export function describeMongoCrashPoints(
         const ctx = await seed(crashing);
         const audit = draft('OP');
         faults.arm(writes[anchorAt]!.writeNo);
-        await expect(op(crashing, ctx, audit)).rejects.toBeInstanceOf(InjectedCrash);
-        return { t, ctx, audit };
+        // Past its commit point: the operation returns its committed result, the row not yet anchored.
+        const result = await op(crashing, ctx, audit);
+        return { t, ctx, audit, result };
       }
 
       it('a pointer move stopped before its anchor: the row shows no anchor until recovery anchors it to the move event', async () => {
-        const { t, ctx, audit } = await crashBeforeAnchor(
+        const { t, ctx, audit, result } = await crashBeforeAnchor(
           COLLECTIONS.pointers,
           async (s) => ({ v: await toReady(s, await registerIn(s, 'anch')) }),
           (s, c, a) => s.moveDeploymentPointer(newDeployment(v(c), 'production', null), null, { ...a, action: 'MODEL_VERSION_PROMOTED', modelName: 'anch', details: { environment: 'production' } }),
         );
+        expect(result).toMatchObject({ kind: 'moved', pointer: { revision: 1, audit: null } });
         const raw = await t.db.collection(COLLECTIONS.pointers).findOne({ _id: 'anch:production' as never });
         expect(raw).toMatchObject({ audit: null, pending: { id: audit.id, phase: 'committed' } });
         const recovered = await t.open();
@@ -304,11 +311,12 @@ export function describeMongoCrashPoints(
       });
 
       it('a token creation stopped before its anchor: the token is anchored to its creation event once found', async () => {
-        const { t, ctx, audit } = await crashBeforeAnchor(
+        const { t, ctx, audit, result } = await crashBeforeAnchor(
           COLLECTIONS.tokens,
           async () => ({ t: newToken() }),
           (s, c, a) => s.createApiToken(c.t as NewApiToken, { ...a, action: 'API_TOKEN_CREATED', details: { tokenId: (c.t as NewApiToken).id } }),
         );
+        expect(result).toMatchObject({ id: (ctx.t as NewApiToken).id, audit: null });
         const raw = await t.db.collection(COLLECTIONS.tokens).findOne({ _id: (ctx.t as NewApiToken).id as never });
         expect(raw).toMatchObject({ audit: null, pending: { id: audit.id } });
         const recovered = await t.open();
@@ -345,6 +353,148 @@ export function describeMongoCrashPoints(
       expect((await reopened.findApiTokenByHash(token.secretHash))?.audit).toEqual(revoked!.audit);
       expect((await reopened.findApiTokenByHash(lone.secretHash))?.audit).toBeNull();
       expect(await t.db.collection(COLLECTIONS.counters).findOne({ _id: 'schema' as never })).toMatchObject({ value: 1 });
+    });
+
+    for (const c of CASES) {
+      it(`${c.name}: a failed write that the process survives never looks like "not done" once committed (issue 19.1)`, async () => {
+        const dry = await fresh();
+        const dryFaults = new WriteFaults();
+        const dryStore = await dry.open({ wrapDb: (db) => withWriteFaults(db, dryFaults) });
+        const dryCtx = await c.seed(dryStore);
+        dryFaults.arm(null);
+        await c.run(dryStore, dryCtx, draft('OP'));
+        const writes = dryFaults.writeCount;
+        for (let n = 1; n <= writes; n++) {
+          const t = await fresh();
+          const faults = new WriteFaults();
+          const live = await t.open({ wrapDb: (db) => withWriteFaults(db, faults) });
+          const ctx = await c.seed(live);
+          const audit = draft('OP');
+          faults.arm(n, null, 'fail');
+          const outcome = await c.run(live, ctx, audit).then(() => 'returned' as const, (e: unknown) => e);
+          // Before the commit point the failure surfaces as itself (never a ConflictError a caller would retry
+          // on); after it, the operation returns its committed result and recovery finishes the rest.
+          if (outcome !== 'returned') expect(outcome, `write ${n}`).toBeInstanceOf(InjectedFailure);
+          const recovered = await t.open({ intentLeaseMs: 0 });
+          expect(await pendingCount(t), `markers left after a failure of write ${n}`).toBe(0);
+          const completed = (await auditIds(recovered)).includes(audit.id);
+          expect(completed, `write ${n} failed: ${outcome === 'returned' ? 'returned' : 'threw'}, complete after recovery: ${completed}`).toBe(outcome === 'returned');
+          await (completed ? c.done(recovered, ctx, audit) : c.notDone(recovered, ctx));
+          await expectChainValid(recovered);
+        }
+      }, SLOW);
+    }
+
+    describe('a reservation whose reply is lost is released at once, not held for the lease (issue 19.5)', () => {
+      /** The number of the first write to `collection` when `op` runs on a fresh store. */
+      async function firstWriteTo(collection: string, seed: (s: Store) => Promise<ModelVersion>, op: (s: Store, v: ModelVersion) => Promise<unknown>): Promise<number> {
+        const faults = new WriteFaults();
+        const s = await (await fresh()).open({ wrapDb: (db) => withWriteFaults(db, faults) });
+        const x = await seed(s);
+        faults.arm(null);
+        await op(s, x);
+        return faults.calls.find((c) => c.write && c.collection === collection)!.writeNo!;
+      }
+      const seedReady = async (s: Store) => toReady(s, await registerIn(s, 'lost'));
+      const archive = (s: Store, x: ModelVersion) =>
+        s.transitionVersion(x.id, { from: ['READY'], to: 'ARCHIVED', failureReason: null, requireUndeployed: true }, draft('MODEL_VERSION_ARCHIVED'));
+
+      it('pointer reservation (M1)', async () => {
+        const at = await firstWriteTo(COLLECTIONS.pointers, seedReady, (s, x) => deploy(s, x));
+        const t = await fresh();
+        const faults = new WriteFaults();
+        const s = await t.open({ wrapDb: (db) => withWriteFaults(db, faults) });
+        const x = await seedReady(s);
+        faults.arm(at, null, 'lose-reply');
+        await expect(deploy(s, x)).rejects.toBeInstanceOf(InjectedFailure);
+        const other = await t.open(); // default lease (30 s): a reservation left behind would make this a conflict
+        expect(await deploy(other, x)).toMatchObject({ kind: 'moved', pointer: { revision: 1 } });
+      });
+
+      it('version reservation of an archive (T1)', async () => {
+        const at = await firstWriteTo(COLLECTIONS.versions, seedReady, archive);
+        const t = await fresh();
+        const faults = new WriteFaults();
+        const s = await t.open({ wrapDb: (db) => withWriteFaults(db, faults) });
+        const x = await seedReady(s);
+        faults.arm(at, null, 'lose-reply');
+        await expect(archive(s, x)).rejects.toBeInstanceOf(InjectedFailure);
+        const other = await t.open();
+        expect(await archive(other, x)).toMatchObject({ kind: 'ok', version: { status: 'ARCHIVED' } });
+      });
+    });
+
+    it('a marker that cannot be finished is reported and skipped: start-up, reads and other writes go on (19.6, 19.10)', async () => {
+      const t = await fresh();
+      const s = await t.open();
+      const v1 = await toReady(s, await registerIn(s, 'stuck'));
+      const v2 = await toReady(s, await registerIn(s, 'stuck'));
+      await deploy(s, v1);
+      // By hand: a committed move of stuck/staging to revision 1 whose revision another SUCCEEDED deployment
+      // already holds (a broken invariant), and a marker of an operation this version does not know.
+      const d = { ...newDeployment(v2, 'staging', null), status: 'SUCCEEDED' as const, revision: 1 };
+      const { _id: _ignored, ...squatter } = deploymentToDoc({ ...d, id: 'squatter' }, 900);
+      await t.db.collection(COLLECTIONS.deployments).insertOne({ _id: 'squatter' as never, ...squatter });
+      const move = draft('MODEL_VERSION_PROMOTED', { modelName: 'stuck', versionId: v2.id }, { environment: 'staging' });
+      await t.db.collection(COLLECTIONS.pointers).insertOne({
+        _id: 'stuck:staging' as never, modelName: 'stuck', environment: 'staging', versionId: v2.id, deploymentId: d.id, revision: 1, audit: null,
+        pending: { id: move.id, op: 'move', phase: 'committed', audit: draftToDoc(move), versionId: v2.id, deployment: deploymentToDoc(d, 901) },
+        pendingAt: new Date(0),
+      });
+      await t.db.collection(COLLECTIONS.models).updateOne({ _id: 'stuck' as never }, {
+        $set: { pending: { id: 'from-the-future', op: 'rename', phase: 'committed', audit: draftToDoc(draft('MODEL_RENAMED')) }, pendingAt: new Date(0) },
+      });
+      const problems: StoreProblem[] = [];
+      const other = await t.open({ onProblem: (p) => problems.push(p) });
+      expect(problems.map((p) => [p.kind, p.collection, p.op]).sort()).toEqual([
+        ['unfinishable', COLLECTIONS.pointers, 'move'], ['unfinishable', COLLECTIONS.models, 'rename'],
+      ].sort());
+      expect(String(problems.find((p) => p.op === 'move')!.error)).toMatch(/taken by another deployment/);
+      expect(await other.getModel('stuck')).toMatchObject({ versionCount: 2 });
+      expect(await other.getPointer('stuck', 'production')).toMatchObject({ versionId: v1.id, revision: 1 });
+      expect(await other.getPointer('stuck', 'staging')).toMatchObject({ versionId: v2.id, audit: null });
+      expect((await other.listAuditEvents({ modelName: null, actor: null, action: null, since: null, until: null }, { first: 5, after: null })).totalCount).toBe(5);
+      expect(await deploy(other, v2, 'canary')).toMatchObject({ kind: 'moved' });
+      expect(await other.unfinishedWrites()).toBe(2);
+      expect((await other.stats()).unfinishedWrites).toBe(2);
+    });
+
+    it('reads leave a young committed write to its owner (no second appender); pointer reads wait for it (19.2)', async () => {
+      const t = await fresh();
+      const reader = await t.open({ settleGraceMs: 60_000 }); // opened first: start-up recovery finishes everything
+      const faults = new WriteFaults();
+      const owner = await t.open({ wrapDb: (db) => withWriteFaults(db, faults) });
+      const v1 = await toReady(owner, await registerIn(owner, 'grace'));
+      let reached!: () => void;
+      let release!: () => void;
+      const atAudit = new Promise<void>((r) => { reached = r; });
+      const gate = new Promise<void>((r) => { release = r; });
+      faults.arm(null, async (call) => {
+        if (call.collection === COLLECTIONS.audit && call.write) {
+          reached();
+          await gate;
+        }
+      });
+      const audit = draft('MODEL_VERSION_PROMOTED', { modelName: 'grace', versionId: v1.id }, { environment: 'production' });
+      const moved = owner.moveDeploymentPointer(newDeployment(v1, 'production', null), null, audit);
+      await atAudit;
+      const events = (await reader.stats()).auditEvents;
+      await reader.listAuditEvents({ modelName: null, actor: null, action: null, since: null, until: null }, { first: 5, after: null });
+      await reader.getModel('grace');
+      await reader.listModels({ search: null }, { first: 5, after: null });
+      expect((await reader.stats()).auditEvents).toBe(events); // the reader appended nothing
+      expect(await t.db.collection(COLLECTIONS.pointers).findOne({ _id: 'grace:production' as never })).toMatchObject({ pending: { id: audit.id } });
+      let pointerSeen = false;
+      const pointerRead = reader.getPointer('grace', 'production').then((p) => { pointerSeen = true; return p; });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(pointerSeen).toBe(false); // waiting for the owner, not finishing its write
+      release();
+      const result = await moved;
+      expect(result).toMatchObject({ kind: 'moved' });
+      const pointer = await pointerRead;
+      expect(pointer).toMatchObject({ versionId: v1.id, revision: 1 });
+      await expectAnchoredTo(reader, pointer!.audit, audit);
+      expect(await pendingCount(t)).toBe(0);
     });
 
     it('never updates or deletes an audit event (only inserts reach audit_events)', async () => {

@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { type Db, MongoClient } from 'mongodb';
-import { MongoRegistryStore } from '../../src/stores/mongo/mongo-registry.store.js';
+import { MongoRegistryStore, type MongoRegistryStoreOptions } from '../../src/stores/mongo/mongo-registry.store.js';
+import { CommandMonitor } from './mongo-command-monitor.js';
 
 /**
  * A database the Mongo store tests run on: `open` starts an independent store on it (like another
  * registry process), `db` is a raw handle for inspecting documents.
  */
 export interface MongoTarget {
-  open(options?: { wrapDb?: (db: Db) => Db; intentLeaseMs?: number }): Promise<MongoRegistryStore>;
+  open(options?: Pick<MongoRegistryStoreOptions, 'wrapDb' | 'intentLeaseMs' | 'settleGraceMs' | 'onProblem' | 'pointerReadConcern'>): Promise<MongoRegistryStore>;
   db: Db;
+  /** Every command the stores opened here sent; dispose() fails if one went out without maxTimeMS. */
+  monitor: CommandMonitor;
   dispose(): Promise<void>;
 }
 
@@ -28,10 +31,18 @@ export async function realMongoTarget(): Promise<MongoTarget> {
   const dbName = `registry_test_${randomBytes(6).toString('hex')}`;
   const client = await new MongoClient(uri).connect();
   const stores: MongoRegistryStore[] = [];
+  const monitor = new CommandMonitor();
   return {
     db: client.db(dbName),
+    monitor,
     async open(options = {}) {
-      const store = await MongoRegistryStore.connect({ uri, dbName, ...options });
+      const store = await MongoRegistryStore.connect({
+        uri, dbName, ...options, clientOptions: { monitorCommands: true },
+        wrapDb: (db) => {
+          monitor.watch(db.client);
+          return options.wrapDb ? options.wrapDb(db) : db;
+        },
+      });
       stores.push(store);
       return store;
     },
@@ -39,6 +50,7 @@ export async function realMongoTarget(): Promise<MongoTarget> {
       await Promise.all(stores.map((s) => s.close()));
       await client.db(dbName).dropDatabase();
       await client.close();
+      if (monitor.unbounded.length > 0) throw new Error(`commands sent without maxTimeMS: ${monitor.unbounded.join('; ')}`);
     },
   };
 }

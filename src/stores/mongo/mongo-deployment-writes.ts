@@ -5,7 +5,7 @@ import type { MoveResult } from '../registry.store.js';
 import {
   COLLECTIONS, type DeploymentDoc, type PendingMarker, type PointerDoc, type VersionDoc, deploymentToDoc, docToPointer, draftToDoc, pointerKey,
 } from './mongo-documents.js';
-import { byIdsQuery } from './mongo-queries.js';
+import { type FindSpec, byIdsQuery } from './mongo-queries.js';
 import { commitPointer, releaseIntent, reservePointer } from './mongo-updates.js';
 import { type MongoSteps, WRITE_ATTEMPTS, isDuplicateKey } from './mongo-steps.js';
 
@@ -14,13 +14,25 @@ export class MongoDeploymentWrites {
   constructor(
     private readonly steps: MongoSteps,
     private readonly session: <T>(fn: (s: ClientSession) => Promise<T>) => Promise<T>,
+    /** Read concern of the public pointer reads (null: the database's). */
+    private readonly pointerReadConcern: 'linearizable' | null = null,
   ) {}
 
-  /** The pointer as committed, after finishing a committed move whose later steps are outstanding. */
-  async settledPointers(docs: Iterable<PointerDoc> | AsyncIterable<PointerDoc>, session?: ClientSession): Promise<DeploymentPointer[]> {
+  /** getPointer(s), pointersForVersions: with the configured pointer read concern, then settled. */
+  async readPointers(spec: FindSpec): Promise<DeploymentPointer[]> {
+    const docs = await this.steps.find<PointerDoc>(this.pointerReadConcern ? { ...spec, readConcern: this.pointerReadConcern } : spec);
+    return this.settledPointers(docs);
+  }
+
+  /**
+   * The pointers as committed, each with its move finished: a committed move younger than the
+   * grace period is waited for (its owner is finishing it), an older one finished here, so no
+   * reader sees a pointer without its deployment and event.
+   */
+  async settledPointers(docs: Iterable<PointerDoc>, session?: ClientSession): Promise<DeploymentPointer[]> {
     const out: DeploymentPointer[] = [];
-    for await (const d of docs) {
-      const settled = await this.steps.settled(COLLECTIONS.pointers, d, session);
+    for (const d of docs) {
+      const settled = await this.steps.settled(COLLECTIONS.pointers, d, session, 'wait');
       const p = settled && docToPointer(settled);
       if (p) out.push(p);
     }
@@ -40,10 +52,10 @@ export class MongoDeploymentWrites {
       const marker: PendingMarker = {
         id: audit.id, op: 'move', phase: 'intent', audit: draftToDoc(audit), versionId: deployment.versionId, deployment: deploymentToDoc(stored, seq),
       };
-      if (!(await this.reservePointer(key, deployment, expectedRevision, marker, session))) return conflict(); // M1
       const release = () => this.steps.update(releaseIntent(COLLECTIONS.pointers, key, marker.id), session);
       let committed: PointerDoc | null;
       try {
+        if (!(await this.reservePointer(key, deployment, expectedRevision, marker, session))) return conflict(); // M1
         const status = await this.readyForDeployment(deployment, session); // M2
         if (status !== 'READY') {
           await release();
@@ -53,9 +65,10 @@ export class MongoDeploymentWrites {
           commitPointer(key, marker.id, { versionId: deployment.versionId, deploymentId: deployment.id, revision }), session,
         ); // M3
       } catch (err) {
-        // An error (not a crash) before the decision: free the pointer at once rather than leave it
-        // reserved for the lease. releaseIntent matches only an undecided reservation, so it is
-        // harmless if M3 did apply.
+        // An error (not a crash) before the decision, including one on the reservation itself (whose
+        // reply may be lost after it applied): free the pointer at once rather than leave it reserved
+        // for the lease. releaseIntent matches only our own undecided reservation, so it is harmless
+        // if the reservation never applied or M3 did.
         await release().catch(() => {});
         throw err;
       }
@@ -75,7 +88,7 @@ export class MongoDeploymentWrites {
       } catch (err) {
         if (!isDuplicateKey(err)) throw err; // upsert lost to an existing document: look at it below
       }
-      const current = await this.steps.col<PointerDoc>(COLLECTIONS.pointers).findOne({ _id: key }, { session });
+      const current = await this.steps.findById<PointerDoc>(COLLECTIONS.pointers, key, session);
       if (!current?.pending) {
         if ((current?.revision ?? 0) !== (expectedRevision ?? 0)) return false;
         continue;
@@ -89,9 +102,8 @@ export class MongoDeploymentWrites {
 
   /** The version's status for deployment; 'busy' while a status change of it stays undecided. */
   private async readyForDeployment(d: Deployment, session: ClientSession): Promise<VersionStatus | null | 'busy'> {
-    const versions = this.steps.col<VersionDoc>(COLLECTIONS.versions);
     for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
-      const v = await versions.findOne({ _id: d.versionId }, { session });
+      const v = await this.steps.findById<VersionDoc>(COLLECTIONS.versions, d.versionId, session);
       if (!v || v.modelName !== d.modelName) return null;
       if (v.status !== 'READY') return v.status;
       if (v.pending?.op !== 'transition') return 'READY';
@@ -105,12 +117,12 @@ export class MongoDeploymentWrites {
     const marker: PendingMarker = { id: audit.id, op: 'refused', phase: 'committed', audit: draftToDoc(audit) };
     const doc: DeploymentDoc = { ...deploymentToDoc(stored, await this.steps.nextDeploymentSeq()), pending: marker, pendingAt: new Date() };
     try {
-      await this.steps.col<DeploymentDoc>(COLLECTIONS.deployments).insertOne(doc);
+      await this.steps.insert(COLLECTIONS.deployments, doc);
     } catch (err) {
       if (isDuplicateKey(err)) throw new ConflictError(`Deployment ${deployment.id} already exists`);
       throw err;
     }
-    await this.steps.complete(COLLECTIONS.deployments, doc, { auditAppended: false });
+    await this.steps.finish(COLLECTIONS.deployments, doc, { auditAppended: false });
     return stored;
   }
 }

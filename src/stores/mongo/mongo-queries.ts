@@ -24,6 +24,10 @@ export interface FindSpec {
   residual?: Readonly<Record<string, string>>;
   /** Set when the index range is scanned and then sorted: why the range stays bounded. */
   inMemorySort?: string;
+  /** Only these fields (a covered query when they are all in the index). */
+  projection?: Document;
+  /** Overrides the database's read concern for this read (the audit head: local; pointer reads: optionally linearizable). */
+  readConcern?: 'local' | 'linearizable';
 }
 
 export interface CountSpec {
@@ -65,7 +69,11 @@ export function listModelsQuery(
 
 /** The model's highest number: the next registration takes it + 1. */
 export function maxNumberQuery(modelName: string): FindSpec {
-  return { collection: COLLECTIONS.versions, filter: { modelName }, sort: { number: -1 }, limit: 1, index: 'versions_model_number' };
+  // Covered by the index: only the number is read, never the (possibly large) version document.
+  return {
+    collection: COLLECTIONS.versions, filter: { modelName }, sort: { number: -1 }, limit: 1, index: 'versions_model_number',
+    projection: { _id: 0, number: 1 },
+  };
 }
 
 export function listVersionsQuery(
@@ -129,6 +137,14 @@ export function pendingQuery(collection: CollectionName): FindSpec {
   return { collection, filter: { ...PENDING_FILTER }, index: pendingIndexName(collection) };
 }
 
+/**
+ * Markers older than `cutoff`: writes that committed but are still not finished (or reservations
+ * not decided) after the grace period. The partial `*_pending` index (its filter is part of this one).
+ */
+export function unfinishedCountQuery(collection: CollectionName, cutoff: Date): CountSpec {
+  return { collection, filter: { pendingAt: { ...PENDING_FILTER.pendingAt, $lt: cutoff } }, index: pendingIndexName(collection) };
+}
+
 // ---- deployment pointers ----
 
 export function pointersForVersionsQuery(versionIds: readonly string[]): FindSpec {
@@ -163,7 +179,7 @@ export function listDeploymentsQuery(
   f: { modelName: string; environment: string | null; versionId: string | null; status: 'SUCCEEDED' | 'FAILED' | null },
   afterSeq: number | null,
   first: number,
-): { page: FindSpec; count: CountSpec } {
+): { page: FindSpec; count: DeploymentCount } {
   const base: Document = { modelName: f.modelName };
   if (f.environment !== null) base.environment = f.environment;
   if (f.versionId !== null) base.versionId = f.versionId;
@@ -180,11 +196,28 @@ export function listDeploymentsQuery(
     index = f.status !== null ? 'deployments_model_status_seq' : 'deployments_model_seq';
   }
   const pageFilter = afterSeq === null ? base : { ...base, seq: { $lt: afterSeq } };
+  const page: FindSpec = { collection: COLLECTIONS.deployments, filter: pageFilter, sort: { seq: -1 }, limit: first + 1, index, ...(residual && { residual }) };
+  if (f.versionId !== null) return { page, count: { collection: COLLECTIONS.deployments, filter: base, index, ...(residual && { residual }) } };
+  // SUCCEEDED deployments of a (model, environment) are numbered by the pointer's revision 1..n
+  // (one per revision: deployments_revision), so their total is the pointers' revisions; FAILED
+  // ones are counted from their own index range. No count over the model's whole history.
+  const where: Document = f.environment === null ? { modelName: f.modelName } : { modelName: f.modelName, environment: f.environment };
   return {
-    page: { collection: COLLECTIONS.deployments, filter: pageFilter, sort: { seq: -1 }, limit: first + 1, index, ...(residual && { residual }) },
-    count: { collection: COLLECTIONS.deployments, filter: base, index, ...(residual && { residual }) },
+    page,
+    count: {
+      revisions: f.status === 'FAILED' ? null
+        : { collection: COLLECTIONS.pointers, filter: where, index: 'pointers_model_env', projection: { _id: 0, revision: 1 } },
+      failed: f.status === 'SUCCEEDED' ? null
+        : {
+          collection: COLLECTIONS.deployments, filter: { ...where, status: 'FAILED' },
+          index: f.environment === null ? 'deployments_model_status_seq' : 'deployments_model_env_status_seq',
+        },
+    },
   };
 }
+
+/** A deployment page's total: a count over an index range, or the pointers' revisions plus the FAILED ones. */
+export type DeploymentCount = CountSpec | { revisions: FindSpec | null; failed: CountSpec | null };
 
 // ---- audit ----
 
@@ -229,18 +262,29 @@ export function auditModelNames(f: Pick<AuditFilter, 'modelName' | 'modelScope'>
 }
 
 /**
+ * Above this many model names, a prefix scope is not sent as `modelName $in names`: the planner
+ * merge-sorts at most ~200 index ranges by sequence (internalQueryMaxScansToExplode); past that it
+ * would sort every in-scope event. The scope's name range is then a residual instead.
+ */
+export const MAX_MERGED_MODEL_NAMES = 100;
+
+/**
  * listAuditEvents, with the model restriction resolved by auditModelNames. One equality field picks
  * the index: models (one name, or `$in` of the names in scope, merge-sorted by sequence), else
- * actor, else action; the others and the time range are residual. With only a time range, the
- * `audit_time` range is scanned and sorted by sequence: O(events in the range). Both are bounded by
- * the chosen slice, not the log.
+ * actor, else action; the others are residual. Without any of them (only a time range, a wide
+ * prefix scope given as `modelRange`, a hidden prefix) the page walks `audit_sequence` newest
+ * first with the rest as residual: O(page + events skipped), never a sort of a whole range.
+ * Counts use the narrowest index range: the names or the scope's range of `audit_model_sequence`,
+ * the time range of `audit_time`, or the head's sequence when nothing filters.
  */
 export function listAuditQuery(
   f: Omit<AuditFilter, 'modelName' | 'modelScope'>, modelNames: readonly string[] | null, afterSequence: number | null, first: number,
+  modelRange: { from: string; to: string } | null = null,
 ): { page: FindSpec; count: AuditCount } {
   const base: Document = {};
   const hidden = f.hiddenActionPrefix || null;
   if (modelNames !== null) base.modelName = modelNames.length === 1 ? modelNames[0] : { $in: [...modelNames] };
+  else if (modelRange !== null) base.modelName = { $gte: modelRange.from, $lt: modelRange.to };
   if (f.actor !== null) base.actor = f.actor;
   if (f.action !== null) base.action = hidden !== null && f.action.startsWith(hidden) ? { $in: [] } : f.action;
   else if (hidden !== null) base.action = { $not: actionPrefixRange(hidden) };
@@ -249,24 +293,29 @@ export function listAuditQuery(
   }
   const lead = modelNames !== null ? 'modelName' : f.actor !== null ? 'actor' : f.action !== null ? 'action' : null;
   const index = lead === 'modelName' ? 'audit_model_sequence' : lead === 'actor' ? 'audit_actor_sequence' : lead === 'action' ? 'audit_action_sequence'
-    : base.occurredAt !== undefined ? 'audit_time' : 'audit_sequence';
-  const residual: Record<string, string> = {};
-  for (const k of Object.keys(base)) {
-    if (k !== lead && !(index === 'audit_time' && k === 'occurredAt')) residual[k] = `evaluated over the events selected by ${index}`;
-  }
-  if (index === 'audit_sequence' && hidden !== null) residual.action = 'skips the hidden (token) events, few, while walking the chain newest first';
-  const hasResidual = Object.keys(residual).length > 0;
+    : 'audit_sequence';
+  const residualOf = (idx: string, leading: string | null): Record<string, string> => {
+    const r: Record<string, string> = {};
+    for (const k of Object.keys(base)) if (k !== leading) r[k] = `evaluated over the events selected by ${idx}`;
+    if (idx === 'audit_sequence') {
+      for (const k of Object.keys(r)) r[k] = 'evaluated while walking the chain newest first: O(page + events skipped)';
+    }
+    return r;
+  };
+  const residual = residualOf(index, lead);
   const pageFilter = afterSequence === null ? base : { ...base, sequence: { $lt: afterSequence } };
   const page: FindSpec = { collection: COLLECTIONS.audit, filter: pageFilter, sort: { sequence: -1 }, limit: first + 1, index };
-  const pageResidual = index === 'audit_time' && afterSequence !== null ? { ...residual, sequence: 'evaluated over the events of the time range' } : residual;
-  if (Object.keys(pageResidual).length > 0) page.residual = pageResidual;
-  if (index === 'audit_time') page.inMemorySort = 'sorts the events of the requested time range';
+  if (Object.keys(residual).length > 0) page.residual = residual;
   // Without a filter (a hidden prefix aside), the gap-free chain's head sequence is the total: less
   // the hidden events, counted from their own index range. No count over the whole log.
-  const unfiltered = modelNames === null && f.actor === null && f.action === null && f.since === null && f.until === null;
+  const unfiltered = modelNames === null && modelRange === null && f.actor === null && f.action === null && f.since === null && f.until === null;
   if (unfiltered) return { page, count: { fromHead: true, minus: hidden === null ? null : hiddenActionsCountQuery(hidden) } };
-  const count: CountSpec = { collection: COLLECTIONS.audit, filter: base, index };
-  if (hasResidual) count.residual = residual;
+  // A count needs no order: the narrowest range among the scope's names, the time range, or the page's index.
+  const countIndex = lead !== null ? index : modelRange !== null ? 'audit_model_sequence' : base.occurredAt !== undefined ? 'audit_time' : index;
+  const countLead = lead ?? (countIndex === 'audit_model_sequence' ? 'modelName' : countIndex === 'audit_time' ? 'occurredAt' : null);
+  const count: CountSpec = { collection: COLLECTIONS.audit, filter: base, index: countIndex };
+  const countResidual = residualOf(countIndex, countLead);
+  if (Object.keys(countResidual).length > 0) count.residual = countResidual;
   return { page, count };
 }
 

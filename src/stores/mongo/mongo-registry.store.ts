@@ -1,6 +1,4 @@
-import { type ClientSession, type Db, MongoClient, type MongoClientOptions, ReadConcern, ReadPreference, type WriteConcernSettings } from 'mongodb';
-import { canonicalJson } from '../../audit/canonical-json.js';
-import { ConflictError } from '../../domain/errors.js';
+import { type ClientSession, type Db, MongoClient, type MongoClientOptions, ReadConcern, ReadPreference } from 'mongodb';
 import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../../domain/model.js';
 import { VERIFIED_STATUSES } from '../../domain/model.js';
 import { compareByMetric } from '../../domain/ranking.js';
@@ -8,20 +6,22 @@ import type { ApiToken, NewApiToken } from '../../domain/token.js';
 import { decodeCursor, toPage } from '../paging.js';
 import type { AuditFilter, Lease, MoveResult, RegistryStore, StoreStats, TransitionResult } from '../registry.store.js';
 import {
-  type AuditDoc, COLLECTIONS, type DeploymentDoc, type MetricDoc, type ModelDoc, type PendingMarker, type PointerDoc, type TokenDoc,
-  type VersionDoc, docToAudit, docToDeployment, docToModel, docToPointer, docToToken, docToVersion, draftToDoc, pointerKey, tokenToDoc,
+  type AuditDoc, COLLECTIONS, type CollectionName, type DeploymentDoc, type MetricDoc, type ModelDoc, type VersionDoc,
+  docToDeployment, docToModel, docToPointer, docToVersion, pointerKey,
 } from './mongo-documents.js';
 import { MONGO_INDEXES } from './mongo-indexes.js';
 import {
-  type AuditCount, auditAscendingQuery, auditBySequenceQuery, auditHeadQuery, auditModelNames, auditScopeNamesQuery, byIdsQuery, latestVersionQuery, listAuditQuery, listDeploymentsQuery, listModelsQuery,
-  listTokensQuery, listVersionsQuery, pointersForVersionsQuery, rankQuery, statusCountQuery, tokenByHashQuery, unrankedQuery,
+  type DeploymentCount, auditHeadQuery, byIdsQuery, latestVersionQuery, listDeploymentsQuery, listModelsQuery, listVersionsQuery,
+  pointersForVersionsQuery, rankQuery, statusCountQuery, unfinishedCountQuery, unrankedQuery,
 } from './mongo-queries.js';
-import { revokeTokenUpdates, touchTokenUpdate } from './mongo-updates.js';
 import { MongoDeploymentWrites } from './mongo-deployment-writes.js';
-import { MongoSteps, isDuplicateKey } from './mongo-steps.js';
+import { MongoSteps, PENDING_COLLECTIONS, type StoreProblem } from './mongo-steps.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS, storeClientOptions, storeWriteConcern } from './mongo-client.js';
 import { MongoVersionWrites } from './mongo-version-writes.js';
 import { allPointerDocs, backfillAnchors } from './mongo-anchors.js';
 import { acquireMongoLease, getMongoLease, releaseMongoLease } from './mongo-leases.js';
+import { MongoAuditLog } from './mongo-audit-log.js';
+import { MongoTokens } from './mongo-tokens.js';
 
 /*
  * RegistryStore on MongoDB, without depending on multi-document transactions (standalone or
@@ -51,17 +51,21 @@ import { acquireMongoLease, getMongoLease, releaseMongoLease } from './mongo-lea
  * moveDeploymentPointer  M0 allocate deployment seq ($inc counter; a lost number is harmless)
  *                   M1 reserve pointer {revision = expected, no pending} (upsert of a revision-0
  *                   placeholder when none)  M2 read the version: READY and no status change pending
- *                   M3 commit: pointer := version, revision+1 (conditional on our intent) ← commit
- *                   M4 insert SUCCEEDED deployment   M5 audit   M6 clear.
+ *                   M3 commit: pointer := version, revision+1, audit null (conditional on our intent) ← commit
+ *                   M4 insert SUCCEEDED deployment   M5 audit   M5' anchor (pointer.audit := the event)
+ *                   M6 clear.
  *                   C(M0..M1): nothing but a skipped seq.  C(M1..M3): intent, aborted after the lease;
  *                   readers see the old pointer.  C(M3..M6): recovery redoes M4..M6, and getPointer/
- *                   listDeployments finish it before answering, so no reader sees a pointer without
- *                   its deployment.
+ *                   listDeployments wait for the owner (grace period) or finish it before answering,
+ *                   so no reader sees a pointer without its deployment.
  *   Archive (T1') and promotion (M2) each write their reservation first and then read the other's
  *   document (in one causally consistent session): of two concurrent ones at least one sees the
  *   other and backs off, so an ARCHIVED version is never deployed.
  * recordRefusedDeployment / createApiToken / updateModel / updateVersionMetadata / revokeApiToken:
- *                   one write carrying the marker ← commit, then audit, clear.
+ *                   one write carrying the marker ← commit, then audit, (tokens: anchor), clear.
+ *
+ * After its own commit point an operation always returns its committed result: a failing later
+ * step is reported (onProblem) and left to recovery, never thrown as if nothing had happened.
  *
  * A reader or recovery that finishes a LIVE operation is harmless: every step is idempotent. An
  * intent is aborted only when older than the lease (server clock, $$NOW) and only while still an
@@ -76,38 +80,61 @@ export interface MongoRegistryStoreOptions {
   dbName: string;
   /** Reservations (intents) older than this may be aborted by recovery. Default 30 s. */
   intentLeaseMs?: number;
-  /** Merged over the defaults (majority write concern with journal, retryable reads/writes, primary reads). */
+  /** Server-side bound (maxTimeMS) on every command, and the base of the client's timeouts (mongo-client.ts). Default 10 s. */
+  operationTimeoutMs?: number;
+  /** Reads leave committed writes younger than this to their owner (see MongoSteps). Default 2 s. */
+  settleGraceMs?: number;
+  /**
+   * Read concern of pointer reads on a replica set: `majority` (default) or `linearizable` (a read
+   * that a deposed primary cannot answer: it sees every promotion acknowledged before it started,
+   * at the price of a round to a majority per read). See docs/production-mongodb.md.
+   */
+  pointerReadConcern?: 'majority' | 'linearizable';
+  /** Told about writes the store could not finish (logged by the caller); the store goes on. */
+  onProblem?: (problem: StoreProblem) => void;
+  /** Merged over the defaults of mongo-client.ts (timeouts, pools, TLS); the database's read and write concern stay the store's. */
   clientOptions?: MongoClientOptions;
   /** Test seam: wraps the database handle (fault injection). Not for production use. */
   wrapDb?: (db: Db) => Db;
 }
 
+type OpenOptions = Pick<MongoRegistryStoreOptions, 'intentLeaseMs' | 'operationTimeoutMs' | 'settleGraceMs' | 'onProblem'> & {
+  pointerReads?: 'local' | 'linearizable';
+  onClose?: () => Promise<void>;
+};
+
 const DEFAULT_INTENT_LEASE_MS = 30_000;
-/** Client-side bound on every MongoDB operation (clientOptions.timeoutMS overrides it). */
-const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
-const AUDIT_BATCH = 1000;
+const DEFAULT_SETTLE_GRACE_MS = 2_000;
 
 export class MongoRegistryStore implements RegistryStore {
   readonly engine = 'mongodb';
   private readonly steps: MongoSteps;
   private readonly versionWrites: MongoVersionWrites;
   private readonly deploymentWrites: MongoDeploymentWrites;
+  private readonly auditLog: MongoAuditLog;
+  private readonly tokens: MongoTokens;
+  private readonly onClose: () => Promise<void>;
 
-  private constructor(private readonly db: Db, intentLeaseMs: number, private readonly onClose: () => Promise<void>) {
-    this.steps = new MongoSteps(db, intentLeaseMs);
+  private constructor(private readonly db: Db, options: OpenOptions) {
+    this.steps = new MongoSteps(db, {
+      maxTimeMS: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+      intentLeaseMs: options.intentLeaseMs ?? DEFAULT_INTENT_LEASE_MS,
+      settleGraceMs: options.settleGraceMs ?? DEFAULT_SETTLE_GRACE_MS,
+      onProblem: options.onProblem,
+    });
+    this.onClose = options.onClose ?? (async () => {});
     const session = <T>(fn: (s: ClientSession) => Promise<T>) => this.session(fn);
     this.versionWrites = new MongoVersionWrites(this.steps, session);
-    this.deploymentWrites = new MongoDeploymentWrites(this.steps, session);
+    this.deploymentWrites = new MongoDeploymentWrites(this.steps, session, options.pointerReads === 'linearizable' ? 'linearizable' : null);
+    this.auditLog = new MongoAuditLog(this.steps);
+    this.tokens = new MongoTokens(this.steps);
   }
 
   /** Connects, creates the indexes (idempotent) and runs recovery. */
   static async connect(options: MongoRegistryStoreOptions): Promise<MongoRegistryStore> {
-    const writeConcern: WriteConcernSettings = { w: 'majority', journal: true };
-    // timeoutMS bounds every operation (client-side): without it, a replica set that lost its
-    // majority would leave every majority write, and so every request, waiting forever.
-    const client = new MongoClient(options.uri, {
-      retryWrites: true, retryReads: true, writeConcern, readPreference: ReadPreference.PRIMARY, timeoutMS: DEFAULT_OPERATION_TIMEOUT_MS, ...options.clientOptions,
-    });
+    const timeouts = { operationMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS };
+    const writeConcern = storeWriteConcern(timeouts);
+    const client = new MongoClient(options.uri, storeClientOptions(timeouts, options.clientOptions));
     await client.connect();
     try {
       // A standalone server has no replication, so "local" is as strong as "majority" there.
@@ -119,7 +146,7 @@ export class MongoRegistryStore implements RegistryStore {
         readConcern: new ReadConcern(replicated ? 'majority' : 'local'), writeConcern, readPreference: ReadPreference.PRIMARY,
       });
       return await MongoRegistryStore.open(options.wrapDb ? options.wrapDb(db) : db, {
-        intentLeaseMs: options.intentLeaseMs, onClose: () => client.close(),
+        ...options, pointerReads: replicated && options.pointerReadConcern === 'linearizable' ? 'linearizable' : 'local', onClose: () => client.close(),
       });
     } catch (err) {
       await client.close();
@@ -128,11 +155,9 @@ export class MongoRegistryStore implements RegistryStore {
   }
 
   /** Uses an open database handle (the caller owns the client unless `onClose` closes it). */
-  static async open(db: Db, options: { intentLeaseMs?: number; onClose?: () => Promise<void> } = {}): Promise<MongoRegistryStore> {
-    const store = new MongoRegistryStore(db, options.intentLeaseMs ?? DEFAULT_INTENT_LEASE_MS, options.onClose ?? (async () => {}));
-    for (const [collection, indexes] of Object.entries(MONGO_INDEXES)) {
-      if (indexes.length > 0) await db.collection(collection).createIndexes(indexes.map((i) => ({ ...i })));
-    }
+  static async open(db: Db, options: OpenOptions = {}): Promise<MongoRegistryStore> {
+    const store = new MongoRegistryStore(db, options);
+    for (const [collection, indexes] of Object.entries(MONGO_INDEXES)) await store.steps.createIndexes(collection as CollectionName, indexes);
     await store.recover();
     await backfillAnchors(store.steps);
     return store;
@@ -140,7 +165,7 @@ export class MongoRegistryStore implements RegistryStore {
 
   /** Finishes every pending operation (and aborts reservations older than the lease). Idempotent. */
   async recover(): Promise<void> {
-    await this.steps.settleAll();
+    await this.steps.settleAll(undefined, 'all');
   }
 
   private async session<T>(fn: (s: ClientSession) => Promise<T>): Promise<T> {
@@ -177,7 +202,7 @@ export class MongoRegistryStore implements RegistryStore {
 
   async getModel(name: string): Promise<Model | null> {
     await this.steps.settle(COLLECTIONS.versions, { modelName: name });
-    const doc = await this.steps.col<ModelDoc>(COLLECTIONS.models).findOne({ _id: name });
+    const doc = await this.steps.findById<ModelDoc>(COLLECTIONS.models, name);
     return doc ? docToModel(doc) : null;
   }
 
@@ -196,7 +221,7 @@ export class MongoRegistryStore implements RegistryStore {
   }
 
   async getVersion(id: string): Promise<ModelVersion | null> {
-    const doc = await this.steps.col<VersionDoc>(COLLECTIONS.versions).findOne({ _id: id });
+    const doc = await this.steps.findById<VersionDoc>(COLLECTIONS.versions, id);
     return doc ? docToVersion(doc) : null;
   }
 
@@ -249,18 +274,18 @@ export class MongoRegistryStore implements RegistryStore {
   async getPointers(keys: readonly { modelName: string; environment: string }[]): Promise<DeploymentPointer[]> {
     if (keys.length === 0) return [];
     const ids = keys.map((k) => pointerKey(k.modelName, k.environment));
-    return this.deploymentWrites.settledPointers(await this.steps.find<PointerDoc>(byIdsQuery(COLLECTIONS.pointers, ids)));
+    return this.deploymentWrites.readPointers(byIdsQuery(COLLECTIONS.pointers, ids));
   }
 
   async pointersForVersions(versionIds: readonly string[]): Promise<DeploymentPointer[]> {
     if (versionIds.length === 0) return [];
-    return this.deploymentWrites.settledPointers(await this.steps.find<PointerDoc>(pointersForVersionsQuery(versionIds)));
+    return this.deploymentWrites.readPointers(pointersForVersionsQuery(versionIds));
   }
 
   /** Settled pointers only: a committed move met on the way is finished (whatever its age), so every pointer names its event. */
   async *allPointers(): AsyncIterable<DeploymentPointer> {
     for await (const doc of allPointerDocs(this.steps)) {
-      const settled = await this.steps.settled(COLLECTIONS.pointers, doc);
+      const settled = await this.steps.settled(COLLECTIONS.pointers, doc, undefined, 'all');
       const pointer = settled && docToPointer(settled);
       if (pointer) yield pointer;
     }
@@ -279,7 +304,7 @@ export class MongoRegistryStore implements RegistryStore {
     let docs = await this.steps.find<DeploymentDoc>(byIdsQuery(COLLECTIONS.deployments, ids));
     if (docs.length < new Set(ids).size) {
       // A committed move may not have stored its deployment yet: finish pending moves, look again.
-      await this.steps.settle(COLLECTIONS.pointers);
+      await this.steps.settle(COLLECTIONS.pointers, {}, undefined, 'wait');
       docs = await this.steps.find<DeploymentDoc>(byIdsQuery(COLLECTIONS.deployments, ids));
     }
     return docs.map(docToDeployment);
@@ -290,100 +315,61 @@ export class MongoRegistryStore implements RegistryStore {
     page: PageRequest,
   ): Promise<Page<Deployment>> {
     const after = decodeCursor(page.after, ['number'] as const);
-    await this.steps.settle(COLLECTIONS.pointers, { modelName: filter.modelName });
+    await this.steps.settle(COLLECTIONS.pointers, { modelName: filter.modelName }, undefined, 'wait');
     const q = listDeploymentsQuery(filter, after?.[0] ?? null, page.first);
-    const [rows, total] = await Promise.all([this.steps.find<DeploymentDoc>(q.page), this.steps.count(q.count)]);
+    const [rows, total] = await Promise.all([this.steps.find<DeploymentDoc>(q.page), this.deploymentTotal(q.count)]);
     const seqOf = new Map(rows.map((r) => [r._id, r.seq]));
     return toPage(rows.map(docToDeployment), page.first, total, (d) => [seqOf.get(d.id)!]);
   }
 
-  // ---- audit ----
+  private async deploymentTotal(count: DeploymentCount): Promise<number> {
+    if (!('revisions' in count)) return this.steps.count(count);
+    const [pointers, failed] = await Promise.all([
+      count.revisions ? this.steps.find<{ revision: number }>(count.revisions) : [],
+      count.failed ? this.steps.count(count.failed) : 0,
+    ]);
+    return pointers.reduce((n, p) => n + p.revision, 0) + failed;
+  }
+
+  // ---- audit (mongo-audit-log.ts) ----
 
   /** Idempotent for the same draft; a different event under an existing id is a conflict. */
-  async appendAudit(draft: AuditDraft): Promise<AuditEvent> {
-    const event = await this.steps.appendAudit(draft);
-    const body = (e: AuditDraft) => canonicalJson({ ...e });
-    const { sequence: _s, previousHash: _p, hash: _h, ...stored } = event;
-    if (body(stored) !== body(draft)) throw new ConflictError(`Audit event ${draft.id} already exists with other contents`);
-    return event;
+  appendAudit(draft: AuditDraft): Promise<AuditEvent> {
+    return this.auditLog.appendAudit(draft);
   }
 
-  async listAuditEvents(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>> {
-    const after = decodeCursor(page.after, ['number'] as const);
-    await this.steps.settleAll();
-    const scope = filter.modelScope ?? null;
-    const needNames = scope !== null && filter.modelName === null && scope.endsWith('*');
-    const namesInScope = needNames ? await this.steps.distinct(auditScopeNamesQuery(scope)) : null;
-    const q = listAuditQuery(filter, auditModelNames(filter, namesInScope), after?.[0] ?? null, page.first);
-    const [rows, total] = await Promise.all([this.steps.find<AuditDoc>(q.page), this.auditTotal(q.count)]);
-    return toPage(rows.map(docToAudit), page.first, total, (e) => [e.sequence]);
+  listAuditEvents(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>> {
+    return this.auditLog.listAuditEvents(filter, page);
   }
 
-  private async auditTotal(count: AuditCount): Promise<number> {
-    if (!('fromHead' in count)) return this.steps.count(count);
-    const [[head], hidden] = await Promise.all([this.steps.find<AuditDoc>(auditHeadQuery()), count.minus ? this.steps.count(count.minus) : 0]);
-    return (head?.sequence ?? 0) - hidden;
+  getAuditEvent(sequence: number): Promise<AuditEvent | null> {
+    return this.auditLog.getAuditEvent(sequence);
   }
 
-  async getAuditEvent(sequence: number): Promise<AuditEvent | null> {
-    const [doc] = await this.steps.find<AuditDoc>(auditBySequenceQuery(sequence));
-    return doc ? docToAudit(doc) : null;
+  auditEventsAscending(): AsyncIterable<AuditEvent> {
+    return this.auditLog.auditEventsAscending();
   }
 
-  async *auditEventsAscending(): AsyncIterable<AuditEvent> {
-    await this.steps.settleAll();
-    let last = 0;
-    for (;;) {
-      const rows = await this.steps.find<AuditDoc>(auditAscendingQuery(last, AUDIT_BATCH));
-      for (const r of rows) yield docToAudit(r);
-      if (rows.length < AUDIT_BATCH) return;
-      last = rows[rows.length - 1]!.sequence;
-    }
+  // ---- api tokens (mongo-tokens.ts) ----
+
+  createApiToken(token: NewApiToken, audit: AuditDraft): Promise<ApiToken> {
+    return this.tokens.createApiToken(token, audit);
   }
 
-  // ---- api tokens ----
-
-  async createApiToken(token: NewApiToken, audit: AuditDraft): Promise<ApiToken> {
-    const marker: PendingMarker = { id: audit.id, op: 'token', phase: 'committed', audit: draftToDoc(audit) };
-    const doc: TokenDoc = { ...tokenToDoc(token), pending: marker, pendingAt: new Date() };
-    try {
-      await this.steps.col<TokenDoc>(COLLECTIONS.tokens).insertOne(doc);
-    } catch (err) {
-      if (isDuplicateKey(err)) throw new ConflictError('An API token with this id or secret already exists');
-      throw err;
-    }
-    const event = await this.steps.finish(COLLECTIONS.tokens, doc, { auditAppended: false });
-    return { ...token, audit: event && { sequence: event.sequence, hash: event.hash } };
+  findApiTokenByHash(secretHash: string): Promise<ApiToken | null> {
+    return this.tokens.findApiTokenByHash(secretHash);
   }
 
-  /** A token met with a committed write pending (a crashed creation or revocation) is finished first, so it names its event. */
-  async findApiTokenByHash(secretHash: string): Promise<ApiToken | null> {
-    const [doc] = await this.steps.find<TokenDoc>(tokenByHashQuery(secretHash));
-    const settled = doc && (await this.steps.settled(COLLECTIONS.tokens, doc));
-    return settled ? docToToken(settled) : null;
+  listApiTokens(): Promise<ApiToken[]> {
+    return this.tokens.listApiTokens();
   }
 
-  async listApiTokens(): Promise<ApiToken[]> {
-    await this.steps.settle(COLLECTIONS.tokens);
-    return (await this.steps.find<TokenDoc>(listTokensQuery())).map(docToToken);
+  revokeApiToken(id: string, revokedAt: Date, audit: AuditDraft): Promise<ApiToken | null> {
+    return this.tokens.revokeApiToken(id, revokedAt, audit);
   }
 
-  async revokeApiToken(id: string, revokedAt: Date, audit: AuditDraft): Promise<ApiToken | null> {
-    const marker: PendingMarker = { id: audit.id, op: 'token', phase: 'committed', audit: draftToDoc(audit) };
-    const [whileUnset, alreadyRevoked] = revokeTokenUpdates(id, revokedAt, marker);
-    const written = await this.steps.markedWrite<TokenDoc>(
-      COLLECTIONS.tokens,
-      id,
-      async () => (await this.steps.findAndUpdate<TokenDoc>(whileUnset)) ?? (await this.steps.findAndUpdate<TokenDoc>(alreadyRevoked)),
-      `API token ${id}`,
-    );
-    if (!written) return null;
-    const { event } = written;
-    return docToToken({ ...written.doc, audit: event && { sequence: event.sequence, hash: event.hash } });
-  }
-
-  async touchApiToken(id: string, lastUsedAt: Date): Promise<void> {
-    await this.steps.update(touchTokenUpdate(id, lastUsedAt));
+  touchApiToken(id: string, lastUsedAt: Date): Promise<void> {
+    return this.tokens.touchApiToken(id, lastUsedAt);
   }
 
   // ---- leases (mongo-leases.ts) ----
@@ -414,7 +400,15 @@ export class MongoRegistryStore implements RegistryStore {
       models: models!, versions: versions!, deployments: deployments!,
       versionsByStatus: counts.filter((c) => c.count > 0),
       auditEvents: head?.sequence ?? 0,
+      unfinishedWrites: await this.unfinishedWrites(),
     };
+  }
+
+  /** Markers older than the grace period, over the (normally empty) partial pending indexes. */
+  async unfinishedWrites(): Promise<number> {
+    const cutoff = new Date(Date.now() - this.steps.settleGraceMs);
+    const counts = await Promise.all(PENDING_COLLECTIONS.map((c) => this.steps.count(unfinishedCountQuery(c, cutoff))));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   async ping(): Promise<void> {

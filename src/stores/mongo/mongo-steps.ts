@@ -1,4 +1,4 @@
-import { type ClientSession, type Collection, type Db, type Document, MongoServerError } from 'mongodb';
+import type { ClientSession, Db } from 'mongodb';
 import { sealEvent } from '../../audit/hash-chain.js';
 import { ConflictError } from '../../domain/errors.js';
 import type { AuditDraft, AuditEvent } from '../../domain/model.js';
@@ -7,30 +7,58 @@ import {
   type AuditDoc, COLLECTIONS, type CollectionName, type CounterDoc, type DeploymentDoc, type PendingMarker, type VersionDoc,
   auditToDoc, docToAudit, docToDraft,
 } from './mongo-documents.js';
-import { findIndex } from './mongo-indexes.js';
-import { type CountSpec, type DistinctSpec, type FindSpec, auditHeadQuery, pendingQuery } from './mongo-queries.js';
+import { MongoAccess, isDuplicateKey } from './mongo-access.js';
+import { auditHeadQuery, pendingQuery } from './mongo-queries.js';
 import {
-  type UpdateSpec, abortStaleIntent, anchorAudit, clearMarker, metricUpserts, modelUpsert, nextDeploymentSeq, syncMetricsUpdate,
+  abortStaleIntent, anchorAudit, clearMarker, metricUpserts, modelUpsert, nextDeploymentSeq, syncMetricsUpdate,
 } from './mongo-updates.js';
 import { type FoundPending, type RecoveryStep, planRecovery } from './mongo-recovery.js';
+
+export { isDuplicateKey } from './mongo-access.js';
+
+/** The collections whose documents can carry a pending marker, in the order recovery settles them. */
+export const PENDING_COLLECTIONS: readonly CollectionName[] = [
+  COLLECTIONS.versions, COLLECTIONS.models, COLLECTIONS.pointers, COLLECTIONS.deployments, COLLECTIONS.tokens,
+];
 
 const AUDIT_APPEND_ATTEMPTS = 200;
 /** Attempts of a write that keeps meeting concurrent writers of the same document before it reports a conflict. */
 export const WRITE_ATTEMPTS = 50;
 
+/** A write the store could not finish: reported (logged by the caller of connect), never thrown at a reader. */
+export interface StoreProblem {
+  /** incomplete: the owner's own steps after its commit point failed (the write stands; recovery finishes it).
+   *  unfinishable: settling another operation's marker failed; the marker is skipped and left for later. */
+  kind: 'incomplete' | 'unfinishable';
+  collection: CollectionName;
+  id: string;
+  markerId: string;
+  op: string;
+  error: unknown;
+}
+
+export interface StepsOptions {
+  /** Server-side bound on every command (maxTimeMS). */
+  maxTimeMS: number;
+  /** Reservations (intents) older than this may be aborted by recovery. */
+  intentLeaseMs: number;
+  /**
+   * Read paths leave a committed marker younger than this to its owner, which is normally
+   * finishing it right now (they wait for it, or skip it); older ones are finished by whoever reads.
+   */
+  settleGraceMs: number;
+  onProblem?: (problem: StoreProblem) => void;
+}
+
 /** A document that may carry a pending marker. */
 export interface MarkedDoc {
   _id: string;
   pending?: PendingMarker;
+  pendingAt?: Date;
 }
 
-/** Duplicate key (E11000), from a single write or a bulk write. */
-export function isDuplicateKey(err: unknown): boolean {
-  if (!(err instanceof MongoServerError)) return false;
-  if (err.code === 11000) return true;
-  const writeErrors = (err as { writeErrors?: { code?: number }[] }).writeErrors;
-  return Array.isArray(writeErrors) && writeErrors.some((w) => w.code === 11000);
-}
+/** How a read treats committed markers of other operations: finish them all, finish only old ones (skip young), or wait for young ones. */
+export type SettleMode = 'all' | 'old' | 'wait';
 
 /** Jittered exponential backoff, at most ~100 ms. */
 export function backoff(attempt: number): Promise<void> {
@@ -41,65 +69,27 @@ export function backoff(attempt: number): Promise<void> {
 export const isVerified = (status: VersionDoc['status']): boolean => VERIFIED_STATUSES.includes(status);
 
 /**
- * The Mongo store's building blocks: runs the query specs of mongo-queries.ts, appends to the audit
- * chain, and executes recovery plans. Shared by the operations' own code paths and by recovery, so
- * both take exactly the same steps.
+ * The Mongo store's building blocks on top of MongoAccess: appends to the audit chain, and runs
+ * recovery plans. Shared by the operations' own code paths and by recovery, so both take exactly
+ * the same steps.
  */
-export class MongoSteps {
-  private readonly collections = new Map<string, Collection<Document>>();
+export class MongoSteps extends MongoAccess {
+  readonly intentLeaseMs: number;
+  readonly settleGraceMs: number;
+  private readonly reported = new Set<string>();
 
-  constructor(readonly db: Db, readonly intentLeaseMs: number) {}
-
-  col<T extends Document>(name: CollectionName): Collection<T> {
-    let c = this.collections.get(name);
-    if (!c) {
-      c = this.db.collection(name);
-      this.collections.set(name, c);
-    }
-    return c as unknown as Collection<T>;
+  constructor(db: Db, private readonly options: StepsOptions) {
+    super(db, options.maxTimeMS);
+    this.intentLeaseMs = options.intentLeaseMs;
+    this.settleGraceMs = options.settleGraceMs;
   }
 
-  /** The index named by a spec, as a hint; none for partial indexes (chosen by predicate, see mongo-queries.ts). */
-  private hint(collection: CollectionName, index: string): { hint?: string } {
-    const spec = findIndex(collection, index);
-    if (!spec) throw new Error(`query names undeclared index ${collection}.${index}`);
-    return spec.partialFilterExpression ? {} : { hint: index };
-  }
-
-  async find<T extends Document>(spec: FindSpec, session?: ClientSession): Promise<T[]> {
-    const cursor = this.col(spec.collection).find(spec.filter, {
-      session, ...this.hint(spec.collection, spec.index), ...(spec.sort && { sort: spec.sort }), ...(spec.limit !== undefined && { limit: spec.limit }),
-    });
-    return (await cursor.toArray()) as unknown as T[];
-  }
-
-  async count(spec: CountSpec, session?: ClientSession): Promise<number> {
-    return this.col(spec.collection).countDocuments(spec.filter, { session, ...this.hint(spec.collection, spec.index) });
-  }
-
-  /** Distinct values (no hint: the spec's index is the only one led by the field, see mongo-queries.ts). */
-  async distinct(spec: DistinctSpec, session?: ClientSession): Promise<string[]> {
-    return (await this.col(spec.collection).distinct(spec.field, spec.filter, { session })) as string[];
-  }
-
-  /** updateOne (or updateMany when `many`); returns the number of documents matched. */
-  async update(spec: UpdateSpec, session?: ClientSession, many = false): Promise<number> {
-    const options = { session, ...(spec.upsert && { upsert: true }) };
-    const c = this.col(spec.collection);
-    const r = many ? await c.updateMany(spec.filter, spec.update, options) : await c.updateOne(spec.filter, spec.update, options);
-    return r.matchedCount + r.upsertedCount;
-  }
-
-  /** deleteOne by a spec's filter (leases only: nothing else in the registry is ever deleted). */
-  async remove(spec: FindSpec, session?: ClientSession): Promise<number> {
-    return (await this.col(spec.collection).deleteOne(spec.filter, { session })).deletedCount;
-  }
-
-  async findAndUpdate<T extends Document>(spec: UpdateSpec, session?: ClientSession): Promise<T | null> {
-    const r = await this.col(spec.collection).findOneAndUpdate(spec.filter, spec.update, {
-      session, returnDocument: 'after', ...(spec.upsert && { upsert: true }),
-    });
-    return r as unknown as T | null;
+  private report(problem: StoreProblem): void {
+    const key = `${problem.kind}:${problem.collection}/${problem.id}:${problem.markerId}`;
+    if (this.reported.has(key)) return;
+    if (this.reported.size > 10_000) this.reported.clear();
+    this.reported.add(key);
+    this.options.onProblem?.(problem);
   }
 
   async nextDeploymentSeq(session?: ClientSession): Promise<number> {
@@ -118,19 +108,22 @@ export class MongoSteps {
    * Appends at the head of the chain. The unique `sequence` index serialises writers: a writer that
    * sealed after a stale head collides and seals again after the new head. The unique `_id` (the
    * event id) makes the append idempotent: if the event is already in the chain, it is returned.
+   * The head is read with LOCAL read concern: a majority read would wait for the previous append to
+   * be majority-committed before the next writer could even seal. That is safe: if the head read
+   * is later rolled back, our insert (which follows it in the primary's oplog) is rolled back with
+   * it and so is never majority-acknowledged; the error sends us round again.
    */
   async appendAudit(draft: AuditDraft, session?: ClientSession): Promise<AuditEvent> {
-    const audit = this.col<AuditDoc>(COLLECTIONS.audit);
     for (let attempt = 1; ; attempt++) {
-      const [head] = await this.find<AuditDoc>(auditHeadQuery(), session);
+      const [head] = await this.find<AuditDoc>({ ...auditHeadQuery(), readConcern: 'local' }, session);
       const event = sealEvent(draft, head ? { sequence: head.sequence, hash: head.hash } : null);
       try {
-        await audit.insertOne(auditToDoc(event), { session });
+        await this.insert(COLLECTIONS.audit, auditToDoc(event), session);
         return event;
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
       }
-      const existing = await audit.findOne({ _id: draft.id }, { session });
+      const existing = await this.findById<AuditDoc>(COLLECTIONS.audit, draft.id, session);
       if (existing) return docToAudit(existing);
       if (attempt >= AUDIT_APPEND_ATTEMPTS) throw new ConflictError('The audit log is too busy to append; try again');
       await backoff(attempt);
@@ -149,13 +142,23 @@ export class MongoSteps {
   }
 
   /**
-   * The owner's finishing steps after its own commit point: the same plan, returning the audit
-   * event it appended (or found), which anchored rows (pointers, tokens) now name.
+   * The owner's steps after its OWN commit point: the same plan, returning the audit event it
+   * appended (which anchored rows name). The commit point has applied, so the write stands whatever
+   * happens next: a failure here is reported (kind `incomplete`) and the owner returns its committed
+   * result with a null event, never an error a caller could take for "not done" and retry. The
+   * marker stays; the next process that meets it (a write on that document, a read once the grace
+   * period has passed, recovery at start-up) finishes it.
    */
   async finish(
     collection: CollectionName, doc: MarkedDoc, known: Pick<FoundPending, 'auditAppended' | 'deploymentStored'> = {}, session?: ClientSession,
   ): Promise<AuditEvent | null> {
-    return (await this.runPlan(collection, doc, known, session)).event;
+    try {
+      return (await this.runPlan(collection, doc, known, session)).event;
+    } catch (error) {
+      const marker = doc.pending!;
+      this.report({ kind: 'incomplete', collection, id: doc._id, markerId: marker.id, op: marker.op, error });
+      return null;
+    }
   }
 
   private async runPlan(
@@ -183,14 +186,7 @@ export class MongoSteps {
       case 'insert-metrics': {
         const v = doc as unknown as VersionDoc;
         const ops = metricUpserts({ id: v._id, modelName: v.modelName, number: v.number, metrics: v.metrics }, isVerified(v.status));
-        if (ops.length > 0) {
-          await this.retryOnDuplicate(() =>
-            this.col(COLLECTIONS.versionMetrics).bulkWrite(
-              ops.map((o) => ({ updateOne: { filter: o.filter, update: o.update, upsert: true } })),
-              { session, ordered: false },
-            ),
-          );
-        }
+        await this.retryOnDuplicate(() => this.bulkUpsert(ops, session));
         return true;
       }
       case 'sync-metrics': {
@@ -198,22 +194,15 @@ export class MongoSteps {
         await this.update(syncMetricsUpdate(v._id, isVerified(v.status), v.statusRev), session, true);
         return true;
       }
-      case 'insert-deployment': {
-        const d = marker.deployment as DeploymentDoc;
-        try {
-          await this.col<DeploymentDoc>(COLLECTIONS.deployments).insertOne(d, { session });
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err;
-          const existing = await this.col<DeploymentDoc>(COLLECTIONS.deployments).findOne({ _id: d._id }, { session });
-          if (!existing) throw new Error(`deployment revision ${d.revision} of ${d.modelName}/${d.environment} is taken by another deployment`);
-        }
+      case 'insert-deployment':
+        await this.insertDeployment(marker.deployment as DeploymentDoc, session);
         return true;
-      }
       case 'append-audit':
         state.event = await this.appendAudit(docToDraft(marker.audit), session);
         return true;
       case 'anchor-audit': {
-        const event = state.event ?? (await this.auditEventById(marker.id, session));
+        const stored = state.event ? null : await this.findById<AuditDoc>(COLLECTIONS.audit, marker.id, session);
+        const event = state.event ?? (stored && docToAudit(stored));
         if (!event) throw new Error(`the audit event ${marker.id} of a committed write is missing`);
         state.event = event;
         await this.update(anchorAudit(collection, doc._id, marker.id, event), session);
@@ -225,9 +214,27 @@ export class MongoSteps {
     }
   }
 
-  private async auditEventById(id: string, session?: ClientSession): Promise<AuditEvent | null> {
-    const doc = await this.col<AuditDoc>(COLLECTIONS.audit).findOne({ _id: id }, { session });
-    return doc ? docToAudit(doc) : null;
+  /**
+   * A committed move's deployment, inserted by id. A duplicate key is "already done" only if it is
+   * on `_id`; one on `deployments_revision` means another deployment holds this revision (a broken
+   * invariant: the marker cannot be finished). Read from the error's keyPattern, not from a
+   * follow-up read that a failover could answer from a node that has not seen the insert.
+   */
+  private async insertDeployment(d: DeploymentDoc, session?: ClientSession): Promise<void> {
+    try {
+      await this.insert(COLLECTIONS.deployments, d, session);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const keyPattern = duplicateKeyPattern(err);
+      if (keyPattern !== null && Object.keys(keyPattern).join() === '_id') return;
+      if (keyPattern !== null) {
+        throw new Error(`deployment revision ${d.revision} of ${d.modelName}/${d.environment} is taken by another deployment (${JSON.stringify(keyPattern)})`);
+      }
+      // A server that does not say which index (older than 4.4 is refused by the driver; kept for safety): look the id up.
+      if (!(await this.findById(COLLECTIONS.deployments, d._id, session, { _id: 1 }))) {
+        throw new Error(`deployment revision ${d.revision} of ${d.modelName}/${d.environment} is taken by another deployment`);
+      }
+    }
   }
 
   private async retryOnDuplicate<T>(write: () => Promise<T>): Promise<T> {
@@ -240,26 +247,50 @@ export class MongoSteps {
     }
   }
 
-  /** Finishes every committed operation found pending in `collection` (optionally of one model); aborts stale intents. */
-  async settle(collection: CollectionName, scope: { modelName?: string } = {}, session?: ClientSession): Promise<void> {
+  /**
+   * Finishes committed operations found pending in `collection` (optionally of one model) and
+   * aborts stale intents. `old`: markers younger than the grace period are left to their owner.
+   * A marker that cannot be finished is reported and skipped: one bad marker never fails the reader.
+   */
+  async settle(collection: CollectionName, scope: { modelName?: string } = {}, session?: ClientSession, mode: SettleMode = 'old'): Promise<void> {
     const docs = await this.find<MarkedDoc & { modelName?: string }>(pendingQuery(collection), session);
     for (const d of docs) {
-      if (scope.modelName === undefined || d.modelName === scope.modelName) await this.complete(collection, d, {}, session);
+      if (scope.modelName !== undefined && d.modelName !== scope.modelName) continue;
+      if (mode !== 'all' && d.pending?.phase === 'committed' && this.young(d)) {
+        if (mode === 'wait') await this.settled(collection, d, session, 'wait');
+        continue;
+      }
+      await this.completeOrReport(collection, d, session);
     }
   }
 
-  /** Start-up recovery, and before reads of the audit log. */
-  async settleAll(session?: ClientSession): Promise<void> {
-    for (const c of [COLLECTIONS.versions, COLLECTIONS.models, COLLECTIONS.pointers, COLLECTIONS.deployments, COLLECTIONS.tokens]) {
-      await this.settle(c, {}, session);
+  /** Start-up recovery (everything, whatever its age), and before reads of the audit log (`old`). */
+  async settleAll(session?: ClientSession, mode: SettleMode = 'all'): Promise<void> {
+    for (const c of PENDING_COLLECTIONS) {
+      await this.settle(c, {}, session, mode);
+    }
+  }
+
+  private young(doc: MarkedDoc): boolean {
+    return doc.pendingAt instanceof Date && Date.now() - doc.pendingAt.getTime() < this.settleGraceMs;
+  }
+
+  private async completeOrReport(collection: CollectionName, doc: MarkedDoc, session?: ClientSession): Promise<boolean> {
+    try {
+      return await this.complete(collection, doc, {}, session);
+    } catch (error) {
+      const marker = doc.pending!;
+      this.report({ kind: 'unfinishable', collection, id: doc._id, markerId: marker.id, op: marker.op, error });
+      return false;
     }
   }
 
   /**
    * A single-document write with its audit event. `write` is a conditional update that leaves a
    * committed marker (null: it matched nothing); the write is then finished and its document
-   * returned. A document carrying another operation's marker is unblocked first and the write
-   * tried again; a missing document gives null, unless `missing` says to look again.
+   * returned, with the event the finish appended. A document carrying another operation's marker
+   * is unblocked first and the write tried again; a missing document gives null, unless `missing`
+   * says to look again.
    */
   async markedWrite<T extends MarkedDoc>(
     collection: CollectionName,
@@ -271,7 +302,7 @@ export class MongoSteps {
     for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
       const doc = await write();
       if (doc) return { doc, event: await this.finish(collection, doc, { auditAppended: false }) };
-      const current = (await this.col<MarkedDoc>(collection).findOne({ _id: id })) as MarkedDoc | null;
+      const current = await this.findById<MarkedDoc>(collection, id);
       if (current) await this.unblock(collection, current, attempt);
       else if (!(await missing())) return null;
     }
@@ -279,15 +310,20 @@ export class MongoSteps {
   }
 
   /**
-   * The document as its last committed write left it, with that write finished: a committed
-   * marker on it is completed first, then the document is read again (a few rounds, in case
-   * further writes commit meanwhile). An intent changes nothing visible and is left alone.
+   * The document as its last committed write left it, with that write finished. A committed marker
+   * younger than the grace period is its owner's to finish: `wait` polls for it to go (and finishes
+   * it once the grace period is over), `all` finishes it at once. A marker that cannot be finished
+   * is reported and the document returned as committed. An intent changes nothing visible.
    */
-  async settled<T extends MarkedDoc>(collection: CollectionName, doc: T, session?: ClientSession): Promise<T | null> {
+  async settled<T extends MarkedDoc>(collection: CollectionName, doc: T, session?: ClientSession, mode: 'wait' | 'all' = 'wait'): Promise<T | null> {
     let current: T | null = doc;
-    for (let round = 0; round < 5 && current?.pending?.phase === 'committed'; round++) {
-      await this.complete(collection, current, {}, session);
-      current = (await this.col<MarkedDoc>(collection).findOne({ _id: current._id }, { session })) as T | null;
+    for (let round = 1; round <= 200 && current?.pending?.phase === 'committed'; round++) {
+      if (mode === 'wait' && this.young(current)) {
+        await backoff(round);
+      } else if (!(await this.completeOrReport(collection, current, session))) {
+        return current;
+      }
+      current = await this.findById<T>(collection, current._id, session);
     }
     return current;
   }
@@ -299,4 +335,11 @@ export class MongoSteps {
   async unblock(collection: CollectionName, doc: MarkedDoc, attempt: number, session?: ClientSession): Promise<void> {
     if (!(await this.complete(collection, doc, {}, session))) await backoff(attempt);
   }
+}
+
+/** The index key of a duplicate-key error (E11000), as the server reports it (4.4+), or null. */
+export function duplicateKeyPattern(err: unknown): Record<string, unknown> | null {
+  const e = err as { keyPattern?: unknown; writeErrors?: { err?: { keyPattern?: unknown }; keyPattern?: unknown }[]; errorResponse?: { keyPattern?: unknown } };
+  const pattern = e.keyPattern ?? e.errorResponse?.keyPattern;
+  return pattern !== null && typeof pattern === 'object' ? (pattern as Record<string, unknown>) : null;
 }

@@ -7,7 +7,7 @@ import {
 } from './mongo-documents.js';
 import { maxNumberQuery, pendingQuery, pointersForVersionsQuery } from './mongo-queries.js';
 import { markedUpdate, releaseIntent, transitionCommit, transitionDirect, transitionIntent } from './mongo-updates.js';
-import { type MongoSteps, WRITE_ATTEMPTS, backoff, isDuplicateKey } from './mongo-steps.js';
+import { type MongoSteps, WRITE_ATTEMPTS, backoff, duplicateKeyPattern, isDuplicateKey } from './mongo-steps.js';
 
 /** The version and model writes of MongoRegistryStore (steps and crash points: see the top of mongo-registry.store.ts). */
 export class MongoVersionWrites {
@@ -17,27 +17,31 @@ export class MongoVersionWrites {
   ) {}
 
   async registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft): Promise<ModelVersion> {
-    const versions = this.steps.col<VersionDoc>(COLLECTIONS.versions);
     return this.session(async (session) => {
       for (let attempt = 1; ; attempt++) {
-        const [top] = await this.steps.find<VersionDoc>(maxNumberQuery(version.modelName), session);
+        const [top] = await this.steps.find<{ number: number }>(maxNumberQuery(version.modelName), session);
         const stored: ModelVersion = { ...version, number: (top?.number ?? 0) + 1 };
         const draft = audit(stored);
         const marker: PendingMarker = { id: draft.id, op: 'register', phase: 'committed', audit: draftToDoc(draft) };
         const doc = versionToDoc(stored, marker, new Date());
         try {
-          await versions.insertOne(doc, { session });
+          await this.steps.insert(COLLECTIONS.versions, doc, session);
         } catch (err) {
           if (!isDuplicateKey(err)) throw err;
-          if (await versions.findOne({ _id: version.id }, { session, projection: { _id: 1 } })) {
-            throw new ConflictError(`Model version ${version.id} already exists`);
-          }
+          // Which unique index refused it, from the error (a follow-up read at majority could miss a
+          // concurrent insert of the same id that is not majority-committed yet); the read only for
+          // a server that does not say.
+          const keyPattern = duplicateKeyPattern(err);
+          const idTaken = keyPattern !== null
+            ? Object.keys(keyPattern).join() === '_id'
+            : (await this.steps.findById(COLLECTIONS.versions, version.id, session, { _id: 1 })) !== null;
+          if (idTaken) throw new ConflictError(`Model version ${version.id} already exists`);
           // Another process took this number first: read the new maximum and try the next one.
           if (attempt >= WRITE_ATTEMPTS) throw new ConflictError(`Too many concurrent registrations for "${version.modelName}"; try again`);
           await backoff(attempt);
           continue;
         }
-        await this.steps.complete(COLLECTIONS.versions, doc, { auditAppended: false }, session);
+        await this.steps.finish(COLLECTIONS.versions, doc, { auditAppended: false }, session); // R3..R6
         return stored;
       }
     });
@@ -54,7 +58,7 @@ export class MongoVersionWrites {
         // A registration may have stopped before creating the model document: finish it, then look again.
         const pending = await this.steps.find<VersionDoc>(pendingQuery(COLLECTIONS.versions));
         if (!pending.some((d) => d.modelName === name)) return false;
-        await this.steps.settle(COLLECTIONS.versions, { modelName: name });
+        await this.steps.settle(COLLECTIONS.versions, { modelName: name }, undefined, 'all');
         return true;
       },
     );
@@ -66,11 +70,10 @@ export class MongoVersionWrites {
     change: { from: readonly VersionStatus[]; to: VersionStatus; failureReason: string | null; requireUndeployed: boolean },
     audit: AuditDraft,
   ): Promise<TransitionResult> {
-    const versions = this.steps.col<VersionDoc>(COLLECTIONS.versions);
     const marker = (phase: PendingMarker['phase']): PendingMarker => ({ id: audit.id, op: 'transition', phase, audit: draftToDoc(audit) });
     return this.session(async (session) => {
       for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
-        const doc = await versions.findOne({ _id: id }, { session });
+        const doc = await this.steps.findById<VersionDoc>(COLLECTIONS.versions, id, session);
         if (!doc) return { kind: 'not-found' };
         if (doc.pending) {
           await this.steps.unblock(COLLECTIONS.versions, doc, attempt, session);
@@ -81,9 +84,10 @@ export class MongoVersionWrites {
         if (!change.requireUndeployed) {
           committed = await this.steps.findAndUpdate<VersionDoc>(transitionDirect(id, doc, change, marker('committed')), session);
         } else {
-          if (!(await this.steps.findAndUpdate<VersionDoc>(transitionIntent(id, doc, marker('intent')), session))) continue;
           const release = () => this.steps.update(releaseIntent(COLLECTIONS.versions, id, audit.id), session);
           try {
+            // T1 inside the try: if its reply is lost after it applied, the reservation is released at once, not after the lease.
+            if (!(await this.steps.findAndUpdate<VersionDoc>(transitionIntent(id, doc, marker('intent')), session))) continue;
             const environments = await this.environmentsNaming(id, session);
             if (environments.length > 0) {
               await release();
@@ -98,7 +102,7 @@ export class MongoVersionWrites {
           }
         }
         if (!committed) continue;
-        await this.steps.complete(COLLECTIONS.versions, committed, { auditAppended: false }, session);
+        await this.steps.finish(COLLECTIONS.versions, committed, { auditAppended: false }, session); // T2..T4
         return { kind: 'ok', version: docToVersion(committed) };
       }
       throw new ConflictError(`Version ${id} is being changed by another request; try again`);

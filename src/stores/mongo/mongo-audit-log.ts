@@ -1,0 +1,65 @@
+import { canonicalJson } from '../../audit/canonical-json.js';
+import { ConflictError } from '../../domain/errors.js';
+import type { AuditDraft, AuditEvent, Page, PageRequest } from '../../domain/model.js';
+import { scopeRange } from '../../domain/token.js';
+import { decodeCursor, toPage } from '../paging.js';
+import type { AuditFilter } from '../registry.store.js';
+import { type AuditDoc, docToAudit } from './mongo-documents.js';
+import {
+  type AuditCount, MAX_MERGED_MODEL_NAMES, auditAscendingQuery, auditBySequenceQuery, auditHeadQuery, auditModelNames, auditScopeNamesQuery, listAuditQuery,
+} from './mongo-queries.js';
+import type { MongoSteps } from './mongo-steps.js';
+
+const AUDIT_BATCH = 1000;
+
+/** The audit-log side of MongoRegistryStore: appends by hand, pages, the ascending stream, one event by sequence. */
+export class MongoAuditLog {
+  constructor(private readonly steps: MongoSteps) {}
+
+  /** Idempotent for the same draft; a different event under an existing id is a conflict. */
+  async appendAudit(draft: AuditDraft): Promise<AuditEvent> {
+    const event = await this.steps.appendAudit(draft);
+    const body = (e: AuditDraft) => canonicalJson({ ...e });
+    const { sequence: _s, previousHash: _p, hash: _h, ...stored } = event;
+    if (body(stored) !== body(draft)) throw new ConflictError(`Audit event ${draft.id} already exists with other contents`);
+    return event;
+  }
+
+  async listAuditEvents(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>> {
+    const after = decodeCursor(page.after, ['number'] as const);
+    await this.steps.settleAll(undefined, 'old');
+    const scope = filter.modelScope ?? null;
+    const needNames = scope !== null && filter.modelName === null && scope.endsWith('*');
+    const namesInScope = needNames ? await this.steps.distinct(auditScopeNamesQuery(scope)) : null;
+    const names = auditModelNames(filter, namesInScope);
+    // Too many names to merge by sequence: the scope's name range becomes a residual of the chain walk.
+    const wide = scope !== null && names !== null && names.length > MAX_MERGED_MODEL_NAMES ? scopeRange(scope) : null;
+    const q = wide && 'from' in wide
+      ? listAuditQuery(filter, null, after?.[0] ?? null, page.first, wide)
+      : listAuditQuery(filter, names, after?.[0] ?? null, page.first);
+    const [rows, total] = await Promise.all([this.steps.find<AuditDoc>(q.page), this.auditTotal(q.count)]);
+    return toPage(rows.map(docToAudit), page.first, total, (e) => [e.sequence]);
+  }
+
+  private async auditTotal(count: AuditCount): Promise<number> {
+    if (!('fromHead' in count)) return this.steps.count(count);
+    const [[head], hidden] = await Promise.all([this.steps.find<AuditDoc>(auditHeadQuery()), count.minus ? this.steps.count(count.minus) : 0]);
+    return (head?.sequence ?? 0) - hidden;
+  }
+
+  async getAuditEvent(sequence: number): Promise<AuditEvent | null> {
+    const [doc] = await this.steps.find<AuditDoc>(auditBySequenceQuery(sequence));
+    return doc ? docToAudit(doc) : null;
+  }
+
+  async *auditEventsAscending(): AsyncIterable<AuditEvent> {
+    await this.steps.settleAll(undefined, 'old');
+    let last = 0;
+    for (;;) {
+      const rows = await this.steps.find<AuditDoc>(auditAscendingQuery(last, AUDIT_BATCH));
+      for (const r of rows) yield docToAudit(r);
+      if (rows.length < AUDIT_BATCH) return;
+      last = rows[rows.length - 1]!.sequence;
+    }
+  }
+}
