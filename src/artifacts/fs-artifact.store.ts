@@ -9,6 +9,9 @@ import { keyToUrlPath, sign } from './signed-url.js';
 /** Where each stage of an artifact lives, relative to the root. Chosen here, never by a client. */
 export type Stage = 'uploads' | 'verifying' | 'models';
 
+/** How often finalize tries again when a concurrent call takes the bytes it was about to check. */
+const CLAIM_ATTEMPTS = 3;
+
 export function objectKey(stage: Stage, t: Pick<ArtifactTarget, 'modelName' | 'versionId' | 'path'>): string {
   return `${stage}/${t.modelName}/${t.versionId}/${t.path}`;
 }
@@ -101,24 +104,30 @@ export class FsArtifactStore implements ArtifactStore {
 
   async finalize(t: ArtifactTarget, sha256: string, opts: FinalizeOptions = {}): Promise<FinalizeOutcome> {
     const final = this.fileFor(objectKey('models', t));
-    // Already moved (a crash or a concurrent call after the move): only verified bytes get there.
-    const done = await digestIfExists(final, opts);
-    if (done !== null) return outcome(mismatch(t, sha256, done));
-    const callDir = join(this.verifyingDir(t), randomUUID());
-    // An error or an abort (shutdown) leaves the claimed file in callDir, where the next finalize claims it again.
-    const claimed = await this.claim(t, callDir);
-    if (claimed === null) {
+    for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
+      // Already moved (a crash or a concurrent call after the move): only verified bytes get there.
+      const done = await digestIfExists(final, opts);
+      if (done !== null) return outcome(mismatch(t, sha256, done));
+      const callDir = join(this.verifyingDir(t), randomUUID());
+      // An error or an abort (shutdown) leaves the claimed file in callDir, where the next finalize claims it again.
+      const claimed = await this.claim(t, callDir);
+      const digest = claimed === null ? null : await digestIfExists(claimed, opts);
+      if (digest === null) {
+        await rm(callDir, { recursive: true, force: true });
+        // Nothing to claim: never uploaded, unless a concurrent call holds (or just moved) the bytes.
+        if (!(await this.claimedElsewhere(t)) && (await digestIfExists(final, opts)) === null) {
+          return { ok: false, reason: `artifact "${t.path}" was not uploaded` };
+        }
+        continue;
+      }
+      opts.signal?.throwIfAborted();
+      const problem = mismatch(t, sha256, digest);
+      if (problem === null && !(await moveIfExists(claimed!, final))) continue; // taken by a concurrent call meanwhile
       await rm(callDir, { recursive: true, force: true });
-      return { ok: false, reason: `artifact "${t.path}" was not uploaded` };
+      return outcome(problem);
     }
-    const problem = mismatch(t, sha256, (await digestIfExists(claimed, opts))!);
-    opts.signal?.throwIfAborted();
-    if (problem === null) {
-      await mkdir(dirname(final), { recursive: true });
-      await rename(claimed, final);
-    }
-    await rm(callDir, { recursive: true, force: true });
-    return outcome(problem);
+    // Never reached while the completion lease keeps calls apart: say so rather than call the upload missing.
+    throw new Error(`artifact "${t.path}" is being verified by another call; try again`);
   }
 
   /** `verifying/<model>/<version>`: one folder per finalize call below it. */
@@ -126,15 +135,32 @@ export class FsArtifactStore implements ArtifactStore {
     return dirname(this.fileFor(objectKey('verifying', { ...t, path: 'x' })));
   }
 
+  /** Call folders under `verifying/` that hold this artifact (another call's claim, or one an interrupted call left). */
+  private async claimsOf(t: ArtifactTarget, except: string | null): Promise<string[]> {
+    let calls: string[];
+    try {
+      calls = await readdir(this.verifyingDir(t));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    return calls.map((call) => join(this.verifyingDir(t), call, t.path)).filter((file) => except === null || !file.startsWith(except + sep));
+  }
+
+  private async claimedElsewhere(t: ArtifactTarget): Promise<boolean> {
+    for (const file of await this.claimsOf(t, null)) if ((await stat(file).catch(() => null)) !== null) return true;
+    return false;
+  }
+
   /**
-   * Renames the staging file, or else a file an interrupted finalize left in another call's
-   * folder, into `callDir`, a folder only this call knows. Null if there is neither.
+   * Renames a file an interrupted finalize left in its call folder, or else the staging file, into
+   * `callDir`, a folder only this call knows. Earlier claims come first: they were uploaded before
+   * any upload still in staging. Null if there is none.
    */
   private async claim(t: ArtifactTarget, callDir: string): Promise<string | null> {
     const mine = join(callDir, t.path);
     await mkdir(dirname(mine), { recursive: true });
-    const others = (await readdir(this.verifyingDir(t))).map((call) => join(this.verifyingDir(t), call)).filter((dir) => dir !== callDir);
-    for (const from of [this.fileFor(objectKey('uploads', t)), ...others.map((dir) => join(dir, t.path))]) {
+    for (const from of [...(await this.claimsOf(t, callDir)), this.fileFor(objectKey('uploads', t))]) {
       if (await renameIfExists(from, mine)) return mine;
     }
     return null;
@@ -165,6 +191,12 @@ function mismatch(t: ArtifactTarget, sha256: string, got: { size: number; sha256
   if (got.size !== t.sizeBytes) return `artifact "${t.path}" has ${got.size} bytes, ${t.sizeBytes} were declared`;
   if (got.sha256 !== sha256) return `artifact "${t.path}" has sha256 ${got.sha256}, ${sha256} was declared`;
   return null;
+}
+
+/** Moves verified bytes to their final key; false if they were taken meanwhile. */
+async function moveIfExists(from: string, to: string): Promise<boolean> {
+  await mkdir(dirname(to), { recursive: true });
+  return renameIfExists(from, to);
 }
 
 async function renameIfExists(from: string, to: string): Promise<boolean> {

@@ -1,10 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { fsArtifactRoutes } from '../../src/artifacts/fs-artifact.http.js';
-import { FsArtifactStore } from '../../src/artifacts/fs-artifact.store.js';
+import { FsArtifactStore, objectKey } from '../../src/artifacts/fs-artifact.store.js';
 import { describeArtifactStore } from './artifact-store.contract.js';
 
 /** The filesystem store, its signed URLs served by a real node:http server on 127.0.0.1. */
@@ -44,4 +46,31 @@ describeArtifactStore('FsArtifactStore (temp dir, node:http on 127.0.0.1)', asyn
       await rm(root, { recursive: true, force: true });
     },
   };
+});
+
+/** Overlapping finalize calls on one artifact (a lost lease): never a false "not uploaded" or mismatch, never other bytes. */
+describe('FsArtifactStore: overlapping finalize calls', () => {
+  it('answers ok, or asks to try again, for every one of three overlapping calls, 20 times over', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'fs-overlap-'));
+    try {
+      const store = await FsArtifactStore.open({ root, publicUrl: () => 'http://127.0.0.1:1' });
+      for (let round = 0; round < 20; round++) {
+        const bytes = randomBytes(256 * 1024 + round);
+        const t = { modelName: 'iris', versionId: `v20260101000000_${round.toString(16).padStart(8, '0')}`, path: 'm/model.bin', sizeBytes: bytes.length, contentType: 'application/octet-stream' };
+        const staging = store.fileFor(objectKey('uploads', t));
+        await mkdir(dirname(staging), { recursive: true });
+        await writeFile(staging, bytes);
+        const sha = createHash('sha256').update(bytes).digest('hex');
+        const results = await Promise.allSettled([1, 2, 3].map(() => store.finalize(t, sha)));
+        for (const r of results) {
+          if (r.status === 'fulfilled') expect(r.value).toEqual({ ok: true });
+          else expect(String(r.reason)).toMatch(/is being verified by another call; try again/);
+        }
+        expect(results.some((r) => r.status === 'fulfilled')).toBe(true);
+        expect((await readFile(store.fileFor(objectKey('models', t)))).equals(bytes)).toBe(true);
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });

@@ -70,22 +70,31 @@ export class CompletionService {
     const total = totalBytes(version);
     let done = 0;
     let current = 0;
+    // Losing the lease (the store was unreachable past its expiry, or the process stalled) stops
+    // the check: another completion may have taken over, and two must never run at once.
+    const lost = new AbortController();
+    const stop = signal ? AbortSignal.any([signal, lost.signal]) : lost.signal;
     const report = setInterval(() => {
-      this.deps.store.acquireLease(name, holder, LEASE_TTL_MS, progress(done + current, total, startedAt)).catch(() => {
-        // Retried at the next report; the check's own writes are conditional anyway.
-      });
+      this.deps.store.acquireLease(name, holder, LEASE_TTL_MS, progress(done + current, total, startedAt)).then(
+        (held) => {
+          if (!held) lost.abort(new ConflictError(`Version ${version.id}: this completion lost its lease to another; try again`));
+        },
+        () => {
+          // Retried at the next report; the lease lasts many reports.
+        },
+      );
     }, REPORT_EVERY_MS);
     report.unref();
     try {
       const failures: string[] = [];
       for (const a of version.artifacts) {
         current = 0;
-        const outcome = await this.deps.artifacts.finalize(artifactTarget(version, a), a.sha256, { signal, onProgress: (n) => (current = n) });
+        const outcome = await this.deps.artifacts.finalize(artifactTarget(version, a), a.sha256, { signal: stop, onProgress: (n) => (current = n) });
         done += a.sizeBytes;
         current = 0;
         if (!outcome.ok) failures.push(outcome.reason);
       }
-      signal?.throwIfAborted();
+      stop.throwIfAborted();
       return await this.record(version, actor, failures);
     } finally {
       clearInterval(report);
