@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
@@ -137,7 +137,10 @@ async function compose(
     },
     onIntegrityProblem: (message) => logger.error({ integrity: message }, 'a stored row does not match the audit log; refused'),
   }, {
-    onBackgroundError: (versionId, err) => logger.error({ err, versionId }, 'background verification stopped; the version stays PENDING_UPLOAD until completed again'),
+    onBackgroundStop: (versionId, err, stoppedByShutdown) =>
+      stoppedByShutdown
+        ? logger.warn({ versionId }, 'background verification stopped by the shutdown; the version stays PENDING_UPLOAD until completed again')
+        : logger.error({ err, versionId }, 'background verification stopped; the version stays PENDING_UPLOAD until completed again'),
   });
   const bootstrapToken = await services.tokens.bootstrap();
   const bootstrapSecretFile = bootstrapToken ? await writeSecretFile(join(dataDir, 'bootstrap-admin-token'), bootstrapToken.secret) : null;
@@ -197,9 +200,10 @@ async function compose(
 
 /** Writes a secret readable by the owner only, synced before the path is told to anyone. */
 async function writeSecretFile(file: string, secret: string): Promise<string> {
-  const handle = await open(file, 'w', 0o600);
+  // A fresh file ('wx' after removing any old one): never through a link someone left at that path.
+  await rm(file, { force: true });
+  const handle = await open(file, 'wx', 0o600);
   try {
-    await handle.chmod(0o600);
     await handle.writeFile(`${secret}\n`);
     await handle.sync();
   } finally {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AuditAction, POINTER_MOVE_ACTIONS, TOKEN_CHANGE_ACTIONS } from '../domain/audit-actions.js';
-import type { AuditEvent, AuditRef, DeploymentPointer, JsonValue } from '../domain/model.js';
+import type { AuditDraft, AuditEvent, AuditRef, DeploymentPointer, JsonValue } from '../domain/model.js';
 import type { ApiToken } from '../domain/token.js';
 import { computeHash } from './hash-chain.js';
 
@@ -24,20 +24,47 @@ export function tokenAnchorProblem(token: ApiToken, event: AuditEvent | null): s
   if (event === null) return `${where} names audit event ${token.audit.sequence}, which does not exist`;
   if (!refMatches(token.audit, event)) return `${where} names audit event ${token.audit.sequence}, whose hash differs`;
   if (text(event.details.tokenId) !== token.id) return `${where}: audit event ${event.sequence} is about another token`;
-  const expected = token.revokedAt === null ? AuditAction.tokenCreated : AuditAction.tokenRevoked;
-  if (event.action !== expected) return `${where} is ${token.revokedAt === null ? 'active' : 'revoked'}, but its audit event ${event.sequence} is ${event.action}`;
-  if (event.action === AuditAction.tokenCreated) {
-    const d = event.details;
-    const expires = token.expiresAt ? token.expiresAt.toISOString() : null;
-    if (d.role !== token.role || (d.modelScope ?? null) !== token.modelScope || (d.expiresAt ?? null) !== expires) {
-      return `${where}: role, scope or expiry differ from its creation event ${event.sequence}`;
-    }
-    // Events written before fingerprints were recorded cannot bind the secret; all later ones do.
-    if (d.secretFingerprint !== undefined && d.secretFingerprint !== tokenFingerprint(token.secretHash)) {
-      return `${where}: its secret is not the one its creation event ${event.sequence} recorded`;
-    }
+  const revoked = event.action === AuditAction.tokenRevoked;
+  if (revoked !== (token.revokedAt !== null)) return `${where} is ${token.revokedAt === null ? 'active' : 'revoked'}, but its audit event ${event.sequence} is ${event.action}`;
+  if (revoked) return null;
+  if (event.action !== AuditAction.tokenCreated && event.action !== AuditAction.tokenAnchored) return `${where}: audit event ${event.sequence} is ${event.action}`;
+  const d = event.details;
+  const expires = token.expiresAt ? token.expiresAt.toISOString() : null;
+  if (d.role !== token.role || (d.modelScope ?? null) !== token.modelScope || (d.expiresAt ?? null) !== expires) {
+    return `${where}: role, scope or expiry differ from its audit event ${event.sequence}`;
   }
+  if (d.secretFingerprint !== tokenFingerprint(token.secretHash)) return `${where}: its secret is not the one its audit event ${event.sequence} recorded`;
   return null;
+}
+
+/**
+ * Tokens created before fingerprints were recorded are bound to their secret once, at the
+ * upgrade, by this event. Deterministic (id and time from the token), so two processes upgrading
+ * one database at once append the same event, not two.
+ */
+export function legacyTokenAnchorDraft(token: Pick<ApiToken, 'id' | 'name' | 'role' | 'modelScope' | 'expiresAt' | 'createdAt' | 'secretHash'>): AuditDraft {
+  return {
+    id: `token-anchored-${token.id}`,
+    occurredAt: token.createdAt,
+    actor: 'registry (upgrade)',
+    action: AuditAction.tokenAnchored,
+    modelName: null,
+    versionId: null,
+    details: {
+      tokenId: token.id,
+      name: token.name,
+      role: token.role,
+      modelScope: token.modelScope,
+      expiresAt: token.expiresAt ? token.expiresAt.toISOString() : null,
+      secretFingerprint: tokenFingerprint(token.secretHash),
+      why: 'records the secret fingerprint of a token created before fingerprints were recorded',
+    },
+  };
+}
+
+/** A token whose last change binds no secret (created before fingerprints): it needs legacyTokenAnchorDraft. */
+export function needsLegacyAnchor(lastChange: AuditEvent | null, revoked: boolean): boolean {
+  return !revoked && lastChange !== null && lastChange.action === AuditAction.tokenCreated && lastChange.details.secretFingerprint === undefined;
 }
 
 /** Why `event` does not anchor `pointer`, or null when it does. */

@@ -14,11 +14,13 @@ export const AuditAction = {
   accessDeniedSummary: 'ACCESS_DENIED_SUMMARY',
   tokenCreated: 'API_TOKEN_CREATED',
   tokenRevoked: 'API_TOKEN_REVOKED',
+  /** Written once at the upgrade that began anchoring tokens: binds a token made earlier to its secret's fingerprint. */
+  tokenAnchored: 'API_TOKEN_ANCHORED',
 } as const;
 
 /** Events that move a deployment pointer: the last one for a (model, environment) is what its pointer must show. */
 export const POINTER_MOVE_ACTIONS: readonly string[] = [AuditAction.versionPromoted, AuditAction.versionRolledBack];
 /** Events that create or change an API token row: the last one for a token id is what its row must show. */
-export const TOKEN_CHANGE_ACTIONS: readonly string[] = [AuditAction.tokenCreated, AuditAction.tokenRevoked];
+export const TOKEN_CHANGE_ACTIONS: readonly string[] = [AuditAction.tokenCreated, AuditAction.tokenRevoked, AuditAction.tokenAnchored];
 /** Events about tokens (ids, names, roles, scopes): readable by admins only. */
 export const TOKEN_ACTION_PREFIX = 'API_TOKEN_';

@@ -43,6 +43,9 @@ export type ConnectionEvent = 'refused_per_address' | 'refused_total' | 'refused
  * at once and the busy ones as their answers end.
  */
 
+/** The artifact upload route: the only requests exempt from the body timeout (an idle timeout instead). */
+const UPLOAD_ROUTE = '/artifacts/upload/';
+
 export class ConnectionGuard {
   private readonly connections = new Map<Socket, Connection>();
   private readonly perAddress = new Map<string, number>();
@@ -121,7 +124,7 @@ export class ConnectionGuard {
   private guardBody(req: IncomingMessage, res: ServerResponse): void {
     if (req.complete) return;
     const socket = req.socket;
-    if (req.method === 'PUT') {
+    if (req.method === 'PUT' && (req.url ?? '').startsWith(UPLOAD_ROUTE)) {
       // An upload may last hours; it is cut only when no byte moves for uploadIdleTimeoutMs.
       if (this.settings.uploadIdleTimeoutMs <= 0) return;
       socket.setTimeout(this.settings.uploadIdleTimeoutMs);

@@ -14,10 +14,10 @@ export interface Services {
   completions: CompletionService;
 }
 
-export function createServices(deps: ServiceDeps, hooks: { onBackgroundError?: (versionId: string, err: unknown) => void } = {}): Services {
+export function createServices(deps: ServiceDeps, hooks: { onBackgroundStop?: (versionId: string, err: unknown, stoppedByShutdown: boolean) => void } = {}): Services {
   const access = new AccessService(deps);
   return {
-    completions: new CompletionService(deps, access, hooks.onBackgroundError),
+    completions: new CompletionService(deps, access, hooks.onBackgroundStop),
     versions: new VersionService(deps, access),
     deployments: new DeploymentService(deps, access),
     queries: new QueryService(deps, access),

@@ -11,6 +11,8 @@ import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 /** Secrets look like `mr_<43 base64url chars>`: 256 random bits. */
 const SECRET_PREFIX = 'mr_';
 const TOUCH_INTERVAL_MS = 60_000;
+/** How long a token row found anchored is trusted before its last audit event is read again. */
+const ANCHOR_RECHECK_MS = 10_000;
 /** The fixed id of the token made at first start: its unique id makes the bootstrap happen once, ever. */
 export const BOOTSTRAP_TOKEN_ID = 'bootstrap-admin';
 /** The principal of REGISTRY_ADMIN_TOKEN: checked against configuration, never stored. */
@@ -58,25 +60,30 @@ export class TokenService {
     return { name: actorName(token), tokenId: token.id, role: token.role, modelScope: token.modelScope };
   }
 
-  /** Token rows (every field the check reads) already found anchored in the chain by this process. */
-  private readonly anchored = new Set<string>();
+  /** Token rows (every field the check reads) found anchored in the chain by this process, and when. */
+  private readonly anchored = new Map<string, number>();
 
   /**
-   * A token row must be the one its audit event created: a row inserted or edited in the
-   * database (a new admin, a wider scope, another secret) is refused and logged as an error.
-   * Each row is checked once per process as it is; any change to it is checked again.
+   * A token row must be what its last audit event made it: a row inserted or edited in the
+   * database (a new admin, a wider scope, another secret, a revocation undone) is refused and
+   * logged as an error. A row found anchored is trusted as it is for ANCHOR_RECHECK_MS; any
+   * change to it, or that time passing, checks it again (one indexed read).
    */
   private async requireAnchored(token: ApiToken): Promise<void> {
     const key = JSON.stringify([token.id, token.role, token.modelScope, token.expiresAt, token.secretHash, token.audit]);
-    if (this.anchored.has(key)) return;
-    const event = token.audit ? await this.deps.store.getAuditEvent(token.audit.sequence) : null;
-    const problem = tokenAnchorProblem(token, event);
+    const now = Date.now();
+    if (now - (this.anchored.get(key) ?? -Infinity) < ANCHOR_RECHECK_MS) return;
+    const last = await this.deps.store.lastTokenChange(token.id);
+    const problem =
+      last !== null && token.audit !== null && last.sequence !== token.audit.sequence
+        ? `API token ${token.id} names audit event ${token.audit.sequence}, but its last change is event ${last.sequence}`
+        : tokenAnchorProblem(token, last);
     if (problem !== null) {
       this.deps.onIntegrityProblem?.(problem);
       throw new UnauthenticatedError('Unknown, expired or revoked API token');
     }
     if (this.anchored.size >= 10_000) this.anchored.clear();
-    this.anchored.add(key);
+    this.anchored.set(key, now);
   }
 
   async create(

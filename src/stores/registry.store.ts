@@ -110,6 +110,8 @@ export interface RegistryStore {
   auditEventsAscending(): AsyncIterable<AuditEvent>;
   /** One event by its sequence; null if there is none. */
   getAuditEvent(sequence: number): Promise<AuditEvent | null>;
+  /** The newest event that created or changed the API token `tokenId` (TOKEN_CHANGE_ACTIONS), from an index; null if none. */
+  lastTokenChange(tokenId: string): Promise<AuditEvent | null>;
 
   /**
    * Stores a new token with its audit event; the stored token's `audit` names that event.

@@ -1,14 +1,17 @@
 import type Database from 'better-sqlite3';
+import { legacyTokenAnchorDraft, needsLegacyAnchor } from '../audit/anchors.js';
 import { POINTER_MOVE_ACTIONS, TOKEN_CHANGE_ACTIONS } from '../domain/audit-actions.js';
+import type { AuditDraft, AuditEvent } from '../domain/model.js';
+import { type AuditRow, type TokenRow, rowToAudit, rowToToken } from './sqlite-schema.js';
 
 /**
  * Brings a registry file made by an earlier version up to the current schema, once, in one
  * IMMEDIATE transaction (a second process opening the file at the same time waits, then finds
  * nothing left to do). Runs after SQLITE_SCHEMA, which creates what is missing but never alters.
  */
-export function migrateSqlite(db: Database.Database): void {
+export function migrateSqlite(db: Database.Database, append: (draft: AuditDraft) => AuditEvent): void {
   db.transaction(() => {
-    addAuditRefs(db);
+    addAuditRefs(db, append);
   }).immediate();
 }
 
@@ -20,7 +23,7 @@ function hasColumn(db: Database.Database, table: string, column: string): boolea
  * Pointer and token rows name the audit event that last changed them. Rows from before that
  * column existed are anchored to the last such event the chain already holds.
  */
-function addAuditRefs(db: Database.Database): void {
+function addAuditRefs(db: Database.Database, append: (draft: AuditDraft) => AuditEvent): void {
   const moves = JSON.stringify(POINTER_MOVE_ACTIONS);
   const tokenChanges = JSON.stringify(TOKEN_CHANGE_ACTIONS);
   if (!hasColumn(db, 'pointers', 'audit_sequence')) {
@@ -37,5 +40,12 @@ function addAuditRefs(db: Database.Database): void {
                   SELECT e.sequence, e.hash FROM audit_events e
                   WHERE e.action IN (SELECT value FROM json_each(?)) AND json_extract(e.details, '$.tokenId') = api_tokens.id
                   ORDER BY e.sequence DESC LIMIT 1)`).run(tokenChanges);
+    // Tokens made before fingerprints were recorded: bound to their secret now, by one event each.
+    for (const row of db.prepare('SELECT * FROM api_tokens').all() as TokenRow[]) {
+      const last = row.audit_sequence === null ? null : rowToAudit(db.prepare('SELECT * FROM audit_events WHERE sequence = ?').get(row.audit_sequence) as AuditRow);
+      if (!needsLegacyAnchor(last, row.revoked_at !== null)) continue;
+      const event = append(legacyTokenAnchorDraft(rowToToken(row)));
+      db.prepare('UPDATE api_tokens SET audit_sequence = ?, audit_hash = ? WHERE id = ?').run(event.sequence, event.hash, row.id);
+    }
   }
 }

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { sealEvent } from '../audit/hash-chain.js';
+import { TOKEN_CHANGE_ACTIONS } from '../domain/audit-actions.js';
 import { ConflictError } from '../domain/errors.js';
 import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../domain/model.js';
 import { VERIFIED_STATUSES } from '../domain/model.js';
@@ -15,6 +16,7 @@ import {
 } from './sqlite-schema.js';
 
 const AUDIT_BATCH = 1000;
+const TOKEN_CHANGES = JSON.stringify(TOKEN_CHANGE_ACTIONS);
 
 /**
  * RegistryStore on one SQLite file (better-sqlite3, WAL). Every write is one IMMEDIATE
@@ -33,7 +35,7 @@ export class SqliteRegistryStore implements RegistryStore {
     this.db.pragma('busy_timeout = 15000');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SQLITE_SCHEMA);
-    migrateSqlite(this.db);
+    migrateSqlite(this.db, (draft) => this.appendInTx(draft));
   }
 
   /** Prepared statements, compiled once per SQL text (the texts are a small fixed set). */
@@ -382,6 +384,12 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async getAuditEvent(sequence: number): Promise<AuditEvent | null> {
     const row = this.sql('SELECT * FROM audit_events WHERE sequence = ?').get(sequence) as AuditRow | undefined;
+    return row ? rowToAudit(row) : null;
+  }
+
+  async lastTokenChange(tokenId: string): Promise<AuditEvent | null> {
+    const row = this.sql(`SELECT * FROM audit_events WHERE json_extract(details, '$.tokenId') = ? AND action IN (SELECT value FROM json_each(?))
+                          ORDER BY sequence DESC LIMIT 1`).get(tokenId, TOKEN_CHANGES) as AuditRow | undefined;
     return row ? rowToAudit(row) : null;
   }
 

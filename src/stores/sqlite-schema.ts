@@ -85,6 +85,8 @@ CREATE INDEX IF NOT EXISTS audit_by_model ON audit_events (model_name, sequence)
 CREATE INDEX IF NOT EXISTS audit_by_actor ON audit_events (actor, sequence);
 CREATE INDEX IF NOT EXISTS audit_by_action ON audit_events (action, sequence);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (occurred_at);
+-- The token an event is about (token events only have one): a token's last change, read when it is used.
+CREATE INDEX IF NOT EXISTS audit_by_token ON audit_events (json_extract(details, '$.tokenId'), sequence);
 CREATE TABLE IF NOT EXISTS api_tokens (
   id           TEXT PRIMARY KEY,
   name         TEXT NOT NULL,

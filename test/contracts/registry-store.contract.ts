@@ -468,6 +468,19 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect((await store.listApiTokens())[0]!.audit).toEqual(revoked!.audit);
         expect(await store.getAuditEvent(10_000)).toBeNull();
       });
+
+      it("finds a token's last change among the token events, whatever else the chain holds", async () => {
+        const a = await store.createApiToken(token(), draft('API_TOKEN_CREATED', {}, { tokenId: 'will-be-replaced' }));
+        expect(await store.lastTokenChange(a.id)).toBeNull(); // its event names another token id
+        const b = await store.createApiToken(token(), draft('API_TOKEN_CREATED'));
+        const created = await store.appendAudit(draft('API_TOKEN_CREATED', {}, { tokenId: b.id }));
+        await store.appendAudit(draft('ACCESS_DENIED_SUMMARY', {}, { tokenId: b.id }));
+        await store.appendAudit(draft('API_TOKEN_CREATED', {}, { tokenId: 'someone-else' }));
+        expect(await store.lastTokenChange(b.id)).toMatchObject({ sequence: created.sequence, hash: created.hash });
+        const revoked = await store.revokeApiToken(b.id, tick(), draft('API_TOKEN_REVOKED', {}, { tokenId: b.id }));
+        expect((await store.lastTokenChange(b.id))?.sequence).toBe(revoked!.audit!.sequence);
+        expect(await store.lastTokenChange('nobody')).toBeNull();
+      });
     });
 
     describe('pointer anchors', () => {

@@ -1,3 +1,4 @@
+import { tokenAnchorProblem } from '../../src/audit/anchors.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/hash-chain.js';
@@ -339,6 +340,8 @@ export function describeMongoCrashPoints(
       const token = newToken();
       await s.createApiToken(token, draft('API_TOKEN_CREATED', {}, { tokenId: token.id }));
       const revoked = await s.revokeApiToken(token.id, tick(), draft('API_TOKEN_REVOKED', {}, { tokenId: token.id }));
+      const active = newToken(); // created before fingerprints: bound to its secret at the upgrade
+      const created = await s.createApiToken(active, draft('API_TOKEN_CREATED', {}, { tokenId: active.id, role: active.role, modelScope: active.modelScope, expiresAt: null }));
       const lone = newToken();
       const { id: loneId, ...loneFields } = lone; // a row made outside the registry: no event names it
       await t.db.collection(COLLECTIONS.tokens).insertOne({ _id: loneId as never, ...loneFields });
@@ -352,6 +355,10 @@ export function describeMongoCrashPoints(
       expect((await reopened.getPointer('old', 'staging'))?.audit).toEqual(staging.pointer.audit);
       expect((await reopened.findApiTokenByHash(token.secretHash))?.audit).toEqual(revoked!.audit);
       expect((await reopened.findApiTokenByHash(lone.secretHash))?.audit).toBeNull();
+      const bound = (await reopened.findApiTokenByHash(active.secretHash))!;
+      expect(bound.audit!.sequence).toBeGreaterThan(created.audit!.sequence);
+      expect(await reopened.lastTokenChange(active.id)).toMatchObject({ action: 'API_TOKEN_ANCHORED', sequence: bound.audit!.sequence, hash: bound.audit!.hash });
+      expect(tokenAnchorProblem(bound, await reopened.getAuditEvent(bound.audit!.sequence))).toBeNull();
       expect(await t.db.collection(COLLECTIONS.counters).findOne({ _id: 'schema' as never })).toMatchObject({ value: 1 });
     });
 

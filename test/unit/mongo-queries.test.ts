@@ -532,7 +532,7 @@ function everySpec(): AnySpec[] {
     specs.push(Q.anchorAudit(c, 'id', 'x', { sequence: 1, hash: 'h' }), Q.backfillAnchorUpdate(c, 'id', { sequence: 1, hash: 'h' }), Q.backfillAnchorUpdate(c, 'id', null));
   }
   specs.push(Q.schemaVersionQuery(), Q.schemaVersionUpdate(1), Q.eventsOfActionsQuery(['A', 'B'], null, 10), Q.eventsOfActionsQuery(['A'], 5, 10));
-  specs.push(Q.acquireLeaseUpdate('l', 'h', 1000), Q.releaseLeaseFilter('l', 'h'));
+  specs.push(Q.acquireLeaseUpdate('l', 'h', 1000), Q.releaseLeaseFilter('l', 'h'), Q.legacyAnchorUpdate('t', { sequence: 1, hash: 'a' }, { sequence: 2, hash: 'b' }));
   return specs;
 }
 

@@ -29,7 +29,8 @@ export class CompletionService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly access: AccessService,
-    private readonly onBackgroundError: (versionId: string, err: unknown) => void = () => {},
+    /** Told when a background check stops early (`stoppedByShutdown`: a clean stop, not a failure). */
+    private readonly onBackgroundStop: (versionId: string, err: unknown, stoppedByShutdown: boolean) => void = () => {},
   ) {}
 
   async complete(versionId: string, actor: Actor): Promise<ModelVersion> {
@@ -47,7 +48,7 @@ export class CompletionService {
       return this.checkUnderLease(version, actor, holder, undefined);
     }
     // Large: the check runs on (here, or in whichever request already started it); the caller follows `verification`.
-    if (started && !this.jobs.start((signal) => this.checkUnderLease(version, actor, holder, signal).then(() => undefined), (err) => this.onBackgroundError(version.id, err))) {
+    if (started && !this.jobs.start((signal) => this.checkUnderLease(version, actor, holder, signal).then(() => undefined), (err, stoppedByShutdown) => this.onBackgroundStop(version.id, err, stoppedByShutdown))) {
       await this.deps.store.releaseLease(leaseName(version.id), holder);
     }
     return version;

@@ -1,7 +1,8 @@
 import type { AuditRef, JsonObject } from '../../domain/model.js';
+import { legacyTokenAnchorDraft, needsLegacyAnchor } from '../../audit/anchors.js';
 import { POINTER_MOVE_ACTIONS, TOKEN_CHANGE_ACTIONS } from '../../domain/audit-actions.js';
-import { type AuditDoc, COLLECTIONS, type CollectionName, type CounterDoc, type PointerDoc, type TokenDoc, pointerKey } from './mongo-documents.js';
-import { type FindSpec, listTokensQuery, pointersOfModelQuery, pointersPageQuery } from './mongo-queries.js';
+import { type AuditDoc, COLLECTIONS, type CollectionName, type CounterDoc, type PointerDoc, type TokenDoc, docToAudit, docToToken, pointerKey } from './mongo-documents.js';
+import { type FindSpec, auditBySequenceQuery, listTokensQuery, pointersOfModelQuery, pointersPageQuery } from './mongo-queries.js';
 import type { UpdateSpec } from './mongo-updates.js';
 import type { MongoSteps } from './mongo-steps.js';
 
@@ -76,8 +77,35 @@ export async function backfillAnchors(steps: MongoSteps): Promise<void> {
   const tokens = new Set((await steps.find<TokenDoc>(listTokensQuery())).filter((t) => t.audit === undefined).map((t) => t._id));
   await anchorFromEvents(steps, COLLECTIONS.pointers, pointers, POINTER_MOVE_ACTIONS, (e, d) =>
     e.modelName !== null && typeof d.environment === 'string' ? pointerKey(e.modelName, d.environment) : null);
-  await anchorFromEvents(steps, COLLECTIONS.tokens, tokens, TOKEN_CHANGE_ACTIONS, (_e, d) => (typeof d.tokenId === 'string' ? d.tokenId : null));
+  await anchorFromEvents(steps, COLLECTIONS.tokens, new Set(tokens), TOKEN_CHANGE_ACTIONS, (_e, d) => (typeof d.tokenId === 'string' ? d.tokenId : null));
+  await bindLegacySecrets(steps, tokens);
   await steps.update(schemaVersionUpdate(ANCHORS_SCHEMA_VERSION));
+}
+
+/**
+ * Tokens created before fingerprints were recorded: one API_TOKEN_ANCHORED event each binds the
+ * token to its secret. The event is deterministic (legacyTokenAnchorDraft), so two processes
+ * upgrading at once append it once and anchor the row to the same event.
+ */
+async function bindLegacySecrets(steps: MongoSteps, ids: ReadonlySet<string>): Promise<void> {
+  for (const doc of await steps.find<TokenDoc>(listTokensQuery())) {
+    if (!ids.has(doc._id) || !doc.audit) continue;
+    const [last] = await steps.find<AuditDoc>(auditBySequenceQuery(doc.audit.sequence));
+    if (!needsLegacyAnchor(last ? docToAudit(last) : null, doc.revokedAt !== null)) continue;
+    const event = await steps.appendAudit(legacyTokenAnchorDraft(docToToken(doc)));
+    await steps.update(legacyAnchorUpdate(doc._id, doc.audit, { sequence: event.sequence, hash: event.hash }));
+  }
+}
+
+/** Moves a token's anchor from its creation event to the event that bound its secret, if it still names the former. */
+export function legacyAnchorUpdate(id: string, from: AuditRef, to: AuditRef): UpdateSpec {
+  return {
+    collection: COLLECTIONS.tokens,
+    filter: { _id: id, 'audit.sequence': from.sequence },
+    update: { $set: { audit: { sequence: to.sequence, hash: to.hash } } },
+    index: '_id_',
+    residual: { 'audit.sequence': 'at most one document (the filter names its _id)' },
+  };
 }
 
 /** Walks the events of `actions` newest first; the first event naming a row is its last change. */

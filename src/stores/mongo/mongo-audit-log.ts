@@ -1,5 +1,6 @@
 import { canonicalJson } from '../../audit/canonical-json.js';
 import { ConflictError } from '../../domain/errors.js';
+import { TOKEN_CHANGE_ACTIONS } from '../../domain/audit-actions.js';
 import type { AuditDraft, AuditEvent, Page, PageRequest } from '../../domain/model.js';
 import { scopeRange } from '../../domain/token.js';
 import { decodeCursor, toPage } from '../paging.js';
@@ -8,7 +9,10 @@ import { type AuditDoc, docToAudit } from './mongo-documents.js';
 import {
   type AuditCount, MAX_MERGED_MODEL_NAMES, auditAscendingQuery, auditBySequenceQuery, auditHeadQuery, auditModelNames, auditScopeNamesQuery, listAuditQuery,
 } from './mongo-queries.js';
+import { eventsOfActionsQuery } from './mongo-anchors.js';
 import type { MongoSteps } from './mongo-steps.js';
+
+const TOKEN_EVENTS_BATCH = 200;
 
 const AUDIT_BATCH = 1000;
 
@@ -50,6 +54,21 @@ export class MongoAuditLog {
   async getAuditEvent(sequence: number): Promise<AuditEvent | null> {
     const [doc] = await this.steps.find<AuditDoc>(auditBySequenceQuery(sequence));
     return doc ? docToAudit(doc) : null;
+  }
+
+  /**
+   * Details are stored as JSON text, so the token id is read from each event: the token events
+   * (few: one per creation or revocation) are walked newest first on `audit_action_sequence`.
+   */
+  async lastTokenChange(tokenId: string): Promise<AuditEvent | null> {
+    let before: number | null = null;
+    for (;;) {
+      const docs: AuditDoc[] = await this.steps.find<AuditDoc>(eventsOfActionsQuery(TOKEN_CHANGE_ACTIONS, before, TOKEN_EVENTS_BATCH));
+      const match = docs.find((d) => (JSON.parse(d.details) as { tokenId?: unknown }).tokenId === tokenId);
+      if (match) return docToAudit(match);
+      if (docs.length < TOKEN_EVENTS_BATCH) return null;
+      before = docs[docs.length - 1]!.sequence;
+    }
   }
 
   async *auditEventsAscending(): AsyncIterable<AuditEvent> {

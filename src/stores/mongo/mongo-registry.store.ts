@@ -346,6 +346,10 @@ export class MongoRegistryStore implements RegistryStore {
     return this.auditLog.getAuditEvent(sequence);
   }
 
+  lastTokenChange(tokenId: string): Promise<AuditEvent | null> {
+    return this.auditLog.lastTokenChange(tokenId);
+  }
+
   auditEventsAscending(): AsyncIterable<AuditEvent> {
     return this.auditLog.auditEventsAscending();
   }

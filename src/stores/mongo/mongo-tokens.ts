@@ -33,9 +33,17 @@ export class MongoTokens {
     return settled ? docToToken(settled) : null;
   }
 
+  /**
+   * Each token as settled: one written between a settle-all and the read would otherwise come
+   * back unanchored (its audit step not yet done) and read as forged by verifyAuditLog.
+   */
   async listApiTokens(): Promise<ApiToken[]> {
-    await this.steps.settle(COLLECTIONS.tokens, {}, undefined, 'all');
-    return (await this.steps.find<TokenDoc>(listTokensQuery())).map(docToToken);
+    const tokens: ApiToken[] = [];
+    for (const doc of await this.steps.find<TokenDoc>(listTokensQuery())) {
+      const settled = await this.steps.settled(COLLECTIONS.tokens, doc, undefined, 'all');
+      if (settled) tokens.push(docToToken(settled));
+    }
+    return tokens;
   }
 
   async revokeApiToken(id: string, revokedAt: Date, audit: AuditDraft): Promise<ApiToken | null> {

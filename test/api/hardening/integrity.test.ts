@@ -67,6 +67,18 @@ describe.skipIf(process.env.MONGODB_URI)('rows edited in the database are caught
     expect((await h.as(real.secret).ok(`{ viewer { role } }`)).viewer.role).toBe('VIEWER');
   });
 
+  it('refuses a revoked token whose row was put back to its state before the revocation', async () => {
+    const t = await h.token('DEPLOYER', { name: 'undone' });
+    const before = db.prepare('SELECT audit_sequence, audit_hash FROM api_tokens WHERE id = ?').get(t.id) as { audit_sequence: number; audit_hash: string };
+    await h.ok(`mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, { id: t.id });
+    db.prepare('UPDATE api_tokens SET revoked_at = NULL, audit_sequence = ?, audit_hash = ? WHERE id = ?').run(before.audit_sequence, before.audit_hash, t.id);
+    expect((await h.as(t.secret).gql(`{ viewer { role } }`)).status).toBe(401);
+    const v = (await h.ok(VERIFY)).verifyAuditLog;
+    expect(v.valid).toBe(false);
+    expect(v.message).toMatch(new RegExp(`API token ${t.id} names audit event ${before.audit_sequence}, but its last change is event \\d+`));
+    db.prepare('DELETE FROM api_tokens WHERE id = ?').run(t.id);
+  });
+
   it('finds a pointer moved to another version, moved back to an older genuine event, or deleted', async () => {
     expect((await promote(h, v1)).data.promoteModelVersion.status).toBe('SUCCEEDED');
     expect((await promote(h, v2)).data.promoteModelVersion.status).toBe('SUCCEEDED');
