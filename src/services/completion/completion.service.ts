@@ -40,18 +40,25 @@ export class CompletionService {
     await this.access.requireById(actor, 'publish', version.modelName, 'complete uploads', notFound(versionId));
     if (version.status === 'READY') return version;
     if (version.status !== 'PENDING_UPLOAD') throw notPending(version);
-    const holder = randomUUID();
+    const check: Check = { version, actor, holder: randomUUID(), startedAt: new Date() };
     const total = totalBytes(version);
-    const started = await this.deps.store.acquireLease(leaseName(version.id), holder, LEASE_TTL_MS, progress(0, total, new Date()));
+    const started = await this.deps.store.acquireLease(leaseName(version.id), check.holder, LEASE_TTL_MS, progress(0, total, check.startedAt));
     if (total <= this.deps.settings.asyncCompletionBytes) {
       if (!started) throw new ConflictError(`Version ${version.id} is being completed by another request; try again shortly`);
-      return this.checkUnderLease(version, actor, holder, undefined);
+      return this.checkUnderLease(check, undefined);
     }
     // Large: the check runs on (here, or in whichever request already started it); the caller follows `verification`.
-    if (started && !this.jobs.start((signal) => this.checkUnderLease(version, actor, holder, signal).then(() => undefined), (err, stoppedByShutdown) => this.onBackgroundStop(version.id, err, stoppedByShutdown))) {
-      await this.deps.store.releaseLease(leaseName(version.id), holder);
-    }
+    if (started) await this.startInBackground(check);
     return version;
+  }
+
+  private async startInBackground(check: Check): Promise<void> {
+    const started = this.jobs.start(
+      (signal) => this.checkUnderLease(check, signal).then(() => undefined),
+      (err, stoppedByShutdown) => this.onBackgroundStop(check.version.id, err, stoppedByShutdown),
+    );
+    // Shutting down: nothing runs; free the lease so that a completion elsewhere need not wait for it to expire.
+    if (!started) await this.deps.store.releaseLease(leaseName(check.version.id), check.holder);
   }
 
   /** The progress of a PENDING_UPLOAD version's check; null for any other status. */
@@ -65,9 +72,8 @@ export class CompletionService {
     return this.jobs.stop();
   }
 
-  private async checkUnderLease(version: ModelVersion, actor: Actor, holder: string, signal: AbortSignal | undefined): Promise<ModelVersion> {
+  private async checkUnderLease({ version, actor, holder, startedAt }: Check, signal: AbortSignal | undefined): Promise<ModelVersion> {
     const name = leaseName(version.id);
-    const startedAt = new Date();
     const total = totalBytes(version);
     let done = 0;
     let current = 0;
@@ -124,6 +130,14 @@ export class CompletionService {
     if (!ok) await this.deps.artifacts.discard(version.artifacts.map((a) => artifactTarget(version, a)));
     return result.version;
   }
+}
+
+/** One completion's check: of which version, for whom, under which lease holder, since when. */
+interface Check {
+  version: ModelVersion;
+  actor: Actor;
+  holder: string;
+  startedAt: Date;
 }
 
 function leaseName(versionId: string): string {
