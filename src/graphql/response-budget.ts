@@ -108,11 +108,11 @@ export function responseBudgetPlugin<C extends object>(limits: ResponseLimits): 
   };
 }
 
-/** Size of a leaf value in the JSON answer (strings by their length; JSON values by their text). */
+/** Size of a leaf value in the JSON answer, in UTF-8 bytes (strings by their bytes; JSON values by their text). */
 function leafBytes(value: unknown): number {
-  if (typeof value === 'string') return value.length + 3;
+  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8') + 3;
   if (value === null || value === undefined) return 5;
-  if (typeof value === 'object' && !(value instanceof Date)) return JSON.stringify(value).length + 1;
+  if (typeof value === 'object' && !(value instanceof Date)) return Buffer.byteLength(JSON.stringify(value), 'utf8') + 1;
   return 25;
 }
 

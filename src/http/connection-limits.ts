@@ -69,7 +69,7 @@ export class ConnectionGuard {
   }
 
   private admit(socket: Socket): void {
-    const address = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const address = clientKey(socket.remoteAddress ?? '');
     const refusal = this.refusal(address);
     if (refusal) {
       this.onEvent(refusal);
@@ -162,4 +162,18 @@ export class ConnectionGuard {
     for (const socket of this.connections.keys()) socket.destroy();
     return n;
   }
+}
+
+/**
+ * Whom a connection counts against: an IPv4 address, or an IPv6 /64 (one client, or one home or
+ * cloud subnet, usually holds a whole /64: counting each address alone would let it take every slot).
+ */
+export function clientKey(remoteAddress: string): string {
+  const address = remoteAddress.replace(/^::ffff:(?=\d+\.)/, '');
+  if (!address.includes(':')) return address;
+  const [head = '', tail = ''] = address.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
