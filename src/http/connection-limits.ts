@@ -122,7 +122,9 @@ export class ConnectionGuard {
   }
 
   private guardBody(req: IncomingMessage, res: ServerResponse): void {
-    if (req.complete) return;
+    // No body to wait for (most GETs): nothing to bound, no timer per request.
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (req.complete || !hasBody) return;
     const socket = req.socket;
     if (req.method === 'PUT' && (req.url ?? '').startsWith(UPLOAD_ROUTE)) {
       // An upload may last hours; it is cut only when no byte moves for uploadIdleTimeoutMs.
