@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type FsArtifactStore, parseObjectKey } from './fs-artifact.store.js';
+import { sendArtifact } from './fs-artifact.download.js';
+import { reply } from './http-reply.js';
 import { signatureMatches } from './signed-url.js';
 
 /** A route handler the HTTP server mounts: returns false when the request is not for it. */
@@ -44,11 +46,13 @@ export function fsArtifactRoutes(store: FsArtifactStore, acceptsUpload: UploadGa
     const expires = Number(q.get('expires'));
     const contentType = q.get('ct');
     const len = q.get('len');
+    const sha256 = q.get('sha');
     const contentLength = method === 'PUT' ? Number(len) : null;
-    const fields = { method, key, expires, contentLength, contentType } as const;
+    const fields = { method, key, expires, contentLength, contentType, sha256 } as const;
     const valid =
       Number.isSafeInteger(expires) &&
       contentType !== null &&
+      (sha256 === null || (method === 'GET' && /^[0-9a-f]{64}$/.test(sha256))) &&
       (method === 'GET' ? len === null : Number.isSafeInteger(contentLength)) &&
       (signatureMatches(store.secret, fields, q.get('sig') ?? '') ||
         // A URL signed for HEAD serves HEAD only (one signed for GET serves both).
@@ -68,7 +72,7 @@ export function fsArtifactRoutes(store: FsArtifactStore, acceptsUpload: UploadGa
     } catch {
       return reply(res, 403, 'signature does not match');
     }
-    return method === 'PUT' ? receive(req, res, store, file, contentLength!, contentType) : send(req, res, file, contentType);
+    return method === 'PUT' ? receive(req, res, store, file, contentLength!, contentType) : sendArtifact(req, res, file, contentType, sha256);
   };
 }
 
@@ -87,45 +91,4 @@ async function receive(req: IncomingMessage, res: ServerResponse, store: FsArtif
     await rm(tmp, { force: true });
   }
   return reply(res, 200, 'stored', 'status');
-}
-
-/**
- * Artifacts are served from the registry's own origin, where the console lives: always as a
- * download, never rendered, whatever type was declared (an HTML or SVG artifact would otherwise
- * run in the registry's origin).
- */
-export const ARTIFACT_RESPONSE_HEADERS = {
-  'X-Content-Type-Options': 'nosniff',
-  'Content-Security-Policy': "sandbox; default-src 'none'",
-  'Cache-Control': 'private, no-store',
-} as const;
-
-/** `attachment` with the artifact's file name, ASCII-safe, and the exact name per RFC 6266. */
-function attachment(file: string): string {
-  const name = basename(file);
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
-}
-
-async function send(req: IncomingMessage, res: ServerResponse, file: string, contentType: string): Promise<true> {
-  let size: number;
-  try {
-    size = (await stat(file)).size;
-  } catch {
-    return reply(res, 404, 'no such artifact');
-  }
-  res.writeHead(200, { ...ARTIFACT_RESPONSE_HEADERS, 'Content-Type': contentType, 'Content-Length': size, 'Content-Disposition': attachment(file) });
-  if (req.method === 'HEAD') {
-    res.end();
-    return true;
-  }
-  await pipeline(createReadStream(file), res);
-  return true;
-}
-
-function reply(res: ServerResponse, status: number, message: string, key: 'error' | 'status' = 'error'): true {
-  const body = JSON.stringify({ [key]: message });
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Content-Type-Options': 'nosniff' });
-  res.end(body);
-  return true;
 }

@@ -68,32 +68,37 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   async presignUpload(t: ArtifactTarget, ttlSeconds: number): Promise<PresignedRequest> {
-    return this.presign('PUT', objectKey('uploads', t), ttlSeconds, t.sizeBytes, t.contentType);
+    return this.presign('PUT', objectKey('uploads', t), ttlSeconds, t.sizeBytes, t.contentType, null);
   }
 
   async presignDownload(t: ArtifactTarget, ttlSeconds: number, method: 'GET' | 'HEAD' = 'GET'): Promise<PresignedRequest> {
-    return this.presign(method, objectKey('models', t), ttlSeconds, null, t.contentType);
+    return this.presign(method, objectKey('models', t), ttlSeconds, null, t.contentType, t.sha256 ?? null);
   }
 
   /** URLs signed this second, by what they sign: the same request within a second gets the same URL. */
   private readonly signedThisSecond = new Map<string, PresignedRequest>();
 
-  private presign(method: PresignedRequest['method'], key: string, ttlSeconds: number, contentLength: number | null, contentType: string): PresignedRequest {
+  private presign(
+    method: PresignedRequest['method'], key: string, ttlSeconds: number, contentLength: number | null, contentType: string, sha256: string | null,
+  ): PresignedRequest {
     const expires = Math.floor(this.now().getTime() / 1000) + ttlSeconds;
-    const cacheKey = `${method}\n${key}\n${ttlSeconds}\n${contentLength ?? ''}\n${contentType}`;
+    const cacheKey = `${method}\n${key}\n${ttlSeconds}\n${contentLength ?? ''}\n${contentType}\n${sha256 ?? ''}`;
     const recent = this.signedThisSecond.get(cacheKey);
     if (recent && recent.expiresAt.getTime() === expires * 1000) return recent;
     if (this.signedThisSecond.size >= 1000) this.signedThisSecond.clear();
-    const request = this.signRequest(method, key, expires, contentLength, contentType);
+    const request = this.signRequest(method, key, expires, contentLength, contentType, sha256);
     this.signedThisSecond.set(cacheKey, request);
     return request;
   }
 
-  private signRequest(method: PresignedRequest['method'], key: string, expires: number, contentLength: number | null, contentType: string): PresignedRequest {
-    const signature = sign(this.secret, { method, key, expires, contentLength, contentType });
+  private signRequest(
+    method: PresignedRequest['method'], key: string, expires: number, contentLength: number | null, contentType: string, sha256: string | null,
+  ): PresignedRequest {
+    const signature = sign(this.secret, { method, key, expires, contentLength, contentType, sha256 });
     const op = method === 'PUT' ? 'upload' : 'download';
     const query = new URLSearchParams({ expires: String(expires), ct: contentType, sig: signature });
     if (contentLength !== null) query.set('len', String(contentLength));
+    if (sha256 !== null) query.set('sha', sha256);
     return {
       url: `${this.publicUrl().replace(/\/+$/, '')}/artifacts/${op}/${keyToUrlPath(key)}?${query.toString()}`,
       method,

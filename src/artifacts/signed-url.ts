@@ -2,8 +2,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * HMAC-SHA256 URL signatures for the filesystem artifact store. The signature covers the method,
- * the object key, the expiry and, for uploads, the content length and type, so none of them can be
- * changed without the server refusing the request.
+ * the object key, the expiry, the content type, for uploads the content length and for downloads
+ * the sha256, so none of them can be changed without the server refusing the request.
  */
 export interface SignedFields {
   method: 'PUT' | 'GET' | 'HEAD';
@@ -12,10 +12,14 @@ export interface SignedFields {
   expires: number;
   contentLength: number | null;
   contentType: string | null;
+  /** Downloads: the artifact's sha256, served as its ETag (signed, so it cannot be made to lie). */
+  sha256?: string | null;
 }
 
 export function sign(secret: Buffer, f: SignedFields): string {
-  const payload = [f.method, f.key, String(f.expires), f.contentLength === null ? '' : String(f.contentLength), f.contentType ?? ''].join('\n');
+  const fields = [f.method, f.key, String(f.expires), f.contentLength === null ? '' : String(f.contentLength), f.contentType ?? ''];
+  if (f.sha256) fields.push(f.sha256);
+  const payload = fields.join('\n');
   return createHmac('sha256', secret).update(payload).digest('hex');
 }
 

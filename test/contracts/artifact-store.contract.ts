@@ -179,6 +179,24 @@ export function describeArtifactStore(name: string, open: OpenArtifactStore, des
       expect((await downloadOf(t)).body.equals(bytes)).toBe(true);
     });
 
+    it('serves byte ranges (206) with an ETag, so an interrupted download resumes', async () => {
+      const bytes = randomBytes(4096);
+      const t = await stored(bytes);
+      expect(await store.finalize(t, sha(bytes))).toEqual({ ok: true });
+      const url = (await store.presignDownload(t, TTL)).url;
+      const part = await fetch(url, { headers: { Range: 'bytes=100-1123' } });
+      expect(part.status).toBe(206);
+      expect(part.headers.get('content-range')).toBe(`bytes 100-1123/${bytes.length}`);
+      expect(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(100, 1124))).toBe(true);
+      const rest = await fetch(url, { headers: { Range: 'bytes=4000-' } });
+      expect(rest.status).toBe(206);
+      expect(Buffer.from(await rest.arrayBuffer()).equals(bytes.subarray(4000))).toBe(true);
+      const whole = await fetch(url);
+      expect(whole.headers.get('etag')).toMatch(/^"[0-9a-f]+"$/);
+      expect((await fetch(url, { headers: { Range: `bytes=${bytes.length + 10}-` } })).status).toBe(416);
+      await whole.arrayBuffer();
+    });
+
     it('keeps the finalized bytes when an old upload URL is replayed with other bytes', async () => {
       const bytes = randomBytes(512);
       const t = target(bytes);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -95,6 +96,12 @@ describe('the embedded artifact directory under attack (issue 9: items 5, 6, 10,
       expect(res.headers.get('content-disposition')).toBe(`attachment; filename="page.html"; filename*=UTF-8''page.html`);
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(res.headers.get('content-security-policy')).toMatch(/^sandbox/);
+      // Resumable: its sha256 is its ETag, and ranges are served (issue 17).
+      const body = Buffer.from(await res.arrayBuffer());
+      expect(res.headers.get('etag')).toBe(`"${createHash('sha256').update(body).digest('hex')}"`);
+      expect(res.headers.get('accept-ranges')).toBe('bytes');
+      const again = await fetch(`${h.url}/v1/models/web/versions/${versionId}/artifacts/page.html`, { headers: { ...h.auth(), 'if-none-match': res.headers.get('etag')! } });
+      expect(again.status).toBe(304);
     });
 
     it('reaches only uploads with PUT and final artifacts with GET, even with a valid signature (item 5)', async () => {
