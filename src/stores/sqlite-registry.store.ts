@@ -135,7 +135,7 @@ export class SqliteRegistryStore implements RegistryStore {
   async getVersions(ids: readonly string[]): Promise<ModelVersion[]> {
     if (ids.length === 0) return [];
     const rows = this.sql('SELECT * FROM versions WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as VersionRow[];
-    return rows.map(rowToVersion);
+    return rowsToVersions(rows);
   }
 
   async listVersions(filter: { modelName: string; status: VersionStatus | null }, page: PageRequest): Promise<Page<ModelVersion>> {
@@ -149,7 +149,7 @@ export class SqliteRegistryStore implements RegistryStore {
     const { n } = (filter.status === null
       ? this.sql('SELECT COALESCE(MAX(version_count), 0) AS n FROM models WHERE name = @model').get({ model: filter.modelName })
       : this.sql(`SELECT COUNT(*) AS n FROM versions WHERE model_name = @model ${byStatus}`).get(params)) as { n: number };
-    return toPage(rows.map(rowToVersion), page.first, n, (v) => [v.number]);
+    return toPage(await rowsToVersions(rows), page.first, n, (v) => [v.number]);
   }
 
   async latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null> {
@@ -167,7 +167,7 @@ export class SqliteRegistryStore implements RegistryStore {
       const rows = this.db
         .prepare('SELECT * FROM versions WHERE model_name = ? AND id IN (SELECT value FROM json_each(?)) AND status IN (SELECT value FROM json_each(?))')
         .all(q.modelName, JSON.stringify(q.versionIds), statuses) as VersionRow[];
-      return rows.map(rowToVersion).sort(compareByMetric(q.metric, q.direction)).slice(0, q.limit);
+      return (await rowsToVersions(rows)).sort(compareByMetric(q.metric, q.direction)).slice(0, q.limit);
     }
     // The ranking index only knows verified/unverified, so it serves exactly the verified statuses.
     const onlyVerified = q.statuses.length === VERIFIED_STATUSES.length && VERIFIED_STATUSES.every((s) => q.statuses.includes(s));
@@ -177,13 +177,13 @@ export class SqliteRegistryStore implements RegistryStore {
       .prepare(`SELECT v.* FROM version_metrics m JOIN versions v ON v.id = m.version_id
                 WHERE m.model_name = ? AND m.name = ? AND m.verified = 1 ORDER BY m.value ${dir}, m.number DESC LIMIT ?`)
       .all(q.modelName, q.metric, q.limit) as VersionRow[];
-    if (ranked.length >= q.limit) return ranked.map(rowToVersion);
+    if (ranked.length >= q.limit) return rowsToVersions(ranked);
     const lacking = this.db
       .prepare(`SELECT * FROM versions v WHERE model_name = ? AND status IN (SELECT value FROM json_each(?))
                 AND NOT EXISTS (SELECT 1 FROM version_metrics m WHERE m.version_id = v.id AND m.name = ?)
                 ORDER BY number DESC LIMIT ?`)
       .all(q.modelName, statuses, q.metric, q.limit - ranked.length) as VersionRow[];
-    return [...ranked, ...lacking].map(rowToVersion);
+    return rowsToVersions([...ranked, ...lacking]);
   }
 
   async transitionVersion(
@@ -465,6 +465,27 @@ export class SqliteRegistryStore implements RegistryStore {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+/** Parsed JSON between two turns of the event loop when a page is large (10,000 feature names a version). */
+const PARSE_SLICE_BYTES = 512 * 1024;
+
+/**
+ * Versions from their rows, letting other requests in between once every PARSE_SLICE_BYTES of
+ * JSON: a page of large versions (up to ~10 MB) would otherwise hold the event loop for tens of ms.
+ */
+async function rowsToVersions(rows: VersionRow[]): Promise<ModelVersion[]> {
+  const out: ModelVersion[] = [];
+  let parsed = 0;
+  for (const row of rows) {
+    if (parsed >= PARSE_SLICE_BYTES) {
+      parsed = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    parsed += row.doc.length;
+    out.push(rowToVersion(row));
+  }
+  return out;
 }
 
 /** SQL for "the column names a model the scope allows", binding its values into `params`. */
