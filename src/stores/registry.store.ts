@@ -57,6 +57,8 @@ export interface RegistryStore {
   getVersions(ids: readonly string[]): Promise<ModelVersion[]>;
   /** Newest (highest number) first. */
   listVersions(filter: { modelName: string; status: VersionStatus | null }, page: PageRequest): Promise<Page<ModelVersion>>;
+  /** The model's version with this number (1..n), or null. */
+  getVersionByNumber(modelName: string, number: number): Promise<ModelVersion | null>;
   /** The highest-numbered version of the model, optionally only among those in `status`. */
   latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null>;
   /**

@@ -157,6 +157,11 @@ export class SqliteRegistryStore implements RegistryStore {
     return toPage(rows.map(rowToVersion), page.first, n, (v) => [v.number]);
   }
 
+  async getVersionByNumber(modelName: string, number: number): Promise<ModelVersion | null> {
+    const row = this.sql('SELECT * FROM versions WHERE model_name = ? AND number = ?').get(modelName, number) as VersionRow | undefined;
+    return row ? rowToVersion(row) : null;
+  }
+
   async latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null> {
     const row = (status === null
       ? this.sql('SELECT * FROM versions WHERE model_name = ? ORDER BY number DESC LIMIT 1').get(modelName)

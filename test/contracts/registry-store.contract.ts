@@ -109,13 +109,17 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         }
       });
 
-      it('finds the latest version, optionally by status, and batches by id', async () => {
+      it('finds the latest version, optionally by status, a version by its number, and batches by id', async () => {
         const v1 = await register('latest');
         await ready(v1);
         const v2 = await register('latest');
         expect((await store.latestVersion('latest', null))?.id).toBe(v2.id);
         expect((await store.latestVersion('latest', 'READY'))?.id).toBe(v1.id);
         expect(await store.latestVersion('none', null)).toBeNull();
+        expect((await store.getVersionByNumber('latest', 2))?.id).toBe(v2.id);
+        expect((await store.getVersionByNumber('latest', 1))?.id).toBe(v1.id);
+        expect(await store.getVersionByNumber('latest', 3)).toBeNull();
+        expect(await store.getVersionByNumber('none', 1)).toBeNull();
         const got = await store.getVersions([v2.id, 'v20990101000000_00000000', v1.id]);
         expect(got.map((v) => v.id).sort()).toEqual([v1.id, v2.id].sort());
       });

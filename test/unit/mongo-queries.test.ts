@@ -130,6 +130,8 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
       expect(run(docs, Q.latestVersionQuery('m', 'PENDING_UPLOAD')).map((d) => d.number)).toEqual([6]);
       expect(run(docs, Q.maxNumberQuery('m')).map((d) => d.number)).toEqual([7]);
       expect(run(docs, Q.maxNumberQuery('none'))).toEqual([]);
+      expect(run(docs, Q.versionByNumberQuery('m', 3)).map((d) => d._id)).toEqual(['v3']);
+      expect(run(docs, Q.versionByNumberQuery('other', 3))).toEqual([]);
     });
 
     it('registration reads only the highest number, a covered query (never the version document)', () => {
@@ -540,7 +542,7 @@ function everySpec(): AnySpec[] {
   };
   for (const search of [null, 'a.b']) for (const scope of [null, 'm', 'm-*']) for (const after of [null, 'm']) page(Q.listModelsQuery({ search, scope }, after, 5));
   for (const status of [null, 'READY'] as const) for (const after of [null, 3]) page(Q.listVersionsQuery({ modelName: 'm', status }, after, 5));
-  specs.push(Q.maxNumberQuery('m'), Q.latestVersionQuery('m', null), Q.latestVersionQuery('m', 'READY'));
+  specs.push(Q.maxNumberQuery('m'), Q.latestVersionQuery('m', null), Q.latestVersionQuery('m', 'READY'), Q.versionByNumberQuery('m', 3));
   specs.push(Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'ASC', limit: 3 }), Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'DESC', limit: 3 }));
   specs.push(Q.unrankedQuery({ modelName: 'm', metric: 'f', statuses: ['READY', 'ARCHIVED'], limit: 3 }), Q.statusCountQuery('READY'));
   for (const c of Object.values(COLLECTIONS)) specs.push(Q.byIdsQuery(c, ['a']));

@@ -11,7 +11,7 @@ import {
 } from './mongo-documents.js';
 import { MONGO_INDEXES } from './mongo-indexes.js';
 import {
-  type DeploymentCount, auditHeadQuery, byIdsQuery, latestVersionQuery, listDeploymentsQuery, listModelsQuery, listVersionsQuery,
+  type DeploymentCount, auditHeadQuery, byIdsQuery, latestVersionQuery, versionByNumberQuery, listDeploymentsQuery, listModelsQuery, listVersionsQuery,
   pointersForVersionsQuery, rankQuery, statusCountQuery, unfinishedCountQuery, unrankedQuery,
 } from './mongo-queries.js';
 import { MongoDeploymentWrites } from './mongo-deployment-writes.js';
@@ -242,6 +242,11 @@ export class MongoRegistryStore implements RegistryStore {
     const q = listVersionsQuery(filter, after?.[0] ?? null, page.first);
     const [rows, total] = await Promise.all([this.steps.find<VersionDoc>(q.page), this.steps.count(q.count)]);
     return toPage(rows.map(docToVersion), page.first, total, (v) => [v.number]);
+  }
+
+  async getVersionByNumber(modelName: string, number: number): Promise<ModelVersion | null> {
+    const [doc] = await this.steps.find<VersionDoc>(versionByNumberQuery(modelName, number));
+    return doc ? docToVersion(doc) : null;
   }
 
   async latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null> {
