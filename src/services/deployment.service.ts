@@ -6,9 +6,9 @@ import { type ImprovementPolicy, improvementShortfall } from '../domain/policy.j
 import {
   checkEnvironment, checkFiniteNumber, checkMetricName, checkModelName, checkOptionalText, checkVersionIdFormat,
 } from '../domain/validation.js';
-import { type IdempotencyClaim, type IdempotencyRecord, checkIdempotencyKey, idempotencyFingerprint } from '../domain/idempotency.js';
+import { type IdempotencyRecord, checkIdempotencyKey, idempotencyFingerprint } from '../domain/idempotency.js';
 import type { AccessService } from './access.service.js';
-import { IdempotentRequests } from './idempotency/idempotent-requests.js';
+import { type ClaimFor as Claim, IdempotentRequests, NO_KEY } from './idempotency/idempotent-requests.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 import { notFound } from './version.service.js';
 
@@ -30,10 +30,6 @@ export interface RollbackCommand {
   reason?: string | null;
   idempotencyKey?: string | null;
 }
-
-/** Builds the key claim for the deployment a write is about to store (null: the request has no key). */
-type Claim = (resultId: string, refusalCode?: string | null) => IdempotencyClaim | null;
-const NO_KEY: Claim = () => null;
 
 /** Retries of a promotion that lost a compare-and-set race without an expectation of its own. */
 const PROMOTE_ATTEMPTS = 5;
@@ -267,8 +263,7 @@ export class DeploymentService {
 
 /** The request's idempotency key in its audit event, if it has one. */
 function keyDetail(claim: Claim): { idempotencyKey?: string } {
-  const c = claim('');
-  return c ? { idempotencyKey: c.key } : {};
+  return claim.key === null ? {} : { idempotencyKey: claim.key };
 }
 
 function checkPolicy(p: ImprovementPolicy): ImprovementPolicy {

@@ -7,9 +7,9 @@ import {
   checkText, checkTraining, checkVersionIdFormat,
 } from '../domain/validation.js';
 import { newVersionId } from '../domain/version-id.js';
-import { type IdempotencyClaim, type IdempotencyRecord, checkIdempotencyKey, idempotencyFingerprint } from '../domain/idempotency.js';
+import { type IdempotencyRecord, checkIdempotencyKey, idempotencyFingerprint } from '../domain/idempotency.js';
 import type { AccessService } from './access.service.js';
-import { IdempotentRequests } from './idempotency/idempotent-requests.js';
+import { type ClaimFor, IdempotentRequests } from './idempotency/idempotent-requests.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 
 export interface RegisterVersionCommand {
@@ -69,13 +69,12 @@ export class VersionService {
     return this.idempotent.run(
       request,
       (record) => this.replayRegistration(record, actor),
-      (claim) => this.registerNew(base, key, claim, actor),
+      (claim) => this.registerNew(base, claim, actor),
     );
   }
 
   private async registerNew(
-    base: Omit<ModelVersion, 'id' | 'number' | 'status' | 'failureReason' | 'createdAt' | 'createdBy'>, key: string | null,
-    claim: (resultId: string) => IdempotencyClaim | null, actor: Actor,
+    base: Omit<ModelVersion, 'id' | 'number' | 'status' | 'failureReason' | 'createdAt' | 'createdBy'>, claim: ClaimFor, actor: Actor,
   ): Promise<RegisteredVersion> {
     for (let attempt = 1; ; attempt++) {
       const now = this.deps.now();
@@ -97,7 +96,7 @@ export class VersionService {
             datasetVersion: v.datasetVersion,
             metrics: Object.fromEntries(v.metrics.map((m) => [m.name, m.value])),
             artifacts: v.artifacts.map((a) => ({ path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256 })),
-            ...(key !== null && { idempotencyKey: key }),
+            ...(claim.key !== null && { idempotencyKey: claim.key }),
           }),
           claim(version.id),
         );

@@ -12,6 +12,15 @@ export interface KeyedRequest {
   fingerprint: string;
 }
 
+/** Builds the claim of the request's key for the result a write is about to store; null when the request has no key. */
+export interface ClaimFor {
+  (resultId: string, refusalCode?: string | null): IdempotencyClaim | null;
+  /** The request's key (for its audit event), or null. */
+  readonly key: string | null;
+}
+
+export const NO_KEY: ClaimFor = Object.assign(() => null, { key: null });
+
 /** How long a retry waits for the same key's first request to finish on another process (MongoDB only). */
 const UNSETTLED_WAIT_ROUNDS = 40;
 const TAKEN_ATTEMPTS = 3;
@@ -29,10 +38,13 @@ export class IdempotentRequests {
   async run<T>(
     request: KeyedRequest | null,
     replay: (record: IdempotencyRecord) => Promise<T>,
-    fresh: (claim: (resultId: string, refusalCode?: string | null) => IdempotencyClaim | null) => Promise<T>,
+    fresh: (claim: ClaimFor) => Promise<T>,
   ): Promise<T> {
-    if (!request) return fresh(() => null);
-    const claim = (resultId: string, refusalCode: string | null = null) => newClaim({ ...request, resultId, refusalCode }, this.deps.now());
+    if (!request) return fresh(NO_KEY);
+    const claim: ClaimFor = Object.assign(
+      (resultId: string, refusalCode: string | null = null) => newClaim({ ...request, resultId, refusalCode }, this.deps.now()),
+      { key: request.key },
+    );
     for (let attempt = 1; ; attempt++) {
       const record = await this.recorded(request);
       if (record) return replay(record);
