@@ -66,28 +66,26 @@ export class MongoIdempotencyKeys {
   }
 
   /**
-   * Settles an unsettled claim whose write committed (by finishing that write, whose plan settles
-   * the key), removes one whose write did not and cannot any more (only past the lease), or leaves
-   * a live one ('live').
+   * Settles an unsettled claim whose write committed (settling is idempotent, and the write's own
+   * plan, run by its owner or recovery, finishes the rest), removes one whose write did not and
+   * cannot any more (only past the lease), or leaves a live one ('live').
    */
   private async resolve(doc: KeyDoc, session?: ClientSession): Promise<'settled' | 'removed' | 'live'> {
+    const settle = async () => {
+      await this.steps.update(settleKeyUpdate(doc._id, doc.resultId), session);
+      return 'settled' as const;
+    };
     if (doc.resultKind === 'deployment' && doc.pointerId !== null) {
       // The fence: the move commits only on its own reservation. A live one: leave the claim to its owner.
       const pointer = await this.steps.findById<PointerDoc>(COLLECTIONS.pointers, doc.pointerId, session);
       if (pointer?.pending?.deployment?._id === doc.resultId) {
-        const phase = pointer.pending.phase;
+        if (pointer.pending.phase === 'committed') return settle();
+        // Aborted only past the lease (then the move can never commit); otherwise it is live.
         if (!(await this.steps.complete(COLLECTIONS.pointers, pointer, {}, session))) return 'live';
-        if (phase === 'committed') return 'settled';
       }
     }
     const collection = doc.resultKind === 'version' ? COLLECTIONS.versions : COLLECTIONS.deployments;
-    const result = await this.steps.findById<VersionDoc | DeploymentDoc>(collection, doc.resultId, session);
-    if (result) {
-      // Committed: its plan (finished here if still pending) settles the key; settle it anyway, idempotently.
-      if (result.pending) await this.steps.complete(collection, result, {}, session);
-      await this.steps.update(settleKeyUpdate(doc._id, doc.resultId), session);
-      return 'settled';
-    }
+    if (await this.steps.findById<VersionDoc | DeploymentDoc>(collection, doc.resultId, session, { _id: 1 })) return settle();
     if (doc.unsettledAt && Date.now() - doc.unsettledAt.getTime() < this.steps.intentLeaseMs) return 'live';
     return (await this.steps.remove(abortStaleKeyFilter(doc._id, doc.resultId, this.steps.intentLeaseMs), session)) > 0 ? 'removed' : 'live';
   }
