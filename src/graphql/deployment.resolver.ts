@@ -30,6 +30,7 @@ export class DeploymentResolver {
         requireImprovement: input.requireImprovement
           ? { metric: input.requireImprovement.metric, minRatio: input.requireImprovement.minRatio ?? 1 }
           : null,
+        idempotencyKey: input.idempotencyKey ?? null,
       },
       ctx.actor,
     );
@@ -38,7 +39,7 @@ export class DeploymentResolver {
   @Mutation(() => DeploymentType)
   async rollbackModel(@Ctx() ctx: GraphQLContext, @Arg('input', () => RollbackInput) input: RollbackInput): Promise<Deployment> {
     return ctx.services.deployments.rollback(
-      { modelName: input.modelName, environment: input.environment, toVersionId: input.toVersionId, reason: input.reason },
+      { modelName: input.modelName, environment: input.environment, toVersionId: input.toVersionId, reason: input.reason, idempotencyKey: input.idempotencyKey ?? null },
       ctx.actor,
     );
   }

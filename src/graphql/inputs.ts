@@ -40,6 +40,8 @@ export class RegisterModelVersionInput {
   @Field(() => String, { nullable: true }) description?: string | null;
   @Field(() => [String], { nullable: true, defaultValue: [] }) tags?: string[] | null;
   @Field(() => [ArtifactInput], { description: 'One or more' }) artifacts!: ArtifactInput[];
+  @Field(() => String, { nullable: true, description: 'Safe retries: the same key and input within 24 h give the same version (with fresh upload URLs while it is PENDING_UPLOAD); the same key with another input is a CONFLICT. Per model; 1-200 characters of A-Z a-z 0-9 . _ : -' })
+  idempotencyKey?: string | null;
 }
 
 @InputType({ description: 'Promotion succeeds only if candidate.metric >= production.metric * minRatio (or there is no production version).' })
@@ -56,6 +58,8 @@ export class PromoteInput {
   @Field(() => ID, { nullable: true, description: 'Compare-and-set: CONFLICT unless this version is deployed now (null: unless nothing is)' })
   expectedCurrentVersionId?: string | null;
   @Field(() => ImprovementPolicyInput, { nullable: true }) requireImprovement?: ImprovementPolicyInput | null;
+  @Field(() => String, { nullable: true, description: 'Safe retries: the same key and input within 24 h give the same deployment, or the same refusal; the same key with another input is a CONFLICT. Per model; 1-200 characters of A-Z a-z 0-9 . _ : -' })
+  idempotencyKey?: string | null;
 }
 
 @InputType()
@@ -64,4 +68,6 @@ export class RollbackInput {
   @Field(() => String, { nullable: true, defaultValue: 'production' }) environment?: string | null;
   @Field(() => ID, { nullable: true, description: 'Default: the version deployed before the current one' }) toVersionId?: string | null;
   @Field(() => String, { nullable: true }) reason?: string | null;
+  @Field(() => String, { nullable: true, description: 'Safe retries: the same key and input within 24 h give the same deployment, or the same refusal; the same key with another input is a CONFLICT. Per model; 1-200 characters of A-Z a-z 0-9 . _ : -' })
+  idempotencyKey?: string | null;
 }

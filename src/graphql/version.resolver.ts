@@ -72,6 +72,7 @@ export class VersionResolver {
         description: input.description ?? null,
         tags: input.tags ?? [],
         artifacts: input.artifacts.map((a) => ({ path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256, contentType: a.contentType ?? 'application/octet-stream' })),
+        idempotencyKey: input.idempotencyKey ?? null,
       },
       ctx.actor,
     );

@@ -1,11 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Route labels are a closed set, so a client cannot grow the metric's cardinality. */
-export type RouteLabel = 'graphql' | 'download' | 'artifacts' | 'healthz' | 'readyz' | 'metrics' | 'other';
+export type RouteLabel = 'graphql' | 'download' | 'manifest' | 'artifacts' | 'healthz' | 'readyz' | 'metrics' | 'other';
 
 export function routeLabel(path: string): RouteLabel {
   if (path === '/graphql') return 'graphql';
-  if (path.startsWith('/v1/models/')) return 'download';
+  if (path.startsWith('/v1/models/')) return path.endsWith('/manifest') ? 'manifest' : 'download';
   if (path.startsWith('/artifacts/')) return 'artifacts';
   if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path.slice(1) as RouteLabel;
   return 'other';

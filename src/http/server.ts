@@ -8,6 +8,7 @@ import { type GraphQLContext, createLoaders } from '../graphql/context.js';
 import type { Services } from '../services/services.js';
 import { type ConnectionSettings, ConnectionGuard, serverOptions } from './connection-limits.js';
 import { HttpMetrics, routeLabel } from './metrics.js';
+import { MANIFEST_ROUTE, manifestRoute } from './manifest.route.js';
 import { type DrainResult, drainServer } from './shutdown.js';
 
 /** A route the composition root mounts (e.g. the filesystem store's signed URLs); false: not mine. */
@@ -96,6 +97,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps,
     if (principal) await downloadRedirect(res, deps, download, principal, req.method);
     return;
   }
+  const manifest = MANIFEST_ROUTE.exec(path);
+  if (manifest && (req.method === 'GET' || req.method === 'HEAD')) {
+    const principal = await authenticate(req, res, deps, 'json');
+    if (principal) await manifestRoute(res, deps.services, manifest, principal, req.headers['if-none-match'], req.method === 'HEAD');
+    return;
+  }
   for (const route of deps.routes) if (await route(req, res, url)) return;
   sendJson(res, 404, { error: 'Not found' });
 }
@@ -110,9 +117,11 @@ async function downloadRedirect(res: ServerResponse, deps: HttpDeps, match: RegE
   const [model, ref, artifactPath] = parts as [string, string, string];
   try {
     // Signed for the request's own method: storage refuses a HEAD on a URL signed for GET.
-    const url = await deps.services.queries.resolveDownload(principal, model, ref, artifactPath, method);
-    // An explicit empty body rather than a chunked empty one.
-    res.writeHead(302, { Location: url.url, 'Cache-Control': 'no-store', 'Content-Length': 0 });
+    const { request, version, artifact } = await deps.services.queries.resolveDownload(principal, model, ref, artifactPath, method);
+    // An explicit empty body rather than a chunked empty one. The headers say what the redirect resolved to, for checking the bytes.
+    res.writeHead(302, {
+      Location: request.url, 'Cache-Control': 'no-store', 'Content-Length': 0, 'X-Model-Version-Id': version.id, 'X-Artifact-Sha256': artifact.sha256,
+    });
     res.end();
   } catch (err) {
     if (!(err instanceof RegistryError)) throw err;

@@ -6,7 +6,9 @@ import { type ImprovementPolicy, improvementShortfall } from '../domain/policy.j
 import {
   checkEnvironment, checkFiniteNumber, checkMetricName, checkModelName, checkOptionalText, checkVersionIdFormat,
 } from '../domain/validation.js';
+import { type IdempotencyRecord, checkIdempotencyKey, idempotencyFingerprint } from '../domain/idempotency.js';
 import type { AccessService } from './access.service.js';
+import { type ClaimFor as Claim, IdempotentRequests, NO_KEY } from './idempotency/idempotent-requests.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 import { notFound } from './version.service.js';
 
@@ -17,6 +19,8 @@ export interface PromoteCommand {
   /** undefined: no check; null: nothing may be deployed now; an id: that version must be deployed now. */
   expectedCurrentVersionId?: string | null;
   requireImprovement?: ImprovementPolicy | null;
+  /** Same key and input within 24 h: the same deployment (or the same refusal). */
+  idempotencyKey?: string | null;
 }
 
 export interface RollbackCommand {
@@ -24,6 +28,7 @@ export interface RollbackCommand {
   environment?: string | null;
   toVersionId?: string | null;
   reason?: string | null;
+  idempotencyKey?: string | null;
 }
 
 /** Retries of a promotion that lost a compare-and-set race without an expectation of its own. */
@@ -35,10 +40,14 @@ const PROMOTE_ATTEMPTS = 5;
  * the error is then thrown to the caller; nothing else changes.
  */
 export class DeploymentService {
+  private readonly idempotent: IdempotentRequests;
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly access: AccessService,
-  ) {}
+  ) {
+    this.idempotent = new IdempotentRequests(deps);
+  }
 
   async promote(cmd: PromoteCommand, actor: Actor): Promise<Deployment> {
     checkVersionIdFormat('input.versionId', cmd.versionId);
@@ -46,18 +55,34 @@ export class DeploymentService {
     const reason = checkOptionalText('input.reason', cmd.reason, LIMITS.reasonChars);
     if (cmd.expectedCurrentVersionId) checkVersionIdFormat('input.expectedCurrentVersionId', cmd.expectedCurrentVersionId);
     const policy = cmd.requireImprovement ? checkPolicy(cmd.requireImprovement) : null;
+    const key = checkIdempotencyKey('input.idempotencyKey', cmd.idempotencyKey);
     const version = await this.deps.store.getVersion(cmd.versionId);
     if (!version) throw new NotFoundError(notFound(cmd.versionId));
     await this.access.requireById(actor, 'deploy', version.modelName, 'promote versions', notFound(cmd.versionId));
+    const input = { versionId: version.id, environment, reason, expectedCurrentVersionId: cmd.expectedCurrentVersionId, policy };
+    return this.idempotent.run(
+      key === null ? null : { modelName: version.modelName, key, operation: 'PROMOTE', fingerprint: idempotencyFingerprint('PROMOTE', input) },
+      (record) => this.replay(record),
+      (claim) => this.promoteNew(cmd, version, environment, reason, policy, claim, actor),
+    );
+  }
 
+  private async promoteNew(
+    cmd: PromoteCommand, version: ModelVersion, environment: string, reason: string | null, policy: ImprovementPolicy | null, claim: Claim, actor: Actor,
+  ): Promise<Deployment> {
     for (let attempt = 1; ; attempt++) {
       const pointer = await this.deps.store.getPointer(version.modelName, environment);
-      const refuse = (error: RegistryError) => this.refuse('PROMOTE', version, environment, pointer, reason, error, actor);
+      const refuse = (error: RegistryError) => this.refuse('PROMOTE', version, environment, pointer, reason, error, actor, claim);
       const expected = cmd.expectedCurrentVersionId;
       if (expected !== undefined && (pointer?.versionId ?? null) !== expected) {
         return refuse(new ConflictError(`${environment} of "${version.modelName}" runs ${pointer?.versionId ?? 'nothing'}, not ${expected ?? 'nothing'}`));
       }
-      if (pointer?.versionId === version.id) return this.deployment(pointer.deploymentId);
+      if (pointer?.versionId === version.id) {
+        // Already there: the answer is the deployment that put it there (the key remembers it).
+        const existing = claim(pointer.deploymentId);
+        if (existing) await this.deps.store.claimIdempotencyKey(existing);
+        return this.deployment(pointer.deploymentId);
+      }
       if (version.status !== 'READY') {
         return refuse(new FailedPreconditionError(`Version ${version.id} is ${version.status}; only READY versions can be deployed`));
       }
@@ -76,7 +101,9 @@ export class DeploymentService {
           previousVersionId: deployment.previousVersionId,
           reason,
           policy: policy ? { metric: policy.metric, minRatio: policy.minRatio } : null,
+          ...keyDetail(claim),
         }),
+        claim(deployment.id),
       );
       if (result.kind === 'moved') return result.deployment;
       if (result.kind === 'version-not-ready') {
@@ -94,7 +121,17 @@ export class DeploymentService {
     const environment = checkEnvironment('input.environment', cmd.environment ?? DEFAULT_ENVIRONMENT);
     const reason = checkOptionalText('input.reason', cmd.reason, LIMITS.reasonChars);
     if (cmd.toVersionId) checkVersionIdFormat('input.toVersionId', cmd.toVersionId);
+    const key = checkIdempotencyKey('input.idempotencyKey', cmd.idempotencyKey);
     if (!(await this.deps.store.getModel(modelName))) throw new NotFoundError(`Model "${modelName}" does not exist`);
+    const input = { modelName, environment, reason, toVersionId: cmd.toVersionId ?? null };
+    return this.idempotent.run(
+      key === null ? null : { modelName, key, operation: 'ROLLBACK', fingerprint: idempotencyFingerprint('ROLLBACK', input) },
+      (record) => this.replay(record),
+      (claim) => this.rollbackNew(cmd, modelName, environment, reason, claim, actor),
+    );
+  }
+
+  private async rollbackNew(cmd: RollbackCommand, modelName: string, environment: string, reason: string | null, claim: Claim, actor: Actor): Promise<Deployment> {
     const explicit = cmd.toVersionId ? await this.deps.store.getVersion(cmd.toVersionId) : null;
     if (cmd.toVersionId && (!explicit || explicit.modelName !== modelName)) {
       throw new NotFoundError(`Model "${modelName}" has no version ${cmd.toVersionId}`);
@@ -102,7 +139,7 @@ export class DeploymentService {
     const pointer = await this.deps.store.getPointer(modelName, environment);
     if (!pointer) {
       const error = new FailedPreconditionError(`Nothing to roll back: "${modelName}" has no deployment in ${environment}`);
-      if (explicit) return this.refuse('ROLLBACK', explicit, environment, null, reason, error, actor);
+      if (explicit) return this.refuse('ROLLBACK', explicit, environment, null, reason, error, actor, claim);
       throw error;
     }
     const current = await this.deployment(pointer.deploymentId);
@@ -114,13 +151,13 @@ export class DeploymentService {
     if (explicit) {
       target = explicit;
       if (target.id === pointer.versionId) {
-        return this.refuse('ROLLBACK', target, environment, pointer, reason, new FailedPreconditionError(`Version ${target.id} is already deployed in ${environment}`), actor);
+        return this.refuse('ROLLBACK', target, environment, pointer, reason, new FailedPreconditionError(`Version ${target.id} is already deployed in ${environment}`), actor, claim);
       }
       const earlier = await this.deps.store.listDeployments({ modelName, environment, versionId: target.id, status: 'SUCCEEDED' }, { first: 1, after: null });
       const found = earlier.items[0]?.node;
       if (!found) {
         const error = new FailedPreconditionError(`Version ${target.id} was never deployed in ${environment}; promote it instead`);
-        return this.refuse('ROLLBACK', target, environment, pointer, reason, error, actor);
+        return this.refuse('ROLLBACK', target, environment, pointer, reason, error, actor, claim);
       }
       restored = found;
     } else {
@@ -129,7 +166,7 @@ export class DeploymentService {
       const base = current.action === 'ROLLBACK' && current.restoredDeploymentId ? await this.deployment(current.restoredDeploymentId) : current;
       if (!base.priorDeploymentId) {
         const error = new FailedPreconditionError(`Nothing to roll back to: ${pointer.versionId} is the first version deployed in ${environment}`);
-        return this.refuse('ROLLBACK', currentVersion, environment, pointer, reason, error, actor);
+        return this.refuse('ROLLBACK', currentVersion, environment, pointer, reason, error, actor, claim);
       }
       restored = await this.deployment(base.priorDeploymentId);
       const v = await this.deps.store.getVersion(restored.versionId);
@@ -138,7 +175,7 @@ export class DeploymentService {
     }
     if (target.status !== 'READY') {
       const error = new FailedPreconditionError(`Cannot roll back to ${target.id}: it is ${target.status}; only READY versions can be deployed`);
-      return this.refuse('ROLLBACK', target, environment, pointer, reason, error, actor);
+      return this.refuse('ROLLBACK', target, environment, pointer, reason, error, actor, claim);
     }
     const deployment = this.newDeployment('ROLLBACK', target, environment, pointer, reason, actor, restored.id);
     const result = await this.deps.store.moveDeploymentPointer(
@@ -150,14 +187,16 @@ export class DeploymentService {
         previousVersionId: pointer.versionId,
         restoredDeploymentId: restored.id,
         reason,
+        ...keyDetail(claim),
       }),
+      claim(deployment.id),
     );
     if (result.kind === 'moved') return result.deployment;
     const error =
       result.kind === 'conflict'
         ? new ConflictError(`${environment} of "${modelName}" changed while rolling back; look at the deployment history and try again`)
         : new FailedPreconditionError(`Cannot roll back to ${target.id}: it is ${result.status ?? 'gone'}`);
-    return this.refuse('ROLLBACK', target, environment, pointer, reason, error, actor);
+    return this.refuse('ROLLBACK', target, environment, pointer, reason, error, actor, claim);
   }
 
   private newDeployment(
@@ -182,10 +221,21 @@ export class DeploymentService {
     };
   }
 
-  /** Records the refusal, then throws `error`. */
+  /**
+   * A retry of a keyed promotion or rollback: the deployment it made, or, for a refusal (a FAILED
+   * deployment), the same refusal again: the same code and message, nothing written.
+   */
+  private async replay(record: IdempotencyRecord): Promise<Deployment> {
+    const d = await this.deployment(record.resultId);
+    if (d.status === 'SUCCEEDED') return d;
+    const message = d.failureReason ?? 'Refused';
+    throw record.refusalCode === 'CONFLICT' ? new ConflictError(message) : new FailedPreconditionError(message);
+  }
+
+  /** Records the refusal (with the request's key), then throws `error`. */
   private async refuse(
     action: Deployment['action'], version: ModelVersion, environment: string, pointer: DeploymentPointer | null,
-    reason: string | null, error: RegistryError, actor: Actor,
+    reason: string | null, error: RegistryError, actor: Actor, claim: Claim = NO_KEY,
   ): Promise<never> {
     const d: Deployment = { ...this.newDeployment(action, version, environment, pointer, reason, actor, null), status: 'FAILED', failureReason: error.message };
     await this.deps.store.recordRefusedDeployment(
@@ -197,7 +247,9 @@ export class DeploymentService {
         code: error.code,
         failureReason: error.message,
         reason,
+        ...keyDetail(claim),
       }),
+      claim(d.id, error.code),
     );
     throw error;
   }
@@ -207,6 +259,11 @@ export class DeploymentService {
     if (!d) throw new Error(`deployment ${id} is missing from the store`);
     return d;
   }
+}
+
+/** The request's idempotency key in its audit event, if it has one. */
+function keyDetail(claim: Claim): { idempotencyKey?: string } {
+  return claim.key === null ? {} : { idempotencyKey: claim.key };
 }
 
 function checkPolicy(p: ImprovementPolicy): ImprovementPolicy {

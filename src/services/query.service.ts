@@ -29,6 +29,9 @@ export interface VersionComparison {
   deltaVsProduction: number | null;
 }
 
+/** A version number in a download or manifest ref (environments start with a letter, version ids with `v`). */
+const VERSION_NUMBER = /^[1-9][0-9]{0,9}$/;
+
 /** Verified versions kept for the download route (each holds at most 100 artifacts). */
 const DOWNLOADABLE_CACHE_SIZE = 1000;
 
@@ -139,38 +142,58 @@ export class QueryService {
   }
 
   /**
-   * The inference download: `ref` is a version id, `latest` (newest READY) or an environment name.
-   * NOT_FOUND when the model, version, deployment or file does not exist or is not downloadable.
-   * `method`: the URL is signed for the request's own method (storage refuses HEAD on a GET URL).
+   * The inference download: `ref` as for resolveRef. NOT_FOUND when the model, version, deployment
+   * or file does not exist or is not downloadable. `method`: the URL is signed for the request's
+   * own method (storage refuses HEAD on a GET URL).
    */
-  async resolveDownload(principal: Principal, modelName: string, ref: string, path: string, method: 'GET' | 'HEAD' = 'GET'): Promise<PresignedRequest> {
+  async resolveDownload(
+    principal: Principal, modelName: string, ref: string, path: string, method: 'GET' | 'HEAD' = 'GET',
+  ): Promise<{ request: PresignedRequest; version: ModelVersion; artifact: Artifact }> {
+    const { version } = await this.resolveRef(principal, modelName, ref);
+    const artifact = version.artifacts.find((a) => a.path === path);
+    if (!artifact) throw new NotFoundError(`Version ${version.id} has no artifact "${path}"`);
+    const request = await this.downloadUrl(version, artifact, this.deps.settings.downloadUrlTtlSeconds, method);
+    if (!request) throw new NotFoundError(`Version ${version.id} is ${version.status}; only verified versions can be downloaded`);
+    return { request, version, artifact };
+  }
+
+  /**
+   * The verified (READY or ARCHIVED) version a download or manifest `ref` names: a version id, a
+   * version number of the model (`3`), `latest` (the newest READY) or an environment name (its
+   * deployed version; `environment` is then that name). NOT_FOUND alike for a missing model, one
+   * outside the caller's scope, a missing version and one not verified.
+   */
+  async resolveRef(principal: Principal, modelName: string, ref: string): Promise<{ version: ModelVersion; environment: string | null }> {
     checkModelName('model', modelName);
     this.access.requireVisible(principal, modelName);
     let version: ModelVersion | null;
+    let environment: string | null = null;
     if (isVersionId(ref)) {
       version = await this.verifiedVersion(ref);
       if (version && version.modelName !== modelName) version = null;
       // Without the version, say whether the model itself exists.
       if (!version) await this.requireModel(principal, 'model', modelName);
+    } else if (VERSION_NUMBER.test(ref)) {
+      version = await this.store.getVersionByNumber(modelName, Number(ref));
+      if (!version) await this.requireModel(principal, 'model', modelName);
     } else if (ref === 'latest') {
       await this.requireModel(principal, 'model', modelName);
       version = await this.store.latestVersion(modelName, 'READY');
     } else {
-      const env = checkEnvironment('ref', ref);
+      environment = checkEnvironment('ref', ref);
       // A pointer proves the model exists; only without one is the model looked up (for the message).
-      const pointer = await this.store.getPointer(modelName, env);
+      const pointer = await this.store.getPointer(modelName, environment);
       if (!pointer) {
         await this.requireModel(principal, 'model', modelName);
-        throw new NotFoundError(`Model "${modelName}" has no deployment in ${env}`);
+        throw new NotFoundError(`Model "${modelName}" has no deployment in ${environment}`);
       }
       version = await this.verifiedVersion(pointer.versionId);
     }
     if (!version) throw new NotFoundError(`Model "${modelName}" has no version ${ref}`);
-    const artifact = version.artifacts.find((a) => a.path === path);
-    if (!artifact) throw new NotFoundError(`Version ${version.id} has no artifact "${path}"`);
-    const url = await this.downloadUrl(version, artifact, this.deps.settings.downloadUrlTtlSeconds, method);
-    if (!url) throw new NotFoundError(`Version ${version.id} is ${version.status}; only verified versions can be downloaded`);
-    return url;
+    if (!VERIFIED_STATUSES.includes(version.status)) {
+      throw new NotFoundError(`Version ${version.id} is ${version.status}; only verified versions can be downloaded`);
+    }
+    return { version, environment };
   }
 
   /**

@@ -7,7 +7,9 @@ import {
   checkText, checkTraining, checkVersionIdFormat,
 } from '../domain/validation.js';
 import { newVersionId } from '../domain/version-id.js';
+import { type IdempotencyRecord, checkIdempotencyKey, idempotencyFingerprint } from '../domain/idempotency.js';
 import type { AccessService } from './access.service.js';
+import { type ClaimFor, IdempotentRequests } from './idempotency/idempotent-requests.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 
 export interface RegisterVersionCommand {
@@ -21,6 +23,8 @@ export interface RegisterVersionCommand {
   description: string | null;
   tags: string[];
   artifacts: Artifact[];
+  /** Same key and input within 24 h: the same version (fresh upload URLs while PENDING_UPLOAD). */
+  idempotencyKey?: string | null;
 }
 
 export interface RegisteredVersion {
@@ -36,10 +40,14 @@ export function artifactTarget(v: Pick<ModelVersion, 'modelName' | 'id'>, a: Art
 
 /** Use cases that create and change versions and models. */
 export class VersionService {
+  private readonly idempotent: IdempotentRequests;
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly access: AccessService,
-  ) {}
+  ) {
+    this.idempotent = new IdempotentRequests(deps);
+  }
 
   async register(cmd: RegisterVersionCommand, actor: Actor): Promise<RegisteredVersion> {
     await this.access.require(actor, 'publish', cmd.modelName, 'register model versions');
@@ -56,6 +64,18 @@ export class VersionService {
       tags: checkTags(`${f}.tags`, cmd.tags),
       artifacts: checkArtifacts(`${f}.artifacts`, cmd.artifacts),
     };
+    const key = checkIdempotencyKey(`${f}.idempotencyKey`, cmd.idempotencyKey);
+    const request = key === null ? null : { modelName: base.modelName, key, operation: 'REGISTER' as const, fingerprint: idempotencyFingerprint('REGISTER', base) };
+    return this.idempotent.run(
+      request,
+      (record) => this.replayRegistration(record, actor),
+      (claim) => this.registerNew(base, claim, actor),
+    );
+  }
+
+  private async registerNew(
+    base: Omit<ModelVersion, 'id' | 'number' | 'status' | 'failureReason' | 'createdAt' | 'createdBy'>, claim: ClaimFor, actor: Actor,
+  ): Promise<RegisteredVersion> {
     for (let attempt = 1; ; attempt++) {
       const now = this.deps.now();
       const version: Omit<ModelVersion, 'number'> = {
@@ -76,7 +96,9 @@ export class VersionService {
             datasetVersion: v.datasetVersion,
             metrics: Object.fromEntries(v.metrics.map((m) => [m.name, m.value])),
             artifacts: v.artifacts.map((a) => ({ path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256 })),
+            ...(claim.key !== null && { idempotencyKey: claim.key }),
           }),
+          claim(version.id),
         );
         return { version: stored, uploads };
       } catch (err) {
@@ -85,6 +107,22 @@ export class VersionService {
         throw err;
       }
     }
+  }
+
+  /** A retry of a keyed registration: the version it made, with fresh upload URLs while it waits for its files. */
+  private async replayRegistration(record: IdempotencyRecord, actor: Actor): Promise<RegisteredVersion> {
+    const version = await this.deps.store.getVersion(record.resultId);
+    if (!version) throw new Error(`idempotency key "${record.key}" names missing version ${record.resultId}`);
+    if (version.status !== 'PENDING_UPLOAD') return { version, uploads: [] };
+    const uploads = await this.presignUploads(version);
+    await this.deps.store.appendAudit(
+      auditDraft(this.deps, actor, AuditAction.uploadUrlsIssued, { modelName: version.modelName, versionId: version.id }, {
+        paths: version.artifacts.map((a) => a.path),
+        expiresAt: uploads[0]?.upload.expiresAt.toISOString() ?? null,
+        idempotencyKey: record.key,
+      }),
+    );
+    return { version, uploads };
   }
 
   /** Fresh upload URLs for a version still waiting for its files (the first ones expired). */

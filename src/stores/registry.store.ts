@@ -11,6 +11,7 @@ import type {
   SortDirection,
   VersionStatus,
 } from '../domain/model.js';
+import type { IdempotencyClaim, IdempotencyRecord } from '../domain/idempotency.js';
 import type { ApiToken, NewApiToken } from '../domain/token.js';
 
 /**
@@ -34,8 +35,13 @@ export interface RegistryStore {
    * Creates the model on its first version, gives the version the model's next number
    * (1..n without gaps, also across processes), stores it and appends `audit(version)`.
    * Throws ConflictError if `version.id` is taken.
+   * With `idempotency` (its resultId = version.id), the key is claimed in the same write: the
+   * version and its key are stored together or neither is; IdempotencyKeyTakenError (nothing
+   * written) if the key is held by an unexpired record.
    */
-  registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft): Promise<ModelVersion>;
+  registerVersion(
+    version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft, idempotency?: IdempotencyClaim | null,
+  ): Promise<ModelVersion>;
 
   getModel(name: string): Promise<Model | null>;
   getModels(names: readonly string[]): Promise<Model[]>;
@@ -51,6 +57,8 @@ export interface RegistryStore {
   getVersions(ids: readonly string[]): Promise<ModelVersion[]>;
   /** Newest (highest number) first. */
   listVersions(filter: { modelName: string; status: VersionStatus | null }, page: PageRequest): Promise<Page<ModelVersion>>;
+  /** The model's version with this number (1..n), or null. */
+  getVersionByNumber(modelName: string, number: number): Promise<ModelVersion | null>;
   /** The highest-numbered version of the model, optionally only among those in `status`. */
   latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null>;
   /**
@@ -91,16 +99,30 @@ export interface RegistryStore {
    * `expectedRevision` (null: no pointer exists yet) and the deployment's version is READY. Writes
    * the pointer (revision `deployment.revision` = expectedRevision + 1, or 1), the SUCCEEDED
    * deployment and the audit event together; the pointer's `audit` names that event.
+   * With `idempotency` (resultId = deployment.id), the key is claimed with the move, only if it
+   * moves; IdempotencyKeyTakenError (nothing written) if the key is held by an unexpired record.
    */
-  moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft): Promise<MoveResult>;
-  /** Stores a FAILED deployment (a refused promotion or rollback) with its audit event. */
-  recordRefusedDeployment(deployment: Deployment, audit: AuditDraft): Promise<Deployment>;
+  moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft, idempotency?: IdempotencyClaim | null): Promise<MoveResult>;
+  /** Stores a FAILED deployment (a refused promotion or rollback) with its audit event (and the key, as for moves). */
+  recordRefusedDeployment(deployment: Deployment, audit: AuditDraft, idempotency?: IdempotencyClaim | null): Promise<Deployment>;
   getDeployments(ids: readonly string[]): Promise<Deployment[]>;
   /** Newest first: for one (model, environment), SUCCEEDED deployments come in pointer-revision order. */
   listDeployments(
     filter: { modelName: string; environment: string | null; versionId: string | null; status: 'SUCCEEDED' | 'FAILED' | null },
     page: PageRequest,
   ): Promise<Page<Deployment>>;
+
+  /**
+   * Claims a key for an answer that writes nothing else (a promotion of the version already
+   * deployed answers with the existing deployment). IdempotencyKeyTakenError if held.
+   */
+  claimIdempotencyKey(claim: IdempotencyClaim): Promise<void>;
+  /**
+   * The record of (model, key), unless there is none or it expired by `now`. A record whose
+   * operation is still running elsewhere comes back with `settled: false` (MongoDB; SQLite
+   * records are always settled).
+   */
+  getIdempotencyRecord(modelName: string, key: string, now: Date): Promise<IdempotencyRecord | null>;
 
   /** Appends one event at the head of the chain (sequence head+1, previousHash head.hash). */
   appendAudit(draft: AuditDraft): Promise<AuditEvent>;

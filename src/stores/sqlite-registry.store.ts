@@ -7,6 +7,8 @@ import { VERIFIED_STATUSES } from '../domain/model.js';
 import { decodeCursor, toPage } from './paging.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { acquireSqliteLease, getSqliteLease } from './sqlite-leases.js';
+import { claimSqliteKey, getSqliteKey } from './sqlite-idempotency.js';
+import type { IdempotencyClaim, IdempotencyRecord } from '../domain/idempotency.js';
 import { compareByMetric } from '../domain/ranking.js';
 import { type ApiToken, type NewApiToken, scopeRange } from '../domain/token.js';
 import type { AuditFilter, Lease, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
@@ -73,8 +75,11 @@ export class SqliteRegistryStore implements RegistryStore {
     return e;
   }
 
-  async registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft): Promise<ModelVersion> {
+  async registerVersion(
+    version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft, idempotency: IdempotencyClaim | null = null,
+  ): Promise<ModelVersion> {
     return this.write(() => {
+      if (idempotency) claimSqliteKey(this.db, idempotency);
       this.sql('INSERT OR IGNORE INTO models (name, description, created_at, version_count) VALUES (?, NULL, ?, 0)')
         .run(version.modelName, version.createdAt.getTime());
       const { version_count } = this.sql('UPDATE models SET version_count = version_count + 1 WHERE name = ? RETURNING version_count')
@@ -150,6 +155,11 @@ export class SqliteRegistryStore implements RegistryStore {
       ? this.sql('SELECT COALESCE(MAX(version_count), 0) AS n FROM models WHERE name = @model').get({ model: filter.modelName })
       : this.sql(`SELECT COUNT(*) AS n FROM versions WHERE model_name = @model ${byStatus}`).get(params)) as { n: number };
     return toPage(await rowsToVersions(rows), page.first, n, (v) => [v.number]);
+  }
+
+  async getVersionByNumber(modelName: string, number: number): Promise<ModelVersion | null> {
+    const row = this.sql('SELECT * FROM versions WHERE model_name = ? AND number = ?').get(modelName, number) as VersionRow | undefined;
+    return row ? rowToVersion(row) : null;
   }
 
   async latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null> {
@@ -250,7 +260,9 @@ export class SqliteRegistryStore implements RegistryStore {
     for (const row of this.sql('SELECT * FROM pointers ORDER BY model_name, environment').iterate() as IterableIterator<PointerRow>) yield rowToPointer(row);
   }
 
-  async moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft): Promise<MoveResult> {
+  async moveDeploymentPointer(
+    deployment: Deployment, expectedRevision: number | null, audit: AuditDraft, idempotency: IdempotencyClaim | null = null,
+  ): Promise<MoveResult> {
     return this.write((): MoveResult => {
       const current = this.sql('SELECT * FROM pointers WHERE model_name = ? AND environment = ?')
         .get(deployment.modelName, deployment.environment) as PointerRow | undefined;
@@ -259,6 +271,7 @@ export class SqliteRegistryStore implements RegistryStore {
         | { status: VersionStatus }
         | undefined)?.status;
       if (status !== 'READY') return { kind: 'version-not-ready', status: status ?? null };
+      if (idempotency) claimSqliteKey(this.db, idempotency);
       const revision = (expectedRevision ?? 0) + 1;
       const stored: Deployment = { ...deployment, status: 'SUCCEEDED', revision };
       this.insertDeployment(stored);
@@ -285,9 +298,10 @@ export class SqliteRegistryStore implements RegistryStore {
       .run(deploymentToRow(d));
   }
 
-  async recordRefusedDeployment(deployment: Deployment, audit: AuditDraft): Promise<Deployment> {
+  async recordRefusedDeployment(deployment: Deployment, audit: AuditDraft, idempotency: IdempotencyClaim | null = null): Promise<Deployment> {
     const stored: Deployment = { ...deployment, status: 'FAILED', revision: null };
     return this.write(() => {
+      if (idempotency) claimSqliteKey(this.db, idempotency);
       this.insertDeployment(stored);
       this.appendInTx(audit);
       return stored;
@@ -333,6 +347,14 @@ export class SqliteRegistryStore implements RegistryStore {
     if (filter.status === 'SUCCEEDED') return { n: succeeded() };
     if (filter.status === 'FAILED') return { n: failed() };
     return { n: succeeded() + failed() };
+  }
+
+  async claimIdempotencyKey(claim: IdempotencyClaim): Promise<void> {
+    this.write(() => claimSqliteKey(this.db, claim));
+  }
+
+  async getIdempotencyRecord(modelName: string, key: string, now: Date): Promise<IdempotencyRecord | null> {
+    return getSqliteKey(this.db, modelName, key, now);
   }
 
   async appendAudit(draft: AuditDraft): Promise<AuditEvent> {

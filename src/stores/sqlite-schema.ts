@@ -110,6 +110,20 @@ CREATE TABLE IF NOT EXISTS leases (
   details    TEXT
 ) STRICT;
 
+-- Idempotency keys, per model: claimed in the transaction of the write they name (result_id), with
+-- the fingerprint of the input; an expired key (expires_at <= now) is replaced by the next claim.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  model_name   TEXT NOT NULL,
+  key          TEXT NOT NULL,
+  operation    TEXT NOT NULL,
+  fingerprint  TEXT NOT NULL,
+  result_id    TEXT NOT NULL,
+  refusal_code TEXT,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  PRIMARY KEY (model_name, key)
+) STRICT;
+
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_events
   BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_events

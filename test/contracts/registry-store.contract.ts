@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/hash-chain.js';
 import { ConflictError, InvalidArgumentError } from '../../src/domain/errors.js';
+import { type IdempotencyClaim, IDEMPOTENCY_TTL_MS, IdempotencyKeyTakenError, newClaim } from '../../src/domain/idempotency.js';
 import type { ModelVersion, VersionStatus } from '../../src/domain/model.js';
 import type { NewApiToken } from '../../src/domain/token.js';
 import type { AuditFilter, RegistryStore } from '../../src/stores/registry.store.js';
@@ -108,13 +109,17 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         }
       });
 
-      it('finds the latest version, optionally by status, and batches by id', async () => {
+      it('finds the latest version, optionally by status, a version by its number, and batches by id', async () => {
         const v1 = await register('latest');
         await ready(v1);
         const v2 = await register('latest');
         expect((await store.latestVersion('latest', null))?.id).toBe(v2.id);
         expect((await store.latestVersion('latest', 'READY'))?.id).toBe(v1.id);
         expect(await store.latestVersion('none', null)).toBeNull();
+        expect((await store.getVersionByNumber('latest', 2))?.id).toBe(v2.id);
+        expect((await store.getVersionByNumber('latest', 1))?.id).toBe(v1.id);
+        expect(await store.getVersionByNumber('latest', 3)).toBeNull();
+        expect(await store.getVersionByNumber('none', 1)).toBeNull();
         const got = await store.getVersions([v2.id, 'v20990101000000_00000000', v1.id]);
         expect(got.map((v) => v.id).sort()).toEqual([v1.id, v2.id].sort());
       });
@@ -279,6 +284,91 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         const page2 = await store.listDeployments({ modelName: 'refused', environment: null, versionId: null, status: null }, { first: 1, after: page1.items[0]!.cursor });
         expect(page2.items[0]!.node.status).toBe('SUCCEEDED');
         expect(page2.hasNextPage).toBe(false);
+      });
+    });
+
+    describe('idempotency keys', () => {
+      const claim = (modelName: string, key: string, resultId: string, over: Partial<IdempotencyClaim> = {}, at = new Date()): IdempotencyClaim =>
+        ({ ...newClaim({ modelName, key, operation: 'REGISTER', fingerprint: 'f'.repeat(64), resultId }, at), ...over });
+      const registerKeyed = (model: string, c: (id: string) => IdempotencyClaim) => {
+        const v = newVersion(model);
+        return store.registerVersion(v, (s) => draft('MODEL_VERSION_REGISTERED', { modelName: s.modelName, versionId: s.id }), c(v.id));
+      };
+
+      it('stores the key with the version in one write, and refuses a second claim of it with nothing written', async () => {
+        const v = await registerKeyed('idem', (id) => claim('idem', 'k-1', id));
+        const record = await store.getIdempotencyRecord('idem', 'k-1', new Date());
+        expect(record).toMatchObject({ modelName: 'idem', key: 'k-1', operation: 'REGISTER', resultId: v.id, fingerprint: 'f'.repeat(64), refusalCode: null, settled: true });
+        const before = await store.stats();
+        const second = newVersion('idem');
+        await expect(store.registerVersion(second, () => draft('MODEL_VERSION_REGISTERED'), claim('idem', 'k-1', second.id, { fingerprint: 'e'.repeat(64) })))
+          .rejects.toBeInstanceOf(IdempotencyKeyTakenError);
+        expect(await store.getVersion(second.id)).toBeNull();
+        expect(await store.stats()).toEqual(before);
+        expect((await store.getIdempotencyRecord('idem', 'k-1', new Date()))?.resultId).toBe(v.id);
+        expect(await store.getIdempotencyRecord('idem', 'k-2', new Date())).toBeNull();
+      });
+
+      it('keeps keys per model', async () => {
+        const a = await registerKeyed('idem-a', (id) => claim('idem-a', 'shared', id));
+        const b = await registerKeyed('idem-b', (id) => claim('idem-b', 'shared', id));
+        expect((await store.getIdempotencyRecord('idem-a', 'shared', new Date()))?.resultId).toBe(a.id);
+        expect((await store.getIdempotencyRecord('idem-b', 'shared', new Date()))?.resultId).toBe(b.id);
+      });
+
+      it('lets exactly one of many concurrent registrations with the same key through', async () => {
+        const results = await Promise.allSettled(Array.from({ length: 8 }, () => registerKeyed('idem-race', (id) => claim('idem-race', 'same', id))));
+        const won = results.filter((r) => r.status === 'fulfilled');
+        expect(won).toHaveLength(1);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(IdempotencyKeyTakenError);
+        expect((await store.getModel('idem-race'))?.versionCount).toBe(1);
+        expect((await store.getIdempotencyRecord('idem-race', 'same', new Date()))?.resultId).toBe(won[0]!.status === 'fulfilled' ? won[0]!.value.id : '');
+      });
+
+      it('forgets a key after its expiry and replaces the old record on the next claim', async () => {
+        const old = new Date(Date.now() - IDEMPOTENCY_TTL_MS - 60_000);
+        const first = await registerKeyed('idem-exp', (id) => claim('idem-exp', 'k', id, {}, old));
+        expect(await store.getIdempotencyRecord('idem-exp', 'k', new Date())).toBeNull();
+        expect((await store.getIdempotencyRecord('idem-exp', 'k', new Date(old.getTime() + 1000)))?.resultId).toBe(first.id);
+        const second = await registerKeyed('idem-exp', (id) => claim('idem-exp', 'k', id, { fingerprint: 'e'.repeat(64) }));
+        expect(await store.getIdempotencyRecord('idem-exp', 'k', new Date())).toMatchObject({ resultId: second.id, fingerprint: 'e'.repeat(64) });
+      });
+
+      it('claims a key with a pointer move only when it moves, and never moves when the key is held', async () => {
+        const v1 = await ready(await register('idem-dep'));
+        const v2 = await ready(await register('idem-dep'));
+        const d1 = newDeployment(v1, 'production', null);
+        const moved = await store.moveDeploymentPointer(d1, null, draft('MODEL_VERSION_PROMOTED'), claim('idem-dep', 'p1', d1.id, { operation: 'PROMOTE' }));
+        expect(moved.kind).toBe('moved');
+        expect(await store.getIdempotencyRecord('idem-dep', 'p1', new Date())).toMatchObject({ operation: 'PROMOTE', resultId: d1.id, settled: true });
+        const stale = newDeployment(v2, 'production', null);
+        expect((await store.moveDeploymentPointer(stale, null, draft('P'), claim('idem-dep', 'p2', stale.id, { operation: 'PROMOTE' }))).kind).toBe('conflict');
+        expect(await store.getIdempotencyRecord('idem-dep', 'p2', new Date())).toBeNull();
+        const before = await store.stats();
+        const d2 = newDeployment(v2, 'production', { versionId: v1.id, deploymentId: d1.id });
+        await expect(store.moveDeploymentPointer(d2, 1, draft('P'), claim('idem-dep', 'p1', d2.id, { operation: 'PROMOTE' })))
+          .rejects.toBeInstanceOf(IdempotencyKeyTakenError);
+        expect(await store.getPointer('idem-dep', 'production')).toMatchObject({ versionId: v1.id, revision: 1 });
+        expect(await store.stats()).toEqual(before);
+        expect(await store.getDeployments([d2.id])).toEqual([]);
+      });
+
+      it('claims a key with a refused deployment, keeping the refusal code', async () => {
+        const v = await ready(await register('idem-ref'));
+        const d = { ...newDeployment(v, 'production', null), status: 'FAILED' as const, failureReason: 'policy not met' };
+        await store.recordRefusedDeployment(d, draft('PROMOTION_REFUSED'), claim('idem-ref', 'r', d.id, { operation: 'PROMOTE', refusalCode: 'FAILED_PRECONDITION' }));
+        expect(await store.getIdempotencyRecord('idem-ref', 'r', new Date())).toMatchObject({ resultId: d.id, refusalCode: 'FAILED_PRECONDITION' });
+        const again = { ...newDeployment(v, 'production', null), status: 'FAILED' as const, failureReason: 'x' };
+        await expect(store.recordRefusedDeployment(again, draft('PROMOTION_REFUSED'), claim('idem-ref', 'r', again.id, { operation: 'PROMOTE' })))
+          .rejects.toBeInstanceOf(IdempotencyKeyTakenError);
+        expect(await store.getDeployments([again.id])).toEqual([]);
+      });
+
+      it('claims a key on its own (an answer that writes nothing else), once', async () => {
+        const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => store.claimIdempotencyKey(claim('idem-own', 'k', `d-${i}`, { operation: 'PROMOTE' }))));
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        const record = await store.getIdempotencyRecord('idem-own', 'k', new Date());
+        expect(record?.resultId).toMatch(/^d-[0-4]$/);
       });
     });
 

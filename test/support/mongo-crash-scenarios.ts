@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/hash-chain.js';
 import type { AuditDraft, ModelVersion } from '../../src/domain/model.js';
 import type { ApiToken, NewApiToken } from '../../src/domain/token.js';
+import { type IdempotencyClaim, type IdempotentOperation, newClaim } from '../../src/domain/idempotency.js';
 import { COLLECTIONS, deploymentToDoc, draftToDoc } from '../../src/stores/mongo/mongo-documents.js';
 import type { StoreProblem } from '../../src/stores/mongo/mongo-steps.js';
 import type { MongoRegistryStore } from '../../src/stores/mongo/mongo-registry.store.js';
@@ -43,6 +44,16 @@ const newToken = (): NewApiToken => ({
   id: randomUUID(), name: 'ci', role: 'publisher', modelScope: null, expiresAt: null, createdAt: tick(), createdBy: 'admin',
   lastUsedAt: null, revokedAt: null, secretHash: createHash('sha256').update(randomUUID()).digest('hex'),
 });
+
+const keyClaim = (modelName: string, resultId: string, operation: IdempotentOperation = 'REGISTER', refusalCode: string | null = null): IdempotencyClaim =>
+  newClaim({ modelName, key: 'retry-key', operation, fingerprint: 'f'.repeat(64), resultId, refusalCode }, new Date());
+/** After recovery the key is settled and names the result, or free (a new claim of it succeeds). */
+const expectKeySettled = async (s: Store, model: string, resultId: string) =>
+  expect(await s.getIdempotencyRecord(model, 'retry-key', new Date())).toMatchObject({ resultId, settled: true });
+const expectKeyFree = async (s: Store, model: string) => {
+  expect(await s.getIdempotencyRecord(model, 'retry-key', new Date())).toBeNull();
+  await s.claimIdempotencyKey(keyClaim(model, 'someone-else'));
+};
 
 const CASES: CrashCase[] = [
   {
@@ -146,6 +157,63 @@ const CASES: CrashCase[] = [
     notDone: async (s, ctx) => expect(await s.getDeployments([(ctx.d as { id: string }).id])).toEqual([]),
   },
   {
+    name: 'registerVersion with an idempotency key',
+    seed: async () => ({ v: newVersion('keyed') }),
+    run: (s, ctx, audit) => s.registerVersion(v(ctx) as Omit<ModelVersion, 'number'>, () => audit, keyClaim('keyed', v(ctx).id)),
+    done: async (s, ctx) => {
+      expect(await s.getVersion(v(ctx).id)).toMatchObject({ number: 1 });
+      await expectKeySettled(s, 'keyed', v(ctx).id);
+    },
+    notDone: async (s, ctx) => {
+      expect(await s.getVersion(v(ctx).id)).toBeNull();
+      await expectKeyFree(s, 'keyed');
+    },
+  },
+  {
+    name: 'moveDeploymentPointer with an idempotency key',
+    seed: async (s) => {
+      const v1 = await toReady(s, await registerIn(s, 'keyed-mv'));
+      const v2 = await toReady(s, await registerIn(s, 'keyed-mv'));
+      await deploy(s, v1);
+      const p = (await s.getPointer('keyed-mv', 'production'))!;
+      return { v1, v: v2, d: newDeployment(v2, 'production', p) };
+    },
+    run: (s, ctx, audit) => {
+      const d = ctx.d as ReturnType<typeof newDeployment>;
+      return s.moveDeploymentPointer(d, 1, audit, keyClaim('keyed-mv', d.id, 'PROMOTE'));
+    },
+    done: async (s, ctx) => {
+      const id = (ctx.d as { id: string }).id;
+      expect(await s.getPointer('keyed-mv', 'production')).toMatchObject({ versionId: v(ctx).id, revision: 2, deploymentId: id });
+      await expectKeySettled(s, 'keyed-mv', id);
+    },
+    notDone: async (s, ctx) => {
+      expect(await s.getPointer('keyed-mv', 'production')).toMatchObject({ versionId: v(ctx, 'v1').id, revision: 1 });
+      expect(await s.getDeployments([(ctx.d as { id: string }).id])).toEqual([]);
+      await expectKeyFree(s, 'keyed-mv');
+    },
+  },
+  {
+    name: 'recordRefusedDeployment with an idempotency key',
+    seed: async (s) => {
+      const v1 = await toReady(s, await registerIn(s, 'keyed-ref'));
+      return { v: v1, d: { ...newDeployment(v1, 'production', null), status: 'FAILED', failureReason: 'no' } };
+    },
+    run: (s, ctx, audit) => {
+      const d = ctx.d as ReturnType<typeof newDeployment>;
+      return s.recordRefusedDeployment(d, audit, keyClaim('keyed-ref', d.id, 'PROMOTE', 'FAILED_PRECONDITION'));
+    },
+    done: async (s, ctx) => {
+      expect(await s.getDeployments([(ctx.d as { id: string }).id])).toMatchObject([{ status: 'FAILED' }]);
+      expect(await s.getIdempotencyRecord('keyed-ref', 'retry-key', new Date())).toMatchObject({ refusalCode: 'FAILED_PRECONDITION' });
+      await expectKeySettled(s, 'keyed-ref', (ctx.d as { id: string }).id);
+    },
+    notDone: async (s, ctx) => {
+      expect(await s.getDeployments([(ctx.d as { id: string }).id])).toEqual([]);
+      await expectKeyFree(s, 'keyed-ref');
+    },
+  },
+  {
     name: 'updateModel',
     seed: async (s) => ({ v: await registerIn(s, 'um') }),
     run: (s, _ctx, audit) => s.updateModel('um', { description: 'new' }, audit),
@@ -190,7 +258,8 @@ const CASES: CrashCase[] = [
 async function pendingCount(target: MongoTarget): Promise<number> {
   let n = 0;
   for (const c of Object.values(COLLECTIONS)) n += await target.db.collection(c).countDocuments({ pendingAt: { $exists: true } });
-  return n;
+  // Unsettled idempotency claims count as unfinished writes too.
+  return n + (await target.db.collection(COLLECTIONS.idempotencyKeys).countDocuments({ unsettledAt: { $exists: true } }));
 }
 
 async function auditIds(store: Store): Promise<string[]> {

@@ -11,8 +11,10 @@ import * as Reads from '../../src/stores/mongo/mongo-queries.js';
 import * as Updates from '../../src/stores/mongo/mongo-updates.js';
 import * as Anchors from '../../src/stores/mongo/mongo-anchors.js';
 import * as Leases from '../../src/stores/mongo/mongo-leases.js';
+import * as Keys from '../../src/stores/mongo/mongo-key-specs.js';
+import { newClaim } from '../../src/domain/idempotency.js';
 
-const Q = { ...Reads, ...Updates, ...Anchors, ...Leases };
+const Q = { ...Reads, ...Updates, ...Anchors, ...Leases, ...Keys };
 type UpdateSpec = Updates.UpdateSpec;
 type FindSpec = Reads.FindSpec;
 import { type FoundPending, planRecovery } from '../../src/stores/mongo/mongo-recovery.js';
@@ -128,6 +130,8 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
       expect(run(docs, Q.latestVersionQuery('m', 'PENDING_UPLOAD')).map((d) => d.number)).toEqual([6]);
       expect(run(docs, Q.maxNumberQuery('m')).map((d) => d.number)).toEqual([7]);
       expect(run(docs, Q.maxNumberQuery('none'))).toEqual([]);
+      expect(run(docs, Q.versionByNumberQuery('m', 3)).map((d) => d._id)).toEqual(['v3']);
+      expect(run(docs, Q.versionByNumberQuery('other', 3))).toEqual([]);
     });
 
     it('registration reads only the highest number, a covered query (never the version document)', () => {
@@ -327,6 +331,45 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
     });
   });
 
+  describe('idempotency keys', () => {
+    const now = new Date('2026-03-01T12:00:00.000Z');
+    const claim = newClaim({ modelName: 'm', key: 'k-1', operation: 'REGISTER', fingerprint: 'f', resultId: 'v2' }, now);
+    const where = { resultKind: 'version' as const, pointerId: null };
+    const base = { _id: 'm/k-1', modelName: 'm', key: 'k-1', operation: 'REGISTER', fingerprint: 'f', resultId: 'v1', refusalCode: null, ...where };
+    const expired = { ...base, createdAt: new Date(now.getTime() - 25 * 3600_000), expiresAt: new Date(now.getTime() - 3600_000) };
+    const live = { ...base, createdAt: new Date(now.getTime() - 3600_000), expiresAt: new Date(now.getTime() + 23 * 3600_000) };
+
+    it('claims a key per model by _id, replacing only a settled record that expired by the claim time', () => {
+      const spec = Q.claimKeyUpdate(claim, where, true);
+      expect(spec.filter._id).toBe('m/k-1');
+      expect(spec.upsert).toBe(true);
+      expect(matches(expired, spec.filter)).toBe(true);
+      expect(matches(live, spec.filter)).toBe(false); // the upsert then collides on _id: taken
+      expect(matches({ ...expired, unsettledAt: now }, spec.filter)).toBe(false);
+      const replaced = applied(expired, spec);
+      expect(replaced).toMatchObject({ resultId: 'v2', fingerprint: 'f', expiresAt: claim.expiresAt, createdAt: now });
+      expect(replaced.unsettledAt).toBeInstanceOf(Date);
+      expect(applied(expired, Q.claimKeyUpdate(claim, where, false)).unsettledAt).toBeUndefined();
+      expect(Q.claimKeyUpdate({ ...claim, modelName: 'other' }, where, true).filter._id).toBe('other/k-1');
+    });
+
+    it('settles, releases and aborts only the claim that names the write, and aborts only past the lease (server clock)', () => {
+      const unsettled = { ...live, resultId: 'v2', unsettledAt: new Date(Date.now() - 60_000) };
+      const settle = Q.settleKeyUpdate('m/k-1', 'v2');
+      expect(matches(unsettled, settle.filter)).toBe(true);
+      expect(matches({ ...unsettled, resultId: 'v3' }, settle.filter)).toBe(false);
+      const settled = applied(unsettled, settle);
+      expect(settled.unsettledAt).toBeUndefined();
+      expect(matches(settled, settle.filter)).toBe(false);
+      expect(matches(settled, Q.releaseKeyFilter('m/k-1', 'v2').filter)).toBe(false);
+      expect(matches(unsettled, Q.releaseKeyFilter('m/k-1', 'v2').filter)).toBe(true);
+      expect(matches(unsettled, Q.abortStaleKeyFilter('m/k-1', 'v2', 30_000).filter)).toBe(true);
+      expect(matches({ ...unsettled, unsettledAt: new Date() }, Q.abortStaleKeyFilter('m/k-1', 'v2', 30_000).filter)).toBe(false);
+      expect(matches(settled, Q.abortStaleKeyFilter('m/k-1', 'v2', 0).filter)).toBe(false);
+      expect(run([unsettled, settled, live], Q.unsettledKeysQuery()).map((d) => d.resultId)).toEqual(['v2']);
+    });
+  });
+
   it('counts as unfinished only the markers older than the grace period', () => {
     const now = Date.now();
     const docs = [
@@ -499,7 +542,7 @@ function everySpec(): AnySpec[] {
   };
   for (const search of [null, 'a.b']) for (const scope of [null, 'm', 'm-*']) for (const after of [null, 'm']) page(Q.listModelsQuery({ search, scope }, after, 5));
   for (const status of [null, 'READY'] as const) for (const after of [null, 3]) page(Q.listVersionsQuery({ modelName: 'm', status }, after, 5));
-  specs.push(Q.maxNumberQuery('m'), Q.latestVersionQuery('m', null), Q.latestVersionQuery('m', 'READY'));
+  specs.push(Q.maxNumberQuery('m'), Q.latestVersionQuery('m', null), Q.latestVersionQuery('m', 'READY'), Q.versionByNumberQuery('m', 3));
   specs.push(Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'ASC', limit: 3 }), Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'DESC', limit: 3 }));
   specs.push(Q.unrankedQuery({ modelName: 'm', metric: 'f', statuses: ['READY', 'ARCHIVED'], limit: 3 }), Q.statusCountQuery('READY'));
   for (const c of Object.values(COLLECTIONS)) specs.push(Q.byIdsQuery(c, ['a']));
@@ -533,6 +576,9 @@ function everySpec(): AnySpec[] {
   }
   specs.push(Q.schemaVersionQuery(), Q.schemaVersionUpdate(1), Q.eventsOfActionsQuery(['A', 'B'], null, 10), Q.eventsOfActionsQuery(['A'], 5, 10));
   specs.push(Q.acquireLeaseUpdate('l', 'h', 1000), Q.releaseLeaseFilter('l', 'h'), Q.legacyAnchorUpdate('t', { sequence: 1, hash: 'a' }, { sequence: 2, hash: 'b' }));
+  const claim = newClaim({ modelName: 'm', key: 'k', operation: 'PROMOTE', fingerprint: 'f', resultId: 'd' }, new Date());
+  for (const unsettled of [true, false]) specs.push(Q.claimKeyUpdate(claim, { resultKind: 'deployment', pointerId: 'm:production' }, unsettled));
+  specs.push(Q.settleKeyUpdate('m/k', 'd'), Q.releaseKeyFilter('m/k', 'd'), Q.abortStaleKeyFilter('m/k', 'd', 10), Q.unsettledKeysQuery(), Q.unsettledKeysCountQuery(new Date()));
   return specs;
 }
 
@@ -613,6 +659,15 @@ describe('recovery planning at each crash point', () => {
   it('token creation and revocation: audit, then the row is anchored to that event, then clear', () => {
     expect(plan(COLLECTIONS.tokens, 'token', 'committed')).toEqual(['append-audit', 'anchor-audit', 'clear-marker']);
     expect(plan(COLLECTIONS.tokens, 'token', 'committed', { auditAppended: true })).toEqual(['anchor-audit', 'clear-marker']);
+  });
+
+  it('a write with an idempotency key settles its key before its marker is cleared', () => {
+    const keyed = (collection: FoundPending['collection'], op: PendingMarker['op']) =>
+      planRecovery({ collection, marker: { ...marker('x', 'committed', op), idempotency: { keyId: 'm/k', resultId: 'r' } } });
+    expect(keyed(COLLECTIONS.versions, 'register')).toEqual(['upsert-model', 'insert-metrics', 'append-audit', 'settle-key', 'clear-marker']);
+    expect(keyed(COLLECTIONS.pointers, 'move')).toEqual(['insert-deployment', 'append-audit', 'anchor-audit', 'settle-key', 'clear-marker']);
+    expect(keyed(COLLECTIONS.deployments, 'refused')).toEqual(['append-audit', 'settle-key', 'clear-marker']);
+    expect(planRecovery({ collection: COLLECTIONS.pointers, marker: { ...marker('x', 'intent'), idempotency: { keyId: 'm/k', resultId: 'r' } } })).toEqual(['abort-stale-intent']);
   });
 
   it('refuses markers it does not know (never guesses)', () => {

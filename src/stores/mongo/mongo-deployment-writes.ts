@@ -3,17 +3,20 @@ import { ConflictError } from '../../domain/errors.js';
 import type { AuditDraft, Deployment, DeploymentPointer, VersionStatus } from '../../domain/model.js';
 import type { MoveResult } from '../registry.store.js';
 import {
-  COLLECTIONS, type DeploymentDoc, type PendingMarker, type PointerDoc, type VersionDoc, deploymentToDoc, docToPointer, draftToDoc, pointerKey,
+  COLLECTIONS, type DeploymentDoc, type PendingMarker, type PointerDoc, type VersionDoc, deploymentToDoc, docToPointer, draftToDoc, keyDocId, pointerKey,
 } from './mongo-documents.js';
 import { type FindSpec, byIdsQuery } from './mongo-queries.js';
 import { commitPointer, releaseIntent, reservePointer } from './mongo-updates.js';
 import { type MongoSteps, WRITE_ATTEMPTS, isDuplicateKey } from './mongo-steps.js';
+import type { IdempotencyClaim } from '../../domain/idempotency.js';
+import type { MongoIdempotencyKeys } from './mongo-idempotency.js';
 
 /** The deployment writes of MongoRegistryStore (steps and crash points: see the top of mongo-registry.store.ts). */
 export class MongoDeploymentWrites {
   constructor(
     private readonly steps: MongoSteps,
     private readonly session: <T>(fn: (s: ClientSession) => Promise<T>) => Promise<T>,
+    private readonly keys: MongoIdempotencyKeys,
     /** Read concern of the public pointer reads (null: the database's). */
     private readonly pointerReadConcern: 'linearizable' | null = null,
   ) {}
@@ -39,7 +42,11 @@ export class MongoDeploymentWrites {
     return out;
   }
 
-  async moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft): Promise<MoveResult> {
+  /**
+   * With a key, K1 (the claim) comes after M2 and before the commit M3, and the pointer marker
+   * names the key so that the move's plan settles it (mongo-idempotency.ts has why that order).
+   */
+  async moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft, idempotency: IdempotencyClaim | null = null): Promise<MoveResult> {
     const key = pointerKey(deployment.modelName, deployment.environment);
     return this.session(async (session): Promise<MoveResult> => {
       const conflict = async (): Promise<MoveResult> => ({
@@ -49,10 +56,13 @@ export class MongoDeploymentWrites {
       const revision = (expectedRevision ?? 0) + 1;
       const stored: Deployment = { ...deployment, status: 'SUCCEEDED', revision };
       const seq = await this.steps.nextDeploymentSeq(session); // M0
+      const keyed = idempotency && { keyId: keyDocId(idempotency.modelName, idempotency.key), resultId: deployment.id };
       const marker: PendingMarker = {
         id: audit.id, op: 'move', phase: 'intent', audit: draftToDoc(audit), versionId: deployment.versionId, deployment: deploymentToDoc(stored, seq),
+        ...(keyed && { idempotency: keyed }),
       };
       const release = () => this.steps.update(releaseIntent(COLLECTIONS.pointers, key, marker.id), session);
+      let claimed = false;
       let committed: PointerDoc | null;
       try {
         if (!(await this.reservePointer(key, deployment, expectedRevision, marker, session))) return conflict(); // M1
@@ -60,6 +70,10 @@ export class MongoDeploymentWrites {
         if (status !== 'READY') {
           await release();
           return status === 'busy' ? conflict() : { kind: 'version-not-ready', status };
+        }
+        if (idempotency) {
+          await this.keys.claim(idempotency, { resultKind: 'deployment', pointerId: key }, true, session); // K1
+          claimed = true;
         }
         committed = await this.steps.findAndUpdate<PointerDoc>(
           commitPointer(key, marker.id, { versionId: deployment.versionId, deploymentId: deployment.id, revision }), session,
@@ -70,13 +84,29 @@ export class MongoDeploymentWrites {
         // for the lease. releaseIntent matches only our own undecided reservation, so it is harmless
         // if the reservation never applied or M3 did.
         await release().catch(() => {});
+        // Our claim goes back unless M3 may have applied (then the move's plan, or recovery, settles it).
+        if (keyed && claimed && !(await this.mayHaveMoved(key, marker.id, deployment.id, session))) {
+          await this.keys.release(keyed.keyId, keyed.resultId, session).catch(() => {});
+        }
         throw err;
       }
-      if (!committed) return conflict();
+      if (!committed) {
+        // Our reservation was aborted: M3 can no longer apply, so the claim is given back.
+        if (keyed) await this.keys.release(keyed.keyId, keyed.resultId, session);
+        return conflict();
+      }
       const event = await this.steps.finish(COLLECTIONS.pointers, committed, { auditAppended: false, deploymentStored: false }, session); // M4..M6
       const pointer: DeploymentPointer = { ...docToPointer(committed)!, audit: event && { sequence: event.sequence, hash: event.hash } };
       return { kind: 'moved', deployment: stored, pointer };
     });
+  }
+
+  /** False only when our move certainly did not commit and cannot any more (our reservation is gone, the pointer names another deployment). */
+  private async mayHaveMoved(key: string, markerId: string, deploymentId: string, session: ClientSession): Promise<boolean> {
+    const p = await this.steps.findById<PointerDoc>(COLLECTIONS.pointers, key, session).catch(() => undefined);
+    if (p === undefined) return true;
+    if (p?.pending?.id === markerId) return true;
+    return p?.deploymentId === deploymentId;
   }
 
   private async reservePointer(
@@ -112,17 +142,26 @@ export class MongoDeploymentWrites {
     return 'busy';
   }
 
-  async recordRefusedDeployment(deployment: Deployment, audit: AuditDraft): Promise<Deployment> {
+  async recordRefusedDeployment(deployment: Deployment, audit: AuditDraft, idempotency: IdempotencyClaim | null = null): Promise<Deployment> {
     const stored: Deployment = { ...deployment, status: 'FAILED', revision: null };
-    const marker: PendingMarker = { id: audit.id, op: 'refused', phase: 'committed', audit: draftToDoc(audit) };
-    const doc: DeploymentDoc = { ...deploymentToDoc(stored, await this.steps.nextDeploymentSeq()), pending: marker, pendingAt: new Date() };
+    const keyId = idempotency && (await this.keys.claim(idempotency, { resultKind: 'deployment', pointerId: null }, true)); // K1
+    const marker: PendingMarker = {
+      id: audit.id, op: 'refused', phase: 'committed', audit: draftToDoc(audit), ...(keyId && { idempotency: { keyId, resultId: deployment.id } }),
+    };
     try {
-      await this.steps.insert(COLLECTIONS.deployments, doc);
+      const doc: DeploymentDoc = { ...deploymentToDoc(stored, await this.steps.nextDeploymentSeq()), pending: marker, pendingAt: new Date() };
+      try {
+        await this.steps.insert(COLLECTIONS.deployments, doc);
+      } catch (err) {
+        if (isDuplicateKey(err)) throw new ConflictError(`Deployment ${deployment.id} already exists`);
+        throw err;
+      }
+      await this.steps.finish(COLLECTIONS.deployments, doc, { auditAppended: false });
     } catch (err) {
-      if (isDuplicateKey(err)) throw new ConflictError(`Deployment ${deployment.id} already exists`);
+      // Refused by a duplicate id: nothing written, the key goes back. Otherwise recovery decides.
+      if (keyId && err instanceof ConflictError) await this.keys.release(keyId, deployment.id).catch(() => {});
       throw err;
     }
-    await this.steps.finish(COLLECTIONS.deployments, doc, { auditAppended: false });
     return stored;
   }
 }

@@ -20,6 +20,7 @@ export const COLLECTIONS = {
   tokens: 'api_tokens',
   counters: 'counters',
   leases: 'leases',
+  idempotencyKeys: 'idempotency_keys',
 } as const;
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
 
@@ -46,6 +47,8 @@ export interface PendingMarker {
   versionId?: string;
   /** move: the SUCCEEDED deployment to store once committed. */
   deployment?: DeploymentDoc;
+  /** register, move, refused with an idempotency key: the key document this write settles (mongo-idempotency.ts). */
+  idempotency?: { keyId: string; resultId: string };
 }
 
 interface Pending {
@@ -144,6 +147,32 @@ export interface LeaseDoc {
   expiresAt: Date;
   /** What the holder last reported (progress); absent on leases written before details existed. */
   details?: JsonObject | null;
+}
+
+/**
+ * One per (model, idempotency key): `_id` "<model>/<key>" (model names have no "/"). Claimed
+ * before the write it names (`resultId`) with `unsettledAt` set, settled (field removed) once that
+ * write has committed; see mongo-idempotency.ts.
+ */
+export interface KeyDoc {
+  _id: string;
+  modelName: string;
+  key: string;
+  operation: string;
+  fingerprint: string;
+  resultId: string;
+  refusalCode: string | null;
+  /** Where the result is: a version, or a deployment (of a move through `pointerId`, or a refused one when null). */
+  resultKind: 'version' | 'deployment';
+  pointerId: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  /** Server time of the claim while its write is unfinished; absent once settled. */
+  unsettledAt?: Date;
+}
+
+export function keyDocId(modelName: string, key: string): string {
+  return `${modelName}/${key}`;
 }
 
 export function pointerKey(modelName: string, environment: string): string {

@@ -74,6 +74,10 @@ export const MONGO_INDEXES: Readonly<Record<CollectionName, readonly IndexSpec[]
   [COLLECTIONS.counters]: [],
   // One document per lease name: every lease read and write is by `_id`.
   [COLLECTIONS.leases]: [],
+  // One document per (model, key), read and written by `_id`; unsettled claims (normally none) for recovery.
+  [COLLECTIONS.idempotencyKeys]: [
+    { name: 'idempotency_keys_unsettled', key: { unsettledAt: 1 }, partialFilterExpression: { unsettledAt: { $exists: true } } },
+  ],
 };
 
 export function findIndex(collection: CollectionName, name: string): IndexSpec | undefined {

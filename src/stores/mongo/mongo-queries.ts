@@ -88,6 +88,11 @@ export function listVersionsQuery(
   };
 }
 
+/** A version by its number: an equality on the unique (modelName, number) index. */
+export function versionByNumberQuery(modelName: string, number: number): FindSpec {
+  return { collection: COLLECTIONS.versions, filter: { modelName, number }, limit: 1, index: 'versions_model_number' };
+}
+
 export function latestVersionQuery(modelName: string, status: VersionStatus | null): FindSpec {
   return { ...listVersionsQuery({ modelName, status }, null, 0).page, limit: 1 };
 }

@@ -16,6 +16,8 @@ export type RecoveryStep =
   | 'append-audit'
   /** Pointers and tokens: the row names that event (conditional on the marker, so idempotent). */
   | 'anchor-audit'
+  /** A write with an idempotency key: its key record is settled (conditional on the claim naming this write). */
+  | 'settle-key'
   /** The marker is removed (conditional on its id). */
   | 'clear-marker';
 
@@ -58,6 +60,7 @@ export function planRecovery(found: FoundPending): RecoveryStep[] {
   const steps: RecoveryStep[] = extra.filter((s) => !(s === 'insert-deployment' && found.deploymentStored === true));
   if (found.auditAppended !== true) steps.push('append-audit');
   if (ANCHORED_OPS.has(kind)) steps.push('anchor-audit');
+  if (found.marker.idempotency) steps.push('settle-key');
   steps.push('clear-marker');
   return steps;
 }

@@ -11,7 +11,7 @@ import {
 } from './mongo-documents.js';
 import { MONGO_INDEXES } from './mongo-indexes.js';
 import {
-  type DeploymentCount, auditHeadQuery, byIdsQuery, latestVersionQuery, listDeploymentsQuery, listModelsQuery, listVersionsQuery,
+  type DeploymentCount, auditHeadQuery, byIdsQuery, latestVersionQuery, versionByNumberQuery, listDeploymentsQuery, listModelsQuery, listVersionsQuery,
   pointersForVersionsQuery, rankQuery, statusCountQuery, unfinishedCountQuery, unrankedQuery,
 } from './mongo-queries.js';
 import { MongoDeploymentWrites } from './mongo-deployment-writes.js';
@@ -22,6 +22,8 @@ import { allPointerDocs, backfillAnchors } from './mongo-anchors.js';
 import { acquireMongoLease, getMongoLease, releaseMongoLease } from './mongo-leases.js';
 import { MongoAuditLog } from './mongo-audit-log.js';
 import { MongoTokens } from './mongo-tokens.js';
+import { MongoIdempotencyKeys } from './mongo-idempotency.js';
+import type { IdempotencyClaim, IdempotencyRecord } from '../../domain/idempotency.js';
 
 /*
  * RegistryStore on MongoDB, without depending on multi-document transactions (standalone or
@@ -61,6 +63,8 @@ import { MongoTokens } from './mongo-tokens.js';
  *   Archive (T1') and promotion (M2) each write their reservation first and then read the other's
  *   document (in one causally consistent session): of two concurrent ones at least one sees the
  *   other and backs off, so an ARCHIVED version is never deployed.
+ * idempotency keys  K1 claim (unsettled) before the commit point, K2 settle as a step of the write's
+ *                   plan; for moves K1 sits between M2 and M3. Recovery: mongo-idempotency.ts.
  * recordRefusedDeployment / createApiToken / updateModel / updateVersionMetadata / revokeApiToken:
  *                   one write carrying the marker ← commit, then audit, (tokens: anchor), clear.
  *
@@ -113,6 +117,7 @@ export class MongoRegistryStore implements RegistryStore {
   private readonly deploymentWrites: MongoDeploymentWrites;
   private readonly auditLog: MongoAuditLog;
   private readonly tokens: MongoTokens;
+  private readonly keys: MongoIdempotencyKeys;
   private readonly onClose: () => Promise<void>;
 
   private constructor(private readonly db: Db, options: OpenOptions) {
@@ -124,8 +129,9 @@ export class MongoRegistryStore implements RegistryStore {
     });
     this.onClose = options.onClose ?? (async () => {});
     const session = <T>(fn: (s: ClientSession) => Promise<T>) => this.session(fn);
-    this.versionWrites = new MongoVersionWrites(this.steps, session);
-    this.deploymentWrites = new MongoDeploymentWrites(this.steps, session, options.pointerReads === 'linearizable' ? 'linearizable' : null);
+    this.keys = new MongoIdempotencyKeys(this.steps);
+    this.versionWrites = new MongoVersionWrites(this.steps, session, this.keys);
+    this.deploymentWrites = new MongoDeploymentWrites(this.steps, session, this.keys, options.pointerReads === 'linearizable' ? 'linearizable' : null);
     this.auditLog = new MongoAuditLog(this.steps);
     this.tokens = new MongoTokens(this.steps);
   }
@@ -166,6 +172,7 @@ export class MongoRegistryStore implements RegistryStore {
   /** Finishes every pending operation (and aborts reservations older than the lease). Idempotent. */
   async recover(): Promise<void> {
     await this.steps.settleAll(undefined, 'all');
+    await this.keys.recoverAll();
   }
 
   private async session<T>(fn: (s: ClientSession) => Promise<T>): Promise<T> {
@@ -180,8 +187,8 @@ export class MongoRegistryStore implements RegistryStore {
 
   // ---- versions and models (writes: mongo-version-writes.ts) ----
 
-  registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft): Promise<ModelVersion> {
-    return this.versionWrites.registerVersion(version, audit);
+  registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft, idempotency?: IdempotencyClaim | null): Promise<ModelVersion> {
+    return this.versionWrites.registerVersion(version, audit, idempotency ?? null);
   }
 
   updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null> {
@@ -235,6 +242,11 @@ export class MongoRegistryStore implements RegistryStore {
     const q = listVersionsQuery(filter, after?.[0] ?? null, page.first);
     const [rows, total] = await Promise.all([this.steps.find<VersionDoc>(q.page), this.steps.count(q.count)]);
     return toPage(rows.map(docToVersion), page.first, total, (v) => [v.number]);
+  }
+
+  async getVersionByNumber(modelName: string, number: number): Promise<ModelVersion | null> {
+    const [doc] = await this.steps.find<VersionDoc>(versionByNumberQuery(modelName, number));
+    return doc ? docToVersion(doc) : null;
   }
 
   async latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null> {
@@ -291,12 +303,22 @@ export class MongoRegistryStore implements RegistryStore {
     }
   }
 
-  moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft): Promise<MoveResult> {
-    return this.deploymentWrites.moveDeploymentPointer(deployment, expectedRevision, audit);
+  moveDeploymentPointer(deployment: Deployment, expectedRevision: number | null, audit: AuditDraft, idempotency?: IdempotencyClaim | null): Promise<MoveResult> {
+    return this.deploymentWrites.moveDeploymentPointer(deployment, expectedRevision, audit, idempotency ?? null);
   }
 
-  recordRefusedDeployment(deployment: Deployment, audit: AuditDraft): Promise<Deployment> {
-    return this.deploymentWrites.recordRefusedDeployment(deployment, audit);
+  recordRefusedDeployment(deployment: Deployment, audit: AuditDraft, idempotency?: IdempotencyClaim | null): Promise<Deployment> {
+    return this.deploymentWrites.recordRefusedDeployment(deployment, audit, idempotency ?? null);
+  }
+
+  // ---- idempotency keys (mongo-idempotency.ts) ----
+
+  async claimIdempotencyKey(claim: IdempotencyClaim): Promise<void> {
+    await this.keys.claim(claim, { resultKind: 'deployment', pointerId: null }, false);
+  }
+
+  getIdempotencyRecord(modelName: string, key: string, now: Date): Promise<IdempotencyRecord | null> {
+    return this.keys.get(modelName, key, now);
   }
 
   async getDeployments(ids: readonly string[]): Promise<Deployment[]> {
@@ -411,7 +433,7 @@ export class MongoRegistryStore implements RegistryStore {
   /** Markers older than the grace period, over the (normally empty) partial pending indexes. */
   async unfinishedWrites(): Promise<number> {
     const cutoff = new Date(Date.now() - this.steps.settleGraceMs);
-    const counts = await Promise.all(PENDING_COLLECTIONS.map((c) => this.steps.count(unfinishedCountQuery(c, cutoff))));
+    const counts = await Promise.all([...PENDING_COLLECTIONS.map((c) => this.steps.count(unfinishedCountQuery(c, cutoff))), this.keys.unfinished(cutoff)]);
     return counts.reduce((a, b) => a + b, 0);
   }
 

@@ -13,6 +13,7 @@ import {
   abortStaleIntent, anchorAudit, clearMarker, metricUpserts, modelUpsert, nextDeploymentSeq, syncMetricsUpdate,
 } from './mongo-updates.js';
 import { type FoundPending, type RecoveryStep, planRecovery } from './mongo-recovery.js';
+import { settleKeyUpdate } from './mongo-key-specs.js';
 
 export { isDuplicateKey } from './mongo-access.js';
 
@@ -208,6 +209,9 @@ export class MongoSteps extends MongoAccess {
         await this.update(anchorAudit(collection, doc._id, marker.id, event), session);
         return true;
       }
+      case 'settle-key':
+        await this.update(settleKeyUpdate(marker.idempotency!.keyId, marker.idempotency!.resultId), session);
+        return true;
       case 'clear-marker':
         await this.update(clearMarker(collection, doc._id, marker.id), session);
         return true;

@@ -8,43 +8,62 @@ import {
 import { maxNumberQuery, pendingQuery, pointersForVersionsQuery } from './mongo-queries.js';
 import { markedUpdate, releaseIntent, transitionCommit, transitionDirect, transitionIntent } from './mongo-updates.js';
 import { type MongoSteps, WRITE_ATTEMPTS, backoff, duplicateKeyPattern, isDuplicateKey } from './mongo-steps.js';
+import type { IdempotencyClaim } from '../../domain/idempotency.js';
+import type { MongoIdempotencyKeys } from './mongo-idempotency.js';
 
 /** The version and model writes of MongoRegistryStore (steps and crash points: see the top of mongo-registry.store.ts). */
 export class MongoVersionWrites {
   constructor(
     private readonly steps: MongoSteps,
     private readonly session: <T>(fn: (s: ClientSession) => Promise<T>) => Promise<T>,
+    private readonly keys: MongoIdempotencyKeys,
   ) {}
 
-  async registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft): Promise<ModelVersion> {
+  /** With a key: K1 claim, then the registration (its commit point carries the key), K2 settle in its plan (mongo-idempotency.ts). */
+  async registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft, idempotency: IdempotencyClaim | null = null): Promise<ModelVersion> {
     return this.session(async (session) => {
-      for (let attempt = 1; ; attempt++) {
-        const [top] = await this.steps.find<{ number: number }>(maxNumberQuery(version.modelName), session);
-        const stored: ModelVersion = { ...version, number: (top?.number ?? 0) + 1 };
-        const draft = audit(stored);
-        const marker: PendingMarker = { id: draft.id, op: 'register', phase: 'committed', audit: draftToDoc(draft) };
-        const doc = versionToDoc(stored, marker, new Date());
-        try {
-          await this.steps.insert(COLLECTIONS.versions, doc, session);
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err;
-          // Which unique index refused it, from the error (a follow-up read at majority could miss a
-          // concurrent insert of the same id that is not majority-committed yet); the read only for
-          // a server that does not say.
-          const keyPattern = duplicateKeyPattern(err);
-          const idTaken = keyPattern !== null
-            ? Object.keys(keyPattern).join() === '_id'
-            : (await this.steps.findById(COLLECTIONS.versions, version.id, session, { _id: 1 })) !== null;
-          if (idTaken) throw new ConflictError(`Model version ${version.id} already exists`);
-          // Another process took this number first: read the new maximum and try the next one.
-          if (attempt >= WRITE_ATTEMPTS) throw new ConflictError(`Too many concurrent registrations for "${version.modelName}"; try again`);
-          await backoff(attempt);
-          continue;
-        }
-        await this.steps.finish(COLLECTIONS.versions, doc, { auditAppended: false }, session); // R3..R6
-        return stored;
+      if (!idempotency) return this.registerOnce(version, audit, null, session);
+      const keyId = await this.keys.claim(idempotency, { resultKind: 'version', pointerId: null }, true, session);
+      try {
+        return await this.registerOnce(version, audit, { keyId, resultId: version.id }, session);
+      } catch (err) {
+        // A refusal (id taken, too busy) wrote nothing: give the key back. Any other error may have
+        // come after the insert applied: the claim stays for recovery, which looks for the version.
+        if (err instanceof ConflictError) await this.keys.release(keyId, version.id, session).catch(() => {});
+        throw err;
       }
     });
+  }
+
+  private async registerOnce(
+    version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft, idempotency: PendingMarker['idempotency'] | null, session: ClientSession,
+  ): Promise<ModelVersion> {
+    for (let attempt = 1; ; attempt++) {
+      const [top] = await this.steps.find<{ number: number }>(maxNumberQuery(version.modelName), session);
+      const stored: ModelVersion = { ...version, number: (top?.number ?? 0) + 1 };
+      const draft = audit(stored);
+      const marker: PendingMarker = { id: draft.id, op: 'register', phase: 'committed', audit: draftToDoc(draft), ...(idempotency && { idempotency }) };
+      const doc = versionToDoc(stored, marker, new Date());
+      try {
+        await this.steps.insert(COLLECTIONS.versions, doc, session);
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        // Which unique index refused it, from the error (a follow-up read at majority could miss a
+        // concurrent insert of the same id that is not majority-committed yet); the read only for
+        // a server that does not say.
+        const keyPattern = duplicateKeyPattern(err);
+        const idTaken = keyPattern !== null
+          ? Object.keys(keyPattern).join() === '_id'
+          : (await this.steps.findById(COLLECTIONS.versions, version.id, session, { _id: 1 })) !== null;
+        if (idTaken) throw new ConflictError(`Model version ${version.id} already exists`);
+        // Another process took this number first: read the new maximum and try the next one.
+        if (attempt >= WRITE_ATTEMPTS) throw new ConflictError(`Too many concurrent registrations for "${version.modelName}"; try again`);
+        await backoff(attempt);
+        continue;
+      }
+      await this.steps.finish(COLLECTIONS.versions, doc, { auditAppended: false }, session); // R3..R6
+      return stored;
+    }
   }
 
   async updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null> {
