@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, publish, storeEnv } from '../support/api-harness.js';
+import { type Harness, publish, startRegistry, storeEnv } from '../support/api-harness.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { closed, openSocket } from '../support/raw-http.js';
 import { type WsClient, until, wsClient } from '../support/ws-client.js';
 
 const EVENTS = `subscription($after: Float, $model: String, $actions: [String!]) {
@@ -214,4 +215,36 @@ describe(`subscriptions: two server processes on one ${process.env.MONGODB_URI ?
     expect((await c.closedEvent).code).toBe(1001);
     expect(await exit).toBe(0);
   }, 30_000);
+});
+
+describe('subscriptions: a WebSocket is a connection', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startRegistry({ REGISTRY_MAX_CONNECTIONS_PER_ADDRESS: '2' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('counts against the per-address cap while open, and frees its place when closed', async () => {
+    const sockets = [wsClient(h.url, h.adminToken), wsClient(h.url, h.adminToken)];
+    await Promise.all(sockets.map((s) => s.connected));
+    const open = sockets.map((s) => s.subscribe(EVENTS, {}, pickEvent));
+    // A third connection from this address is closed at once, without an answer.
+    const third = await openSocket(h.url);
+    third.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(await closed(third)).toBe('');
+    await sockets[0]!.dispose();
+    await sockets[0]!.closedEvent;
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      const s = await openSocket(h.url);
+      s.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      status = /^HTTP\/1\.1 200/.test(await closed(s)) ? 200 : 0;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(status).toBe(200);
+    expect(open[1]!.closed).toBeNull();
+    await sockets[1]!.dispose();
+  });
 });
