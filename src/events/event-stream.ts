@@ -36,6 +36,10 @@ export function auditStream<T>(
 
   async function* walk(): AsyncGenerator<T> {
     await feed.join();
+    if (abort.signal.aborted) {
+      feed.leave();
+      return;
+    }
     joined = true;
     let cursor = afterSequence;
     let live = false;
