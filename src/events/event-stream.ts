@@ -35,15 +35,17 @@ export function auditStream<T>(
   };
 
   async function* walk(): AsyncGenerator<T> {
-    await feed.join();
+    // Live (subject to the lag limit) once the subscriber has reached the head it joined at.
+    const joinedAt = await feed.join();
     if (abort.signal.aborted) {
       feed.leave();
       return;
     }
     joined = true;
     let cursor = afterSequence;
-    let live = false;
+    let live = cursor >= joinedAt;
     while (!abort.signal.aborted && !feed.isStopped) {
+      live ||= cursor >= joinedAt;
       const batch = feed.cached(cursor) ?? (await store.auditEventsAfter(cursor, FEED_BATCH));
       if (batch.length === 0) {
         live = true;
