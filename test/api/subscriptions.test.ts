@@ -248,3 +248,27 @@ describe('subscriptions: a WebSocket is a connection', () => {
     await sockets[1]!.dispose();
   });
 });
+
+describe('subscriptions: HTTP timeouts do not cut an open WebSocket', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startRegistry({ REGISTRY_HEADERS_TIMEOUT_SECONDS: '1', REGISTRY_KEEP_ALIVE_TIMEOUT_SECONDS: '1', REGISTRY_REQUEST_TIMEOUT_SECONDS: '1' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('keeps a quiet subscription open past the headers, request and keep-alive timeouts', async () => {
+    const c = wsClient(h.url, h.adminToken);
+    await c.connected;
+    const got = c.subscribe(EVENTS, {}, pickEvent);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(got.closed).toBeNull();
+    await h.ok(`mutation($input: RegisterModelVersionInput!) { registerModelVersion(input: $input) { version { id } } }`, {
+      input: { modelName: 'quiet', modelType: 'rf', datasetVersion: 'd', metrics: [], artifacts: [{ path: 'm', sizeBytes: 1, sha256: 'a'.repeat(64) }] },
+    });
+    await until(() => got.items.length === 1, 'the event after the quiet time');
+    expect(got.items[0]).toMatchObject({ action: 'MODEL_VERSION_REGISTERED', modelName: 'quiet' });
+    await c.dispose();
+  });
+});
