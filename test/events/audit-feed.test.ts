@@ -3,6 +3,7 @@ import { FailedPreconditionError } from '../../src/domain/errors.js';
 import type { AuditEvent } from '../../src/domain/model.js';
 import { AuditFeed } from '../../src/events/audit-feed.js';
 import { auditStream } from '../../src/events/event-stream.js';
+import { contiguousAfter } from '../../src/stores/paging.js';
 import { SqliteRegistryStore } from '../../src/stores/sqlite-registry.store.js';
 import { draft } from '../support/fixtures.js';
 
@@ -64,5 +65,14 @@ describe('registry events: feed and subscriber stream', () => {
     await stream.return!();
     expect((await pending).done).toBe(true);
     expect(feed.subscriberCount).toBe(0);
+  });
+});
+
+describe('registry events: reading forward stops at the first gap', () => {
+  it('keeps only the run that continues the cursor (a later sequence visible before an earlier one is left for the next read)', () => {
+    const at = (...seqs: number[]) => seqs.map((sequence) => ({ sequence }));
+    expect(contiguousAfter(0, at(1, 2, 4, 5)).map((e) => e.sequence)).toEqual([1, 2]);
+    expect(contiguousAfter(3, at(5, 6))).toEqual([]);
+    expect(contiguousAfter(3, at(4, 5, 6)).map((e) => e.sequence)).toEqual([4, 5, 6]);
   });
 });
