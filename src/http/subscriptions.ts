@@ -59,8 +59,12 @@ export function attachSubscriptions(
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/graphql' || !deps.admit(socket)) {
+    if (path !== '/graphql') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (!deps.admit(socket)) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
@@ -118,7 +122,12 @@ export function attachSubscriptions(
         const connection = { principal, secret, recheck };
         connections.set(ws, connection);
         ctx.extra.connection = connection;
-        ws.once('close', () => release(ws));
+        const opened = Date.now();
+        logger.info({ actor: principal.name }, 'websocket connected');
+        ws.once('close', (code: number) => {
+          release(ws);
+          logger.info({ actor: principal.name, code, seconds: Math.round((Date.now() - opened) / 1000) }, 'websocket closed');
+        });
         return true;
       },
       onSubscribe: (ctx, _id, payload) => {
