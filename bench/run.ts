@@ -19,6 +19,7 @@ import { formatProfile, type ProfileSummary, summarizeProfile } from './lib/prof
 import {
   AUDIT_EVENTS, COMPARE_VERSIONS, DEPLOYMENT_HISTORY, HELLO, MODEL_VERSIONS, PRODUCTION_MODEL, REGISTRY_STATS, VERIFY_AUDIT_LOG,
 } from './lib/queries.js';
+import { type EventsFigure, measureEvents } from './lib/events.js';
 import { fmt, figureRow, ratio, table } from './lib/report.js';
 import { type AppendFigure, measureAuditAppends } from './lib/audit-appends.js';
 import { BIG_MODEL, SEED_ARTIFACT, type SeedStats, seedRegistry, verifySeed } from './lib/seed.js';
@@ -55,6 +56,10 @@ const AUTOMATION = QUICK
 const VERIFY_RUNS = QUICK ? 1 : 3;
 /** Seconds per audit-append load (1, 4 and 16 writers; SQLite, and MongoDB when MONGODB_URI is set). */
 const AUDIT_APPEND_SECONDS = QUICK ? 1 : 5;
+/** Registry events: subscriber counts, writers and seconds per load. */
+const EVENT_SUBSCRIBERS = [1, 100] as const;
+const EVENT_WRITERS = 8;
+const EVENT_SECONDS = QUICK ? 2 : 5;
 /**
  * Full runs: the ceilings again at the end, and the two target ratios (GraphQL inference ÷ Apollo
  * shape, download ÷ node:http) from rounds alternating with their ceiling at every size. Ceiling
@@ -458,7 +463,21 @@ async function main(): Promise<void> {
   }
 
   const auditAppends = await measureAuditAppends({ seconds: AUDIT_APPEND_SECONDS, mongoUri: process.env.MONGODB_URI || null, progress });
-  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart, auditAppends });
+
+  // 6. Registry events: subscribers on the writing process and on a second process on the same SQLite file.
+  const eventsDir = tempDir('registry-bench-events-');
+  const eventsEnv = { env: { REGISTRY_MAX_WS_CONNECTIONS_PER_TOKEN: '0' } };
+  const [writer, listener] = [await startRegistry(launcher, eventsDir, eventsEnv), await startRegistry(launcher, eventsDir, eventsEnv)];
+  const events: EventsFigure[] = [];
+  for (const subscribers of EVENT_SUBSCRIBERS) {
+    for (const [path, listenUrl] of [['same process', writer.url], ['other process', listener.url]] as const) {
+      progress(`registry events: ${subscribers} subscriber(s) on the ${path}, ${EVENT_WRITERS} writers for ${EVENT_SECONDS} s`);
+      events.push(await measureEvents({ writeUrl: writer.url, listenUrl, token: TOKEN, path, subscribers, writers: EVENT_WRITERS, seconds: EVENT_SECONDS }));
+    }
+  }
+  await stopChild(writer);
+  await stopChild(listener);
+  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart, auditAppends, events });
 }
 
 // ---------------------------------------------------------------- report
@@ -488,6 +507,7 @@ function report(r: {
   dirty: number | null;
   loadStart: number[];
   auditAppends: AppendFigure[];
+  events: EventsFigure[];
 }): void {
   const { ceilings: c, scales } = r;
   const head = ['figure', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'other CPU %', '÷ node:http', '÷ apollo{hello}', '÷ apollo(shape)'];
@@ -609,7 +629,8 @@ function report(r: {
   }
   targets.push({ name: 'registration with 1 MiB upload', goal: 'p50 < 50 ms (embedded store)', value: `${fmt.ms(a.registration.p50)} ms`, pass: a.registration.p50 < 50 });
   const invalid = problems.length > 0 || a.registration.errors.length > 0 || a.promote.errors.length > 0
-    || r.auditAppends.some((f) => f.errors.length > 0 || !f.chainValid);
+    || r.auditAppends.some((f) => f.errors.length > 0 || !f.chainValid)
+    || r.events.some((f) => f.errors.length > 0 || f.broken > 0);
   say();
   say('Targets');
   say(table(['', 'target', 'goal', 'measured'], targets.map((t) => [t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS', t.name, t.goal, t.value]), 4));
@@ -620,6 +641,12 @@ function report(r: {
     f.engine + (f.errors.length ? `  (!) ${f.errors[0]}` : ''), f.writers, fmt.rps(f.perSecond), fmt.ms(f.p50Ms), fmt.ms(f.p99Ms), f.chainValid ? 'valid' : 'INVALID',
   ])));
   if (!process.env.MONGODB_URI) say('MongoDB: not measured (MONGODB_URI is not set).');
+  say();
+  say(`Registry events (graphql-ws): ${EVENT_WRITERS} writers send updateModel (one event each) to one process; subscribers on it (woken by its writes) or on a second process on the same SQLite file (found by polling every 250 ms)`);
+  say('events/s: received by the slowest subscriber over the load; latency: from the event\'s occurredAt (just before its commit) to its arrival, every delivery.');
+  say(table(['subscribers on', 'subscribers', 'events', 'events/s', 'p50 ms', 'p99 ms', 'in order, none missed'], r.events.map((f) => [
+    f.path + (f.errors.length ? `  (!) ${f.errors[0]}` : ''), f.subscribers, f.events, fmt.rps(f.perSecond), fmt.ms(f.p50Ms), fmt.ms(f.p99Ms), f.broken === 0 ? 'yes' : `NO (${f.broken})`,
+  ])));
   for (const n of notes) say(`Note: ${n}`);
   say(`Load average at the start: ${r.loadStart.map((x) => x.toFixed(2)).join(' ')}; at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}.`);
 
@@ -651,6 +678,7 @@ function report(r: {
     automation: r.automation,
     backends: r.backends,
     auditAppends: r.auditAppends,
+    events: r.events,
     targets,
     valid: !invalid,
     notes,

@@ -11,6 +11,7 @@ import { FsArtifactStore } from './artifacts/fs-artifact.store.js';
 import { S3ArtifactStore } from './artifacts/s3/s3-artifact.store.js';
 import type { Config } from './config.js';
 import { createApollo } from './graphql/apollo.js';
+import { queryLimitsRule } from './graphql/limits.js';
 import { buildRegistrySchema } from './graphql/schema.js';
 import { type RouteHandler, createHttpServer } from './http/server.js';
 import { type Services, createServices } from './services/services.js';
@@ -134,9 +135,11 @@ async function compose(
       adminToken: config.adminToken,
       accessDeniedAudit: config.accessDeniedAudit,
       asyncCompletionBytes: config.asyncCompletionBytes,
+      events: { pollMs: config.events.pollMs, recentEvents: config.events.recentEvents, maxLag: config.events.maxLag, gapRetryMs: config.events.pollMs },
     },
     onIntegrityProblem: (message) => logger.error({ integrity: message }, 'a stored row does not match the audit log; refused'),
   }, {
+    onEventsError: (err) => logger.error({ err }, 'registry events: reading the audit log forward failed; trying again at the next poll'),
     onBackgroundStop: (versionId, err, stoppedByShutdown) =>
       stoppedByShutdown
         ? logger.warn({ versionId }, 'background verification stopped by the shutdown; the version stays PENDING_UPLOAD until completed again')
@@ -144,7 +147,8 @@ async function compose(
   });
   const bootstrapToken = await services.tokens.bootstrap();
   const bootstrapSecretFile = bootstrapToken ? await writeSecretFile(join(dataDir, 'bootstrap-admin-token'), bootstrapToken.secret) : null;
-  const apollo = createApollo(await buildRegistrySchema(), { development: config.development, logger, limits: config.queryLimits, responseLimits: config.responseLimits });
+  const schema = await buildRegistrySchema();
+  const apollo = createApollo(schema, { development: config.development, logger, limits: config.queryLimits, responseLimits: config.responseLimits });
   await apollo.start();
   const http = createHttpServer({
     apollo,
@@ -159,6 +163,16 @@ async function compose(
     },
     routes,
     connections: config.connections,
+    schema,
+    subscriptions: {
+      maxSubscriptionsPerConnection: config.events.maxSubscriptionsPerConnection,
+      maxConnectionsPerToken: config.events.maxConnectionsPerToken,
+      authRecheckMs: config.events.authRecheckMs,
+      maxMessageBytes: config.bodyLimitBytes,
+      maxQueryTokens: config.queryLimits.maxTokens,
+      validationRules: [queryLimitsRule(config.queryLimits)],
+      development: config.development,
+    },
   });
   const server = http.server;
 
@@ -191,6 +205,7 @@ async function compose(
         await http.drain(config.shutdownGraceSeconds * 1000);
         // Background checks stop where they are (their versions stay PENDING_UPLOAD) before the stores close.
         await services.completions.stop();
+        await services.events.stop();
         await apollo.stop();
         await store.close();
         closeArtifacts();

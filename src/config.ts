@@ -35,6 +35,13 @@ const schema = z.object({
   REGISTRY_UPLOAD_IDLE_TIMEOUT_SECONDS: z.coerce.number().min(0).max(3600).default(60),
   REGISTRY_KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().min(0).max(3600).default(65),
   REGISTRY_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
+  // Registry events over WebSocket (graphql-ws on /graphql).
+  REGISTRY_EVENTS_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  REGISTRY_EVENTS_RECENT: z.coerce.number().int().min(0).max(1_000_000).default(2_000),
+  REGISTRY_SUBSCRIPTION_MAX_LAG: z.coerce.number().int().min(1).max(100_000_000).default(10_000),
+  REGISTRY_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(0).max(10_000).default(20),
+  REGISTRY_MAX_WS_CONNECTIONS_PER_TOKEN: z.coerce.number().int().min(0).max(100_000).default(20),
+  REGISTRY_WS_AUTH_RECHECK_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
   // MongoDB metadata store; MONGODB_URI selects it.
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string').optional(),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a database name (letters, digits, _ and -)').default('model_registry'),
@@ -131,6 +138,15 @@ export interface Config {
     readonly uploadIdleTimeoutMs: number;
     readonly keepAliveTimeoutMs: number;
   };
+  /** Registry events: the feed (poll interval, shared window, lag limit) and the WebSocket limits (0: no limit). */
+  readonly events: {
+    readonly pollMs: number;
+    readonly recentEvents: number;
+    readonly maxLag: number;
+    readonly maxSubscriptionsPerConnection: number;
+    readonly maxConnectionsPerToken: number;
+    readonly authRecheckMs: number;
+  };
   /** SIGTERM: how long requests in progress may take to finish before their connections are closed. */
   readonly shutdownGraceSeconds: number;
   /** MongoDB metadata store; null: the SQLite file under dataDir. The URI may hold credentials: never log it. */
@@ -179,6 +195,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       requestTimeoutMs: Math.round(c.REGISTRY_REQUEST_TIMEOUT_SECONDS * 1000),
       uploadIdleTimeoutMs: Math.round(c.REGISTRY_UPLOAD_IDLE_TIMEOUT_SECONDS * 1000),
       keepAliveTimeoutMs: Math.round(c.REGISTRY_KEEP_ALIVE_TIMEOUT_SECONDS * 1000),
+    }),
+    events: Object.freeze({
+      pollMs: c.REGISTRY_EVENTS_POLL_MS,
+      recentEvents: c.REGISTRY_EVENTS_RECENT,
+      maxLag: c.REGISTRY_SUBSCRIPTION_MAX_LAG,
+      maxSubscriptionsPerConnection: c.REGISTRY_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxConnectionsPerToken: c.REGISTRY_MAX_WS_CONNECTIONS_PER_TOKEN,
+      authRecheckMs: Math.round(c.REGISTRY_WS_AUTH_RECHECK_SECONDS * 1000),
     }),
     shutdownGraceSeconds: c.REGISTRY_SHUTDOWN_GRACE_SECONDS,
     s3: c.S3_BUCKET

@@ -21,6 +21,8 @@ interface Connection {
   address: string;
   /** Requests of this connection whose response has not closed yet. */
   responses: Set<ServerResponse>;
+  /** Upgraded to a WebSocket: busy for as long as it is open (never evicted as idle). */
+  upgraded: boolean;
 }
 
 /** node:http's own timeouts, set at construction (its timeout checks run every second). */
@@ -76,7 +78,7 @@ export class ConnectionGuard {
       socket.destroy();
       return;
     }
-    this.connections.set(socket, { address, responses: new Set() });
+    this.connections.set(socket, { address, responses: new Set(), upgraded: false });
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     socket.once('close', () => {
       this.connections.delete(socket);
@@ -97,7 +99,7 @@ export class ConnectionGuard {
   /** Closes the longest-held connection with no request in progress; false when every one is busy. */
   private evictOldestIdle(): boolean {
     for (const [socket, c] of this.connections) {
-      if (c.responses.size === 0) {
+      if (c.responses.size === 0 && !c.upgraded) {
         this.onEvent('evicted_idle');
         this.connections.delete(socket);
         socket.destroy();
@@ -105,6 +107,17 @@ export class ConnectionGuard {
       }
     }
     return false;
+  }
+
+  /**
+   * An upgrade request (WebSocket): its connection stays counted (it is one of the caps) and is
+   * busy while open. False while draining: the upgrade is refused.
+   */
+  onUpgrade(socket: Socket): boolean {
+    if (this.drainingFlag) return false;
+    const connection = this.connections.get(socket);
+    if (connection) connection.upgraded = true;
+    return true;
   }
 
   /** Called first for every request: tracks it and bounds how long its body may take to arrive. */
@@ -154,7 +167,7 @@ export class ConnectionGuard {
     this.drainingFlag = true;
     for (const c of this.connections.values()) for (const res of c.responses) if (!res.headersSent) res.setHeader('Connection', 'close');
     setTimeout(() => {
-      for (const [socket, c] of this.connections) if (c.responses.size === 0 && socket.bytesRead === 0) socket.destroy();
+      for (const [socket, c] of this.connections) if (c.responses.size === 0 && !c.upgraded && socket.bytesRead === 0) socket.destroy();
     }, silentGraceMs).unref();
   }
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { type ApolloServer, HeaderMap } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { RegistryError, UnauthenticatedError } from '../domain/errors.js';
 import type { Principal } from '../domain/token.js';
@@ -10,6 +12,7 @@ import { type ConnectionSettings, ConnectionGuard, serverOptions } from './conne
 import { HttpMetrics, routeLabel } from './metrics.js';
 import { MANIFEST_ROUTE, manifestRoute } from './manifest.route.js';
 import { type DrainResult, drainServer } from './shutdown.js';
+import { type SubscriptionSettings, attachSubscriptions } from './subscriptions.js';
 
 /** A route the composition root mounts (e.g. the filesystem store's signed URLs); false: not mine. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
@@ -23,6 +26,9 @@ export interface HttpDeps {
   ready: () => Promise<Record<string, unknown> | void>;
   routes: RouteHandler[];
   connections: ConnectionSettings;
+  /** The executable schema, for subscriptions over WebSocket on /graphql. */
+  schema: GraphQLSchema;
+  subscriptions: SubscriptionSettings;
 }
 
 export interface HttpServer {
@@ -66,7 +72,22 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   });
   const guard = new ConnectionGuard(server, deps.connections, (event) => metrics.connectionEvent(event));
   metrics.trackOpenConnections(() => guard.size);
-  return { server, drain: (graceMs) => drainServer(server, guard, graceMs, deps.logger) };
+  const subscriptions = attachSubscriptions(server, {
+    schema: deps.schema,
+    services: deps.services,
+    logger: deps.logger,
+    settings: deps.subscriptions,
+    admit: (socket) => guard.onUpgrade(socket as Socket),
+  });
+  return {
+    server,
+    drain: (graceMs) => {
+      // Open subscriptions end first (close 1001): their clients reconnect elsewhere and resume.
+      const draining = drainServer(server, guard, graceMs, deps.logger);
+      subscriptions.closeAll();
+      return draining;
+    },
+  };
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, requestId: string, log: Logger, metrics: HttpMetrics, guard: ConnectionGuard): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ArtifactStore } from '../artifacts/artifact.store.js';
 import type { Actor, AuditDraft, JsonObject } from '../domain/model.js';
+import type { EventSettings } from '../events/events.service.js';
 import type { RegistryStore } from '../stores/registry.store.js';
 
 /** What every service is built from; app.ts is the only place that fills it in. */
@@ -19,6 +20,8 @@ export interface ServiceDeps {
     accessDeniedAudit: { limit: number; windowSeconds: number };
     /** Versions whose artifacts total more bytes than this are verified in the background. */
     asyncCompletionBytes: number;
+    /** Registry events: poll interval, shared window of recent events, lag limit. */
+    events: EventSettings;
   };
   /** Told when a stored row does not match the audit chain (a token row edited in the database); app.ts logs it. */
   onIntegrityProblem?: (message: string) => void;

@@ -1,5 +1,7 @@
 import { AccessService } from './access.service.js';
 import { CompletionService } from './completion/completion.service.js';
+import { EventsService } from '../events/events.service.js';
+import { wakingStore } from '../events/waking-store.js';
 import { DeploymentService } from './deployment.service.js';
 import { ManifestService } from './manifest/manifest.service.js';
 import { QueryService } from './query.service.js';
@@ -14,12 +16,21 @@ export interface Services {
   manifests: ManifestService;
   tokens: TokenService;
   completions: CompletionService;
+  /** Registry events (subscriptions): stopped by the composition root. */
+  events: EventsService;
 }
 
-export function createServices(deps: ServiceDeps, hooks: { onBackgroundStop?: (versionId: string, err: unknown, stoppedByShutdown: boolean) => void } = {}): Services {
+export function createServices(
+  base: ServiceDeps,
+  hooks: { onBackgroundStop?: (versionId: string, err: unknown, stoppedByShutdown: boolean) => void; onEventsError?: (err: unknown) => void } = {},
+): Services {
+  const events = new EventsService(base.store, base.settings.events, hooks.onEventsError);
+  // Writes of this process wake its event feed at once; other processes' writes are polled.
+  const deps: ServiceDeps = { ...base, store: wakingStore(base.store, () => events.feed.wake()) };
   const access = new AccessService(deps);
   const queries = new QueryService(deps, access);
   return {
+    events,
     completions: new CompletionService(deps, access, hooks.onBackgroundStop),
     versions: new VersionService(deps, access),
     deployments: new DeploymentService(deps, access),

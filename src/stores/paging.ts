@@ -33,3 +33,13 @@ export function toPage<T>(rows: T[], first: number, totalCount: number, key: (ro
   const items = rows.slice(0, first).map((node) => ({ node, cursor: encodeCursor(key(node)) }));
   return { items, hasNextPage: rows.length > first, totalCount };
 }
+
+/** The leading run of `events` (ascending) that continues `afterSequence` with no gap. */
+export function contiguousAfter<T extends { sequence: number }>(afterSequence: number, events: readonly T[]): T[] {
+  const run: T[] = [];
+  for (const e of events) {
+    if (e.sequence !== afterSequence + run.length + 1) break;
+    run.push(e);
+  }
+  return run;
+}

@@ -130,6 +130,14 @@ export interface RegistryStore {
   listAuditEvents(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>>;
   /** The whole chain in ascending sequence, streamed in batches. */
   auditEventsAscending(): AsyncIterable<AuditEvent>;
+  /**
+   * Reading the log forward (subscriptions): the events after `afterSequence`, ascending, at most
+   * `limit`, from the sequence index. Only a contiguous run: it starts at afterSequence + 1 and
+   * stops before the first sequence not visible yet (a concurrent appender's earlier event may
+   * become visible after a later one), so a reader that resumes from the last event it got
+   * never skips one.
+   */
+  auditEventsAfter(afterSequence: number, limit: number): Promise<AuditEvent[]>;
   /** One event by its sequence; null if there is none. */
   getAuditEvent(sequence: number): Promise<AuditEvent | null>;
   /** The newest event that created or changed the API token `tokenId` (TOKEN_CHANGE_ACTIONS), from an index; null if none. */

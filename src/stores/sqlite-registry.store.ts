@@ -4,7 +4,7 @@ import { TOKEN_CHANGE_ACTIONS } from '../domain/audit-actions.js';
 import { ConflictError } from '../domain/errors.js';
 import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../domain/model.js';
 import { VERIFIED_STATUSES } from '../domain/model.js';
-import { decodeCursor, toPage } from './paging.js';
+import { contiguousAfter, decodeCursor, toPage } from './paging.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { acquireSqliteLease, getSqliteLease } from './sqlite-leases.js';
 import { claimSqliteKey, getSqliteKey } from './sqlite-idempotency.js';
@@ -402,6 +402,11 @@ export class SqliteRegistryStore implements RegistryStore {
       await new Promise((resolve) => setImmediate(resolve));
       last = rows[rows.length - 1]!.sequence;
     }
+  }
+
+  async auditEventsAfter(afterSequence: number, limit: number): Promise<AuditEvent[]> {
+    const rows = this.sql('SELECT * FROM audit_events WHERE sequence > ? ORDER BY sequence LIMIT ?').all(afterSequence, limit) as AuditRow[];
+    return contiguousAfter(afterSequence, rows.map(rowToAudit));
   }
 
   async getAuditEvent(sequence: number): Promise<AuditEvent | null> {

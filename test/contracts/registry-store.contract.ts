@@ -395,6 +395,31 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect(n).toBe(1005);
       });
 
+      it('reads forward after a sequence: ascending, contiguous, bounded by the limit', async () => {
+        expect(await store.auditEventsAfter(0, 10)).toEqual([]);
+        for (let i = 0; i < 7; i++) await store.appendAudit(draft('FORWARD', {}, { i }));
+        expect((await store.auditEventsAfter(0, 10)).map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        expect((await store.auditEventsAfter(3, 2)).map((e) => e.sequence)).toEqual([4, 5]);
+        expect(await store.auditEventsAfter(7, 10)).toEqual([]);
+        expect(await store.auditEventsAfter(99, 10)).toEqual([]);
+        const [fourth] = await store.auditEventsAfter(3, 1);
+        expect(fourth).toEqual(await store.getAuditEvent(4));
+      });
+
+      it('reads forward with no gap or duplicate while appends run concurrently', async () => {
+        const appends = Promise.all(Array.from({ length: 40 }, (_, i) => store.appendAudit(draft('RACE', {}, { i }))));
+        const seen: number[] = [];
+        let cursor = 0;
+        for (let reads = 0; seen.length < 40 && reads < 10_000; reads++) {
+          const batch = await store.auditEventsAfter(cursor, 7);
+          for (const e of batch) seen.push(e.sequence);
+          if (batch.length > 0) cursor = batch[batch.length - 1]!.sequence;
+          else await new Promise((r) => setTimeout(r, 1));
+        }
+        await appends;
+        expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      });
+
       it('filters by model, actor, action and time, newest first, with cursors', async () => {
         const t0 = tick();
         await store.appendAudit({ ...draft('A', { modelName: 'm1' }), actor: 'alice' });

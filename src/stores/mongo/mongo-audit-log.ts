@@ -3,7 +3,7 @@ import { ConflictError } from '../../domain/errors.js';
 import { TOKEN_CHANGE_ACTIONS } from '../../domain/audit-actions.js';
 import type { AuditDraft, AuditEvent, Page, PageRequest } from '../../domain/model.js';
 import { scopeRange } from '../../domain/token.js';
-import { decodeCursor, toPage } from '../paging.js';
+import { contiguousAfter, decodeCursor, toPage } from '../paging.js';
 import type { AuditFilter } from '../registry.store.js';
 import { type AuditDoc, docToAudit } from './mongo-documents.js';
 import {
@@ -49,6 +49,15 @@ export class MongoAuditLog {
     if (!('fromHead' in count)) return this.steps.count(count);
     const [[head], hidden] = await Promise.all([this.steps.find<AuditDoc>(auditHeadQuery()), count.minus ? this.steps.count(count.minus) : 0]);
     return (head?.sequence ?? 0) - hidden;
+  }
+
+  /**
+   * Forward from the `audit_sequence` index. Appenders insert head + 1 concurrently, so a later
+   * sequence can be visible before an earlier one: only the contiguous run is returned.
+   */
+  async auditEventsAfter(afterSequence: number, limit: number): Promise<AuditEvent[]> {
+    const rows = await this.steps.find<AuditDoc>(auditAscendingQuery(afterSequence, limit));
+    return contiguousAfter(afterSequence, rows.map(docToAudit));
   }
 
   async getAuditEvent(sequence: number): Promise<AuditEvent | null> {

@@ -372,6 +372,10 @@ export class MongoRegistryStore implements RegistryStore {
     return this.auditLog.lastTokenChange(tokenId);
   }
 
+  auditEventsAfter(afterSequence: number, limit: number): Promise<AuditEvent[]> {
+    return this.auditLog.auditEventsAfter(afterSequence, limit);
+  }
+
   auditEventsAscending(): AsyncIterable<AuditEvent> {
     return this.auditLog.auditEventsAscending();
   }
