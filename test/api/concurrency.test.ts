@@ -1,36 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256, storeEnv } from '../support/api-harness.js';
-import { type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { describe, expect, it } from 'vitest';
+import { sha256 } from '../support/api-harness.js';
+import { twoServerProcesses } from '../support/server-process.js';
 
 /**
  * Two registry processes on one store (the SQLite file, or a MongoDB database when MONGODB_URI is
  * set): the store, not process memory, must keep version numbers gap-free, one active deployment
  * per environment, and the audit chain whole.
  */
-const storage = storeEnv();
 describe(`two server processes on one ${process.env.MONGODB_URI ? 'MongoDB database' : 'SQLite file'}`, () => {
-  let servers: ServerProcess[];
-  let dataDir: string;
-  const token = randomBytes(32).toString('base64url');
-  beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'registry-two-'));
-    const env = { REGISTRY_DATA_DIR: dataDir, REGISTRY_ADMIN_TOKEN: token, ...storage.env };
-    servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all((servers ?? []).map((s) => s.stop()));
-    await storage.dispose();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  const gql = async (i: number, query: string, variables?: unknown) => {
-    const res = await fetch(`${servers[i % 2]!.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
-    return (await res.json()) as { data: any; errors?: { extensions: { code: string } }[] };
-  };
+  const two = twoServerProcesses('two');
+  const gql = (i: number, query: string, variables?: unknown) => two.gql(i, query, variables);
 
   it('keeps every invariant under concurrent registrations, promotions and rollbacks', async () => {
     const bytes = (i: number) => Buffer.from(`weights ${i}`);

@@ -1,6 +1,5 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturedLogger } from '../support/log-capture.js';
 import type { RegistryStore } from '../../src/stores/registry.store.js';
 import { type FaultSwitch, withFaults } from '../support/faults.js';
 import { type Harness, promote, publish, startRegistry } from '../support/api-harness.js';
@@ -8,21 +7,15 @@ import { type Harness, promote, publish, startRegistry } from '../support/api-ha
 /** The HTTP edge: health, limits, CSRF, request ids, the download route, masking and logs. */
 describe('HTTP edge', () => {
   let h: Harness;
-  const logLines: string[] = [];
+  const { logger, lines: logLines } = capturedLogger();
   let storeFaults: FaultSwitch;
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    });
     const wrapStore = (store: RegistryStore): RegistryStore => {
       const w = withFaults(store);
       storeFaults = w.faults;
       return w.proxy;
     };
-    h = await startRegistry({}, { wrapStore, logger: pino({ level: 'info' }, sink) });
+    h = await startRegistry({}, { wrapStore, logger });
   });
   afterAll(async () => {
     await h.close();

@@ -1,10 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, REGISTER, promote, publish, put, sha256, startRegistry, stats, storeEnv } from '../support/api-harness.js';
-import { type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { type Harness, REGISTER, promote, publish, put, sha256, startRegistry, stats } from '../support/api-harness.js';
+import { twoServerProcesses } from '../support/server-process.js';
 
 /** Idempotency keys over real HTTP (issue 11): safe retries of registerModelVersion, promoteModelVersion and rollbackModel. */
 const weights = Buffer.from('idempotent weights');
@@ -107,26 +103,9 @@ describe('idempotency keys over HTTP, one server', () => {
 });
 
 /** The same key sent at the same time to two server processes on one store: the store, not memory, keeps it unique. */
-const storage = storeEnv();
 describe(`idempotency keys across two server processes on one ${process.env.MONGODB_URI ? 'MongoDB database' : 'SQLite file'}`, () => {
-  let servers: ServerProcess[];
-  let dataDir: string;
-  const token = randomBytes(32).toString('base64url');
-  beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'registry-idem-'));
-    const env = { REGISTRY_DATA_DIR: dataDir, REGISTRY_ADMIN_TOKEN: token, ...storage.env };
-    servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all((servers ?? []).map((s) => s.stop()));
-    await storage.dispose();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  const gql = async (i: number, query: string, variables?: unknown) => {
-    const res = await fetch(`${servers[i % 2]!.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
-    return (await res.json()) as { data: any; errors?: { message: string; extensions: { code: string } }[] };
-  };
+  const two = twoServerProcesses('idem');
+  const gql = (i: number, query: string, variables?: unknown) => two.gql(i, query, variables);
 
   it('gives every concurrent retry of one keyed registration the same single version', async () => {
     const results = await Promise.all(Array.from({ length: 16 }, (_, i) => gql(i, REGISTER, { input: input('idem-two', { idempotencyKey: 'retry-storm' }) })));

@@ -1,10 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, publish, startRegistry, storeEnv } from '../support/api-harness.js';
-import { type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { type Harness, publish, startRegistry } from '../support/api-harness.js';
+import { twoServerProcesses } from '../support/server-process.js';
 import { closed, openSocket } from '../support/raw-http.js';
 import { type WsClient, until, wsClient } from '../support/ws-client.js';
 
@@ -21,44 +17,28 @@ const pickEvent = (d: any) => d.registryEvents as Ev;
  * Subscriptions over graphql-ws against two registry processes on one store (the SQLite file, or
  * a MongoDB database when MONGODB_URI is set), with a real graphql-ws client.
  */
-const storage = storeEnv();
 describe(`subscriptions: two server processes on one ${process.env.MONGODB_URI ? 'MongoDB database' : 'SQLite file'}`, () => {
-  let servers: ServerProcess[];
-  let dataDir: string;
-  const admin = randomBytes(32).toString('base64url');
   const clients: WsClient[] = [];
-  const open = (i: number, secret: string | null = admin) => {
-    const c = wsClient(servers[i]!.url, secret);
-    clients.push(c);
-    return c;
-  };
-  beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'registry-subs-'));
-    const env = {
-      REGISTRY_DATA_DIR: dataDir,
-      REGISTRY_ADMIN_TOKEN: admin,
+  const two = twoServerProcesses(
+    'subs',
+    {
       REGISTRY_EVENTS_POLL_MS: '100',
       REGISTRY_WS_AUTH_RECHECK_SECONDS: '0.5',
       REGISTRY_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3',
       REGISTRY_MAX_WS_CONNECTIONS_PER_TOKEN: '6',
-      ...storage.env,
-    };
-    servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.dispose().catch(() => {})));
-    await Promise.all((servers ?? []).map((s) => s.stop()));
-    await storage.dispose();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
+    },
+    async () => {
+      await Promise.all(clients.map((c) => c.dispose().catch(() => {})));
+    },
+  );
+  const admin = two.token;
+  const open = (i: number, secret: string | null = admin) => {
+    const c = wsClient(two.server(i).url, secret);
+    clients.push(c);
+    return c;
+  };
   const gql = async (i: number, query: string, variables?: unknown, secret = admin) => {
-    const res = await fetch(`${servers[i % 2]!.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await res.json()) as { data: any; errors?: { message: string }[] };
+    const body = await two.gql(i, query, variables, secret);
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     return body.data;
   };
@@ -210,8 +190,8 @@ describe(`subscriptions: two server processes on one ${process.env.MONGODB_URI ?
     const got = c.subscribe(EVENTS, { after: await head() }, pickEvent);
     await describeModel(0, 'replayed', 'before the drain');
     await until(() => got.items.length >= 1, 'a live event');
-    const exit = new Promise<number | null>((r) => servers[1]!.child.once('exit', (code) => r(code)));
-    servers[1]!.child.kill('SIGTERM');
+    const exit = new Promise<number | null>((r) => two.server(1).child.once('exit', (code) => r(code)));
+    two.server(1).child.kill('SIGTERM');
     expect((await c.closedEvent).code).toBe(1001);
     expect(await exit).toBe(0);
   }, 30_000);

@@ -1,9 +1,8 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturedLogger } from '../../support/log-capture.js';
 import type { ArtifactStore } from '../../../src/artifacts/artifact.store.js';
 import { type Harness, REGISTER, type Upload, put, sha256, startRegistry } from '../../support/api-harness.js';
 
@@ -15,14 +14,8 @@ import { type Harness, REGISTER, type Upload, put, sha256, startRegistry } from 
  */
 describe.skipIf(process.env.MONGODB_URI)('a background completion that loses its lease (SQLite file)', () => {
   let h: Harness;
-  const logLines: string[] = [];
+  const { logger, lines: logLines } = capturedLogger();
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    });
     const slow = (artifacts: ArtifactStore): ArtifactStore =>
       new Proxy(artifacts, {
         get(obj, prop, receiver) {
@@ -34,7 +27,7 @@ describe.skipIf(process.env.MONGODB_URI)('a background completion that loses its
           };
         },
       });
-    h = await startRegistry({ REGISTRY_ASYNC_COMPLETION_BYTES: '1' }, { wrapArtifacts: slow, logger: pino({ level: 'info' }, sink) });
+    h = await startRegistry({ REGISTRY_ASYNC_COMPLETION_BYTES: '1' }, { wrapArtifacts: slow, logger });
   });
   afterAll(async () => {
     await h?.close();

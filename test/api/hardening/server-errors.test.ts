@@ -1,8 +1,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturedLogger } from '../../support/log-capture.js';
 import { newVersion, draft } from '../../support/fixtures.js';
 import { type Harness, startRegistry } from '../../support/api-harness.js';
 
@@ -12,15 +11,9 @@ import { type Harness, startRegistry } from '../../support/api-harness.js';
  */
 describe.skipIf(process.env.MONGODB_URI)('server errors are logged with their request id (SQLite file)', () => {
   let h: Harness;
-  const logLines: string[] = [];
+  const { logger, lines: logLines } = capturedLogger();
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    });
-    h = await startRegistry({}, { logger: pino({ level: 'info' }, sink) });
+    h = await startRegistry({}, { logger });
   });
   afterAll(async () => {
     await h?.close();
