@@ -57,23 +57,25 @@ export class EventsService {
     checkModelName('modelName', modelName);
     const env = checkEnvironment('environment', environment ?? DEFAULT_ENVIRONMENT);
     if (!scopeAllows(principal.modelScope, modelName)) throw new NotFoundError(`Model "${modelName}" does not exist`);
-    // The cursor is taken before the pointer is read: a move committed in between is in both, and
-    // sent once (by deployment id).
+    // The cursor is taken before the pointer is read, and may be up to one poll behind the store:
+    // moves before the current one can follow in the stream. Each pointer move has the next
+    // revision, so only revisions above the last one sent go out: none twice, none older.
     const from = await this.feed.join();
-    let lastSent: string | null = null;
+    let lastRevision = 0;
     try {
       const pointer = await this.store.getPointer(modelName, env);
       const [current] = pointer ? await this.store.getDeployments([pointer.deploymentId]) : [];
       if (!current && !(await this.store.getModel(modelName)) && !pointer) throw new NotFoundError(`Model "${modelName}" does not exist`);
+      lastRevision = current?.revision ?? 0;
       const moves = auditStream(this.store, this.feed, from, this.settings, async (e) => {
         if (e.modelName !== modelName || !POINTER_MOVE_ACTIONS.includes(e.action) || e.details.environment !== env) return null;
         const id = e.details.deploymentId;
-        if (typeof id !== 'string' || id === lastSent) return null;
-        lastSent = id;
+        if (typeof id !== 'string') return null;
         const [d] = await this.store.getDeployments([id]);
-        return d ?? null;
+        if (!d || (d.revision ?? 0) <= lastRevision) return null;
+        lastRevision = d.revision ?? lastRevision;
+        return d;
       });
-      lastSent = current?.id ?? null;
       return prepend(current ?? null, moves);
     } finally {
       this.feed.leave();
