@@ -72,7 +72,9 @@ export class DeploymentService {
   ): Promise<Deployment> {
     for (let attempt = 1; ; attempt++) {
       const pointer = await this.deps.store.getPointer(version.modelName, environment);
-      const refuse = (error: RegistryError) => this.refuse('PROMOTE', version, environment, pointer, reason, error, actor, claim);
+      // A refusal that a retry could overcome (a lost race, a version still waiting for its files) is
+      // answered without claiming the key: only refusals that follow from the input are remembered.
+      const refuse = (error: RegistryError, remember = true) => this.refuse('PROMOTE', version, environment, pointer, reason, error, actor, remember ? claim : NO_KEY);
       const expected = cmd.expectedCurrentVersionId;
       if (expected !== undefined && (pointer?.versionId ?? null) !== expected) {
         return refuse(new ConflictError(`${environment} of "${version.modelName}" runs ${pointer?.versionId ?? 'nothing'}, not ${expected ?? 'nothing'}`));
@@ -84,7 +86,7 @@ export class DeploymentService {
         return this.deployment(pointer.deploymentId);
       }
       if (version.status !== 'READY') {
-        return refuse(new FailedPreconditionError(`Version ${version.id} is ${version.status}; only READY versions can be deployed`));
+        return refuse(new FailedPreconditionError(`Version ${version.id} is ${version.status}; only READY versions can be deployed`), version.status !== 'PENDING_UPLOAD');
       }
       if (policy) {
         const current = pointer ? await this.deps.store.getVersion(pointer.versionId) : null;
@@ -107,10 +109,11 @@ export class DeploymentService {
       );
       if (result.kind === 'moved') return result.deployment;
       if (result.kind === 'version-not-ready') {
-        return refuse(new FailedPreconditionError(`Version ${version.id} is ${result.status ?? 'gone'}; only READY versions can be deployed`));
+        return refuse(new FailedPreconditionError(`Version ${version.id} is ${result.status ?? 'gone'}; only READY versions can be deployed`), result.status !== 'PENDING_UPLOAD');
       }
       if (expected !== undefined || attempt >= PROMOTE_ATTEMPTS) {
-        return refuse(new ConflictError(`${environment} of "${version.modelName}" changed while promoting ${version.id}; try again`));
+        // With an expected version the answer follows from the input; without, the race was lost.
+        return refuse(new ConflictError(`${environment} of "${version.modelName}" changed while promoting ${version.id}; try again`), expected !== undefined);
       }
     }
   }
@@ -192,10 +195,12 @@ export class DeploymentService {
       claim(deployment.id),
     );
     if (result.kind === 'moved') return result.deployment;
-    const error =
-      result.kind === 'conflict'
-        ? new ConflictError(`${environment} of "${modelName}" changed while rolling back; look at the deployment history and try again`)
-        : new FailedPreconditionError(`Cannot roll back to ${target.id}: it is ${result.status ?? 'gone'}`);
+    if (result.kind === 'conflict') {
+      // A lost race: refused, but not remembered under the key, so that a retry may succeed.
+      const error = new ConflictError(`${environment} of "${modelName}" changed while rolling back; look at the deployment history and try again`);
+      return this.refuse('ROLLBACK', target, environment, pointer, reason, error, actor, NO_KEY);
+    }
+    const error = new FailedPreconditionError(`Cannot roll back to ${target.id}: it is ${result.status ?? 'gone'}`);
     return this.refuse('ROLLBACK', target, environment, pointer, reason, error, actor, claim);
   }
 

@@ -100,6 +100,20 @@ describe('idempotency keys over HTTP, one server', () => {
     const failed = await h.ok(`{ deploymentHistory(modelName: "idem-refused") { edges { node { status } } } }`);
     expect(failed.deploymentHistory.edges.filter((e: { node: { status: string } }) => e.node.status === 'FAILED')).toHaveLength(1);
   });
+
+  it('does not remember a refusal that a retry can overcome: a version still waiting for its files', async () => {
+    const bytes = Buffer.from('pending, then ready');
+    const data = await h.ok(REGISTER, { input: { ...input('idem-pending'), artifacts: [{ path: 'm.bin', sizeBytes: bytes.length, sha256: sha256(bytes) }] } });
+    const { version, uploads } = data.registerModelVersion as { version: { id: string }; uploads: { upload: Parameters<typeof put>[0] }[] };
+    const key = { idempotencyKey: 'deploy-when-ready' };
+    expect((await promote(h, version.id, key)).errors?.[0]?.extensions.code).toBe('FAILED_PRECONDITION');
+    expect((await put(uploads[0]!.upload, bytes)).status).toBe(200);
+    await h.ok(`mutation($id: ID!) { completeModelVersionUpload(versionId: $id) { status } }`, { id: version.id });
+    // Before: the same key answered the stored refusal for 24 h, although the version is READY now.
+    const retry = await promote(h, version.id, key);
+    expect(retry.errors).toBeUndefined();
+    expect(retry.data.promoteModelVersion).toMatchObject({ status: 'SUCCEEDED', version: { id: version.id } });
+  });
 });
 
 /** The same key sent at the same time to two server processes on one store: the store, not memory, keeps it unique. */
