@@ -48,6 +48,19 @@ describe.each(backends)('version manifest over HTTP, %s', (_name, backend) => {
     expect(await (await manifest('production')).json()).toMatchObject({ versionId: v1, environment: 'production' });
   });
 
+  it('keeps one ETag for one version when its status moves READY -> ARCHIVED, and shows the status as it is now', async () => {
+    const v3 = await publish(h, 'worker', { files: { 'model.bin': Buffer.from('manifest weights v3') } });
+    const before = await manifest(v3); // resolved (and cached by this process) while READY
+    expect(((await before.json()) as { status: string }).status).toBe('READY');
+    await h.ok(`mutation($id: ID!) { archiveModelVersion(versionId: $id) { status } }`, { id: v3 });
+    const after = await manifest(v3);
+    expect(((await after.json()) as { status: string }).status).toBe('ARCHIVED');
+    expect(after.headers.get('etag')).toBe(before.headers.get('etag'));
+    const byNumber = await manifest('3');
+    expect(((await byNumber.json()) as { status: string }).status).toBe('ARCHIVED');
+    expect(byNumber.headers.get('etag')).toBe(before.headers.get('etag'));
+  });
+
   it('answers 304 with no body for a matching If-None-Match, and a new ETag once the environment moves', async () => {
     const first = await manifest('production');
     const etag = first.headers.get('etag')!;

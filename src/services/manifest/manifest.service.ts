@@ -31,13 +31,15 @@ export interface ResolvedManifest {
  */
 export class ManifestService {
   constructor(
-    private readonly deps: Pick<ServiceDeps, 'artifacts' | 'settings'>,
+    private readonly deps: Pick<ServiceDeps, 'artifacts' | 'settings' | 'store'>,
     private readonly queries: QueryService,
   ) {}
 
   async resolve(principal: Principal, modelName: string, ref: string): Promise<ResolvedManifest> {
     const { version, environment } = await this.queries.resolveRef(principal, modelName, ref);
-    const tag = createHash('sha256').update(JSON.stringify([version.modelName, version.id, version.status, environment])).digest('base64url');
+    // What the ref resolved to, and nothing a process may have cached differently (the status of a
+    // verified version goes READY -> ARCHIVED): every process gives the same ETag for the same version.
+    const tag = createHash('sha256').update(JSON.stringify([version.modelName, version.id, environment])).digest('base64url');
     return { version, environment, etag: `"${tag.slice(0, 32)}"` };
   }
 
@@ -51,7 +53,9 @@ export class ManifestService {
         return { path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256, contentType: a.contentType, url: url.url, expiresAt: url.expiresAt.toISOString() };
       }),
     );
-    return { model: version.modelName, versionId: version.id, number: version.number, status: version.status, environment: resolved.environment, artifacts };
+    // The resolution may come from a per-process cache of verified versions: the status is read now.
+    const status = (await this.deps.store.getVersion(version.id))?.status ?? version.status;
+    return { model: version.modelName, versionId: version.id, number: version.number, status, environment: resolved.environment, artifacts };
   }
 }
 
