@@ -58,7 +58,12 @@ export class AuditFeed {
   }
 
   private currentHead(): Promise<number> {
-    if (this.head !== null) return Promise.resolve(this.head);
+    if (this.head !== null) {
+      // The poller may have gone idle while a local write's poll kept the window (head) alive:
+      // make sure it runs again now that someone listens (schedule() is a no-op if it does).
+      this.schedule();
+      return Promise.resolve(this.head);
+    }
     this.starting ??= (async () => {
       // The newest visible event: with MongoDB an earlier one may still be invisible, which only
       // means the window starts after it (subscribers read it from the store).
