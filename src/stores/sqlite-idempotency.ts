@@ -23,7 +23,13 @@ export function claimSqliteKey(db: Database.Database, c: IdempotencyClaim): void
       created: c.createdAt.getTime(), expires: c.expiresAt.getTime(),
     }).changes;
   if (changes !== 1) throw new IdempotencyKeyTakenError(c.modelName, c.key);
+  // Expired keys are never read again: each claim removes a few, so the table holds about the live keys.
+  db.prepare('DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires_at <= ? LIMIT ?)')
+    .run(c.createdAt.getTime(), PURGE_PER_CLAIM);
 }
+
+/** Expired keys removed by each claim: more than one, so that a backlog shrinks while keys keep coming. */
+const PURGE_PER_CLAIM = 16;
 
 export function getSqliteKey(db: Database.Database, modelName: string, key: string, now: Date): IdempotencyRecord | null {
   const r = db.prepare('SELECT * FROM idempotency_keys WHERE model_name = ? AND key = ? AND expires_at > ?').get(modelName, key, now.getTime()) as

@@ -123,6 +123,7 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   expires_at   INTEGER NOT NULL,
   PRIMARY KEY (model_name, key)
 ) STRICT;
+CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at);
 
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_events
   BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;

@@ -6,6 +6,8 @@ export interface IndexSpec {
   key: Record<string, 1 | -1>;
   unique?: true;
   partialFilterExpression?: Document;
+  /** A TTL index: the server deletes documents this many seconds after the date in the key. */
+  expireAfterSeconds?: number;
 }
 
 /** Every document with a pending marker, and only those: recovery scans cost O(pending), not O(collection). */
@@ -77,6 +79,8 @@ export const MONGO_INDEXES: Readonly<Record<CollectionName, readonly IndexSpec[]
   // One document per (model, key), read and written by `_id`; unsettled claims (normally none) for recovery.
   [COLLECTIONS.idempotencyKeys]: [
     { name: 'idempotency_keys_unsettled', key: { unsettledAt: 1 }, partialFilterExpression: { unsettledAt: { $exists: true } } },
+    // Expired keys are never read (a claim replaces one in place): the server deletes them, so keys do not pile up.
+    { name: 'idempotency_keys_expiry', key: { expiresAt: 1 }, expireAfterSeconds: 0 },
   ],
 };
 
