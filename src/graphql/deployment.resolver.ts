@@ -27,6 +27,7 @@ export class DeploymentResolver {
         environment: input.environment,
         reason: input.reason,
         expectedCurrentVersionId: input.expectedCurrentVersionId,
+        expectNothingDeployed: input.expectNothingDeployed,
         requireImprovement: input.requireImprovement
           ? { metric: input.requireImprovement.metric, minRatio: input.requireImprovement.minRatio ?? 1 }
           : null,

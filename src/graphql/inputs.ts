@@ -55,8 +55,10 @@ export class PromoteInput {
   @Field(() => ID) versionId!: string;
   @Field(() => String, { nullable: true, defaultValue: 'production', description: '^[a-z][a-z0-9-]{0,31}$' }) environment?: string | null;
   @Field(() => String, { nullable: true }) reason?: string | null;
-  @Field(() => ID, { nullable: true, description: 'Compare-and-set: CONFLICT unless this version is deployed now (null: unless nothing is)' })
+  @Field(() => ID, { nullable: true, description: 'Compare-and-set: CONFLICT unless this version is deployed now. Null or absent: no check (use expectNothingDeployed for an empty environment)' })
   expectedCurrentVersionId?: string | null;
+  @Field(() => Boolean, { nullable: true, description: 'Compare-and-set on an empty environment: CONFLICT if any version is deployed there now. Not together with expectedCurrentVersionId' })
+  expectNothingDeployed?: boolean | null;
   @Field(() => ImprovementPolicyInput, { nullable: true }) requireImprovement?: ImprovementPolicyInput | null;
   @Field(() => String, { nullable: true, description: 'Safe retries: the same key and input within 24 h give the same deployment, or the same refusal; the same key with another input is a CONFLICT. Per model; 1-200 characters of A-Z a-z 0-9 . _ : -' })
   idempotencyKey?: string | null;

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DEFAULT_ENVIRONMENT } from '../domain/limits.js';
 import type { Model, ModelVersion, VersionStatus } from '../domain/model.js';
 import { checkEnvironment } from '../domain/validation.js';
@@ -31,6 +31,11 @@ export class ModelResolver {
     @Arg('description', () => String, { nullable: true }) description: string | null | undefined,
   ): Promise<Model> {
     return ctx.services.versions.updateModel(name, description, ctx.actor);
+  }
+
+  @FieldResolver(() => ID, { description: 'The model name again, as an id: client caches (Apollo Client, urql) normalise models by it' })
+  id(@Root() model: Model): string {
+    return model.name;
   }
 
   @FieldResolver(() => ModelVersionType, { nullable: true })

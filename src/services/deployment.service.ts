@@ -16,8 +16,10 @@ export interface PromoteCommand {
   versionId: string;
   environment?: string | null;
   reason?: string | null;
-  /** undefined: no check; null: nothing may be deployed now; an id: that version must be deployed now. */
+  /** An id: that version must be deployed now. Absent or null: no check (a typed client sends null for "unset"). */
   expectedCurrentVersionId?: string | null;
+  /** true: nothing may be deployed now. Not together with expectedCurrentVersionId. */
+  expectNothingDeployed?: boolean | null;
   requireImprovement?: ImprovementPolicy | null;
   /** Same key and input within 24 h: the same deployment (or the same refusal). */
   idempotencyKey?: string | null;
@@ -53,31 +55,33 @@ export class DeploymentService {
     checkVersionIdFormat('input.versionId', cmd.versionId);
     const environment = checkEnvironment('input.environment', cmd.environment ?? DEFAULT_ENVIRONMENT);
     const reason = checkOptionalText('input.reason', cmd.reason, LIMITS.reasonChars);
-    if (cmd.expectedCurrentVersionId) checkVersionIdFormat('input.expectedCurrentVersionId', cmd.expectedCurrentVersionId);
+    const expected = expectedCurrent(cmd);
     const policy = cmd.requireImprovement ? checkPolicy(cmd.requireImprovement) : null;
     const key = checkIdempotencyKey('input.idempotencyKey', cmd.idempotencyKey);
     const version = await this.deps.store.getVersion(cmd.versionId);
     if (!version) throw new NotFoundError(notFound(cmd.versionId));
     await this.access.requireById(actor, 'deploy', version.modelName, 'promote versions', notFound(cmd.versionId));
-    const input = { versionId: version.id, environment, reason, expectedCurrentVersionId: cmd.expectedCurrentVersionId, policy };
+    const input = { versionId: version.id, environment, reason, expectedCurrentVersionId: expected, policy };
     return this.idempotent.run(
       key === null ? null : { modelName: version.modelName, key, operation: 'PROMOTE', fingerprint: idempotencyFingerprint('PROMOTE', input) },
       (record) => this.replay(record),
-      (claim) => this.promoteNew(cmd, version, environment, reason, policy, claim, actor),
+      (claim) => this.promoteNew(expected, version, environment, reason, policy, claim, actor),
     );
   }
 
+  /** `expected`: undefined, no check; null, nothing may be deployed; an id, that version must be deployed. */
   private async promoteNew(
-    cmd: PromoteCommand, version: ModelVersion, environment: string, reason: string | null, policy: ImprovementPolicy | null, claim: Claim, actor: Actor,
+    expected: string | null | undefined, version: ModelVersion, environment: string, reason: string | null, policy: ImprovementPolicy | null,
+    claim: Claim, actor: Actor,
   ): Promise<Deployment> {
     for (let attempt = 1; ; attempt++) {
       const pointer = await this.deps.store.getPointer(version.modelName, environment);
       // A refusal that a retry could overcome (a lost race, a version still waiting for its files) is
       // answered without claiming the key: only refusals that follow from the input are remembered.
       const refuse = (error: RegistryError, remember = true) => this.refuse('PROMOTE', version, environment, pointer, reason, error, actor, remember ? claim : NO_KEY);
-      const expected = cmd.expectedCurrentVersionId;
       if (expected !== undefined && (pointer?.versionId ?? null) !== expected) {
-        return refuse(new ConflictError(`${environment} of "${version.modelName}" runs ${pointer?.versionId ?? 'nothing'}, not ${expected ?? 'nothing'}`));
+        const wanted = expected === null ? 'nothing was expected there (expectNothingDeployed)' : `${expected} was expected (expectedCurrentVersionId)`;
+        return refuse(new ConflictError(`${environment} of "${version.modelName}" runs ${pointer?.versionId ?? 'nothing'}, but ${wanted}`));
       }
       if (pointer?.versionId === version.id) {
         // Already there: the answer is the deployment that put it there (the key remembers it).
@@ -276,4 +280,14 @@ function checkPolicy(p: ImprovementPolicy): ImprovementPolicy {
   const minRatio = checkFiniteNumber('input.requireImprovement.minRatio', p.minRatio);
   if (minRatio < 0) throw new InvalidArgumentError('input.requireImprovement.minRatio', 'must not be negative');
   return { metric, minRatio };
+}
+
+/** The compare-and-set a promotion asks for: undefined (none), null (nothing deployed) or a version id. */
+function expectedCurrent(cmd: Pick<PromoteCommand, 'expectedCurrentVersionId' | 'expectNothingDeployed'>): string | null | undefined {
+  const id = cmd.expectedCurrentVersionId ?? null;
+  if (cmd.expectNothingDeployed && id !== null) {
+    throw new InvalidArgumentError('input.expectNothingDeployed', 'give either expectedCurrentVersionId or expectNothingDeployed, not both');
+  }
+  if (cmd.expectNothingDeployed) return null;
+  return id === null ? undefined : checkVersionIdFormat('input.expectedCurrentVersionId', id);
 }

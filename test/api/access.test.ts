@@ -147,7 +147,7 @@ describe('access control on every operation', () => {
     });
 
     it('an exact scope sees exactly that model', async () => {
-      expect((await h.as(tokens.exact!).ok(`{ models { edges { node { name } } } }`)).models.edges).toEqual([{ node: { name: 'team-a' } }]);
+      expect((await h.as(tokens.exact!).ok(`{ models { edges { node { id name } } } }`)).models.edges).toEqual([{ node: { id: 'team-a', name: 'team-a' } }]);
       expect((await h.as(tokens.exact!).ok(`{ viewer { role modelScope name } }`)).viewer).toEqual({ role: 'VIEWER', modelScope: 'team-a', name: expect.stringMatching(/^exact \(/) });
     });
   });

@@ -152,11 +152,16 @@ describe.each(backends)('model lifecycle over HTTP, %s', (_name, backend) => {
   it('compare-and-set: CONFLICT when expectedCurrentVersionId is stale; idempotent re-promotion', async () => {
     const a = await publish(h, 'cas');
     const b = await publish(h, 'cas');
-    expect((await promote(h, a, { expectedCurrentVersionId: null })).data?.promoteModelVersion.status).toBe('SUCCEEDED');
-    const stale = await promote(h, b, { expectedCurrentVersionId: null });
+    expect((await promote(h, a, { expectNothingDeployed: true })).data?.promoteModelVersion.status).toBe('SUCCEEDED');
+    const stale = await promote(h, b, { expectNothingDeployed: true });
     expect(stale.errors?.[0]?.extensions.code).toBe('CONFLICT');
+    expect(stale.errors?.[0]?.message).toBe(`production of "cas" runs ${a}, but nothing was expected there (expectNothingDeployed)`);
     const again = await promote(h, a);
     expect(again.data.promoteModelVersion).toMatchObject({ version: { id: a }, active: true });
+    // An explicit null is "no check", as absent is (typed clients send null for an unset option): issue 17.
+    expect((await promote(h, a, { expectedCurrentVersionId: null })).data.promoteModelVersion).toMatchObject({ version: { id: a } });
+    expect((await promote(h, b, { expectedCurrentVersionId: a, expectNothingDeployed: true })).errors?.[0]?.extensions)
+      .toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.expectNothingDeployed' });
     expect((await promote(h, b, { expectedCurrentVersionId: a })).data.promoteModelVersion.previousVersion.id).toBe(a);
     expect((await h.ok(`{ deploymentHistory(modelName: "cas") { edges { node { status } } } }`)).deploymentHistory.edges.map((e: { node: { status: string } }) => e.node.status))
       .toEqual(['SUCCEEDED', 'FAILED', 'SUCCEEDED']);
