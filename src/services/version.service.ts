@@ -1,7 +1,7 @@
 import type { ArtifactTarget, PresignedRequest } from '../artifacts/artifact.store.js';
 import { ConflictError, FailedPreconditionError, NotFoundError } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
-import type { Actor, Artifact, Metric, Model, ModelVersion, TrainingInfo } from '../domain/model.js';
+import type { Actor, Artifact, JsonObject, Metric, Model, ModelVersion, TrainingInfo } from '../domain/model.js';
 import {
   checkArtifacts, checkHyperparameters, checkMetrics, checkModelName, checkOptionalText, checkStringList, checkTags,
   checkText, checkTraining, checkVersionIdFormat,
@@ -114,15 +114,7 @@ export class VersionService {
     const version = await this.deps.store.getVersion(record.resultId);
     if (!version) throw new Error(`idempotency key "${record.key}" names missing version ${record.resultId}`);
     if (version.status !== 'PENDING_UPLOAD') return { version, uploads: [] };
-    const uploads = await this.presignUploads(version);
-    await this.deps.store.appendAudit(
-      auditDraft(this.deps, actor, AuditAction.uploadUrlsIssued, { modelName: version.modelName, versionId: version.id }, {
-        paths: version.artifacts.map((a) => a.path),
-        expiresAt: uploads[0]?.upload.expiresAt.toISOString() ?? null,
-        idempotencyKey: record.key,
-      }),
-    );
-    return { version, uploads };
+    return { version, uploads: await this.issueUploadUrls(version, actor, { idempotencyKey: record.key }) };
   }
 
   /** Fresh upload URLs for a version still waiting for its files (the first ones expired). */
@@ -132,11 +124,17 @@ export class VersionService {
     if (version.status !== 'PENDING_UPLOAD') {
       throw new FailedPreconditionError(`Version ${version.id} is ${version.status}; upload URLs are only issued for PENDING_UPLOAD versions`);
     }
+    return this.issueUploadUrls(version, actor, {});
+  }
+
+  /** Fresh upload URLs for a PENDING_UPLOAD version, recorded as UPLOAD_URLS_ISSUED (with `extra` details). */
+  private async issueUploadUrls(version: ModelVersion, actor: Actor, extra: JsonObject): Promise<RegisteredVersion['uploads']> {
     const uploads = await this.presignUploads(version);
     await this.deps.store.appendAudit(
       auditDraft(this.deps, actor, AuditAction.uploadUrlsIssued, { modelName: version.modelName, versionId: version.id }, {
         paths: version.artifacts.map((a) => a.path),
         expiresAt: uploads[0]?.upload.expiresAt.toISOString() ?? null,
+        ...extra,
       }),
     );
     return uploads;
