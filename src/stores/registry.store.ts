@@ -138,8 +138,6 @@ export interface RegistryStore {
    * never skips one.
    */
   auditEventsAfter(afterSequence: number, limit: number): Promise<AuditEvent[]>;
-  /** One event by its sequence; null if there is none. */
-  getAuditEvent(sequence: number): Promise<AuditEvent | null>;
   /** The newest event that created or changed the API token `tokenId` (TOKEN_CHANGE_ACTIONS), from an index; null if none. */
   lastTokenChange(tokenId: string): Promise<AuditEvent | null>;
 

@@ -409,11 +409,6 @@ export class SqliteRegistryStore implements RegistryStore {
     return contiguousAfter(afterSequence, rows.map(rowToAudit));
   }
 
-  async getAuditEvent(sequence: number): Promise<AuditEvent | null> {
-    const row = this.sql('SELECT * FROM audit_events WHERE sequence = ?').get(sequence) as AuditRow | undefined;
-    return row ? rowToAudit(row) : null;
-  }
-
   async lastTokenChange(tokenId: string): Promise<AuditEvent | null> {
     const row = this.sql(`SELECT * FROM audit_events WHERE json_extract(details, '$.tokenId') = ? AND action IN (SELECT value FROM json_each(?))
                           ORDER BY sequence DESC LIMIT 1`).get(tokenId, TOKEN_CHANGES) as AuditRow | undefined;

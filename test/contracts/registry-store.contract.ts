@@ -6,7 +6,7 @@ import { type IdempotencyClaim, IDEMPOTENCY_TTL_MS, IdempotencyKeyTakenError, ne
 import type { ModelVersion, VersionStatus } from '../../src/domain/model.js';
 import type { NewApiToken } from '../../src/domain/token.js';
 import type { AuditFilter, RegistryStore } from '../../src/stores/registry.store.js';
-import { draft, newDeployment, newVersion, tick } from '../support/fixtures.js';
+import { draft, eventAt, newDeployment, newVersion, tick } from '../support/fixtures.js';
 
 export type OpenStore = () => Promise<{ store: RegistryStore; close: () => Promise<void> }>;
 
@@ -403,7 +403,7 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect(await store.auditEventsAfter(7, 10)).toEqual([]);
         expect(await store.auditEventsAfter(99, 10)).toEqual([]);
         const [fourth] = await store.auditEventsAfter(3, 1);
-        expect(fourth).toEqual(await store.getAuditEvent(4));
+        expect(fourth).toEqual(await eventAt(store, 4));
       });
 
       it('reads forward with no gap or duplicate while appends run concurrently', async () => {
@@ -574,14 +574,14 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
 
       it('anchors each token row to the audit event that created it, then to the one that revoked it', async () => {
         const created = await store.createApiToken(token(), draft('API_TOKEN_CREATED'));
-        const createdEvent = await store.getAuditEvent(created.audit!.sequence);
+        const createdEvent = await eventAt(store, created.audit!.sequence);
         expect(createdEvent).toMatchObject({ action: 'API_TOKEN_CREATED', hash: created.audit!.hash });
         expect((await store.findApiTokenByHash(created.secretHash))?.audit).toEqual(created.audit);
         const revoked = await store.revokeApiToken(created.id, tick(), draft('API_TOKEN_REVOKED'));
         expect(revoked!.audit!.sequence).toBeGreaterThan(created.audit!.sequence);
-        expect(await store.getAuditEvent(revoked!.audit!.sequence)).toMatchObject({ action: 'API_TOKEN_REVOKED', hash: revoked!.audit!.hash });
+        expect(await eventAt(store, revoked!.audit!.sequence)).toMatchObject({ action: 'API_TOKEN_REVOKED', hash: revoked!.audit!.hash });
         expect((await store.listApiTokens())[0]!.audit).toEqual(revoked!.audit);
-        expect(await store.getAuditEvent(10_000)).toBeNull();
+        expect(await eventAt(store, 10_000)).toBeNull();
       });
 
       it("finds a token's last change among the token events, whatever else the chain holds", async () => {
@@ -607,7 +607,7 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         const staging = await deploy(v1, 'staging');
         if (first.kind !== 'moved' || second.kind !== 'moved' || staging.kind !== 'moved') throw new Error('a move failed');
         expect(second.pointer.audit!.sequence).toBeGreaterThan(first.pointer.audit!.sequence);
-        const event = await store.getAuditEvent(second.pointer.audit!.sequence);
+        const event = await eventAt(store, second.pointer.audit!.sequence);
         expect(event).toMatchObject({ action: 'MODEL_VERSION_PROMOTED', versionId: v2.id, hash: second.pointer.audit!.hash });
         expect((await store.getPointer('anchored', 'production'))?.audit).toEqual(second.pointer.audit);
         const all: unknown[] = [];

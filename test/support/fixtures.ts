@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { AuditDraft, Deployment, ModelVersion } from '../../src/domain/model.js';
+import type { AuditDraft, AuditEvent, Deployment, ModelVersion } from '../../src/domain/model.js';
+import type { RegistryStore } from '../../src/stores/registry.store.js';
 import { newVersionId } from '../../src/domain/version-id.js';
 
 /** Builders for store-level tests: plain domain objects with sensible defaults. */
@@ -53,4 +54,9 @@ export function newDeployment(v: Pick<ModelVersion, 'id' | 'modelName'>, environ
     restoredDeploymentId: null,
     ...overrides,
   };
+}
+
+/** The event at `sequence`, read through the store port's forward reader; null if there is none. */
+export async function eventAt(store: Pick<RegistryStore, 'auditEventsAfter'>, sequence: number): Promise<AuditEvent | null> {
+  return (await store.auditEventsAfter(sequence - 1, 1))[0] ?? null;
 }

@@ -9,7 +9,7 @@ import { COLLECTIONS, deploymentToDoc, draftToDoc } from '../../src/stores/mongo
 import type { StoreProblem } from '../../src/stores/mongo/mongo-steps.js';
 import type { MongoRegistryStore } from '../../src/stores/mongo/mongo-registry.store.js';
 import { InjectedCrash, InjectedFailure, WriteFaults, withWriteFaults } from './fault-injecting-db.js';
-import { draft, newDeployment, newVersion, tick } from './fixtures.js';
+import { draft, eventAt, newDeployment, newVersion, tick } from './fixtures.js';
 import type { MongoTarget } from './mongo-target.js';
 
 type Store = MongoRegistryStore;
@@ -271,7 +271,7 @@ async function auditIds(store: Store): Promise<string[]> {
 /** The row's anchor names the event appended for `audit` (by its id), with that event's sequence and hash. */
 async function expectAnchoredTo(store: Store, ref: { sequence: number; hash: string } | null, audit: AuditDraft): Promise<void> {
   expect(ref, 'the row names no audit event').not.toBeNull();
-  const event = await store.getAuditEvent(ref!.sequence);
+  const event = await eventAt(store, ref!.sequence);
   expect(event).toMatchObject({ id: audit.id, hash: ref!.hash });
 }
 
@@ -427,7 +427,7 @@ export function describeMongoCrashPoints(
       const bound = (await reopened.findApiTokenByHash(active.secretHash))!;
       expect(bound.audit!.sequence).toBeGreaterThan(created.audit!.sequence);
       expect(await reopened.lastTokenChange(active.id)).toMatchObject({ action: 'API_TOKEN_ANCHORED', sequence: bound.audit!.sequence, hash: bound.audit!.hash });
-      expect(tokenAnchorProblem(bound, await reopened.getAuditEvent(bound.audit!.sequence))).toBeNull();
+      expect(tokenAnchorProblem(bound, await eventAt(reopened, bound.audit!.sequence))).toBeNull();
       expect(await t.db.collection(COLLECTIONS.counters).findOne({ _id: 'schema' as never })).toMatchObject({ value: 1 });
     });
 

@@ -7,7 +7,7 @@ import { contiguousAfter, decodeCursor, toPage } from '../paging.js';
 import type { AuditFilter } from '../registry.store.js';
 import { type AuditDoc, docToAudit } from './mongo-documents.js';
 import {
-  type AuditCount, MAX_MERGED_MODEL_NAMES, auditAscendingQuery, auditBySequenceQuery, auditHeadQuery, auditModelNames, auditScopeNamesQuery, listAuditQuery,
+  type AuditCount, MAX_MERGED_MODEL_NAMES, auditAscendingQuery, auditHeadQuery, auditModelNames, auditScopeNamesQuery, listAuditQuery,
 } from './mongo-queries.js';
 import { eventsOfActionsQuery } from './mongo-anchors.js';
 import type { MongoSteps } from './mongo-steps.js';
@@ -58,11 +58,6 @@ export class MongoAuditLog {
   async auditEventsAfter(afterSequence: number, limit: number): Promise<AuditEvent[]> {
     const rows = await this.steps.find<AuditDoc>(auditAscendingQuery(afterSequence, limit));
     return contiguousAfter(afterSequence, rows.map(docToAudit));
-  }
-
-  async getAuditEvent(sequence: number): Promise<AuditEvent | null> {
-    const [doc] = await this.steps.find<AuditDoc>(auditBySequenceQuery(sequence));
-    return doc ? docToAudit(doc) : null;
   }
 
   /**

@@ -230,7 +230,7 @@ export function auditHeadQuery(): FindSpec {
   return { collection: COLLECTIONS.audit, filter: {}, sort: { sequence: -1 }, limit: 1, index: 'audit_sequence' };
 }
 
-/** getAuditEvent: one event by its sequence. */
+/** One event by its sequence (the upgrade's anchoring of older tokens). */
 export function auditBySequenceQuery(sequence: number): FindSpec {
   return { collection: COLLECTIONS.audit, filter: { sequence }, limit: 1, index: 'audit_sequence' };
 }

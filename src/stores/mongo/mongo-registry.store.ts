@@ -364,10 +364,6 @@ export class MongoRegistryStore implements RegistryStore {
     return this.auditLog.listAuditEvents(filter, page);
   }
 
-  getAuditEvent(sequence: number): Promise<AuditEvent | null> {
-    return this.auditLog.getAuditEvent(sequence);
-  }
-
   lastTokenChange(tokenId: string): Promise<AuditEvent | null> {
     return this.auditLog.lastTokenChange(tokenId);
   }
