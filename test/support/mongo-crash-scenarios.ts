@@ -8,7 +8,7 @@ import { type IdempotencyClaim, type IdempotentOperation, newClaim } from '../..
 import { COLLECTIONS, deploymentToDoc, draftToDoc } from '../../src/stores/mongo/mongo-documents.js';
 import type { StoreProblem } from '../../src/stores/mongo/mongo-steps.js';
 import type { MongoRegistryStore } from '../../src/stores/mongo/mongo-registry.store.js';
-import { InjectedCrash, InjectedFailure, WriteFaults, withWriteFaults } from './fault-injecting-db.js';
+import { type CallInfo, InjectedCrash, InjectedFailure, WriteFaults, withWriteFaults } from './fault-injecting-db.js';
 import { draft, eventAt, newDeployment, newVersion, tick } from './fixtures.js';
 import type { MongoTarget } from './mongo-target.js';
 
@@ -54,6 +54,21 @@ const expectKeyFree = async (s: Store, model: string) => {
   expect(await s.getIdempotencyRecord(model, 'retry-key', new Date())).toBeNull();
   await s.claimIdempotencyKey(keyClaim(model, 'someone-else'));
 };
+
+/** Holds the first database call that `at` picks until `release()`; `reached` resolves when it is held. */
+function pauseAt(faults: WriteFaults, at: (call: CallInfo) => boolean): { reached: Promise<void>; release: () => void } {
+  let release!: () => void;
+  let hold!: () => void;
+  const reached = new Promise<void>((r) => { hold = r; });
+  const gate = new Promise<void>((r) => { release = r; });
+  faults.arm(null, async (call) => {
+    if (at(call)) {
+      hold();
+      await gate;
+    }
+  });
+  return { reached, release };
+}
 
 const CASES: CrashCase[] = [
   {
@@ -541,16 +556,7 @@ export function describeMongoCrashPoints(
       const faults = new WriteFaults();
       const owner = await t.open({ wrapDb: (db) => withWriteFaults(db, faults) });
       const v1 = await toReady(owner, await registerIn(owner, 'grace'));
-      let reached!: () => void;
-      let release!: () => void;
-      const atAudit = new Promise<void>((r) => { reached = r; });
-      const gate = new Promise<void>((r) => { release = r; });
-      faults.arm(null, async (call) => {
-        if (call.collection === COLLECTIONS.audit && call.write) {
-          reached();
-          await gate;
-        }
-      });
+      const { reached: atAudit, release } = pauseAt(faults, (call) => call.collection === COLLECTIONS.audit && call.write);
       const audit = draft('MODEL_VERSION_PROMOTED', { modelName: 'grace', versionId: v1.id }, { environment: 'production' });
       const moved = owner.moveDeploymentPointer(newDeployment(v1, 'production', null), null, audit);
       await atAudit;
@@ -601,16 +607,11 @@ export function describeMongoCrashPoints(
         const faults = new WriteFaults();
         const a = await t.open({ wrapDb: (db) => withWriteFaults(db, faults) });
         const v1 = await toReady(a, await registerIn(a, 'live'));
-        let release!: () => void;
-        let reached!: () => void;
-        const atCommit = new Promise<void>((r) => { reached = r; });
-        const gate = new Promise<void>((r) => { release = r; });
-        faults.arm(null, async (call) => {
-          if (call.collection === COLLECTIONS.pointers && call.method === 'findOneAndUpdate' && call.writeNo !== null && faults.calls.filter((x) => x.collection === COLLECTIONS.pointers && x.write).length === 2) {
-            reached();
-            await gate;
-          }
-        });
+        const { reached: atCommit, release } = pauseAt(
+          faults,
+          (call) => call.collection === COLLECTIONS.pointers && call.method === 'findOneAndUpdate' && call.writeNo !== null
+            && faults.calls.filter((x) => x.collection === COLLECTIONS.pointers && x.write).length === 2,
+        );
         const d = newDeployment(v1, 'production', null);
         const result = a.moveDeploymentPointer(d, null, draft('MODEL_VERSION_PROMOTED'));
         await atCommit;
