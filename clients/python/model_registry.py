@@ -280,15 +280,18 @@ def _storage_message(status: int, body: bytes) -> str:
     return f"HTTP {status}" + (f": {first}" if first and "http" not in first.lower() and "sig" not in first.lower() else "")
 
 
-def _with_retries(what: str, attempt: Callable[[], T], attempts: int = RETRY_ATTEMPTS) -> T:
-    """Runs ``attempt`` until it succeeds, retrying :class:`_Retryable` failures with backoff and jitter."""
+def _with_retries(what: str, attempt: Callable[[], T], attempts: int = RETRY_ATTEMPTS, backoff: float = 0.5) -> T:
+    """Runs ``attempt`` until it succeeds, retrying :class:`_Retryable` failures.
+
+    The n-th retry waits ``backoff * 2**(n-1)`` seconds (at most 8), times a random 0.5-1.5.
+    """
     for n in range(1, attempts + 1):
         try:
             return attempt()
         except _Retryable as err:
             if n == attempts:
                 raise TransferError(f"{what} failed after {attempts} attempts: {err}", "TRANSFER_FAILED") from None
-            delay = min(8.0, 0.25 * 2 ** n) * (0.5 + random.random())
+            delay = min(8.0, backoff * 2 ** (n - 1)) * (0.5 + random.random())
             log.info("%s: %s; retrying in %.1f s (attempt %d of %d)", what, err, delay, n + 1, attempts)
             time.sleep(delay)
     raise AssertionError("unreachable")
@@ -333,10 +336,22 @@ class Registry:
 
     ``url`` is the server's base address (a trailing ``/graphql`` is accepted too); ``token`` an
     API token secret (sent as ``Authorization: Bearer``, and only to the registry, never to storage).
+    ``timeout``: seconds without progress before a request fails; ``parallel``: files transferred
+    at once; ``retries``: attempts per request or file on network errors and 5xx answers, waiting
+    ``backoff`` seconds before the first retry and twice as long before each next one (at most 8 s).
     Safe to share between threads.
     """
 
-    def __init__(self, url: str, token: str, *, timeout: float = 60.0, parallel: int = PARALLEL_TRANSFERS) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: float = 60.0,
+        parallel: int = PARALLEL_TRANSFERS,
+        retries: int = RETRY_ATTEMPTS,
+        backoff: float = 0.5,
+    ) -> None:
         base = url.rstrip("/")
         if base.endswith("/graphql"):
             base = base[: -len("/graphql")]
@@ -346,11 +361,16 @@ class Registry:
         self._token = token
         self.timeout = timeout
         self.parallel = max(1, parallel)
+        self.retries = max(1, retries)
+        self.backoff = backoff
         self._api = urllib.request.build_opener(_RefuseRedirects())
         self._storage = urllib.request.build_opener()
 
     def __repr__(self) -> str:
         return f"Registry({self.url!r})"
+
+    def _retry(self, what: str, attempt: Callable[[], T], attempts: Optional[int] = None) -> T:
+        return _with_retries(what, attempt, attempts or self.retries, self.backoff)
 
     # ---- GraphQL
 
@@ -360,7 +380,7 @@ class Registry:
         ``retry``: retry network errors and 5xx answers (for queries, and mutations that are safe to repeat).
         """
         body = json.dumps({"query": query, "variables": dict(variables or {})}, allow_nan=False).encode()
-        return _with_retries("registry request", lambda: self._graphql_once(body), RETRY_ATTEMPTS if retry else 1)
+        return self._retry("registry request", lambda: self._graphql_once(body), self.retries if retry else 1)
 
     def _graphql_once(self, body: bytes) -> Dict[str, Any]:
         request = urllib.request.Request(f"{self.url}/graphql", data=body, method="POST", headers={
@@ -396,7 +416,7 @@ class Registry:
     def _route(self, path: str) -> Tuple[int, Dict[str, Any]]:
         """GET one of the registry's JSON routes (e.g. the manifest); raises its error body as a RegistryError."""
         request = urllib.request.Request(f"{self.url}{path}", headers={"Accept": "application/json", "Authorization": f"Bearer {self._token}"})
-        status, payload = _with_retries("registry request", lambda: self._call_api(request))
+        status, payload = self._retry("registry request", lambda: self._call_api(request))
         try:
             body = json.loads(payload) if payload else {}
         except ValueError:
@@ -498,7 +518,7 @@ class Registry:
             if reader.sha256.hexdigest() != digest:
                 raise IntegrityError(f'"{path}" changed while it was uploaded; push again', "INTEGRITY_MISMATCH")
 
-        _with_retries(f'upload of "{path}"', attempt)
+        self._retry(f'upload of "{path}"', attempt)
         log.info("uploaded %s (%d bytes)", path, size)
 
     def _complete(self, version_id: str, poll_seconds: float = 1.0, timeout: float = 6 * 3600) -> Version:
@@ -542,7 +562,7 @@ class Registry:
             temp = target.parent / f".{target.name}.{secrets.token_hex(6)}.partial"
             with lock:
                 temps[a["path"]] = temp
-            _with_retries(f'download of "{a["path"]}"', lambda: self._download(a, temp))
+            self._retry(f'download of "{a["path"]}"', lambda: self._download(a, temp))
 
         try:
             _run_parallel(self.parallel, [lambda a=a, t=t: fetch(a, t) for a, t in targets])
@@ -567,6 +587,7 @@ class Registry:
         digest, size = hashlib.sha256(), 0
         try:
             with self._storage.open(urllib.request.Request(a["url"]), timeout=self.timeout) as res, open(temp, "wb") as out:
+                announced = res.headers.get("Content-Length")
                 while True:
                     chunk = res.read(CHUNK)
                     if not chunk:
@@ -576,6 +597,8 @@ class Registry:
                         break
                     digest.update(chunk)
                     out.write(chunk)
+                if announced is not None and announced.isdigit() and size < int(announced):
+                    raise _Retryable(f"the connection closed after {size} of {announced} bytes")
         except urllib.error.HTTPError as err:
             _remove(temp)
             message = _storage_message(err.code, err.read())
