@@ -395,7 +395,7 @@ class Registry:
             first = errors[0]
             code = (first.get("extensions") or {}).get("code", "INTERNAL_SERVER_ERROR")
             raise _error(str(first.get("message", "unknown error")), code, status)
-        if status >= 300 or not isinstance(answer.get("data"), dict):
+        if status >= 300 or not isinstance(answer, dict) or not isinstance(answer.get("data"), dict):
             raise RegistryError(f"the registry answered HTTP {status} without data", "INTERNAL_SERVER_ERROR", status)
         return answer["data"]
 
@@ -575,8 +575,12 @@ class Registry:
                 except OSError:
                     pass
             raise
-        for a, target in targets:
-            os.replace(temps[a["path"]], target)
+        try:
+            for a, target in targets:
+                os.replace(temps[a["path"]], target)
+        finally:  # a rename refused (e.g. a folder in the way) leaves no temporary file behind
+            for temp in temps.values():
+                _remove(temp)
         log.info("pulled %s version %d (%s): %d files", manifest["model"], manifest["number"], manifest["versionId"], len(targets))
         return PulledVersion(manifest["model"], manifest["versionId"], manifest["number"], manifest["status"],
                              manifest.get("environment"), {a["path"]: t for a, t in targets})
