@@ -477,8 +477,8 @@ class Registry:
             registration["training"] = dict(training)
         try:
             key = idempotency_key or "push-" + hashlib.sha256(json.dumps(registration, sort_keys=True, allow_nan=False).encode()).hexdigest()
-        except ValueError:
-            raise BadInputError("params must be JSON without NaN or infinite numbers", "BAD_USER_INPUT") from None
+        except (TypeError, ValueError) as err:
+            raise BadInputError(f"params and training must be plain JSON values (no NaN or infinity): {err}", "BAD_USER_INPUT") from None
         answer = self.graphql(_REGISTER, {"input": {**registration, "idempotencyKey": key}})["registerModelVersion"]
         version = Version.from_graphql(answer["version"])
         log.info("registered %s version %d (%s), status %s", version.model, version.number, version.id, version.status)

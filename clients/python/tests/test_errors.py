@@ -60,6 +60,9 @@ class ErrorTests(RegistryTestCase):
             self.registry.push(self.model_name(), [path], metrics={"roc_auc": float("nan")}, dataset="d1")
         with self.assertRaises(model_registry.BadInputError):
             self.registry.push(self.model_name(), [self.tmp / "missing.bin"], dataset="d1")
+        for params in ({"lr": float("inf")}, {"scaler": object()}):
+            with self.assertRaises(model_registry.BadInputError):
+                self.registry.push(self.model_name(), [path], params=params, dataset="d1")
 
     def test_an_unreachable_registry_is_a_transfer_error_after_retries(self) -> None:
         closed = model_registry.Registry("http://127.0.0.1:9", TOKEN)
