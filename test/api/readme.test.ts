@@ -14,6 +14,10 @@ describe('README walk-through', () => {
     expect(out).toContain('downloaded bytes match');
     expect(out).toContain('"code": "FAILED_PRECONDITION"');
     expect(out).toMatch(/"valid": true,\s+"eventsChecked": 8/);
+    // Step 14: the Python client's training script and worker.
+    expect(out).toMatch(/pushed churn version 3 \(v\d{14}_[0-9a-f]{8}\): READY/);
+    expect(out).toContain('production is now version 3');
+    expect(out).toContain("pulled version 3: ['model.pkl']");
     expect(out).toContain('walk-through finished');
   }, 300_000);
 

@@ -1,6 +1,7 @@
 import { startS3rver } from './s3rver.js';
 
-export type ArtifactBackend = () => Promise<{ env: Record<string, string>; close: () => Promise<void> }>;
+/** `storageDir`: where the stored bytes live when it is not the registry's data directory (s3rver's directory). */
+export type ArtifactBackend = () => Promise<{ env: Record<string, string>; close: () => Promise<void>; storageDir?: string }>;
 
 /**
  * The artifact stores the API tests run the registry on: the local directory (the registry's own
@@ -21,7 +22,11 @@ export function artifactBackends(bucket: string, s3Env: Record<string, string> =
           AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
           AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
         });
-        return { env: { S3_BUCKET: s3.bucket, S3_ENDPOINT: s3.endpoint, S3_FORCE_PATH_STYLE: 'true', S3_REGION: s3.region, ...s3Env }, close: s3.close };
+        return {
+          env: { S3_BUCKET: s3.bucket, S3_ENDPOINT: s3.endpoint, S3_FORCE_PATH_STYLE: 'true', S3_REGION: s3.region, ...s3Env },
+          close: s3.close,
+          storageDir: s3.directory,
+        };
       },
     ],
   ];

@@ -24,6 +24,8 @@ export interface S3rverHandle {
   bucket: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Where s3rver keeps the objects (tests that tamper with stored bytes write here). */
+  directory: string;
   close(): Promise<void>;
 }
 
@@ -145,6 +147,7 @@ export async function startS3rver(bucket = 'models', quirks: S3rverQuirks = {}):
     bucket,
     region: 'us-east-1',
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    directory,
     close: async () => {
       await server.close();
       await rm(directory, { recursive: true, force: true });
