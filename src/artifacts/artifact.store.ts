@@ -1,3 +1,5 @@
+import type { StagedGroup } from './staging.js';
+
 /**
  * The artifact port. The store chooses every object key from (model, versionId, path); no
  * client-supplied location ever reaches it. Uploads go to a staging key; `finalize` verifies
@@ -50,6 +52,13 @@ export interface ArtifactStore {
   finalize(target: ArtifactTarget, sha256: string, opts?: FinalizeOptions): Promise<FinalizeOutcome>;
   /** Removes staging and final objects of the targets (a version that failed verification). */
   discard(targets: readonly ArtifactTarget[]): Promise<void>;
+  /**
+   * Staged objects (unverified uploads, verification leftovers, cut-off writes), grouped by
+   * version, in the store's key order. Final objects are never listed.
+   */
+  listStaged(): AsyncIterable<StagedGroup>;
+  /** Removes the staged objects of a group this store listed (never a final object). */
+  removeStaged(group: StagedGroup): Promise<void>;
   /** Throws if storage cannot be reached (for /readyz). */
   ping(): Promise<void>;
 }

@@ -3,6 +3,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, PresignedRequest } from './artifact.store.js';
+import { listFsStaged, removeFsStaged } from './fs-staging.js';
+import type { StagedGroup } from './staging.js';
 import { loadOrCreateSigningSecret } from './signing-secret.js';
 import { keyToUrlPath, sign } from './signed-url.js';
 
@@ -176,6 +178,14 @@ export class FsArtifactStore implements ArtifactStore {
       for (const stage of ['uploads', 'models'] as const) await rm(this.fileFor(objectKey(stage, t)), { force: true });
       await rm(this.verifyingDir(t), { recursive: true, force: true });
     }
+  }
+
+  listStaged(): AsyncIterable<StagedGroup> {
+    return listFsStaged(this.root);
+  }
+
+  removeStaged(group: StagedGroup): Promise<void> {
+    return removeFsStaged(this.root, (key) => this.fileFor(key), group);
   }
 
   /** The root must be there and writable (uploads are written under tmp/ first): /readyz says so. */

@@ -284,6 +284,33 @@ export function describeArtifactStore(name: string, open: OpenArtifactStore, des
       await store.discard([done, pending]);
     });
 
+    it('lists staged uploads grouped by version (never final objects) and removes a listed group, leaving final objects', async () => {
+      const bytes = randomBytes(64);
+      const done = await stored(bytes, 'done.bin');
+      const a = target(bytes, 'a/one.bin');
+      const b = target(Buffer.alloc(10, 1), 'two.bin', CONTENT_TYPE, a.versionId);
+      expect((await put(await store.presignUpload(a, TTL), bytes)).status).toBe(200);
+      expect((await put(await store.presignUpload(b, TTL), Buffer.alloc(10, 1))).status).toBe(200);
+      const listed = async () => {
+        const groups = [];
+        for await (const g of store.listStaged()) groups.push(g);
+        return groups;
+      };
+      const before = await listed();
+      expect(before.filter((g) => g.versionId === done.versionId)).toEqual([]);
+      const mine = before.filter((g) => g.versionId === a.versionId);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ modelName: 'iris', bytes: 74 });
+      expect(mine[0]!.keys).toHaveLength(2);
+      expect(Date.now() - mine[0]!.lastModified.getTime()).toBeLessThan(10 * 60_000);
+      await store.removeStaged(mine[0]!);
+      expect((await listed()).filter((g) => g.versionId === a.versionId)).toEqual([]);
+      expect(await store.finalize(a, sha(bytes))).toEqual({ ok: false, reason: 'artifact "a/one.bin" was not uploaded' });
+      expect((await downloadOf(done)).body.equals(bytes)).toBe(true);
+      // A group naming keys outside the staged namespaces is refused, whatever it says.
+      await expect(store.removeStaged({ ...mine[0]!, keys: ['iris/x/y'] })).rejects.toThrow(/not a staged key/);
+    });
+
     it('answers ping when storage is reachable', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
