@@ -135,10 +135,12 @@ async function compose(
       adminToken: config.adminToken,
       accessDeniedAudit: config.accessDeniedAudit,
       asyncCompletionBytes: config.asyncCompletionBytes,
+      cleanup: config.cleanup,
       events: { pollMs: config.events.pollMs, recentEvents: config.events.recentEvents, maxLag: config.events.maxLag, gapRetryMs: config.events.pollMs },
     },
     onIntegrityProblem: (message) => logger.error({ integrity: message }, 'a stored row does not match the audit log; refused'),
   }, {
+    onCleanupError: (err) => logger.error({ err }, 'the cleanup of abandoned uploads failed; trying again at the next interval'),
     onEventsError: (err) => logger.error({ err }, 'registry events: reading the audit log forward failed; trying again at the next poll'),
     onBackgroundStop: (versionId, err, stoppedByShutdown) =>
       stoppedByShutdown
@@ -195,6 +197,7 @@ async function compose(
           const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
           const url = `http://${host}:${port}`;
           setListeningUrl(url);
+          services.cleanup.start();
           logger.info({ address: url, store: store.engine, artifacts: artifacts.engine }, 'model registry listening');
           resolveListen(url);
         });
@@ -205,6 +208,7 @@ async function compose(
         await http.drain(config.shutdownGraceSeconds * 1000);
         // Background checks stop where they are (their versions stay PENDING_UPLOAD) before the stores close.
         await services.completions.stop();
+        await services.cleanup.stop();
         await services.events.stop();
         await apollo.stop();
         await store.close();

@@ -1,5 +1,3 @@
-import type { StagedGroup } from './staging.js';
-
 /**
  * The artifact port. The store chooses every object key from (model, versionId, path); no
  * client-supplied location ever reaches it. Uploads go to a staging key; `finalize` verifies
@@ -61,4 +59,20 @@ export interface ArtifactStore {
   removeStaged(group: StagedGroup): Promise<void>;
   /** Throws if storage cannot be reached (for /readyz). */
   ping(): Promise<void>;
+}
+
+/**
+ * Staged bytes: uploads not yet verified, copies an interrupted verification left, partial writes
+ * of an upload cut off mid-way. The cleanup of abandoned uploads lists them and removes those of
+ * versions that will never complete. Keys are the store's own (from its listing), never a client's.
+ */
+export interface StagedGroup {
+  /** The version the objects belong to; null for a partial write that names none (a cut-off upload). */
+  modelName: string | null;
+  versionId: string | null;
+  /** The store's own keys of the objects. */
+  keys: string[];
+  bytes: number;
+  /** The newest object's time. */
+  lastModified: Date;
 }

@@ -4,7 +4,7 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, PresignedRequest } from './artifact.store.js';
 import { listFsStaged, removeFsStaged } from './fs-staging.js';
-import type { StagedGroup } from './staging.js';
+import type { StagedGroup } from './artifact.store.js';
 import { loadOrCreateSigningSecret } from './signing-secret.js';
 import { keyToUrlPath, sign } from './signed-url.js';
 

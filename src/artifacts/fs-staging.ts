@@ -1,6 +1,7 @@
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { type StagedGroup, groupConsecutive } from './staging.js';
+import type { StagedGroup } from './artifact.store.js';
+import { groupConsecutive } from './staging.js';
 
 /**
  * The filesystem store's staged bytes: `uploads/<model>/<version>/<path>` (uploaded, not yet

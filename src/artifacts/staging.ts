@@ -1,18 +1,4 @@
-/**
- * Staged bytes: uploads not yet verified, copies an interrupted verification left, partial writes
- * of an upload cut off mid-way. The cleanup of abandoned uploads lists them and removes those of
- * versions that will never complete. Keys are the store's own (from its listing), never a client's.
- */
-export interface StagedGroup {
-  /** The version the objects belong to; null for a partial write that names none (a cut-off upload). */
-  modelName: string | null;
-  versionId: string | null;
-  /** The store's own keys of the objects. */
-  keys: string[];
-  bytes: number;
-  /** The newest object's time. */
-  lastModified: Date;
-}
+import type { StagedGroup } from './artifact.store.js';
 
 /** Groups objects listed in key order by `groupOf` (consecutive keys with the same group id). */
 export async function* groupConsecutive<T extends { key: string; size: number; modified: Date }>(

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ArtifactStore } from '../artifacts/artifact.store.js';
 import type { Actor, AuditDraft, JsonObject } from '../domain/model.js';
 import type { EventSettings } from '../events/events.service.js';
+import type { CleanupSettings } from './cleanup/cleanup.service.js';
 import type { RegistryStore } from '../stores/registry.store.js';
 
 /** What every service is built from; app.ts is the only place that fills it in. */
@@ -20,6 +21,8 @@ export interface ServiceDeps {
     accessDeniedAudit: { limit: number; windowSeconds: number };
     /** Versions whose artifacts total more bytes than this are verified in the background. */
     asyncCompletionBytes: number;
+    /** The cleanup of abandoned uploads: background interval (0: none) and grace time. Absent: no background runs, one hour of grace. */
+    cleanup?: CleanupSettings;
     /** Registry events: poll interval, shared window of recent events, lag limit. */
     events: EventSettings;
   };

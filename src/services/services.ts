@@ -1,4 +1,5 @@
 import { AccessService } from './access.service.js';
+import { CleanupService } from './cleanup/cleanup.service.js';
 import { CompletionService } from './completion/completion.service.js';
 import { EventsService } from '../events/events.service.js';
 import { wakingStore } from '../events/waking-store.js';
@@ -16,13 +17,19 @@ export interface Services {
   manifests: ManifestService;
   tokens: TokenService;
   completions: CompletionService;
+  /** The cleanup of abandoned uploads: started and stopped by the composition root. */
+  cleanup: CleanupService;
   /** Registry events (subscriptions): stopped by the composition root. */
   events: EventsService;
 }
 
 export function createServices(
   base: ServiceDeps,
-  hooks: { onBackgroundStop?: (versionId: string, err: unknown, stoppedByShutdown: boolean) => void; onEventsError?: (err: unknown) => void } = {},
+  hooks: {
+    onBackgroundStop?: (versionId: string, err: unknown, stoppedByShutdown: boolean) => void;
+    onEventsError?: (err: unknown) => void;
+    onCleanupError?: (err: unknown) => void;
+  } = {},
 ): Services {
   const events = new EventsService(base.store, base.settings.events, hooks.onEventsError);
   // Writes of this process wake its event feed at once; other processes' writes are polled.
@@ -32,6 +39,7 @@ export function createServices(
   return {
     events,
     completions: new CompletionService(deps, access, hooks.onBackgroundStop),
+    cleanup: new CleanupService(deps, access, deps.settings.cleanup ?? { intervalMs: 0, graceSeconds: 3600 }, hooks.onCleanupError),
     versions: new VersionService(deps, access),
     deployments: new DeploymentService(deps, access),
     queries,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type BucketLocationConstraint, CreateBucketCommand, HeadBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import type { StagedGroup } from '../staging.js';
+import type { StagedGroup } from '../artifact.store.js';
 import { listS3Staged, removeS3Staged } from './s3-staging.js';
 import { InvalidArgumentError } from '../../domain/errors.js';
 import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, PresignedRequest } from '../artifact.store.js';

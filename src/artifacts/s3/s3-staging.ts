@@ -1,5 +1,6 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { type StagedGroup, groupConsecutive } from '../staging.js';
+import type { StagedGroup } from '../artifact.store.js';
+import { groupConsecutive } from '../staging.js';
 import { S3StorageError } from './s3-support.js';
 
 const DELETE_CONCURRENCY = 8;
