@@ -57,6 +57,15 @@ export interface ArtifactStore {
   listStaged(): AsyncIterable<StagedGroup>;
   /** Removes the staged objects of a group this store listed (never a final object). */
   removeStaged(group: StagedGroup): Promise<void>;
+  /**
+   * Stores a signed audit checkpoint under `name` (server-chosen, `<16 digits>.json`) in a place
+   * no presigned URL can name; a checkpoint is never overwritten.
+   */
+  writeAuditCheckpoint(name: string, body: Buffer): Promise<void>;
+  /** The names of every stored audit checkpoint, in order. */
+  auditCheckpointNames(): Promise<string[]>;
+  /** A stored audit checkpoint's bytes, or null when there is none by that name. */
+  readAuditCheckpoint(name: string): Promise<Buffer | null>;
   /** Throws if storage cannot be reached (for /readyz). */
   ping(): Promise<void>;
 }

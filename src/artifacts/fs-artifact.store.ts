@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, PresignedRequest } from './artifact.store.js';
+import { fsCheckpointNames, readFsCheckpoint, writeFsCheckpoint } from './fs-checkpoints.js';
 import { listFsStaged, removeFsStaged } from './fs-staging.js';
 import type { StagedGroup } from './artifact.store.js';
 import { loadOrCreateSigningSecret } from './signing-secret.js';
@@ -186,6 +187,18 @@ export class FsArtifactStore implements ArtifactStore {
 
   removeStaged(group: StagedGroup): Promise<void> {
     return removeFsStaged(this.root, (key) => this.fileFor(key), group);
+  }
+
+  writeAuditCheckpoint(name: string, body: Buffer): Promise<void> {
+    return writeFsCheckpoint(this.root, name, body);
+  }
+
+  auditCheckpointNames(): Promise<string[]> {
+    return fsCheckpointNames(this.root);
+  }
+
+  readAuditCheckpoint(name: string): Promise<Buffer | null> {
+    return readFsCheckpoint(this.root, name);
   }
 
   /** The root must be there and writable (uploads are written under tmp/ first): /readyz says so. */

@@ -311,6 +311,20 @@ export function describeArtifactStore(name: string, open: OpenArtifactStore, des
       await expect(store.removeStaged({ ...mine[0]!, keys: ['iris/x/y'] })).rejects.toThrow(/not a staged key/);
     });
 
+    it('keeps audit checkpoints where no URL reaches them, lists them in name order, and never replaces one', async () => {
+      const base = Date.now() % 1_000_000_000;
+      const names = [base + 2, base + 1].map((n) => `${String(n).padStart(16, '0')}.json`);
+      for (const name of names) await store.writeAuditCheckpoint(name, Buffer.from(`{"n":"${name}"}`));
+      await store.writeAuditCheckpoint(names[0]!, Buffer.from(`{"n":"${names[0]}"}`)); // the same again (a retry): fine
+      await expect(store.writeAuditCheckpoint(names[0]!, Buffer.from('{"other":1}'))).rejects.toThrow();
+      await expect(store.writeAuditCheckpoint('../x.json', Buffer.from('{}'))).rejects.toThrow(/not a checkpoint name/);
+      const listed = await store.auditCheckpointNames();
+      expect(listed.filter((n) => names.includes(n))).toEqual([...names].sort());
+      expect(listed).toEqual([...listed].sort());
+      for (const n of names) expect((await store.readAuditCheckpoint(n))?.toString()).toBe(`{"n":"${n}"}`);
+      expect(await store.readAuditCheckpoint('0000000000000000.json')).toBeNull();
+    });
+
     it('answers ping when storage is reachable', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
