@@ -123,7 +123,8 @@ export class FsArtifactStore implements ArtifactStore {
       if (digest === null) {
         await rm(callDir, { recursive: true, force: true });
         // Nothing to claim: never uploaded, unless a concurrent call holds (or just moved) the bytes.
-        if (!(await this.claimedElsewhere(t)) && (await digestIfExists(final, opts)) === null) {
+        // Looked at twice: a claim moving between two other calls' folders can slip past one look.
+        if ((await this.foundNowhere(t, final)) && (await this.foundNowhere(t, final))) {
           return { ok: false, reason: `artifact "${t.path}" was not uploaded` };
         }
         continue;
@@ -153,6 +154,12 @@ export class FsArtifactStore implements ArtifactStore {
       throw err;
     }
     return calls.map((call) => join(this.verifyingDir(t), call, t.path)).filter((file) => except === null || !file.startsWith(except + sep));
+  }
+
+  /** No final file, no claim in any call's folder, no staging file. */
+  private async foundNowhere(t: ArtifactTarget, final: string): Promise<boolean> {
+    if ((await stat(final).catch(() => null)) !== null || (await this.claimedElsewhere(t))) return false;
+    return (await stat(this.fileFor(objectKey('uploads', t))).catch(() => null)) === null;
   }
 
   private async claimedElsewhere(t: ArtifactTarget): Promise<boolean> {
