@@ -14,6 +14,7 @@ import { createApollo } from './graphql/apollo.js';
 import { queryLimitsRule } from './graphql/limits.js';
 import { buildRegistrySchema } from './graphql/schema.js';
 import { type RouteHandler, createHttpServer } from './http/server.js';
+import { loadOrCreateAuditSigningKey } from './services/checkpoints/audit-signing-key.js';
 import { type Services, createServices } from './services/services.js';
 import type { RegistryStore } from './stores/registry.store.js';
 import { MongoRegistryStore } from './stores/mongo/mongo-registry.store.js';
@@ -125,7 +126,10 @@ async function compose(
   }
 
   if (overrides.wrapArtifacts) artifacts = overrides.wrapArtifacts(artifacts);
+  // Beside the database, never in it: a database reader cannot sign checkpoints.
+  const auditKey = await loadOrCreateAuditSigningKey(config.checkpoints.keyFile ?? join(dataDir, 'audit-signing-key.pem'), config.checkpoints.keyFile === null);
   const services = createServices({
+    auditKey,
     store,
     artifacts,
     now: () => new Date(),
@@ -135,10 +139,14 @@ async function compose(
       adminToken: config.adminToken,
       accessDeniedAudit: config.accessDeniedAudit,
       asyncCompletionBytes: config.asyncCompletionBytes,
+      cleanup: config.cleanup,
+      checkpoints: { everyEvents: config.checkpoints.everyEvents, everyMs: config.checkpoints.everyMs },
       events: { pollMs: config.events.pollMs, recentEvents: config.events.recentEvents, maxLag: config.events.maxLag, gapRetryMs: config.events.pollMs },
     },
     onIntegrityProblem: (message) => logger.error({ integrity: message }, 'a stored row does not match the audit log; refused'),
   }, {
+    onCheckpointError: (err) => logger.error({ err }, 'writing a signed audit checkpoint failed; trying again at the next look'),
+    onCleanupError: (err) => logger.error({ err }, 'the cleanup of abandoned uploads failed; trying again at the next interval'),
     onEventsError: (err) => logger.error({ err }, 'registry events: reading the audit log forward failed; trying again at the next poll'),
     onBackgroundStop: (versionId, err, stoppedByShutdown) =>
       stoppedByShutdown
@@ -195,6 +203,8 @@ async function compose(
           const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
           const url = `http://${host}:${port}`;
           setListeningUrl(url);
+          services.cleanup.start();
+          services.checkpoints.start();
           logger.info({ address: url, store: store.engine, artifacts: artifacts.engine }, 'model registry listening');
           resolveListen(url);
         });
@@ -205,6 +215,9 @@ async function compose(
         await http.drain(config.shutdownGraceSeconds * 1000);
         // Background checks stop where they are (their versions stay PENDING_UPLOAD) before the stores close.
         await services.completions.stop();
+        await services.cleanup.stop();
+        // The last checkpoint covers everything this process wrote (the stores are still open).
+        await services.checkpoints.stop();
         await services.events.stop();
         await apollo.stop();
         await store.close();

@@ -22,6 +22,13 @@ const schema = z.object({
   REGISTRY_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(20),
   REGISTRY_MAX_QUERY_COST: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
   REGISTRY_MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
+  // The cleanup of abandoned uploads (0: no background runs; runCleanup still works).
+  REGISTRY_CLEANUP_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(600),
+  REGISTRY_UPLOAD_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(3600),
+  // Signed audit checkpoints (docs/operations.md).
+  REGISTRY_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  REGISTRY_AUDIT_CHECKPOINT_EVERY_EVENTS: z.coerce.number().int().min(1).max(10_000_000).default(1000),
+  REGISTRY_AUDIT_CHECKPOINT_EVERY_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(300),
   REGISTRY_ASYNC_COMPLETION_BYTES: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   REGISTRY_ACCESS_DENIED_AUDIT_LIMIT: z.coerce.number().int().min(1).max(10_000).default(10),
   REGISTRY_ACCESS_DENIED_AUDIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
@@ -124,6 +131,10 @@ export interface Config {
   readonly adminToken: string | null;
   /** Versions whose artifacts total more bytes are verified in the background (completion answers at once). */
   readonly asyncCompletionBytes: number;
+  /** The cleanup of abandoned uploads: how often it runs in the background, and the grace after the upload URLs' expiry. */
+  readonly cleanup: { intervalMs: number; graceSeconds: number };
+  /** Signed audit checkpoints: the key file (null: `<data dir>/audit-signing-key.pem`, created when absent) and how often. */
+  readonly checkpoints: { keyFile: string | null; everyEvents: number; everyMs: number };
   /** Per token and window: ACCESS_DENIED events recorded one by one; the rest go into one summary event. */
   readonly accessDeniedAudit: { readonly limit: number; readonly windowSeconds: number };
   readonly queryLimits: { readonly maxDepth: number; readonly maxAliases: number; readonly maxDirectives: number; readonly maxCost: number; readonly maxTokens: number };
@@ -178,6 +189,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     development: c.NODE_ENV === 'development',
     adminToken: c.REGISTRY_ADMIN_TOKEN ?? null,
     asyncCompletionBytes: c.REGISTRY_ASYNC_COMPLETION_BYTES,
+    checkpoints: {
+      keyFile: c.REGISTRY_AUDIT_SIGNING_KEY_FILE ?? null, everyEvents: c.REGISTRY_AUDIT_CHECKPOINT_EVERY_EVENTS, everyMs: c.REGISTRY_AUDIT_CHECKPOINT_EVERY_SECONDS * 1000,
+    },
+    cleanup: { intervalMs: c.REGISTRY_CLEANUP_INTERVAL_SECONDS * 1000, graceSeconds: c.REGISTRY_UPLOAD_GRACE_SECONDS },
     accessDeniedAudit: Object.freeze({ limit: c.REGISTRY_ACCESS_DENIED_AUDIT_LIMIT, windowSeconds: c.REGISTRY_ACCESS_DENIED_AUDIT_WINDOW_SECONDS }),
     mongo: c.MONGODB_URI ? Object.freeze({ uri: c.MONGODB_URI, dbName: c.MONGODB_DB, pointerReadConcern: c.MONGODB_POINTER_READ_CONCERN }) : null,
     queryLimits: Object.freeze({

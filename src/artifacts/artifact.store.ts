@@ -50,6 +50,38 @@ export interface ArtifactStore {
   finalize(target: ArtifactTarget, sha256: string, opts?: FinalizeOptions): Promise<FinalizeOutcome>;
   /** Removes staging and final objects of the targets (a version that failed verification). */
   discard(targets: readonly ArtifactTarget[]): Promise<void>;
+  /**
+   * Staged objects (unverified uploads, verification leftovers, cut-off writes), grouped by
+   * version, in the store's key order. Final objects are never listed.
+   */
+  listStaged(): AsyncIterable<StagedGroup>;
+  /** Removes the staged objects of a group this store listed (never a final object). */
+  removeStaged(group: StagedGroup): Promise<void>;
+  /**
+   * Stores a signed audit checkpoint under `name` (server-chosen, `<16 digits>.json`) in a place
+   * no presigned URL can name; a checkpoint is never overwritten.
+   */
+  writeAuditCheckpoint(name: string, body: Buffer): Promise<void>;
+  /** The names of every stored audit checkpoint, in order. */
+  auditCheckpointNames(): Promise<string[]>;
+  /** A stored audit checkpoint's bytes, or null when there is none by that name. */
+  readAuditCheckpoint(name: string): Promise<Buffer | null>;
   /** Throws if storage cannot be reached (for /readyz). */
   ping(): Promise<void>;
+}
+
+/**
+ * Staged bytes: uploads not yet verified, copies an interrupted verification left, partial writes
+ * of an upload cut off mid-way. The cleanup of abandoned uploads lists them and removes those of
+ * versions that will never complete. Keys are the store's own (from its listing), never a client's.
+ */
+export interface StagedGroup {
+  /** The version the objects belong to; null for a partial write that names none (a cut-off upload). */
+  modelName: string | null;
+  versionId: string | null;
+  /** The store's own keys of the objects. */
+  keys: string[];
+  bytes: number;
+  /** The newest object's time. */
+  lastModified: Date;
 }

@@ -3,6 +3,9 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, PresignedRequest } from './artifact.store.js';
+import { fsCheckpointNames, readFsCheckpoint, writeFsCheckpoint } from './fs-checkpoints.js';
+import { listFsStaged, removeFsStaged } from './fs-staging.js';
+import type { StagedGroup } from './artifact.store.js';
 import { loadOrCreateSigningSecret } from './signing-secret.js';
 import { keyToUrlPath, sign } from './signed-url.js';
 
@@ -120,7 +123,8 @@ export class FsArtifactStore implements ArtifactStore {
       if (digest === null) {
         await rm(callDir, { recursive: true, force: true });
         // Nothing to claim: never uploaded, unless a concurrent call holds (or just moved) the bytes.
-        if (!(await this.claimedElsewhere(t)) && (await digestIfExists(final, opts)) === null) {
+        // Looked at twice: a claim moving between two other calls' folders can slip past one look.
+        if ((await this.foundNowhere(t, final)) && (await this.foundNowhere(t, final))) {
           return { ok: false, reason: `artifact "${t.path}" was not uploaded` };
         }
         continue;
@@ -152,6 +156,12 @@ export class FsArtifactStore implements ArtifactStore {
     return calls.map((call) => join(this.verifyingDir(t), call, t.path)).filter((file) => except === null || !file.startsWith(except + sep));
   }
 
+  /** No final file, no claim in any call's folder, no staging file. */
+  private async foundNowhere(t: ArtifactTarget, final: string): Promise<boolean> {
+    if ((await stat(final).catch(() => null)) !== null || (await this.claimedElsewhere(t))) return false;
+    return (await stat(this.fileFor(objectKey('uploads', t))).catch(() => null)) === null;
+  }
+
   private async claimedElsewhere(t: ArtifactTarget): Promise<boolean> {
     for (const file of await this.claimsOf(t, null)) if ((await stat(file).catch(() => null)) !== null) return true;
     return false;
@@ -176,6 +186,26 @@ export class FsArtifactStore implements ArtifactStore {
       for (const stage of ['uploads', 'models'] as const) await rm(this.fileFor(objectKey(stage, t)), { force: true });
       await rm(this.verifyingDir(t), { recursive: true, force: true });
     }
+  }
+
+  listStaged(): AsyncIterable<StagedGroup> {
+    return listFsStaged(this.root);
+  }
+
+  removeStaged(group: StagedGroup): Promise<void> {
+    return removeFsStaged(this.root, (key) => this.fileFor(key), group);
+  }
+
+  writeAuditCheckpoint(name: string, body: Buffer): Promise<void> {
+    return writeFsCheckpoint(this.root, name, body);
+  }
+
+  auditCheckpointNames(): Promise<string[]> {
+    return fsCheckpointNames(this.root);
+  }
+
+  readAuditCheckpoint(name: string): Promise<Buffer | null> {
+    return readFsCheckpoint(this.root, name);
   }
 
   /** The root must be there and writable (uploads are written under tmp/ first): /readyz says so. */

@@ -16,6 +16,8 @@ export const AuditAction = {
   tokenRevoked: 'API_TOKEN_REVOKED',
   /** Written once at the upgrade that began anchoring tokens: binds a token made earlier to its secret's fingerprint. */
   tokenAnchored: 'API_TOKEN_ANCHORED',
+  /** A signed audit checkpoint: the checkpoint signs this very event (its details: the events it covers, the previous checkpoint). */
+  checkpointWritten: 'AUDIT_CHECKPOINT_WRITTEN',
 } as const;
 
 /** Events that move a deployment pointer: the last one for a (model, environment) is what its pointer must show. */

@@ -22,9 +22,9 @@ export class AuditResolver {
     return toConnection(await ctx.services.queries.auditEvents(ctx.actor, filter, { first: first ?? LIMITS.defaultAuditPage, after }));
   }
 
-  @Query(() => AuditVerification, { description: 'Recomputes the whole hash chain.' })
+  @Query(() => AuditVerification, { description: 'Recomputes the whole hash chain, checks the registry rows against it, and checks it against every signed checkpoint (truncation, rewrite, a missing or forged checkpoint).' })
   async verifyAuditLog(@Ctx() ctx: GraphQLContext) {
-    return ctx.services.queries.verifyAuditLog(ctx.actor);
+    return ctx.services.checkpoints.verifyAuditLog(ctx.actor);
   }
 
   @Query(() => RegistryStats)

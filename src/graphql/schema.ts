@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { CleanupResolver } from './cleanup/cleanup.resolver.js';
 import type { GraphQLSchema } from 'graphql';
 import { type PubSub, buildSchema } from 'type-graphql';
 import { AuditResolver } from './audit.resolver.js';
@@ -27,7 +28,7 @@ const NO_TOPICS: PubSub = {
 /** The executable schema; built once per process (type-graphql metadata is global). */
 export function buildRegistrySchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver],
+    resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver],
     pubSub: NO_TOPICS,
     validate: false,
   });

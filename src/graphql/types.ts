@@ -141,6 +141,9 @@ export class AuditVerification {
   @Field(() => Int, { nullable: true }) firstInvalidSequence!: number | null;
   @Field(() => String, { nullable: true }) headHash!: string | null;
   @Field(() => String, { nullable: true }) message!: string | null;
+  @Field(() => Int, { description: 'Signed checkpoints found in storage and checked (see docs/operations.md)' }) checkpointsChecked!: number;
+  @Field(() => Float, { nullable: true, description: 'The sequence the newest valid signed checkpoint covers; null when there is none yet' })
+  newestCheckpointSequence!: number | null;
 }
 
 @ObjectType()

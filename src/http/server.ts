@@ -10,6 +10,7 @@ import { type GraphQLContext, createLoaders } from '../graphql/context.js';
 import type { Services } from '../services/services.js';
 import { type ConnectionSettings, ConnectionGuard, serverOptions } from './connection-limits.js';
 import { HttpMetrics, routeLabel } from './metrics.js';
+import { AUDIT_CHECKPOINTS_ROUTE, AUDIT_EXPORT_ROUTE, AUDIT_PUBLIC_KEY_ROUTE, exportRoute, publicKeyRoute } from './audit.routes.js';
 import { MANIFEST_ROUTE, manifestRoute } from './manifest.route.js';
 import { type DrainResult, drainServer } from './shutdown.js';
 import { type SubscriptionSettings, attachSubscriptions } from './subscriptions.js';
@@ -110,6 +111,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps,
     const { contentType, body } = await metrics.render();
     res.writeHead(200, { 'Content-Type': contentType });
     res.end(body);
+    return;
+  }
+  if (path === AUDIT_PUBLIC_KEY_ROUTE && req.method === 'GET') return publicKeyRoute(res, deps.services);
+  if ((path === AUDIT_EXPORT_ROUTE || path === AUDIT_CHECKPOINTS_ROUTE) && req.method === 'GET') {
+    const principal = await authenticate(req, res, deps, 'json');
+    if (principal) await exportRoute(res, deps.services, principal, url, path === AUDIT_EXPORT_ROUTE ? 'events' : 'checkpoints');
     return;
   }
   const download = DOWNLOAD_ROUTE.exec(path);

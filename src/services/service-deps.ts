@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { ArtifactStore } from '../artifacts/artifact.store.js';
 import type { Actor, AuditDraft, JsonObject } from '../domain/model.js';
 import type { EventSettings } from '../events/events.service.js';
+import type { CleanupSettings } from './cleanup/cleanup.service.js';
+import type { CheckpointSettings } from './checkpoints/checkpoint.service.js';
+import type { AuditSigningKey } from './checkpoints/audit-signing-key.js';
 import type { RegistryStore } from '../stores/registry.store.js';
 
 /** What every service is built from; app.ts is the only place that fills it in. */
@@ -20,9 +23,15 @@ export interface ServiceDeps {
     accessDeniedAudit: { limit: number; windowSeconds: number };
     /** Versions whose artifacts total more bytes than this are verified in the background. */
     asyncCompletionBytes: number;
+    /** The cleanup of abandoned uploads: background interval (0: none) and grace time. Absent: no background runs, one hour of grace. */
+    cleanup?: CleanupSettings;
+    /** Signed audit checkpoints: every so many events or so long. Absent: every 1000 events or 5 minutes. */
+    checkpoints?: CheckpointSettings;
     /** Registry events: poll interval, shared window of recent events, lag limit. */
     events: EventSettings;
   };
+  /** The Ed25519 key audit checkpoints are signed with (kept outside the metadata store). */
+  auditKey: AuditSigningKey;
   /** Told when a stored row does not match the audit chain (a token row edited in the database); app.ts logs it. */
   onIntegrityProblem?: (message: string) => void;
 }

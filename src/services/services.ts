@@ -1,4 +1,7 @@
 import { AccessService } from './access.service.js';
+import { AuditExportService } from './checkpoints/audit-export.js';
+import { CheckpointService } from './checkpoints/checkpoint.service.js';
+import { CleanupService } from './cleanup/cleanup.service.js';
 import { CompletionService } from './completion/completion.service.js';
 import { EventsService } from '../events/events.service.js';
 import { wakingStore } from '../events/waking-store.js';
@@ -16,13 +19,24 @@ export interface Services {
   manifests: ManifestService;
   tokens: TokenService;
   completions: CompletionService;
+  /** The audit log and checkpoints for the offline verifier (HTTP export routes). */
+  auditExport: AuditExportService;
+  /** Signed audit checkpoints, and verifyAuditLog against them: started and stopped by the composition root. */
+  checkpoints: CheckpointService;
+  /** The cleanup of abandoned uploads: started and stopped by the composition root. */
+  cleanup: CleanupService;
   /** Registry events (subscriptions): stopped by the composition root. */
   events: EventsService;
 }
 
 export function createServices(
   base: ServiceDeps,
-  hooks: { onBackgroundStop?: (versionId: string, err: unknown, stoppedByShutdown: boolean) => void; onEventsError?: (err: unknown) => void } = {},
+  hooks: {
+    onBackgroundStop?: (versionId: string, err: unknown, stoppedByShutdown: boolean) => void;
+    onEventsError?: (err: unknown) => void;
+    onCleanupError?: (err: unknown) => void;
+    onCheckpointError?: (err: unknown) => void;
+  } = {},
 ): Services {
   const events = new EventsService(base.store, base.settings.events, hooks.onEventsError);
   // Writes of this process wake its event feed at once; other processes' writes are polled.
@@ -32,6 +46,9 @@ export function createServices(
   return {
     events,
     completions: new CompletionService(deps, access, hooks.onBackgroundStop),
+    auditExport: new AuditExportService(deps, access),
+    checkpoints: new CheckpointService(deps, queries, deps.auditKey, deps.settings.checkpoints ?? { everyEvents: 1000, everyMs: 300_000 }, hooks.onCheckpointError),
+    cleanup: new CleanupService(deps, access, deps.settings.cleanup ?? { intervalMs: 0, graceSeconds: 3600 }, hooks.onCleanupError),
     versions: new VersionService(deps, access),
     deployments: new DeploymentService(deps, access),
     queries,

@@ -59,6 +59,11 @@ export interface RegistryStore {
   listVersions(filter: { modelName: string; status: VersionStatus | null }, page: PageRequest): Promise<Page<ModelVersion>>;
   /** The model's version with this number (1..n), or null. */
   getVersionByNumber(modelName: string, number: number): Promise<ModelVersion | null>;
+  /**
+   * Versions still PENDING_UPLOAD that were registered before `createdBefore`, oldest first, at
+   * most `limit`, across all models (the cleanup of abandoned uploads). Served from an index.
+   */
+  stalePendingVersions(createdBefore: Date, limit: number): Promise<ModelVersion[]>;
   /** The highest-numbered version of the model, optionally only among those in `status`. */
   latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null>;
   /**

@@ -162,6 +162,12 @@ export class SqliteRegistryStore implements RegistryStore {
     return row ? rowToVersion(row) : null;
   }
 
+  async stalePendingVersions(createdBefore: Date, limit: number): Promise<ModelVersion[]> {
+    const rows = this.sql(`SELECT * FROM versions WHERE status = 'PENDING_UPLOAD' AND created_at < ? ORDER BY created_at LIMIT ?`)
+      .all(createdBefore.getTime(), limit) as VersionRow[];
+    return rows.map(rowToVersion);
+  }
+
   async latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null> {
     const row = (status === null
       ? this.sql('SELECT * FROM versions WHERE model_name = ? ORDER BY number DESC LIMIT 1').get(modelName)

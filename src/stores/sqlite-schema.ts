@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS versions (
   UNIQUE (model_name, number)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS versions_by_model_status ON versions (model_name, status, number);
+CREATE INDEX IF NOT EXISTS versions_pending_by_age ON versions (created_at) WHERE status = 'PENDING_UPLOAD';
 
 -- One row per (version, metric): ranks versions by any metric from an index.
 -- 'verified' mirrors status IN ('READY', 'ARCHIVED') and is updated with it.

@@ -284,6 +284,47 @@ export function describeArtifactStore(name: string, open: OpenArtifactStore, des
       await store.discard([done, pending]);
     });
 
+    it('lists staged uploads grouped by version (never final objects) and removes a listed group, leaving final objects', async () => {
+      const bytes = randomBytes(64);
+      const done = await stored(bytes, 'done.bin');
+      const a = target(bytes, 'a/one.bin');
+      const b = target(Buffer.alloc(10, 1), 'two.bin', CONTENT_TYPE, a.versionId);
+      expect((await put(await store.presignUpload(a, TTL), bytes)).status).toBe(200);
+      expect((await put(await store.presignUpload(b, TTL), Buffer.alloc(10, 1))).status).toBe(200);
+      const listed = async () => {
+        const groups = [];
+        for await (const g of store.listStaged()) groups.push(g);
+        return groups;
+      };
+      const before = await listed();
+      expect(before.filter((g) => g.versionId === done.versionId)).toEqual([]);
+      const mine = before.filter((g) => g.versionId === a.versionId);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ modelName: 'iris', bytes: 74 });
+      expect(mine[0]!.keys).toHaveLength(2);
+      expect(Date.now() - mine[0]!.lastModified.getTime()).toBeLessThan(10 * 60_000);
+      await store.removeStaged(mine[0]!);
+      expect((await listed()).filter((g) => g.versionId === a.versionId)).toEqual([]);
+      expect(await store.finalize(a, sha(bytes))).toEqual({ ok: false, reason: 'artifact "a/one.bin" was not uploaded' });
+      expect((await downloadOf(done)).body.equals(bytes)).toBe(true);
+      // A group naming keys outside the staged namespaces is refused, whatever it says.
+      await expect(store.removeStaged({ ...mine[0]!, keys: ['iris/x/y'] })).rejects.toThrow(/not a staged key/);
+    });
+
+    it('keeps audit checkpoints where no URL reaches them, lists them in name order, and never replaces one', async () => {
+      const base = Date.now() % 1_000_000_000;
+      const names = [base + 2, base + 1].map((n) => `${String(n).padStart(16, '0')}.json`);
+      for (const name of names) await store.writeAuditCheckpoint(name, Buffer.from(`{"n":"${name}"}`));
+      await store.writeAuditCheckpoint(names[0]!, Buffer.from(`{"n":"${names[0]}"}`)); // the same again (a retry): fine
+      await expect(store.writeAuditCheckpoint(names[0]!, Buffer.from('{"other":1}'))).rejects.toThrow();
+      await expect(store.writeAuditCheckpoint('../x.json', Buffer.from('{}'))).rejects.toThrow(/not a checkpoint name/);
+      const listed = await store.auditCheckpointNames();
+      expect(listed.filter((n) => names.includes(n))).toEqual([...names].sort());
+      expect(listed).toEqual([...listed].sort());
+      for (const n of names) expect((await store.readAuditCheckpoint(n))?.toString()).toBe(`{"n":"${n}"}`);
+      expect(await store.readAuditCheckpoint('0000000000000000.json')).toBeNull();
+    });
+
     it('answers ping when storage is reachable', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

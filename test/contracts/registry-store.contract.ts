@@ -124,6 +124,22 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect(got.map((v) => v.id).sort()).toEqual([v1.id, v2.id].sort());
       });
 
+      it('finds pending versions registered before a time, oldest first across models, bounded by the limit', async () => {
+        const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 0, minutes));
+        const old1 = await register('stale-a', { createdAt: at(1) });
+        const old2 = await register('stale-b', { createdAt: at(2) });
+        const readyOld = await ready(await register('stale-a', { createdAt: at(0) }));
+        const fresh = await register('stale-b', { createdAt: at(30) });
+        const cutoff = at(10);
+        expect((await store.stalePendingVersions(cutoff, 10)).map((v) => v.id)).toEqual([old1.id, old2.id]);
+        expect((await store.stalePendingVersions(cutoff, 1)).map((v) => v.id)).toEqual([old1.id]);
+        expect(await store.stalePendingVersions(at(1), 10)).toEqual([]); // strictly before
+        await store.transitionVersion(old1.id, { from: ['PENDING_UPLOAD'], to: 'FAILED', failureReason: 'upload expired', requireUndeployed: false }, draft('F'));
+        const after = (await store.stalePendingVersions(at(60), 10)).map((v) => v.id);
+        expect(after).toEqual([old2.id, fresh.id]);
+        expect(after).not.toContain(readyOld.id);
+      });
+
       it('moves status only from the allowed states and appends the audit event with it', async () => {
         const v = await register('status');
         const before = (await store.stats()).auditEvents;

@@ -134,6 +134,17 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
       expect(run(docs, Q.versionByNumberQuery('other', 3))).toEqual([]);
     });
 
+    it('finds pending versions registered before a time, oldest first, across models', () => {
+      const dated = docs.map((d, i) => ({ ...d, createdAt: new Date(1000 * (10 - i)) }));
+      const pending = dated.filter((d) => d.status === 'PENDING_UPLOAD');
+      expect(pending.length).toBeGreaterThan(2);
+      const cutoff = new Date(1000 * 9);
+      const expected = pending.filter((d) => d.createdAt < cutoff).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map((d) => d._id);
+      expect(run(dated, Q.stalePendingQuery(cutoff, 10)).map((d) => d._id)).toEqual(expected);
+      expect(run(dated, Q.stalePendingQuery(cutoff, 1)).map((d) => d._id)).toEqual(expected.slice(0, 1));
+      expect(run(dated, Q.stalePendingQuery(new Date(0), 10))).toEqual([]);
+    });
+
     it('registration reads only the highest number, a covered query (never the version document)', () => {
       const q = Q.maxNumberQuery('m');
       expect(q.projection).toEqual({ _id: 0, number: 1 });
@@ -543,6 +554,7 @@ function everySpec(): AnySpec[] {
   for (const search of [null, 'a.b']) for (const scope of [null, 'm', 'm-*']) for (const after of [null, 'm']) page(Q.listModelsQuery({ search, scope }, after, 5));
   for (const status of [null, 'READY'] as const) for (const after of [null, 3]) page(Q.listVersionsQuery({ modelName: 'm', status }, after, 5));
   specs.push(Q.maxNumberQuery('m'), Q.latestVersionQuery('m', null), Q.latestVersionQuery('m', 'READY'), Q.versionByNumberQuery('m', 3));
+  specs.push(Q.stalePendingQuery(new Date(5), 10));
   specs.push(Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'ASC', limit: 3 }), Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'DESC', limit: 3 }));
   specs.push(Q.unrankedQuery({ modelName: 'm', metric: 'f', statuses: ['READY', 'ARCHIVED'], limit: 3 }), Q.statusCountQuery('READY'));
   for (const c of Object.values(COLLECTIONS)) specs.push(Q.byIdsQuery(c, ['a']));

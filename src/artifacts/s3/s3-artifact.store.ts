@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type BucketLocationConstraint, CreateBucketCommand, HeadBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { StagedGroup } from '../artifact.store.js';
+import { readS3Checkpoint, s3CheckpointNames, writeS3Checkpoint } from './s3-checkpoints.js';
+import { listS3Staged, removeS3Staged } from './s3-staging.js';
 import { InvalidArgumentError } from '../../domain/errors.js';
 import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, PresignedRequest } from '../artifact.store.js';
 import { S3_MAX_SINGLE_OBJECT_BYTES, finalizeUpload } from './s3-finalize.js';
@@ -158,6 +161,26 @@ export class S3ArtifactStore implements ArtifactStore {
     for (let i = 0; i < keys.length; i += DELETE_CONCURRENCY) {
       await Promise.all(keys.slice(i, i + DELETE_CONCURRENCY).map((k) => this.objects.remove(k)));
     }
+  }
+
+  listStaged(): AsyncIterable<StagedGroup> {
+    return listS3Staged(this.client, this.bucket, this.prefix, STAGING, VERIFYING);
+  }
+
+  removeStaged(group: StagedGroup): Promise<void> {
+    return removeS3Staged((key) => this.objects.remove(key), group, [`${this.prefix}${STAGING}/`, `${this.prefix}${VERIFYING}/`]);
+  }
+
+  writeAuditCheckpoint(name: string, body: Buffer): Promise<void> {
+    return writeS3Checkpoint(this.client, this.bucket, this.prefix, this.sse, name, body);
+  }
+
+  auditCheckpointNames(): Promise<string[]> {
+    return s3CheckpointNames(this.client, this.bucket, this.prefix);
+  }
+
+  readAuditCheckpoint(name: string): Promise<Buffer | null> {
+    return readS3Checkpoint(this.client, this.bucket, this.prefix, name);
   }
 
   async ping(): Promise<void> {

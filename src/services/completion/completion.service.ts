@@ -42,7 +42,7 @@ export class CompletionService {
     if (version.status !== 'PENDING_UPLOAD') throw notPending(version);
     const check: Check = { version, actor, holder: randomUUID(), startedAt: new Date() };
     const total = totalBytes(version);
-    const started = await this.deps.store.acquireLease(leaseName(version.id), check.holder, LEASE_TTL_MS, progress(0, total, check.startedAt));
+    const started = await this.deps.store.acquireLease(completionLeaseName(version.id), check.holder, LEASE_TTL_MS, progress(0, total, check.startedAt));
     if (total <= this.deps.settings.asyncCompletionBytes) {
       if (!started) throw new ConflictError(`Version ${version.id} is being completed by another request; try again shortly`);
       return this.checkUnderLease(check, undefined);
@@ -58,13 +58,13 @@ export class CompletionService {
       (err, stoppedByShutdown) => this.onBackgroundStop(check.version.id, err, stoppedByShutdown),
     );
     // Shutting down: nothing runs; free the lease so that a completion elsewhere need not wait for it to expire.
-    if (!started) await this.deps.store.releaseLease(leaseName(check.version.id), check.holder);
+    if (!started) await this.deps.store.releaseLease(completionLeaseName(check.version.id), check.holder);
   }
 
   /** The progress of a PENDING_UPLOAD version's check; null for any other status. */
   async verification(version: ModelVersion): Promise<UploadVerification | null> {
     if (version.status !== 'PENDING_UPLOAD') return null;
-    return verificationOf(totalBytes(version), await this.deps.store.getLease(leaseName(version.id)));
+    return verificationOf(totalBytes(version), await this.deps.store.getLease(completionLeaseName(version.id)));
   }
 
   /** Stops every background check (they leave their versions PENDING_UPLOAD) and waits for them. */
@@ -73,7 +73,7 @@ export class CompletionService {
   }
 
   private async checkUnderLease({ version, actor, holder, startedAt }: Check, signal: AbortSignal | undefined): Promise<ModelVersion> {
-    const name = leaseName(version.id);
+    const name = completionLeaseName(version.id);
     const total = totalBytes(version);
     let done = 0;
     let current = 0;
@@ -140,7 +140,8 @@ interface Check {
   startedAt: Date;
 }
 
-function leaseName(versionId: string): string {
+/** The lease a version's completion holds while it checks the files (the cleanup takes it too before failing a version). */
+export function completionLeaseName(versionId: string): string {
   return `complete:${versionId}`;
 }
 

@@ -33,6 +33,7 @@ export const MONGO_INDEXES: Readonly<Record<CollectionName, readonly IndexSpec[]
     { name: 'versions_model_number', key: { modelName: 1, number: -1 }, unique: true },
     { name: 'versions_model_status_number', key: { modelName: 1, status: 1, number: -1 } },
     { name: 'versions_status', key: { status: 1 } },
+    { name: 'versions_pending_by_age', key: { createdAt: 1 }, partialFilterExpression: { status: 'PENDING_UPLOAD' } },
     pendingIndex(COLLECTIONS.versions),
   ],
   [COLLECTIONS.versionMetrics]: [

@@ -97,6 +97,18 @@ export function latestVersionQuery(modelName: string, status: VersionStatus | nu
   return { ...listVersionsQuery({ modelName, status }, null, 0).page, limit: 1 };
 }
 
+/** stalePendingVersions: PENDING_UPLOAD versions registered before a time, oldest first (a partial index of pending versions by age). */
+export function stalePendingQuery(createdBefore: Date, limit: number): FindSpec {
+  return {
+    collection: COLLECTIONS.versions,
+    filter: { status: 'PENDING_UPLOAD', createdAt: { $lt: createdBefore } },
+    sort: { createdAt: 1 },
+    limit,
+    index: 'versions_pending_by_age',
+    residual: { status: 'the partial filter of the index: it holds PENDING_UPLOAD versions only' },
+  };
+}
+
 /** rankVersions, first part: verified versions having the metric, best first, from one index. */
 export function rankQuery(q: { modelName: string; metric: string; direction: SortDirection; limit: number }): FindSpec {
   const value = q.direction === 'ASC' ? 1 : -1;

@@ -11,7 +11,7 @@ import {
 } from './mongo-documents.js';
 import { MONGO_INDEXES } from './mongo-indexes.js';
 import {
-  type DeploymentCount, auditHeadQuery, byIdsQuery, latestVersionQuery, versionByNumberQuery, listDeploymentsQuery, listModelsQuery, listVersionsQuery,
+  type DeploymentCount, auditHeadQuery, byIdsQuery, latestVersionQuery, stalePendingQuery, versionByNumberQuery, listDeploymentsQuery, listModelsQuery, listVersionsQuery,
   pointersForVersionsQuery, rankQuery, statusCountQuery, unfinishedCountQuery, unrankedQuery,
 } from './mongo-queries.js';
 import { MongoDeploymentWrites } from './mongo-deployment-writes.js';
@@ -247,6 +247,10 @@ export class MongoRegistryStore implements RegistryStore {
   async getVersionByNumber(modelName: string, number: number): Promise<ModelVersion | null> {
     const [doc] = await this.steps.find<VersionDoc>(versionByNumberQuery(modelName, number));
     return doc ? docToVersion(doc) : null;
+  }
+
+  async stalePendingVersions(createdBefore: Date, limit: number): Promise<ModelVersion[]> {
+    return (await this.steps.find<VersionDoc>(stalePendingQuery(createdBefore, limit))).map(docToVersion);
   }
 
   async latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null> {
