@@ -11,6 +11,7 @@ import type { Services } from '../services/services.js';
 import { type ConnectionSettings, ConnectionGuard, serverOptions } from './connection-limits.js';
 import { HttpMetrics, routeLabel } from './metrics.js';
 import { MANIFEST_ROUTE, manifestRoute } from './manifest.route.js';
+import { routeErrorStatus } from './route-errors.js';
 import { type DrainResult, drainServer } from './shutdown.js';
 import { type SubscriptionSettings, attachSubscriptions } from './subscriptions.js';
 
@@ -146,8 +147,7 @@ async function downloadRedirect(res: ServerResponse, deps: HttpDeps, match: RegE
     res.end();
   } catch (err) {
     if (!(err instanceof RegistryError)) throw err;
-    const status = err.code === 'NOT_FOUND' ? 404 : err.code === 'BAD_USER_INPUT' ? 404 : 400;
-    sendJson(res, status, { error: err.message, code: err.code === 'BAD_USER_INPUT' ? 'NOT_FOUND' : err.code });
+    sendJson(res, routeErrorStatus(err), { error: err.message, code: err.code });
   }
 }
 

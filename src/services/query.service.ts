@@ -10,7 +10,7 @@ import { metricValue } from '../domain/policy.js';
 import {
   checkEnvironment, checkMetricName, checkModelName, checkPageSize, checkStringList, checkText, checkUrlTtl, checkVersionIdFormat,
 } from '../domain/validation.js';
-import { isVersionId } from '../domain/version-id.js';
+import { parseVersionRef } from '../domain/version-ref.js';
 import type { AuditFilter, StoreStats } from '../stores/registry.store.js';
 import type { Principal } from '../domain/token.js';
 import type { AccessService } from './access.service.js';
@@ -28,9 +28,6 @@ export interface VersionComparison {
   value: number | null;
   deltaVsProduction: number | null;
 }
-
-/** A version number in a download or manifest ref (environments start with a letter, version ids with `v`). */
-const VERSION_NUMBER = /^[1-9][0-9]{0,9}$/;
 
 /** Verified versions kept for the download route (each holds at most 100 artifacts). */
 const DOWNLOADABLE_CACHE_SIZE = 1000;
@@ -161,26 +158,29 @@ export class QueryService {
    * The verified (READY or ARCHIVED) version a download or manifest `ref` names: a version id, a
    * version number of the model (`3`), `latest` (the newest READY) or an environment name (its
    * deployed version; `environment` is then that name). NOT_FOUND alike for a missing model, one
-   * outside the caller's scope, a missing version and one not verified.
+   * outside the caller's scope, a missing version and one not verified; BAD_USER_INPUT (with the
+   * rule) for a malformed model name or ref.
    */
   async resolveRef(principal: Principal, modelName: string, ref: string): Promise<{ version: ModelVersion; environment: string | null }> {
     checkModelName('model', modelName);
+    // A malformed ref is refused with its rule before anything is looked up.
+    const parsed = parseVersionRef('ref', ref);
     this.access.requireVisible(principal, modelName);
     let version: ModelVersion | null;
     let environment: string | null = null;
-    if (isVersionId(ref)) {
-      version = await this.verifiedVersion(ref);
+    if (parsed.kind === 'id') {
+      version = await this.verifiedVersion(parsed.id);
       if (version && version.modelName !== modelName) version = null;
       // Without the version, say whether the model itself exists.
       if (!version) await this.requireModel(principal, 'model', modelName);
-    } else if (VERSION_NUMBER.test(ref)) {
-      version = await this.store.getVersionByNumber(modelName, Number(ref));
+    } else if (parsed.kind === 'number') {
+      version = await this.store.getVersionByNumber(modelName, parsed.number);
       if (!version) await this.requireModel(principal, 'model', modelName);
-    } else if (ref === 'latest') {
+    } else if (parsed.kind === 'latest') {
       await this.requireModel(principal, 'model', modelName);
       version = await this.store.latestVersion(modelName, 'READY');
     } else {
-      environment = checkEnvironment('ref', ref);
+      environment = parsed.environment;
       // A pointer proves the model exists; only without one is the model looked up (for the message).
       const pointer = await this.store.getPointer(modelName, environment);
       if (!pointer) {
