@@ -1,6 +1,8 @@
 import type { PresignedRequest } from '../artifacts/artifact.store.js';
 import type { ChainVerification } from '../audit/hash-chain.js';
 import { verifyRegistryAudit } from './audit-verification.js';
+import { type CompareArgs, type VersionComparison, rankPage } from './comparison/ranking.js';
+export type { VersionComparison } from './comparison/ranking.js';
 import { TOKEN_ACTION_PREFIX } from '../domain/audit-actions.js';
 import { NotFoundError } from '../domain/errors.js';
 import { DEFAULT_ENVIRONMENT, LIMITS } from '../domain/limits.js';
@@ -20,13 +22,6 @@ import { artifactTarget } from './version.service.js';
 export interface PageArgs {
   first: number;
   after?: string | null;
-}
-
-export interface VersionComparison {
-  rank: number;
-  version: ModelVersion;
-  value: number | null;
-  deltaVsProduction: number | null;
 }
 
 /** Verified versions kept for the download route (each holds at most 100 artifacts). */
@@ -79,27 +74,10 @@ export class QueryService {
     return null;
   }
 
-  async compare(
-    principal: Principal,
-    args: { modelName: string; metric: string; direction: SortDirection; versionIds: string[] | null; first: number },
-  ): Promise<VersionComparison[]> {
-    await this.requireModel(principal, 'modelName', args.modelName);
-    const metric = checkMetricName('metric', args.metric);
-    const limit = checkPageSize('first', args.first);
-    if (args.versionIds) {
-      checkStringList('versionIds', args.versionIds, LIMITS.compareVersionIds, 64);
-      args.versionIds.forEach((id, i) => checkVersionIdFormat(`versionIds[${i}]`, id));
-    }
-    const [ranked, pointer] = await Promise.all([
-      this.store.rankVersions({ modelName: args.modelName, metric, direction: args.direction, statuses: VERIFIED_STATUSES, versionIds: args.versionIds, limit }),
-      this.store.getPointer(args.modelName, DEFAULT_ENVIRONMENT),
-    ]);
-    const production = pointer ? (ranked.find((v) => v.id === pointer.versionId) ?? (await this.store.getVersion(pointer.versionId))) : null;
-    const base = production ? metricValue(production.metrics, metric) : null;
-    return ranked.map((version, i) => {
-      const value = metricValue(version.metrics, metric);
-      return { rank: i + 1, version, value, deltaVsProduction: value !== null && base !== null ? value - base : null };
-    });
+  /** compareVersions (see comparison/ranking.ts): a page of the ranking; NOT_FOUND for an unknown model. */
+  async compare(principal: Principal, args: CompareArgs & { modelName: string }): Promise<Page<VersionComparison>> {
+    const model = await this.requireModel(principal, 'modelName', args.modelName);
+    return rankPage(this.store, model, args);
   }
 
   async deploymentHistory(principal: Principal, modelName: string, environment: string | null | undefined, page: PageArgs): Promise<Page<Deployment>> {

@@ -50,8 +50,8 @@ export interface RegistryStore {
    * `name` exactly, or `prefix*`) limits the list to the models it allows.
    */
   listModels(filter: { search: string | null; scope?: string | null }, page: PageRequest): Promise<Page<Model>>;
-  /** Null if the model does not exist. */
-  updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null>;
+  /** Null if the model does not exist. Fields left undefined are unchanged. */
+  updateModel(name: string, patch: ModelPatch, audit: AuditDraft): Promise<Model | null>;
 
   getVersion(id: string): Promise<ModelVersion | null>;
   getVersions(ids: readonly string[]): Promise<ModelVersion[]>;
@@ -179,6 +179,11 @@ export interface RegistryStore {
   /** Throws if the store cannot serve requests (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface ModelPatch {
+  description?: string | null;
+  primaryMetric?: string;
 }
 
 export type TransitionResult =

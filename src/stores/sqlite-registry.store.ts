@@ -11,7 +11,7 @@ import { claimSqliteKey, getSqliteKey } from './sqlite-idempotency.js';
 import type { IdempotencyClaim, IdempotencyRecord } from '../domain/idempotency.js';
 import { compareByMetric } from '../domain/ranking.js';
 import { type ApiToken, type NewApiToken, scopeRange } from '../domain/token.js';
-import type { AuditFilter, Lease, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
+import type { AuditFilter, Lease, ModelPatch, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
 import {
   type AuditRow, type DeploymentRow, type TokenRow, rowToToken, type ModelRow, type PointerRow, type VersionRow,
   SQLITE_SCHEMA, deploymentToRow, rowToAudit, rowToDeployment, rowToModel, rowToPointer, rowToVersion, versionToDoc,
@@ -123,9 +123,13 @@ export class SqliteRegistryStore implements RegistryStore {
     return toPage(rows.map(rowToModel), page.first, n, (m) => [m.name]);
   }
 
-  async updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null> {
+  async updateModel(name: string, patch: ModelPatch, audit: AuditDraft): Promise<Model | null> {
     return this.write(() => {
-      const row = this.sql('UPDATE models SET description = ? WHERE name = ? RETURNING *').get(patch.description, name) as ModelRow | undefined;
+      const row = this.sql(
+        `UPDATE models SET description = CASE WHEN @setDescription THEN @description ELSE description END,
+                           primary_metric = COALESCE(@primaryMetric, primary_metric)
+         WHERE name = @name RETURNING *`,
+      ).get({ name, setDescription: patch.description !== undefined ? 1 : 0, description: patch.description ?? null, primaryMetric: patch.primaryMetric ?? null }) as ModelRow | undefined;
       if (!row) return null;
       this.appendInTx(audit);
       return rowToModel(row);

@@ -4,7 +4,7 @@ import { VERIFIED_STATUSES } from '../../domain/model.js';
 import { compareByMetric } from '../../domain/ranking.js';
 import type { ApiToken, NewApiToken } from '../../domain/token.js';
 import { decodeCursor, toPage } from '../paging.js';
-import type { AuditFilter, Lease, MoveResult, RegistryStore, StoreStats, TransitionResult } from '../registry.store.js';
+import type { AuditFilter, Lease, ModelPatch, MoveResult, RegistryStore, StoreStats, TransitionResult } from '../registry.store.js';
 import {
   type AuditDoc, COLLECTIONS, type CollectionName, type DeploymentDoc, type MetricDoc, type ModelDoc, type VersionDoc,
   docToDeployment, docToModel, docToPointer, docToVersion, pointerKey,
@@ -191,7 +191,7 @@ export class MongoRegistryStore implements RegistryStore {
     return this.versionWrites.registerVersion(version, audit, idempotency ?? null);
   }
 
-  updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null> {
+  updateModel(name: string, patch: ModelPatch, audit: AuditDraft): Promise<Model | null> {
     return this.versionWrites.updateModel(name, patch, audit);
   }
 
