@@ -536,6 +536,18 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect(await store.updateModel('missing', { description: 'x' }, draft('MODEL_UPDATED'))).toBeNull();
         expect((await store.stats()).auditEvents).toBe(before + 1);
       });
+
+      it('updateModel sets the primary metric (roc_auc until then) and leaves fields not given unchanged', async () => {
+        await register('primary');
+        expect((await store.getModel('primary'))?.primaryMetric).toBe('roc_auc');
+        expect(await store.updateModel('primary', { description: 'churn' }, draft('MODEL_UPDATED'))).toMatchObject({ description: 'churn', primaryMetric: 'roc_auc' });
+        expect(await store.updateModel('primary', { primaryMetric: 'f1' }, draft('MODEL_UPDATED'))).toMatchObject({ description: 'churn', primaryMetric: 'f1' });
+        expect(await store.getModel('primary')).toMatchObject({ description: 'churn', primaryMetric: 'f1' });
+        expect(await store.updateModel('primary', { description: null }, draft('MODEL_UPDATED'))).toMatchObject({ description: null, primaryMetric: 'f1' });
+        const listed = (await store.listModels({ search: 'primary', scope: null }, { first: 5, after: null })).items.map((i) => i.node);
+        expect(listed).toEqual([expect.objectContaining({ name: 'primary', primaryMetric: 'f1' })]);
+        expect((await store.getModels(['primary']))[0]?.primaryMetric).toBe('f1');
+      });
     });
 
     describe('api tokens', () => {

@@ -263,7 +263,17 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
       }
     });
 
-    it('revokes once, touches monotonically', () => {
+    it('changes a model: only the fields the patch gives (primaryMetric, description), on a document with no unfinished write', () => {
+      const model = { _id: 'm', description: 'old', createdAt: new Date(0), versionCount: 2 };
+      const metricOnly = Q.markedUpdate(COLLECTIONS.models, 'm', Q.modelPatchSet({ primaryMetric: 'f1' }), marker('u', 'committed', 'update'));
+      expect(matches(model, metricOnly.filter)).toBe(true);
+      expect(applied(model, metricOnly)).toMatchObject({ description: 'old', primaryMetric: 'f1', versionCount: 2 });
+      const cleared = Q.markedUpdate(COLLECTIONS.models, 'm', Q.modelPatchSet({ description: null }), marker('u2', 'committed', 'update'));
+      expect(applied({ ...model, primaryMetric: 'f1' }, cleared)).toMatchObject({ description: null, primaryMetric: 'f1' });
+      expect(matches({ ...model, pending: marker('other'), pendingAt: new Date() }, metricOnly.filter)).toBe(false);
+    });
+
+        it('revokes once, touches monotonically', () => {
       const [whileUnset, again] = Q.revokeTokenUpdates('t', new Date(2000), marker('r', 'committed', 'token'));
       const fresh = { _id: 't', revokedAt: null };
       expect(applied(fresh, whileUnset)).toMatchObject({ revokedAt: new Date(2000) });
