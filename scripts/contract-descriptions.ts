@@ -35,7 +35,7 @@ walk(schema, (coord, node) => {
 // The AST is frozen by convention, not by the runtime: rebuild each described node with visit().
 const withDescriptions = visit(contract, {
   enter(node: ASTNode, _key, _parent, _path, ancestors) {
-    if (!('name' in node) || !node.name || node.kind === Kind.NAMED_TYPE || node.kind === Kind.NAME) return undefined;
+    if (!('name' in node) || !node.name || node.kind === Kind.NAMED_TYPE) return undefined;
     const names = [...ancestors, node]
       .filter((a): a is ASTNode & { name: { value: string } } => !Array.isArray(a) && 'name' in (a as object) && (a as { kind: string }).kind !== Kind.NAMED_TYPE && !!(a as { name?: unknown }).name)
       .map((a) => a.name.value);

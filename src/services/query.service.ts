@@ -5,12 +5,11 @@ import { type CompareArgs, type VersionComparison, rankPage } from './comparison
 export type { VersionComparison } from './comparison/ranking.js';
 import { TOKEN_ACTION_PREFIX } from '../domain/audit-actions.js';
 import { NotFoundError } from '../domain/errors.js';
-import { DEFAULT_ENVIRONMENT, LIMITS } from '../domain/limits.js';
-import type { Artifact, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, SortDirection, VersionStatus } from '../domain/model.js';
+import { DEFAULT_ENVIRONMENT } from '../domain/limits.js';
+import type { Artifact, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, VersionStatus } from '../domain/model.js';
 import { VERIFIED_STATUSES } from '../domain/model.js';
-import { metricValue } from '../domain/policy.js';
 import {
-  checkEnvironment, checkMetricName, checkModelName, checkPageSize, checkStringList, checkText, checkUrlTtl, checkVersionIdFormat,
+  checkEnvironment, checkModelName, checkPageSize, checkText, checkUrlTtl, checkVersionIdFormat,
 } from '../domain/validation.js';
 import { parseVersionRef } from '../domain/version-ref.js';
 import type { AuditFilter, StoreStats } from '../stores/registry.store.js';
