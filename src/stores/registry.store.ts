@@ -12,6 +12,7 @@ import type {
   VersionStatus,
 } from '../domain/model.js';
 import type { IdempotencyClaim, IdempotencyRecord } from '../domain/idempotency.js';
+import type { RankPosition } from '../domain/ranking.js';
 import type { ApiToken, NewApiToken } from '../domain/token.js';
 
 /**
@@ -64,7 +65,8 @@ export interface RegistryStore {
   /**
    * The model's versions in `statuses` (optionally only `versionIds`), best first by `metric` in
    * `direction` (ties: higher number first), then those lacking the metric, higher number first.
-   * At most `limit`. Served from an index: O(limit), not O(versions).
+   * At most `limit`, starting after `after` (the position of a previous page's last version) when
+   * given. Served from an index: O(limit), not O(versions).
    */
   rankVersions(query: {
     modelName: string;
@@ -73,6 +75,7 @@ export interface RegistryStore {
     statuses: readonly VersionStatus[];
     versionIds: readonly string[] | null;
     limit: number;
+    after?: RankPosition | null;
   }): Promise<ModelVersion[]>;
 
   /**

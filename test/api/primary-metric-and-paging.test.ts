@@ -95,7 +95,22 @@ describe('primaryMetric, compareVersionsConnection, apiTokensConnection, PageInf
     expect(await h.code(`{ compareVersionsConnection(modelName: "ranked", after: "bm90IGEgY3Vyc29y") { totalCount } }`)).toBe('BAD_USER_INPUT');
   });
 
-  it('pages API tokens newest first with cursors, never repeating one when tokens are created between pages', async () => {
+  it('continues a ranking after its cursor when versions are verified between pages: none repeated, none skipped', async () => {
+    const first3 = [];
+    for (const v of [0.9, 0.8, 0.7]) first3.push(await publish(h, 'moving', { metrics: [{ name: 'roc_auc', value: v }] }));
+    const q = `query($after: String) { compareVersionsConnection(modelName: "moving", first: 2, after: $after) { edges { node { rank version { id } } } pageInfo { endCursor hasNextPage } totalCount } }`;
+    const one = (await h.ok(q, { after: null })).compareVersionsConnection;
+    expect(one.edges.map((e: { node: Rank }) => e.node.version.id)).toEqual(first3.slice(0, 2));
+    const better = await publish(h, 'moving', { metrics: [{ name: 'roc_auc', value: 0.95 }] }); // ranks before the cursor: not on later pages
+    const worse = await publish(h, 'moving', { metrics: [{ name: 'roc_auc', value: 0.6 }] }); // ranks after: on a later page
+    const two = (await h.ok(q, { after: one.pageInfo.endCursor })).compareVersionsConnection;
+    expect(two.edges.map((e: { node: Rank }) => [e.node.rank, e.node.version.id])).toEqual([[3, first3[2]], [4, worse]]);
+    expect(two.totalCount).toBe(5);
+    expect(two.pageInfo.hasNextPage).toBe(false);
+    expect((await h.ok(q, { after: null })).compareVersionsConnection.edges[0].node.version.id).toBe(better);
+  });
+
+    it('pages API tokens newest first with cursors, never repeating one when tokens are created between pages', async () => {
     for (let i = 0; i < 4; i++) await h.token('VIEWER', { name: `pager-${i}` });
     const all = (await h.ok(`{ apiTokens { id } }`)).apiTokens.map((t: { id: string }) => t.id);
     const q = `query($after: String) { apiTokensConnection(first: 3, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor hasPreviousPage startCursor } totalCount } }`;

@@ -181,6 +181,17 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         const subset = await store.rankVersions({ ...q, direction: 'DESC', versionIds: [a.id, c.id, b.id] });
         expect(subset.map((v) => v.id)).toEqual([b.id, a.id, c.id]);
         expect(await store.rankVersions({ ...q, modelName: 'other', direction: 'DESC' })).toEqual([]);
+
+        // Keyset pages: after a position (value, number), the rest in the same order, across the ties and into the lacking ones.
+        const pos = (v: { number: number; metrics: { name: string; value: number }[] }) => ({ value: v.metrics.find((m) => m.name === 'f1')?.value ?? null, number: v.number });
+        for (const [direction, order] of [['DESC', desc], ['ASC', asc]] as const) {
+          for (let i = 0; i < order.length; i++) {
+            const rest = await store.rankVersions({ ...q, direction, after: pos(order[i]!), limit: 2 });
+            expect(rest.map((v) => v.id), `${direction} after ${i}`).toEqual(order.slice(i + 1, i + 3).map((v) => v.id));
+          }
+          const subsetAfter = await store.rankVersions({ ...q, direction, versionIds: [a.id, c.id, b.id, d.id], after: pos(order[0]!) });
+          expect(subsetAfter.map((v) => v.id)).toEqual(order.slice(1).filter((v) => [a.id, c.id, b.id, d.id].includes(v.id)).map((v) => v.id));
+        }
       });
     });
 

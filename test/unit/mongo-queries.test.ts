@@ -168,6 +168,15 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
           .sort(compareByMetric('f1', direction))
           .map((v) => v.id);
         expect([...ranked, ...lacking]).toEqual(expected);
+        // Keyset pages, as the store runs them: after each position, the rest in the same order.
+        const byId = new Map(versions.map((v) => [v.id, v]));
+        for (let i = 0; i < expected.length; i++) {
+          const at = byId.get(expected[i]!)!;
+          const value = at.metrics.find((m) => m.name === 'f1')?.value ?? null;
+          const rankedAfter = value === null ? [] : run(metricDocs, Q.rankQuery({ modelName: 'm', metric: 'f1', direction, limit: 10, after: { value, number: at.number } })).map((d) => d.versionId as string);
+          const lackingAfter = run(versionDocs, Q.unrankedQuery({ modelName: 'm', metric: 'f1', statuses: ['READY', 'ARCHIVED'], limit: 10, beforeNumber: value === null ? at.number : null })).map((d) => d._id as string);
+          expect([...rankedAfter, ...lackingAfter], `${direction} after ${expected[i]}`).toEqual(expected.slice(i + 1));
+        }
       }
       expect(run(metricDocs, Q.rankQuery({ modelName: 'm', metric: 'f1', direction: 'DESC', limit: 2 })).map((d) => d.versionId)).toEqual(['d', 'b']);
     });
@@ -555,6 +564,8 @@ function everySpec(): AnySpec[] {
   specs.push(Q.maxNumberQuery('m'), Q.latestVersionQuery('m', null), Q.latestVersionQuery('m', 'READY'), Q.versionByNumberQuery('m', 3));
   specs.push(Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'ASC', limit: 3 }), Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'DESC', limit: 3 }));
   specs.push(Q.unrankedQuery({ modelName: 'm', metric: 'f', statuses: ['READY', 'ARCHIVED'], limit: 3 }), Q.statusCountQuery('READY'));
+  for (const direction of ['ASC', 'DESC'] as const) specs.push(Q.rankQuery({ modelName: 'm', metric: 'f', direction, limit: 3, after: { value: 0.5, number: 4 } }));
+  specs.push(Q.unrankedQuery({ modelName: 'm', metric: 'f', statuses: ['READY', 'ARCHIVED'], limit: 3, beforeNumber: 4 }));
   for (const c of Object.values(COLLECTIONS)) specs.push(Q.byIdsQuery(c, ['a']));
   for (const c of [COLLECTIONS.models, COLLECTIONS.versions, COLLECTIONS.pointers, COLLECTIONS.deployments, COLLECTIONS.tokens]) {
     specs.push(Q.pendingQuery(c), Q.unfinishedCountQuery(c, new Date()), Q.abortStaleIntent(c, 'id', 'x', 10), Q.clearMarker(c, 'id', 'x'), Q.releaseIntent(c, 'id', 'x'));

@@ -27,10 +27,11 @@ const LIST = 'compareVersions';
 
 /**
  * compareVersions: the model's verified (READY and ARCHIVED) versions ranked by a metric, a page
- * at a time. The cursor is the last rank given (with the metric and direction, so a cursor is not
- * reused for another ranking); the store ranks from an index, so a page costs O(rank + first).
- * When versions are compared and none has the metric, that is said (NOT_FOUND naming the metrics
- * they do have), not answered with a column of nulls.
+ * at a time. The cursor is the last version's position (its value and number: a keyset, so a
+ * version verified between pages is neither repeated nor skipped) with its rank, the metric and
+ * the direction (a cursor is not reused for another ranking); the store ranks from an index, so a
+ * page costs O(first). When the best version compared lacks the metric, none has it: that is said
+ * (NOT_FOUND naming the metrics they do have), not answered with a column of nulls.
  */
 export async function rankPage(store: RegistryStore, model: Model, args: CompareArgs): Promise<Page<VersionComparison>> {
   const metric = checkMetricName('metric', args.metric ?? model.primaryMetric);
@@ -39,28 +40,30 @@ export async function rankPage(store: RegistryStore, model: Model, args: Compare
     checkStringList('versionIds', args.versionIds, LIMITS.compareVersionIds, 64);
     args.versionIds.forEach((id, i) => checkVersionIdFormat(`versionIds[${i}]`, id));
   }
-  const cursor = decodeListCursor(LIST, args.after, ['string', 'string', 'number']);
+  const cursor = decodeListCursor(LIST, args.after, ['string', 'string', 'number', 'value', 'number']);
   if (cursor && (cursor[0] !== metric || cursor[1] !== args.direction)) throw new InvalidArgumentError('after', 'is a cursor of a ranking by another metric or direction');
-  const skip = cursor ? (cursor[2] as number) : 0;
+  const [rankBefore, after] = cursor ? [cursor[2] as number, { value: cursor[3] as number | null, number: cursor[4] as number }] : [0, null];
   const query = { modelName: model.name, metric, direction: args.direction, statuses: VERIFIED_STATUSES, versionIds: args.versionIds };
-  const [ranked, pointer, total] = await Promise.all([
-    // With versionIds (a few), all of them: their count is the total.
-    store.rankVersions({ ...query, limit: Math.max(skip + first + 1, args.versionIds?.length ?? 0) }),
+  const [ranked, best, pointer, total] = await Promise.all([
+    // With versionIds (a few), all of them after the cursor: their count tells the total.
+    store.rankVersions({ ...query, after, limit: Math.max(first + 1, args.versionIds?.length ?? 0) }),
+    after ? store.rankVersions({ ...query, limit: 1 }) : null,
     store.getPointer(model.name, DEFAULT_ENVIRONMENT),
-    args.versionIds ? null : verifiedCount(store, model.name),
+    args.versionIds ? store.rankVersions({ ...query, limit: args.versionIds.length }).then((all) => all.length) : verifiedCount(store, model.name),
   ]);
   // Versions having the metric rank first: if the best has none, none of them has it.
-  if (ranked.length > 0 && metricValue(ranked[0]!.metrics, metric) === null) {
-    const known = [...new Set(ranked.flatMap((v) => v.metrics.map((m) => m.name)))].slice(0, 20);
+  const top = (best ?? ranked)[0];
+  if (top && metricValue(top.metrics, metric) === null) {
+    const known = [...new Set(ranked.concat(best ?? []).flatMap((v) => v.metrics.map((m) => m.name)))].slice(0, 20);
     throw new NotFoundError(`No version compared has the metric "${metric}"${known.length ? `; they have: ${known.join(', ')}` : ''}`);
   }
   const production = pointer ? (ranked.find((v) => v.id === pointer.versionId) ?? (await store.getVersion(pointer.versionId))) : null;
   const base = production ? metricValue(production.metrics, metric) : null;
-  const rows = ranked.slice(skip).map((version, i) => {
+  const rows = ranked.map((version, i) => {
     const value = metricValue(version.metrics, metric);
-    return { rank: skip + i + 1, version, value, deltaVsProduction: value !== null && base !== null ? value - base : null };
+    return { rank: rankBefore + i + 1, version, value, deltaVsProduction: value !== null && base !== null ? value - base : null };
   });
-  return pageOf(LIST, rows, first, total ?? ranked.length, (r) => [metric, args.direction, r.rank]);
+  return pageOf(LIST, rows, first, total, (r) => [metric, args.direction, r.rank, r.value, r.version.number]);
 }
 
 async function verifiedCount(store: RegistryStore, modelName: string): Promise<number> {

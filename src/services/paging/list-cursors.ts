@@ -6,11 +6,20 @@ import type { Page } from '../../domain/model.js';
  * tokens, version rankings). Opaque to clients: base64url of a JSON array that starts with the
  * list's name, so a cursor from one list is refused by another.
  */
-export function encodeListCursor(list: string, key: readonly (string | number)[]): string {
+/** A key part: a string, a safe integer, or a metric value (a finite number, or null for none). */
+export type KeyKind = 'string' | 'number' | 'value';
+type KeyPart = string | number | null;
+
+const fits = (v: unknown, kind: KeyKind): boolean =>
+  kind === 'string' ? typeof v === 'string'
+    : kind === 'number' ? Number.isSafeInteger(v)
+      : v === null || (typeof v === 'number' && Number.isFinite(v));
+
+export function encodeListCursor(list: string, key: readonly KeyPart[]): string {
   return Buffer.from(JSON.stringify([list, ...key]), 'utf8').toString('base64url');
 }
 
-export function decodeListCursor(list: string, cursor: string | null | undefined, shape: readonly ('string' | 'number')[]): (string | number)[] | null {
+export function decodeListCursor(list: string, cursor: string | null | undefined, shape: readonly KeyKind[]): KeyPart[] | null {
   if (cursor === null || cursor === undefined) return null;
   let parsed: unknown;
   try {
@@ -22,13 +31,13 @@ export function decodeListCursor(list: string, cursor: string | null | undefined
     Array.isArray(parsed) &&
     parsed.length === shape.length + 1 &&
     parsed[0] === list &&
-    parsed.slice(1).every((v, i) => typeof v === shape[i] && (typeof v !== 'number' || Number.isSafeInteger(v)));
+    parsed.slice(1).every((v, i) => fits(v, shape[i]!));
   if (!ok) throw new InvalidArgumentError('after', 'is not a cursor returned by this list');
-  return (parsed as (string | number)[]).slice(1);
+  return (parsed as KeyPart[]).slice(1);
 }
 
 /** A page of `first` items from `rest` (the items after the cursor, in order); `total` counts the whole list. */
-export function pageOf<T>(list: string, rest: readonly T[], first: number, total: number, key: (item: T, index: number) => (string | number)[]): Page<T> {
+export function pageOf<T>(list: string, rest: readonly T[], first: number, total: number, key: (item: T, index: number) => KeyPart[]): Page<T> {
   const items = rest.slice(0, first).map((node, i) => ({ node, cursor: encodeListCursor(list, key(node, i)) }));
   return { items, hasNextPage: rest.length > first, totalCount: total };
 }
