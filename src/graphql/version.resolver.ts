@@ -75,7 +75,7 @@ export class VersionResolver {
     @Arg('after', () => String, { nullable: true, description: PAGE.after }) after: string | null,
   ) {
     const page = await ctx.services.queries.compare(ctx.actor, {
-      modelName, metric, direction: (direction ?? SortDirection.DESC) as DomainSortDirection, versionIds: versionIds ?? null, first: first ?? LIMITS.defaultPage, after,
+      modelName, metric, direction: (direction ?? SortDirection.DESC) as DomainSortDirection, versionIds: versionIds ?? null, first: first ?? LIMITS.defaultPage, after, withTotal: true,
     });
     return toConnection(page, after);
   }

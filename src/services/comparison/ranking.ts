@@ -21,6 +21,8 @@ export interface CompareArgs {
   versionIds: string[] | null;
   first: number;
   after?: string | null;
+  /** Count the whole ranking for totalCount (a count over the model's versions); the plain list skips it. */
+  withTotal?: boolean;
 }
 
 const LIST = 'compareVersions';
@@ -49,7 +51,8 @@ export async function rankPage(store: RegistryStore, model: Model, args: Compare
     store.rankVersions({ ...query, after, limit: Math.max(first + 1, args.versionIds?.length ?? 0) }),
     after ? store.rankVersions({ ...query, limit: 1 }) : null,
     store.getPointer(model.name, DEFAULT_ENVIRONMENT),
-    args.versionIds ? store.rankVersions({ ...query, limit: args.versionIds.length }).then((all) => all.length) : verifiedCount(store, model.name),
+    !args.withTotal ? null
+      : args.versionIds ? store.rankVersions({ ...query, limit: args.versionIds.length }).then((all) => all.length) : verifiedCount(store, model.name),
   ]);
   // Versions having the metric rank first: if the best has none, none of them has it.
   const top = (best ?? ranked)[0];
@@ -63,7 +66,7 @@ export async function rankPage(store: RegistryStore, model: Model, args: Compare
     const value = metricValue(version.metrics, metric);
     return { rank: rankBefore + i + 1, version, value, deltaVsProduction: value !== null && base !== null ? value - base : null };
   });
-  return pageOf(LIST, rows, first, total, (r) => [metric, args.direction, r.rank, r.value, r.version.number]);
+  return pageOf(LIST, rows, first, total ?? rankBefore + rows.length, (r) => [metric, args.direction, r.rank, r.value, r.version.number]);
 }
 
 async function verifiedCount(store: RegistryStore, modelName: string): Promise<number> {
