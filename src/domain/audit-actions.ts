@@ -20,6 +20,10 @@ export const AuditAction = {
   checkpointWritten: 'AUDIT_CHECKPOINT_WRITTEN',
 } as const;
 
+/** An audit event name the registry writes: the set is closed (the GraphQL enum AuditAction lists exactly these). */
+export type AuditActionName = (typeof AuditAction)[keyof typeof AuditAction];
+export const AUDIT_ACTIONS: readonly AuditActionName[] = Object.values(AuditAction);
+
 /** Events that move a deployment pointer: the last one for a (model, environment) is what its pointer must show. */
 export const POINTER_MOVE_ACTIONS: readonly string[] = [AuditAction.versionPromoted, AuditAction.versionRolledBack];
 /** Events that create or change an API token row: the last one for a token id is what its row must show. */

@@ -38,6 +38,8 @@ export const CONTENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0
 const SAFE_SEGMENT = /^[A-Za-z0-9._+=@,-][A-Za-z0-9 ._+=@,()\[\]-]*$/;
 
 export const DEFAULT_ENVIRONMENT = 'production';
+/** The metric compareVersions and improvement policies use for a model whose primaryMetric was never set. */
+export const DEFAULT_PRIMARY_METRIC = 'roc_auc';
 
 /**
  * A relative artifact path made of safe segments: no `..`, no leading `/`, no backslash,

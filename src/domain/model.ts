@@ -36,6 +36,8 @@ export interface Model {
   description: string | null;
   createdAt: Date;
   versionCount: number;
+  /** The metric rankings and improvement policies use unless told otherwise (DEFAULT_PRIMARY_METRIC until set). */
+  primaryMetric: string;
 }
 
 export interface ModelVersion {

@@ -15,3 +15,16 @@ export function compareByMetric(metric: string, direction: SortDirection): (a: M
     return b.number - a.number;
   };
 }
+
+/** Where a ranking page ended: the last version's value of the metric (null: it lacked it) and its number. */
+export interface RankPosition {
+  value: number | null;
+  number: number;
+}
+
+/** True for a version that comes after `position` in the order of compareByMetric (for keyset pages). */
+export function ranksAfter(metric: string, direction: SortDirection, position: RankPosition): (v: ModelVersion) => boolean {
+  const order = compareByMetric(metric, direction);
+  const at = { metrics: position.value === null ? [] : [{ name: metric, value: position.value }], number: position.number } as unknown as ModelVersion;
+  return (v) => order(at, v) < 0;
+}

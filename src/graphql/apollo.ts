@@ -3,7 +3,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import type { GraphQLContext } from './context.js';
-import { formatError, isClientError } from './errors.js';
+import { formatError, isClientError, onlyRequestErrors } from './errors.js';
 import { type QueryLimits, queryLimitsRule } from './limits.js';
 import { type ResponseLimits, responseBudgetPlugin, withResponseBudget } from './response-budget.js';
 
@@ -29,6 +29,7 @@ export function createApollo(schema: GraphQLSchema, opts: { development: boolean
         async requestDidStart() {
           return {
             async didEncounterErrors({ errors, contextValue }) {
+              if (contextValue.outcome && onlyRequestErrors(errors)) contextValue.outcome.requestErrorsOnly = true;
               for (const err of errors) {
                 if (!isClientError(err)) (contextValue.log ?? opts.logger).error({ err: err.originalError ?? err, path: err.path }, 'unexpected error');
               }

@@ -19,6 +19,8 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** The request's logger (carries requestId). */
   log: Logger;
+  /** HTTP requests only: set when the request failed before execution (see onlyRequestErrors), for the status code. */
+  outcome?: { requestErrorsOnly: boolean };
 }
 
 function byKey<K, V>(keys: readonly K[], rows: V[], key: (row: V) => K): (V | null)[] {

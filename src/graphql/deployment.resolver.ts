@@ -4,23 +4,24 @@ import type { Deployment, ModelVersion } from '../domain/model.js';
 import { LIMITS } from '../domain/limits.js';
 import { type GraphQLContext, pointerKey } from './context.js';
 import { PromoteInput, RollbackInput } from './inputs.js';
-import { DeploymentConnection, DeploymentType, ModelVersionType, toConnection } from './types.js';
+import { DeploymentConnection, toConnection } from './connections.js';
+import { DeploymentType, ModelVersionType } from './types.js';
 
 @Resolver(() => DeploymentType)
 export class DeploymentResolver {
-  @Query(() => DeploymentConnection, { description: 'Newest first' })
+  @Query(() => DeploymentConnection, { description: "A model's promotions and rollbacks (FAILED ones too), newest first" })
   async deploymentHistory(
     @Ctx() ctx: GraphQLContext,
-    @Arg('modelName', () => String) modelName: string,
-    @Arg('environment', () => String, { nullable: true }) environment: string | null,
-    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('modelName', () => String, { description: 'The model' }) modelName: string,
+    @Arg('environment', () => String, { nullable: true, description: 'Only this environment; absent: all' }) environment: string | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage, description: 'Page size, 0-100' }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'The endCursor of the previous page' }) after: string | null,
   ) {
-    return toConnection(await ctx.services.queries.deploymentHistory(ctx.actor, modelName, environment, { first: first ?? LIMITS.defaultPage, after }));
+    return toConnection(await ctx.services.queries.deploymentHistory(ctx.actor, modelName, environment, { first: first ?? LIMITS.defaultPage, after }), after);
   }
 
   @Mutation(() => DeploymentType, { description: 'Deploys a READY version to the environment and demotes the one there, atomically.' })
-  async promoteModelVersion(@Ctx() ctx: GraphQLContext, @Arg('input', () => PromoteInput) input: PromoteInput): Promise<Deployment> {
+  async promoteModelVersion(@Ctx() ctx: GraphQLContext, @Arg('input', () => PromoteInput, { description: 'What to deploy where, and the checks to make first' }) input: PromoteInput): Promise<Deployment> {
     return ctx.services.deployments.promote(
       {
         versionId: input.versionId,
@@ -37,8 +38,8 @@ export class DeploymentResolver {
     );
   }
 
-  @Mutation(() => DeploymentType)
-  async rollbackModel(@Ctx() ctx: GraphQLContext, @Arg('input', () => RollbackInput) input: RollbackInput): Promise<Deployment> {
+  @Mutation(() => DeploymentType, { description: 'Puts an earlier version back in the environment (the one before the current, or toVersionId), atomically' })
+  async rollbackModel(@Ctx() ctx: GraphQLContext, @Arg('input', () => RollbackInput, { description: 'Which environment, and to what' }) input: RollbackInput): Promise<Deployment> {
     return ctx.services.deployments.rollback(
       { modelName: input.modelName, environment: input.environment, toVersionId: input.toVersionId, reason: input.reason, idempotencyKey: input.idempotencyKey ?? null },
       ctx.actor,

@@ -2,7 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { InvalidArgumentError, RegistryError } from '../domain/errors.js';
 
-/** Apollo's codes for requests the client got wrong; the contract calls them all BAD_USER_INPUT. */
+/** Apollo's codes for requests the client got wrong. */
 const CLIENT_CODES = new Set([
   'BAD_USER_INPUT',
   'GRAPHQL_PARSE_FAILED',
@@ -14,6 +14,29 @@ const CLIENT_CODES = new Set([
 ]);
 
 export const INTERNAL_MESSAGE = 'Internal server error';
+
+/**
+ * Document failures keep Apollo's codes, so a client can tell a bug in its query (fix the query)
+ * from a bad value (BAD_USER_INPUT: fix the value). Every other client error is BAD_USER_INPUT.
+ */
+export const DOCUMENT_CODES: ReadonlySet<string> = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED']);
+
+/**
+ * Request errors Apollo answers with 400 that the GraphQL-over-HTTP spec answers with 200 under
+ * `Accept: application/json` (the request was well-formed; the GraphQL document or its variables
+ * were not): parse, validation, unknown operation name and variable coercion.
+ */
+const WELL_FORMED_REQUEST_CODES: ReadonlySet<string> = new Set([...DOCUMENT_CODES, 'OPERATION_RESOLUTION_FAILURE', 'BAD_USER_INPUT']);
+
+/** The same error with an Apollo code (for documents checked outside Apollo, e.g. over WebSocket). */
+export function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, originalError: error.originalError, extensions: { ...error.extensions, code } });
+}
+
+/** True when every error is one of a well-formed request that failed before execution (see WELL_FORMED_REQUEST_CODES). */
+export function onlyRequestErrors(errors: readonly GraphQLError[]): boolean {
+  return errors.length > 0 && errors.every((e) => e.path === undefined && WELL_FORMED_REQUEST_CODES.has(String(e.extensions?.code)));
+}
 
 /** True for errors the client caused and is told about; false for ones to log and mask. */
 export function isClientError(error: unknown): boolean {
@@ -28,8 +51,9 @@ export function isClientError(error: unknown): boolean {
 }
 
 /**
- * The one place that turns errors into `extensions.code`: domain errors by their code, GraphQL
- * request errors as BAD_USER_INPUT, anything else masked as INTERNAL_SERVER_ERROR.
+ * The one place that turns errors into `extensions.code`: domain errors by their code, document
+ * failures as GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED, other request errors as
+ * BAD_USER_INPUT, anything else masked as INTERNAL_SERVER_ERROR.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown, opts: { exposeDetails: boolean }): GraphQLFormattedError {
   const original = unwrapResolverError(error);
@@ -40,7 +64,8 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, op
     return { ...base, message: original.message, extensions };
   }
   if (isClientError(error)) {
-    return { ...base, message: formatted.message, extensions: { code: 'BAD_USER_INPUT' } };
+    const code = String((original instanceof GraphQLError ? original.extensions?.code : undefined) ?? formatted.extensions?.code);
+    return { ...base, message: formatted.message, extensions: { code: DOCUMENT_CODES.has(code) ? code : 'BAD_USER_INPUT' } };
   }
   return {
     ...base,

@@ -22,9 +22,9 @@ export class EventsResolver {
   })
   registryEvents(
     @Root() event: AuditEvent,
-    @Arg('afterSequence', () => Float, { nullable: true }) _afterSequence: number | null,
-    @Arg('modelName', () => String, { nullable: true }) _modelName: string | null,
-    @Arg('actions', () => [String], { nullable: true }) _actions: string[] | null,
+    @Arg('afterSequence', () => Float, { nullable: true, description: 'The last sequence received (resume after it); null: from the first event' }) _afterSequence: number | null,
+    @Arg('modelName', () => String, { nullable: true, description: 'Only events about this model' }) _modelName: string | null,
+    @Arg('actions', () => [String], { nullable: true, description: 'Only events with these actions (AuditAction names)' }) _actions: string[] | null,
   ): AuditEvent {
     return event;
   }
@@ -36,8 +36,8 @@ export class EventsResolver {
   })
   deploymentChanged(
     @Root() deployment: Deployment,
-    @Arg('modelName', () => String) _modelName: string,
-    @Arg('environment', () => String, { nullable: true, defaultValue: 'production' }) _environment: string | null,
+    @Arg('modelName', () => String, { description: 'The model' }) _modelName: string,
+    @Arg('environment', () => String, { nullable: true, defaultValue: 'production', description: 'The environment' }) _environment: string | null,
   ): Deployment {
     return deployment;
   }

@@ -25,12 +25,28 @@ const NO_TOPICS: PubSub = {
   },
 };
 
+/** The root types' descriptions (type-graphql has no option for them). */
+const ROOT_DESCRIPTIONS = {
+  query: 'Reads. Every request needs a bearer token; a scoped token sees only its models',
+  mutation: 'Writes. Each is audited; a refused one writes nothing but its audit and deployment records',
+  subscription: 'Live events over WebSocket (graphql-ws, subprotocol graphql-transport-ws) on /graphql; the token goes in connection_init',
+};
+
 /** The executable schema; built once per process (type-graphql metadata is global). */
 export function buildRegistrySchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
     resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver],
     pubSub: NO_TOPICS,
     validate: false,
+  }).then((schema) => {
+    for (const [root, description] of [
+      [schema.getQueryType(), ROOT_DESCRIPTIONS.query],
+      [schema.getMutationType(), ROOT_DESCRIPTIONS.mutation],
+      [schema.getSubscriptionType(), ROOT_DESCRIPTIONS.subscription],
+    ] as const) {
+      if (root) root.description = description;
+    }
+    return schema;
   });
   return built;
 }

@@ -1,45 +1,13 @@
 import 'reflect-metadata';
-import { Arg, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver, Root, registerEnumType } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { ApiToken, Principal, Role } from '../domain/token.js';
+import { LIMITS } from '../domain/limits.js';
 import { tokenActive } from '../domain/token.js';
 import type { CreatedToken } from '../services/token.service.js';
 import type { GraphQLContext } from './context.js';
+import { ApiTokenConnection, toConnection } from './connections.js';
 import { DateTimeScalar } from './scalars.js';
-
-export enum TokenRole {
-  VIEWER = 'viewer',
-  PUBLISHER = 'publisher',
-  DEPLOYER = 'deployer',
-  ADMIN = 'admin',
-}
-registerEnumType(TokenRole, { name: 'Role', description: 'Each role includes the ones before it: VIEWER < PUBLISHER < DEPLOYER < ADMIN' });
-
-@ObjectType('ApiToken', { description: 'An API token. Its secret is shown once, at creation; the registry keeps only its hash.' })
-export class ApiTokenType {
-  @Field(() => ID) id!: string;
-  @Field(() => String) name!: string;
-  @Field(() => TokenRole) role!: Role;
-  @Field(() => String, { nullable: true, description: 'A model name, a prefix ending in "*", or null for every model' }) modelScope!: string | null;
-  @Field(() => DateTimeScalar, { nullable: true }) expiresAt!: Date | null;
-  @Field(() => DateTimeScalar) createdAt!: Date;
-  @Field(() => String) createdBy!: string;
-  @Field(() => DateTimeScalar, { nullable: true, description: 'Updated at most once a minute' }) lastUsedAt!: Date | null;
-  @Field(() => DateTimeScalar, { nullable: true }) revokedAt!: Date | null;
-}
-
-@ObjectType()
-export class CreatedApiToken {
-  @Field(() => ApiTokenType) token!: ApiToken;
-  @Field(() => String, { description: 'The bearer secret. Shown only in this response: store it now.' }) secret!: string;
-}
-
-@ObjectType('Viewer', { description: 'The caller, as the registry sees it.' })
-export class ViewerType {
-  @Field(() => String, { description: 'The actor name audit events record' }) name!: string;
-  @Field(() => ID) tokenId!: string;
-  @Field(() => TokenRole) role!: Role;
-  @Field(() => String, { nullable: true }) modelScope!: string | null;
-}
+import { ApiTokenType, CreatedApiToken, TokenRole, ViewerType } from './token-types.js';
 
 @Resolver(() => ApiTokenType)
 export class TokenResolver {
@@ -48,24 +16,33 @@ export class TokenResolver {
     return ctx.actor;
   }
 
-  @Query(() => [ApiTokenType], { description: 'Every API token (admin). Never the secret or its hash.' })
+  @Query(() => [ApiTokenType], { description: 'Every API token (admin), newest first. Never the secret or its hash. To page, use apiTokensConnection.' })
   async apiTokens(@Ctx() ctx: GraphQLContext): Promise<ApiToken[]> {
     return ctx.services.tokens.list(ctx.actor);
+  }
+
+  @Query(() => ApiTokenConnection, { description: 'The API tokens (admin), newest first, a page at a time. Never the secret or its hash.' })
+  async apiTokensConnection(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage, description: 'Page size, 0-100' }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'The endCursor of the previous page' }) after: string | null,
+  ) {
+    return toConnection(await ctx.services.tokens.page(ctx.actor, { first: first ?? LIMITS.defaultPage, after: after ?? null }), after);
   }
 
   @Mutation(() => CreatedApiToken, { description: 'Creates a token (admin) and returns its secret once.' })
   async createApiToken(
     @Ctx() ctx: GraphQLContext,
-    @Arg('name', () => String) name: string,
-    @Arg('role', () => TokenRole) role: TokenRole,
-    @Arg('modelScope', () => String, { nullable: true }) modelScope: string | null,
-    @Arg('expiresAt', () => DateTimeScalar, { nullable: true }) expiresAt: Date | null,
+    @Arg('name', () => String, { description: 'A label, e.g. the pipeline that will use it (1-100 characters)' }) name: string,
+    @Arg('role', () => TokenRole, { description: 'What it may do' }) role: TokenRole,
+    @Arg('modelScope', () => String, { nullable: true, description: 'A model name or a prefix ending in "*" (e.g. "fraud-*"); null: every model' }) modelScope: string | null,
+    @Arg('expiresAt', () => DateTimeScalar, { nullable: true, description: 'When it stops working (in the future); null: never' }) expiresAt: Date | null,
   ): Promise<CreatedToken> {
     return ctx.services.tokens.create({ name, role: role as Role, modelScope: modelScope ?? null, expiresAt: expiresAt ?? null }, ctx.actor);
   }
 
   @Mutation(() => ApiTokenType, { description: 'Revokes a token (admin); it stops working at once.' })
-  async revokeApiToken(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<ApiToken> {
+  async revokeApiToken(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID, { description: 'The token id (not the secret)' }) id: string): Promise<ApiToken> {
     return ctx.services.tokens.revoke(id, ctx.actor);
   }
 

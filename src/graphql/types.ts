@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { Artifact, ModelVersion as DomainVersion } from '../domain/model.js';
+import { AuditActionEnum, HttpMethod } from './enums.js';
 import { DateTimeScalar, JsonScalar } from './scalars.js';
 
 /**
@@ -26,216 +27,186 @@ export enum SortDirection {
   ASC = 'ASC',
   DESC = 'DESC',
 }
-registerEnumType(ModelVersionStatus, { name: 'ModelVersionStatus' });
-registerEnumType(DeploymentAction, { name: 'DeploymentAction' });
-registerEnumType(DeploymentStatus, { name: 'DeploymentStatus' });
-registerEnumType(SortDirection, { name: 'SortDirection' });
+registerEnumType(ModelVersionStatus, {
+  name: 'ModelVersionStatus',
+  description: "A version's life cycle: PENDING_UPLOAD, then READY or FAILED; READY versions may be ARCHIVED",
+  valuesConfig: {
+    PENDING_UPLOAD: { description: 'Registered, artifacts not yet verified' },
+    READY: { description: 'Every artifact present with the declared size and sha256' },
+    FAILED: { description: 'Verification failed; failureReason says why' },
+    ARCHIVED: { description: 'Retired; keeps its metadata, history and artifacts (still downloadable)' },
+  },
+});
+registerEnumType(DeploymentAction, {
+  name: 'DeploymentAction',
+  description: 'What a deployment did to its environment',
+  valuesConfig: {
+    PROMOTE: { description: 'promoteModelVersion: put a READY version in place' },
+    ROLLBACK: { description: 'rollbackModel: put an earlier version back' },
+  },
+});
+registerEnumType(DeploymentStatus, {
+  name: 'DeploymentStatus',
+  description: 'Whether a deployment moved the environment',
+  valuesConfig: {
+    SUCCEEDED: { description: 'The environment now (or once) ran this version' },
+    FAILED: { description: 'Refused (improvement policy, state); failureReason says why; nothing moved' },
+  },
+});
+registerEnumType(SortDirection, {
+  name: 'SortDirection',
+  description: 'Which end of a ranking is best',
+  valuesConfig: { ASC: { description: 'Lowest first (losses, error rates)' }, DESC: { description: 'Highest first (accuracy, AUC)' } },
+});
 
-@ObjectType()
+@ObjectType({ description: 'A named evaluation result of a version, e.g. roc_auc 0.91' })
 export class Metric {
-  @Field(() => String) name!: string;
-  @Field(() => Float) value!: number;
+  @Field(() => String, { description: 'The metric name, e.g. roc_auc' }) name!: string;
+  @Field(() => Float, { description: 'A finite number' }) value!: number;
 }
 
-@ObjectType()
+@ObjectType({ description: 'One HTTP header a presigned request must carry' })
 export class HttpHeader {
-  @Field(() => String) name!: string;
-  @Field(() => String) value!: string;
+  @Field(() => String, { description: 'Header name, e.g. Content-Type' }) name!: string;
+  @Field(() => String, { description: 'Header value, to send exactly' }) value!: string;
 }
 
 @ObjectType({ description: 'A URL signed for one method on one object, valid until expiresAt.' })
 export class PresignedUrl {
-  @Field(() => String) url!: string;
-  @Field(() => String, { description: 'PUT for uploads, GET for downloads' }) method!: string;
-  @Field(() => [HttpHeader], { description: 'Headers the client must send exactly' }) headers!: HttpHeader[];
-  @Field(() => DateTimeScalar) expiresAt!: Date;
+  @Field(() => String, { description: 'The signed URL: a secret until it expires; never log it' }) url!: string;
+  @Field(() => HttpMethod, { description: 'PUT for uploads, GET for downloads (an enum since issue 17; was String, the same values)' }) method!: string;
+  @Field(() => [HttpHeader], { description: 'Headers the client must send exactly (e.g. Content-Type)' }) headers!: HttpHeader[];
+  @Field(() => DateTimeScalar, { description: 'When the signature stops working' }) expiresAt!: Date;
 }
 
 /** An artifact together with the version it belongs to (for downloadUrl). */
 export type ArtifactParent = Artifact & { version: DomainVersion };
 
-@ObjectType('Artifact')
+@ObjectType('Artifact', { description: 'One file of a version, declared at registration and verified on completion' })
 export class ArtifactType {
   @Field(() => String, { description: 'Relative path inside the version, e.g. "model.pkl"' }) path!: string;
   @Field(() => Float, { description: 'Bytes; Float because GraphQL Int is 32-bit' }) sizeBytes!: number;
   @Field(() => String, { description: '64 lowercase hex' }) sha256!: string;
-  @Field(() => String) contentType!: string;
+  @Field(() => String, { description: 'The media type the file is stored and served with' }) contentType!: string;
 }
 
-@ObjectType()
+@ObjectType({ description: 'How the version was trained, as registered; every field optional' })
 export class TrainingInfo {
-  @Field(() => DateTimeScalar, { nullable: true }) trainedAt!: Date | null;
-  @Field(() => Float, { nullable: true }) durationSeconds!: number | null;
-  @Field(() => Int, { nullable: true }) trainingSamples!: number | null;
-  @Field(() => Int, { nullable: true }) validationSamples!: number | null;
+  @Field(() => DateTimeScalar, { nullable: true, description: 'When training finished' }) trainedAt!: Date | null;
+  @Field(() => Float, { nullable: true, description: 'Training time in seconds' }) durationSeconds!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Rows used for training' }) trainingSamples!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Rows used for validation' }) validationSamples!: number | null;
 }
 
 @ObjectType('UploadVerification', { description: 'The check that completeModelVersionUpload runs (in the background for large versions)' })
 export class UploadVerificationType {
   @Field(() => Boolean, { description: 'A completion is reading the files back now; false: not started, or stopped (call complete again)' })
   running!: boolean;
-  @Field(() => Float) bytesVerified!: number;
-  @Field(() => Float) bytesTotal!: number;
-  @Field(() => DateTimeScalar, { nullable: true }) startedAt!: Date | null;
+  @Field(() => Float, { description: 'Bytes read back and hashed so far' }) bytesVerified!: number;
+  @Field(() => Float, { description: 'Bytes of all the artifacts together' }) bytesTotal!: number;
+  @Field(() => DateTimeScalar, { nullable: true, description: 'When the running (or last) check began; null if never' }) startedAt!: Date | null;
   @Field(() => DateTimeScalar, { nullable: true, description: 'The last progress report (every few seconds while running)' }) updatedAt!: Date | null;
 }
 
-@ObjectType('ModelVersion')
+@ObjectType('ModelVersion', { description: 'One registered version of a model: its metadata, metrics, artifacts and state' })
 export class ModelVersionType {
-  @Field(() => ID, { description: 'v{YYYYMMDDHHMMSS}_{8 lowercase hex}' }) id!: string;
-  @Field(() => String) modelName!: string;
+  @Field(() => ID, { description: 'v{YYYYMMDDHHMMSS}_{8 lowercase hex}, e.g. v20250126143022_a1b2c3d4' }) id!: string;
+  @Field(() => String, { description: 'The model this version belongs to' }) modelName!: string;
   @Field(() => Int, { description: '1, 2, 3 ... per model, in registration order, no gaps' }) number!: number;
-  @Field(() => String) modelType!: string;
-  @Field(() => ModelVersionStatus) status!: ModelVersionStatus;
-  @Field(() => String, { nullable: true }) failureReason!: string | null;
-  @Field(() => String, { nullable: true }) description!: string | null;
-  @Field(() => String) datasetVersion!: string;
+  @Field(() => String, { description: 'Free text, e.g. random_forest' }) modelType!: string;
+  @Field(() => ModelVersionStatus, { description: 'Where the version is in its life cycle' }) status!: ModelVersionStatus;
+  @Field(() => String, { nullable: true, description: 'FAILED only: why verification failed' }) failureReason!: string | null;
+  @Field(() => String, { nullable: true, description: 'Free text; updateModelVersion changes it' }) description!: string | null;
+  @Field(() => String, { description: 'The dataset version it was trained on, as registered' }) datasetVersion!: string;
   @Field(() => [Metric], { description: 'In the order registered' }) metrics!: Metric[];
   @Field(() => JsonScalar, { description: 'A JSON object, returned exactly as registered' }) hyperparameters!: unknown;
-  @Field(() => [String]) featureNames!: string[];
-  @Field(() => TrainingInfo) training!: TrainingInfo;
-  @Field(() => [String]) tags!: string[];
-  @Field(() => DateTimeScalar) createdAt!: Date;
-  @Field(() => String) createdBy!: string;
+  @Field(() => [String], { description: 'Input feature names, in order' }) featureNames!: string[];
+  @Field(() => TrainingInfo, { description: 'How it was trained' }) training!: TrainingInfo;
+  @Field(() => [String], { description: 'Labels; updateModelVersion replaces them' }) tags!: string[];
+  @Field(() => DateTimeScalar, { description: 'When it was registered' }) createdAt!: Date;
+  @Field(() => String, { description: 'Who registered it (the authenticated principal)' }) createdBy!: string;
 }
 
-@ObjectType('Model')
+@ObjectType('Model', { description: 'A named model: created by its first registered version, holds every version' })
 export class ModelType {
-  @Field(() => String) name!: string;
-  @Field(() => String, { nullable: true }) description!: string | null;
-  @Field(() => DateTimeScalar) createdAt!: Date;
-  @Field(() => Int) versionCount!: number;
+  @Field(() => String, { description: 'Unique, ^[a-z0-9][a-z0-9_-]{0,99}$' }) name!: string;
+  @Field(() => String, { nullable: true, description: 'Free text; updateModel changes it' }) description!: string | null;
+  @Field(() => DateTimeScalar, { description: 'When its first version was registered' }) createdAt!: Date;
+  @Field(() => Int, { description: 'Versions registered so far (numbers 1..versionCount)' }) versionCount!: number;
 }
 
-@ObjectType('Deployment')
+@ObjectType('Deployment', { description: 'One promotion or rollback of a model in an environment, kept forever (FAILED ones too)' })
 export class DeploymentType {
-  @Field(() => ID) id!: string;
-  @Field(() => String) modelName!: string;
-  @Field(() => String) environment!: string;
-  @Field(() => DeploymentAction) action!: DeploymentAction;
-  @Field(() => DeploymentStatus) status!: DeploymentStatus;
-  @Field(() => String, { nullable: true }) reason!: string | null;
-  @Field(() => String, { nullable: true }) failureReason!: string | null;
-  @Field(() => DateTimeScalar) deployedAt!: Date;
-  @Field(() => String) deployedBy!: string;
+  @Field(() => ID, { description: 'Opaque id' }) id!: string;
+  @Field(() => String, { description: 'The model deployed' }) modelName!: string;
+  @Field(() => String, { description: 'The environment, e.g. production' }) environment!: string;
+  @Field(() => DeploymentAction, { description: 'Promotion or rollback' }) action!: DeploymentAction;
+  @Field(() => DeploymentStatus, { description: 'Whether it moved the environment' }) status!: DeploymentStatus;
+  @Field(() => String, { nullable: true, description: 'Why, as the caller gave it' }) reason!: string | null;
+  @Field(() => String, { nullable: true, description: 'FAILED only: why it was refused' }) failureReason!: string | null;
+  @Field(() => DateTimeScalar, { description: 'When it happened' }) deployedAt!: Date;
+  @Field(() => String, { description: 'Who did it (the authenticated principal)' }) deployedBy!: string;
 }
 
-@ObjectType('AuditEvent')
+@ObjectType('AuditEvent', { description: 'One entry of the tamper-evident audit log: a hash chain over every change' })
 export class AuditEventType {
-  @Field(() => ID) id!: string;
+  @Field(() => ID, { description: 'Opaque id' }) id!: string;
   @Field(() => Int, { description: '1, 2, 3 ... over the whole registry, no gaps' }) sequence!: number;
-  @Field(() => DateTimeScalar) occurredAt!: Date;
-  @Field(() => String, { description: 'The authenticated principal, never client-supplied text' }) actor!: string;
-  @Field(() => String) action!: string;
-  @Field(() => String, { nullable: true }) modelName!: string | null;
-  @Field(() => String, { nullable: true }) versionId!: string | null;
-  @Field(() => JsonScalar) details!: unknown;
+  @Field(() => DateTimeScalar, { description: 'When it happened' }) occurredAt!: Date;
+  @Field(() => String, { description: 'Who did it: the authenticated principal, never client-supplied text' }) actor!: string;
+  @Field(() => AuditActionEnum, { description: 'What happened (an enum since issue 17; was String, the same values)' }) action!: string;
+  @Field(() => String, { nullable: true, description: 'The model concerned, if any' }) modelName!: string | null;
+  @Field(() => String, { nullable: true, description: 'The version concerned, if any' }) versionId!: string | null;
+  @Field(() => JsonScalar, { description: 'A JSON object: what the action needs to be understood (environment, reason, ...)' }) details!: unknown;
   @Field(() => String, { description: 'Hash of event sequence-1 (64 zeros for the first)' }) previousHash!: string;
   @Field(() => String, { description: "SHA-256 over previousHash and the event's canonical JSON" }) hash!: string;
 }
 
-@ObjectType()
+@ObjectType({ description: 'The result of recomputing the audit hash chain (and checking rows against it)' })
 export class AuditVerification {
-  @Field(() => Boolean) valid!: boolean;
-  @Field(() => Int) eventsChecked!: number;
-  @Field(() => Int, { nullable: true }) firstInvalidSequence!: number | null;
-  @Field(() => String, { nullable: true }) headHash!: string | null;
-  @Field(() => String, { nullable: true }) message!: string | null;
+  @Field(() => Boolean, { description: 'True when every event and row checks out' }) valid!: boolean;
+  @Field(() => Int, { description: 'Events recomputed' }) eventsChecked!: number;
+  @Field(() => Int, { nullable: true, description: 'Null when valid' }) firstInvalidSequence!: number | null;
+  @Field(() => String, { nullable: true, description: 'The hash of the newest event (null for an empty log)' }) headHash!: string | null;
+  @Field(() => String, { nullable: true, description: 'What is wrong, when not valid' }) message!: string | null;
   @Field(() => Int, { description: 'Signed checkpoints found in storage and checked (see docs/operations.md)' }) checkpointsChecked!: number;
   @Field(() => Float, { nullable: true, description: 'The sequence the newest valid signed checkpoint covers; null when there is none yet' })
   newestCheckpointSequence!: number | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'One version in a ranking by a metric' })
 export class VersionComparison {
   @Field(() => Int, { description: '1 = best by the chosen metric and direction' }) rank!: number;
-  @Field(() => ModelVersionType) version!: DomainVersion;
+  @Field(() => ModelVersionType, { description: 'The version ranked' }) version!: DomainVersion;
   @Field(() => Float, { nullable: true, description: 'The chosen metric; versions lacking it sort last' }) value!: number | null;
   @Field(() => Float, { nullable: true, description: "Value minus the production version's value, when both exist" }) deltaVsProduction!: number | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'How many versions are in one status' })
 export class StatusCount {
-  @Field(() => ModelVersionStatus) status!: ModelVersionStatus;
-  @Field(() => Int) count!: number;
+  @Field(() => ModelVersionStatus, { description: 'The status' }) status!: ModelVersionStatus;
+  @Field(() => Int, { description: 'Versions in it' }) count!: number;
 }
 
-@ObjectType()
+@ObjectType({ description: 'Counts over the whole registry (unscoped tokens only)' })
 export class RegistryStats {
-  @Field(() => Int) models!: number;
-  @Field(() => Int) versions!: number;
-  @Field(() => [StatusCount]) versionsByStatus!: StatusCount[];
-  @Field(() => Int) deployments!: number;
-  @Field(() => Int) auditEvents!: number;
+  @Field(() => Int, { description: 'Models' }) models!: number;
+  @Field(() => Int, { description: 'Versions, in any status' }) versions!: number;
+  @Field(() => [StatusCount], { description: 'Versions per status' }) versionsByStatus!: StatusCount[];
+  @Field(() => Int, { description: 'Deployments, SUCCEEDED and FAILED' }) deployments!: number;
+  @Field(() => Int, { description: 'Audit events' }) auditEvents!: number;
   @Field(() => Int, { description: 'Writes committed but not yet finished after a grace period (MongoDB only; recovery finishes them, a lasting count is logged)' })
   unfinishedWrites!: number;
 }
 
-@ObjectType()
-export class PageInfo {
-  @Field(() => Boolean) hasNextPage!: boolean;
-  @Field(() => String, { nullable: true }) endCursor!: string | null;
-}
-
-@ObjectType()
-export class ModelEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => ModelType) node!: unknown;
-}
-@ObjectType()
-export class ModelConnection {
-  @Field(() => [ModelEdge]) edges!: ModelEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-  @Field(() => Int) totalCount!: number;
-}
-@ObjectType()
-export class ModelVersionEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => ModelVersionType) node!: unknown;
-}
-@ObjectType()
-export class ModelVersionConnection {
-  @Field(() => [ModelVersionEdge]) edges!: ModelVersionEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-  @Field(() => Int) totalCount!: number;
-}
-@ObjectType()
-export class DeploymentEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => DeploymentType) node!: unknown;
-}
-@ObjectType()
-export class DeploymentConnection {
-  @Field(() => [DeploymentEdge]) edges!: DeploymentEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-  @Field(() => Int) totalCount!: number;
-}
-@ObjectType()
-export class AuditEventEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => AuditEventType) node!: unknown;
-}
-@ObjectType()
-export class AuditEventConnection {
-  @Field(() => [AuditEventEdge]) edges!: AuditEventEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-  @Field(() => Int) totalCount!: number;
-}
-
-@ObjectType()
+@ObjectType({ description: 'Where to upload one artifact' })
 export class ArtifactUpload {
-  @Field(() => String) path!: string;
-  @Field(() => PresignedUrl) upload!: PresignedUrl;
+  @Field(() => String, { description: 'The artifact path, as registered' }) path!: string;
+  @Field(() => PresignedUrl, { description: 'A presigned PUT for its bytes' }) upload!: PresignedUrl;
 }
 
-@ObjectType()
+@ObjectType({ description: 'The registered version and where to upload its artifacts' })
 export class RegisterModelVersionPayload {
-  @Field(() => ModelVersionType) version!: DomainVersion;
-  @Field(() => [ArtifactUpload]) uploads!: ArtifactUpload[];
-}
-
-/** Turns a store page into a GraphQL connection. */
-export function toConnection<T>(page: { items: { node: T; cursor: string }[]; hasNextPage: boolean; totalCount: number }) {
-  const edges = page.items.map((i) => ({ cursor: i.cursor, node: i.node }));
-  return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: page.totalCount };
+  @Field(() => ModelVersionType, { description: 'The version, PENDING_UPLOAD (or as it is now, for a replayed idempotency key)' }) version!: DomainVersion;
+  @Field(() => [ArtifactUpload], { description: 'One presigned PUT per artifact (empty once the version left PENDING_UPLOAD)' }) uploads!: ArtifactUpload[];
 }

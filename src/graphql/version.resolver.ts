@@ -8,58 +8,80 @@ import type { UploadVerification } from '../services/completion/verification.js'
 import { LIMITS } from '../domain/limits.js';
 import type { GraphQLContext } from './context.js';
 import { RegisterModelVersionInput } from './inputs.js';
+import { DeploymentConnection, ModelVersionConnection, VersionComparisonConnection, toConnection } from './connections.js';
 import {
-  type ArtifactParent, ArtifactType, ArtifactUpload, DeploymentConnection, ModelVersionConnection, ModelVersionStatus, ModelVersionType,
-  PresignedUrl, RegisterModelVersionPayload, SortDirection, UploadVerificationType, VersionComparison, toConnection,
+  type ArtifactParent, ArtifactType, ArtifactUpload, ModelVersionStatus, ModelVersionType,
+  PresignedUrl, RegisterModelVersionPayload, SortDirection, UploadVerificationType, VersionComparison,
 } from './types.js';
+
+const PAGE = { first: 'Page size, 0-100', after: 'The endCursor of the previous page' };
+const COMPARE = {
+  modelName: 'The model whose versions to rank',
+  metric: "The metric to rank by; null or absent: the model's primaryMetric (roc_auc unless set). NOT_FOUND when no version compared has it",
+  direction: 'DESC: highest first; ASC: lowest first',
+  versionIds: 'Only these versions (at most 100); absent: every READY and ARCHIVED version',
+};
 
 @Resolver(() => ModelVersionType)
 export class VersionResolver {
-  @Query(() => ModelVersionType, { nullable: true })
-  async modelVersion(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<ModelVersion | null> {
+  @Query(() => ModelVersionType, { nullable: true, description: "One version by id; null if it does not exist (or is outside the token's scope)" })
+  async modelVersion(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID, { description: 'The version id' }) id: string): Promise<ModelVersion | null> {
     return ctx.services.queries.version(ctx.actor, id);
   }
 
   @Query(() => ModelVersionConnection, { description: 'Newest first' })
   async modelVersions(
     @Ctx() ctx: GraphQLContext,
-    @Arg('modelName', () => String) modelName: string,
-    @Arg('status', () => ModelVersionStatus, { nullable: true }) status: ModelVersionStatus | null,
-    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('modelName', () => String, { description: 'The model' }) modelName: string,
+    @Arg('status', () => ModelVersionStatus, { nullable: true, description: 'Only versions in this status' }) status: ModelVersionStatus | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage, description: PAGE.first }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: PAGE.after }) after: string | null,
   ) {
-    return toConnection(await ctx.services.queries.versions(ctx.actor, modelName, status as VersionStatus | null, { first: first ?? LIMITS.defaultPage, after }));
+    return toConnection(await ctx.services.queries.versions(ctx.actor, modelName, status as VersionStatus | null, { first: first ?? LIMITS.defaultPage, after }), after);
   }
 
   @Query(() => ModelVersionType, { nullable: true, description: 'The version deployed in the environment now; null if none.' })
   async productionModel(
     @Ctx() ctx: GraphQLContext,
-    @Arg('modelName', () => String) modelName: string,
-    @Arg('environment', () => String, { nullable: true, defaultValue: 'production' }) environment: string | null,
+    @Arg('modelName', () => String, { description: 'The model' }) modelName: string,
+    @Arg('environment', () => String, { nullable: true, defaultValue: 'production', description: 'The environment, ^[a-z][a-z0-9-]{0,31}$' }) environment: string | null,
   ): Promise<ModelVersion | null> {
     return ctx.services.queries.deployedVersion(ctx.actor, modelName, environment);
   }
 
-  @Query(() => [VersionComparison], { description: 'READY and ARCHIVED versions, best first' })
+  @Query(() => [VersionComparison], { description: 'READY and ARCHIVED versions ranked by a metric, best first (the first page; compareVersionsConnection pages on)' })
   async compareVersions(
     @Ctx() ctx: GraphQLContext,
-    @Arg('modelName', () => String) modelName: string,
-    @Arg('metric', () => String, { nullable: true, defaultValue: 'roc_auc' }) metric: string | null,
-    @Arg('direction', () => SortDirection, { nullable: true, defaultValue: SortDirection.DESC }) direction: SortDirection | null,
-    @Arg('versionIds', () => [ID], { nullable: true }) versionIds: string[] | null,
-    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
+    @Arg('modelName', () => String, { description: COMPARE.modelName }) modelName: string,
+    @Arg('metric', () => String, { nullable: true, description: COMPARE.metric }) metric: string | null,
+    @Arg('direction', () => SortDirection, { nullable: true, defaultValue: SortDirection.DESC, description: COMPARE.direction }) direction: SortDirection | null,
+    @Arg('versionIds', () => [ID], { nullable: true, description: COMPARE.versionIds }) versionIds: string[] | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage, description: 'How many, 0-100' }) first: number | null,
   ) {
-    return ctx.services.queries.compare(ctx.actor, {
-      modelName,
-      metric: metric ?? 'roc_auc',
-      direction: (direction ?? SortDirection.DESC) as DomainSortDirection,
-      versionIds: versionIds ?? null,
-      first: first ?? 20,
+    const page = await ctx.services.queries.compare(ctx.actor, {
+      modelName, metric, direction: (direction ?? SortDirection.DESC) as DomainSortDirection, versionIds: versionIds ?? null, first: first ?? LIMITS.defaultPage,
     });
+    return page.items.map((i) => i.node);
+  }
+
+  @Query(() => VersionComparisonConnection, { description: 'compareVersions a page at a time: READY and ARCHIVED versions ranked by a metric, best first' })
+  async compareVersionsConnection(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('modelName', () => String, { description: COMPARE.modelName }) modelName: string,
+    @Arg('metric', () => String, { nullable: true, description: COMPARE.metric }) metric: string | null,
+    @Arg('direction', () => SortDirection, { nullable: true, defaultValue: SortDirection.DESC, description: COMPARE.direction }) direction: SortDirection | null,
+    @Arg('versionIds', () => [ID], { nullable: true, description: COMPARE.versionIds }) versionIds: string[] | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage, description: PAGE.first }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: PAGE.after }) after: string | null,
+  ) {
+    const page = await ctx.services.queries.compare(ctx.actor, {
+      modelName, metric, direction: (direction ?? SortDirection.DESC) as DomainSortDirection, versionIds: versionIds ?? null, first: first ?? LIMITS.defaultPage, after, withTotal: true,
+    });
+    return toConnection(page, after);
   }
 
   @Mutation(() => RegisterModelVersionPayload, { description: 'Creates the version as PENDING_UPLOAD and returns one presigned PUT per artifact.' })
-  async registerModelVersion(@Ctx() ctx: GraphQLContext, @Arg('input', () => RegisterModelVersionInput) input: RegisterModelVersionInput): Promise<RegisteredVersion> {
+  async registerModelVersion(@Ctx() ctx: GraphQLContext, @Arg('input', () => RegisterModelVersionInput, { description: 'The version to register' }) input: RegisterModelVersionInput): Promise<RegisteredVersion> {
     return ctx.services.versions.register(
       {
         modelName: input.modelName,
@@ -79,40 +101,40 @@ export class VersionResolver {
   }
 
   @Mutation(() => [ArtifactUpload], { description: 'Fresh presigned PUT URLs for a PENDING_UPLOAD version, when the first ones expired.' })
-  async createUploadUrls(@Ctx() ctx: GraphQLContext, @Arg('versionId', () => ID) versionId: string): Promise<RegisteredVersion['uploads']> {
+  async createUploadUrls(@Ctx() ctx: GraphQLContext, @Arg('versionId', () => ID, { description: 'A PENDING_UPLOAD version' }) versionId: string): Promise<RegisteredVersion['uploads']> {
     return ctx.services.versions.createUploadUrls(versionId, ctx.actor);
   }
 
   @Mutation(() => ModelVersionType, { description: "Checks every artifact's presence, size and sha256: READY, or FAILED with failureReason." })
-  async completeModelVersionUpload(@Ctx() ctx: GraphQLContext, @Arg('versionId', () => ID) versionId: string): Promise<ModelVersion> {
+  async completeModelVersionUpload(@Ctx() ctx: GraphQLContext, @Arg('versionId', () => ID, { description: 'A PENDING_UPLOAD version whose files are uploaded' }) versionId: string): Promise<ModelVersion> {
     return ctx.services.completions.complete(versionId, ctx.actor);
   }
 
   @Mutation(() => ModelVersionType, { description: 'FAILED_PRECONDITION while the version is deployed in any environment.' })
   async archiveModelVersion(
     @Ctx() ctx: GraphQLContext,
-    @Arg('versionId', () => ID) versionId: string,
-    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Arg('versionId', () => ID, { description: 'The version to archive' }) versionId: string,
+    @Arg('reason', () => String, { nullable: true, description: 'Why, for the audit log' }) reason: string | null,
   ): Promise<ModelVersion> {
     return ctx.services.versions.archive(versionId, reason ?? null, ctx.actor);
   }
 
-  @Mutation(() => ModelVersionType)
+  @Mutation(() => ModelVersionType, { description: "Changes a version's description or tags (publisher); audited as MODEL_VERSION_UPDATED" })
   async updateModelVersion(
     @Ctx() ctx: GraphQLContext,
-    @Arg('versionId', () => ID) versionId: string,
-    @Arg('description', () => String, { nullable: true }) description: string | null | undefined,
-    @Arg('tags', () => [String], { nullable: true }) tags: string[] | null | undefined,
+    @Arg('versionId', () => ID, { description: 'The version' }) versionId: string,
+    @Arg('description', () => String, { nullable: true, description: 'New description; null clears it; absent: unchanged' }) description: string | null | undefined,
+    @Arg('tags', () => [String], { nullable: true, description: 'New tags, replacing the old ones; absent: unchanged' }) tags: string[] | null | undefined,
   ): Promise<ModelVersion> {
     return ctx.services.versions.updateVersion(versionId, { description, tags }, ctx.actor);
   }
 
-  @FieldResolver(() => Float, { nullable: true })
-  metric(@Root() version: ModelVersion, @Arg('name', () => String) name: string): number | null {
+  @FieldResolver(() => Float, { nullable: true, description: 'The value of one metric; null if the version lacks it' })
+  metric(@Root() version: ModelVersion, @Arg('name', () => String, { description: 'The metric name' }) name: string): number | null {
     return metricValue(version.metrics, name);
   }
 
-  @FieldResolver(() => [ArtifactType])
+  @FieldResolver(() => [ArtifactType], { description: 'Its files, in the order registered' })
   artifacts(@Root() version: ModelVersion): ArtifactParent[] {
     return version.artifacts.map((a) => ({ ...a, version }));
   }
@@ -127,14 +149,14 @@ export class VersionResolver {
     return ctx.services.completions.verification(version);
   }
 
-  @FieldResolver(() => DeploymentConnection)
+  @FieldResolver(() => DeploymentConnection, { description: 'Deployments of this version in any environment, newest first' })
   async deployments(
     @Root() version: ModelVersion,
     @Ctx() ctx: GraphQLContext,
-    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage, description: PAGE.first }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: PAGE.after }) after: string | null,
   ) {
-    return toConnection(await ctx.services.queries.versionDeployments(version, { first: first ?? LIMITS.defaultPage, after }));
+    return toConnection(await ctx.services.queries.versionDeployments(version, { first: first ?? LIMITS.defaultPage, after }), after);
   }
 }
 
@@ -144,7 +166,7 @@ export class ArtifactResolver {
   async downloadUrl(
     @Root() artifact: ArtifactParent,
     @Ctx() ctx: GraphQLContext,
-    @Arg('expiresInSeconds', () => Int, { nullable: true, defaultValue: 900 }) expiresInSeconds: number | null,
+    @Arg('expiresInSeconds', () => Int, { nullable: true, defaultValue: 900, description: 'How long the URL works: 1 s to 7 days' }) expiresInSeconds: number | null,
   ): Promise<PresignedRequest | null> {
     return ctx.services.queries.downloadUrl(artifact.version, artifact, expiresInSeconds ?? 900);
   }

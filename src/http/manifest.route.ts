@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { RegistryError } from '../domain/errors.js';
 import type { Principal } from '../domain/token.js';
+import { routeErrorStatus } from './route-errors.js';
 import { etagMatches } from '../services/manifest/manifest.service.js';
 import type { Services } from '../services/services.js';
 
@@ -9,8 +10,8 @@ export const MANIFEST_ROUTE = /^\/v1\/models\/([^/]+)\/versions\/([^/]+)\/manife
 /**
  * GET (or HEAD) /v1/models/{name}/versions/{ref}/manifest: the version's artifacts with presigned
  * GET URLs, as JSON. An `If-None-Match` naming the current ETag gets 304 with no body, and nothing
- * is signed. Errors as on the download route: NOT_FOUND for anything missing, outside the token's
- * scope, or not downloadable (a malformed ref included).
+ * is signed. Errors as on the download route: 404 NOT_FOUND for anything missing, outside the
+ * token's scope, or not downloadable; 400 BAD_USER_INPUT (stating the rule) for a malformed ref.
  */
 export async function manifestRoute(
   res: ServerResponse, services: Services, match: RegExpExecArray, principal: Principal, ifNoneMatch: string | undefined, head: boolean,
@@ -33,8 +34,7 @@ export async function manifestRoute(
     send(res, 200, await services.manifests.sign(resolved), head, headers);
   } catch (err) {
     if (!(err instanceof RegistryError)) throw err;
-    const status = err.code === 'NOT_FOUND' || err.code === 'BAD_USER_INPUT' ? 404 : 400;
-    send(res, status, { error: err.message, code: err.code === 'BAD_USER_INPUT' ? 'NOT_FOUND' : err.code }, head);
+    send(res, routeErrorStatus(err), { error: err.message, code: err.code }, head);
   }
 }
 

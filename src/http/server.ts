@@ -12,6 +12,7 @@ import { type ConnectionSettings, ConnectionGuard, serverOptions } from './conne
 import { HttpMetrics, routeLabel } from './metrics.js';
 import { AUDIT_CHECKPOINTS_ROUTE, AUDIT_EXPORT_ROUTE, AUDIT_PUBLIC_KEY_ROUTE, exportRoute, publicKeyRoute } from './audit.routes.js';
 import { MANIFEST_ROUTE, manifestRoute } from './manifest.route.js';
+import { routeErrorStatus } from './route-errors.js';
 import { type DrainResult, drainServer } from './shutdown.js';
 import { type SubscriptionSettings, attachSubscriptions } from './subscriptions.js';
 
@@ -153,8 +154,7 @@ async function downloadRedirect(res: ServerResponse, deps: HttpDeps, match: RegE
     res.end();
   } catch (err) {
     if (!(err instanceof RegistryError)) throw err;
-    const status = err.code === 'NOT_FOUND' ? 404 : err.code === 'BAD_USER_INPUT' ? 404 : 400;
-    sendJson(res, status, { error: err.message, code: err.code === 'BAD_USER_INPUT' ? 'NOT_FOUND' : err.code });
+    sendJson(res, routeErrorStatus(err), { error: err.message, code: err.code });
   }
 }
 
@@ -207,12 +207,13 @@ async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, deps
   for (const [key, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
   }
+  const outcome = { requestErrorsOnly: false };
   const result = await deps.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
-    context: async () => ({ services: deps.services, actor: principal, requestId, loaders: createLoaders(deps.services), log }),
+    context: async () => ({ services: deps.services, actor: principal, requestId, loaders: createLoaders(deps.services), log, outcome }),
   });
   for (const [key, value] of result.headers) res.setHeader(key, value);
-  res.statusCode = result.status ?? 200;
+  res.statusCode = graphqlStatus(result.status ?? 200, result.headers.get('content-type'), outcome.requestErrorsOnly);
   // Apollo answers some failures (a response it cannot serialize, say) with a 500 of its own,
   // past every hook that logs: every 500 is logged here, with the request id.
   if (res.statusCode >= 500) log.error({ status: res.statusCode, operation: operationName(body, url) }, 'GraphQL request failed with a server error');
@@ -222,6 +223,15 @@ async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, deps
   }
   for await (const chunk of result.body.asyncIterator) res.write(chunk);
   res.end();
+}
+
+/**
+ * GraphQL over HTTP: under `application/json` a well-formed request answers 200 even when its
+ * document fails to parse or validate or its variables fail to coerce (the errors say why);
+ * `application/graphql-response+json` keeps Apollo's 400.
+ */
+function graphqlStatus(status: number, contentType: string | undefined, requestErrorsOnly: boolean): number {
+  return status === 400 && requestErrorsOnly && (contentType ?? '').startsWith('application/json') ? 200 : status;
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

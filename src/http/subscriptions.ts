@@ -9,7 +9,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { FailedPreconditionError, RegistryError, UnauthenticatedError } from '../domain/errors.js';
 import type { Principal } from '../domain/token.js';
 import { type GraphQLContext, createLoaders } from '../graphql/context.js';
-import { formatError, isClientError } from '../graphql/errors.js';
+import { formatError, isClientError, withCode } from '../graphql/errors.js';
 import type { Services } from '../services/services.js';
 
 export interface SubscriptionSettings {
@@ -140,10 +140,10 @@ export function attachSubscriptions(
         try {
           document = parse(payload.query, { maxTokens: settings.maxQueryTokens });
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError('Invalid query')];
+          return [withCode(err instanceof GraphQLError ? err : new GraphQLError('Invalid query'), 'GRAPHQL_PARSE_FAILED')];
         }
         const errors = validate(deps.schema, document, [...specifiedRules, ...settings.validationRules]);
-        if (errors.length > 0) return errors;
+        if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
         const operation = getOperationAST(document, payload.operationName);
         if (operation && operation.operation !== 'subscription') {
           return [new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations as HTTP POST to /graphql')];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError, type RegistryError } from '../domain/errors.js';
-import { DEFAULT_ENVIRONMENT, LIMITS } from '../domain/limits.js';
+import { DEFAULT_ENVIRONMENT, DEFAULT_PRIMARY_METRIC, LIMITS } from '../domain/limits.js';
 import type { Actor, Deployment, DeploymentPointer, ModelVersion } from '../domain/model.js';
 import { type ImprovementPolicy, improvementShortfall } from '../domain/policy.js';
 import {
@@ -20,7 +20,8 @@ export interface PromoteCommand {
   expectedCurrentVersionId?: string | null;
   /** true: nothing may be deployed now. Not together with expectedCurrentVersionId. */
   expectNothingDeployed?: boolean | null;
-  requireImprovement?: ImprovementPolicy | null;
+  /** `metric` absent or null: the model's primaryMetric. */
+  requireImprovement?: { metric?: string | null; minRatio: number } | null;
   /** Same key and input within 24 h: the same deployment (or the same refusal). */
   idempotencyKey?: string | null;
 }
@@ -65,8 +66,15 @@ export class DeploymentService {
     return this.idempotent.run(
       key === null ? null : { modelName: version.modelName, key, operation: 'PROMOTE', fingerprint: idempotencyFingerprint('PROMOTE', input) },
       (record) => this.replay(record),
-      (claim) => this.promoteNew(expected, version, environment, reason, policy, claim, actor),
+      async (claim) => this.promoteNew(expected, version, environment, reason, policy && (await this.withMetric(policy, version.modelName)), claim, actor),
     );
+  }
+
+  /** The policy's metric, or the model's primaryMetric when the caller gave none. */
+  private async withMetric(policy: { metric: string | null; minRatio: number }, modelName: string): Promise<ImprovementPolicy> {
+    if (policy.metric !== null) return { metric: policy.metric, minRatio: policy.minRatio };
+    const model = await this.deps.store.getModel(modelName);
+    return { metric: model?.primaryMetric ?? DEFAULT_PRIMARY_METRIC, minRatio: policy.minRatio };
   }
 
   /** `expected`: undefined, no check; null, nothing may be deployed; an id, that version must be deployed. */
@@ -275,8 +283,8 @@ function keyDetail(claim: Claim): { idempotencyKey?: string } {
   return claim.key === null ? {} : { idempotencyKey: claim.key };
 }
 
-function checkPolicy(p: ImprovementPolicy): ImprovementPolicy {
-  const metric = checkMetricName('input.requireImprovement.metric', p.metric);
+function checkPolicy(p: { metric?: string | null; minRatio: number }): { metric: string | null; minRatio: number } {
+  const metric = p.metric == null ? null : checkMetricName('input.requireImprovement.metric', p.metric);
   const minRatio = checkFiniteNumber('input.requireImprovement.minRatio', p.minRatio);
   if (minRatio < 0) throw new InvalidArgumentError('input.requireImprovement.minRatio', 'must not be negative');
   return { metric, minRatio };

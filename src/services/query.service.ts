@@ -1,16 +1,17 @@
 import type { PresignedRequest } from '../artifacts/artifact.store.js';
 import type { ChainVerification } from '../audit/hash-chain.js';
 import { verifyRegistryAudit } from './audit-verification.js';
+import { type CompareArgs, type VersionComparison, rankPage } from './comparison/ranking.js';
+export type { VersionComparison } from './comparison/ranking.js';
 import { TOKEN_ACTION_PREFIX } from '../domain/audit-actions.js';
 import { NotFoundError } from '../domain/errors.js';
-import { DEFAULT_ENVIRONMENT, LIMITS } from '../domain/limits.js';
-import type { Artifact, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, SortDirection, VersionStatus } from '../domain/model.js';
+import { DEFAULT_ENVIRONMENT } from '../domain/limits.js';
+import type { Artifact, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, VersionStatus } from '../domain/model.js';
 import { VERIFIED_STATUSES } from '../domain/model.js';
-import { metricValue } from '../domain/policy.js';
 import {
-  checkEnvironment, checkMetricName, checkModelName, checkPageSize, checkStringList, checkText, checkUrlTtl, checkVersionIdFormat,
+  checkEnvironment, checkModelName, checkPageSize, checkText, checkUrlTtl, checkVersionIdFormat,
 } from '../domain/validation.js';
-import { isVersionId } from '../domain/version-id.js';
+import { parseVersionRef } from '../domain/version-ref.js';
 import type { AuditFilter, StoreStats } from '../stores/registry.store.js';
 import type { Principal } from '../domain/token.js';
 import type { AccessService } from './access.service.js';
@@ -21,16 +22,6 @@ export interface PageArgs {
   first: number;
   after?: string | null;
 }
-
-export interface VersionComparison {
-  rank: number;
-  version: ModelVersion;
-  value: number | null;
-  deltaVsProduction: number | null;
-}
-
-/** A version number in a download or manifest ref (environments start with a letter, version ids with `v`). */
-const VERSION_NUMBER = /^[1-9][0-9]{0,9}$/;
 
 /** Verified versions kept for the download route (each holds at most 100 artifacts). */
 const DOWNLOADABLE_CACHE_SIZE = 1000;
@@ -82,27 +73,10 @@ export class QueryService {
     return null;
   }
 
-  async compare(
-    principal: Principal,
-    args: { modelName: string; metric: string; direction: SortDirection; versionIds: string[] | null; first: number },
-  ): Promise<VersionComparison[]> {
-    await this.requireModel(principal, 'modelName', args.modelName);
-    const metric = checkMetricName('metric', args.metric);
-    const limit = checkPageSize('first', args.first);
-    if (args.versionIds) {
-      checkStringList('versionIds', args.versionIds, LIMITS.compareVersionIds, 64);
-      args.versionIds.forEach((id, i) => checkVersionIdFormat(`versionIds[${i}]`, id));
-    }
-    const [ranked, pointer] = await Promise.all([
-      this.store.rankVersions({ modelName: args.modelName, metric, direction: args.direction, statuses: VERIFIED_STATUSES, versionIds: args.versionIds, limit }),
-      this.store.getPointer(args.modelName, DEFAULT_ENVIRONMENT),
-    ]);
-    const production = pointer ? (ranked.find((v) => v.id === pointer.versionId) ?? (await this.store.getVersion(pointer.versionId))) : null;
-    const base = production ? metricValue(production.metrics, metric) : null;
-    return ranked.map((version, i) => {
-      const value = metricValue(version.metrics, metric);
-      return { rank: i + 1, version, value, deltaVsProduction: value !== null && base !== null ? value - base : null };
-    });
+  /** compareVersions (see comparison/ranking.ts): a page of the ranking; NOT_FOUND for an unknown model. */
+  async compare(principal: Principal, args: CompareArgs & { modelName: string }): Promise<Page<VersionComparison>> {
+    const model = await this.requireModel(principal, 'modelName', args.modelName);
+    return rankPage(this.store, model, args);
   }
 
   async deploymentHistory(principal: Principal, modelName: string, environment: string | null | undefined, page: PageArgs): Promise<Page<Deployment>> {
@@ -161,26 +135,29 @@ export class QueryService {
    * The verified (READY or ARCHIVED) version a download or manifest `ref` names: a version id, a
    * version number of the model (`3`), `latest` (the newest READY) or an environment name (its
    * deployed version; `environment` is then that name). NOT_FOUND alike for a missing model, one
-   * outside the caller's scope, a missing version and one not verified.
+   * outside the caller's scope, a missing version and one not verified; BAD_USER_INPUT (with the
+   * rule) for a malformed model name or ref.
    */
   async resolveRef(principal: Principal, modelName: string, ref: string): Promise<{ version: ModelVersion; environment: string | null }> {
     checkModelName('model', modelName);
+    // A malformed ref is refused with its rule before anything is looked up.
+    const parsed = parseVersionRef('ref', ref);
     this.access.requireVisible(principal, modelName);
     let version: ModelVersion | null;
     let environment: string | null = null;
-    if (isVersionId(ref)) {
-      version = await this.verifiedVersion(ref);
+    if (parsed.kind === 'id') {
+      version = await this.verifiedVersion(parsed.id);
       if (version && version.modelName !== modelName) version = null;
       // Without the version, say whether the model itself exists.
       if (!version) await this.requireModel(principal, 'model', modelName);
-    } else if (VERSION_NUMBER.test(ref)) {
-      version = await this.store.getVersionByNumber(modelName, Number(ref));
+    } else if (parsed.kind === 'number') {
+      version = await this.store.getVersionByNumber(modelName, parsed.number);
       if (!version) await this.requireModel(principal, 'model', modelName);
-    } else if (ref === 'latest') {
+    } else if (parsed.kind === 'latest') {
       await this.requireModel(principal, 'model', modelName);
       version = await this.store.latestVersion(modelName, 'READY');
     } else {
-      environment = checkEnvironment('ref', ref);
+      environment = parsed.environment;
       // A pointer proves the model exists; only without one is the model looked up (for the message).
       const pointer = await this.store.getPointer(modelName, environment);
       if (!pointer) {

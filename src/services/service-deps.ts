@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ArtifactStore } from '../artifacts/artifact.store.js';
+import type { AuditActionName } from '../domain/audit-actions.js';
 import type { Actor, AuditDraft, JsonObject } from '../domain/model.js';
 import type { EventSettings } from '../events/events.service.js';
 import type { CleanupSettings } from './cleanup/cleanup.service.js';
@@ -41,7 +42,7 @@ export { AuditAction } from '../domain/audit-actions.js';
 export function auditDraft(
   deps: Pick<ServiceDeps, 'now'>,
   actor: Pick<Actor, 'name'>,
-  action: string,
+  action: AuditActionName,
   target: { modelName: string | null; versionId: string | null },
   details: JsonObject,
 ): AuditDraft {

@@ -4,7 +4,9 @@ import { tokenAnchorProblem, tokenFingerprint } from '../audit/anchors.js';
 import {
   type ApiToken, MODEL_SCOPE_PATTERN, type NewApiToken, type Principal, ROLES, type Role, actorName, tokenActive,
 } from '../domain/token.js';
-import { checkText } from '../domain/validation.js';
+import type { Page } from '../domain/model.js';
+import { checkPageSize, checkText } from '../domain/validation.js';
+import { decodeListCursor, pageOf } from './paging/list-cursors.js';
 import type { AccessService } from './access.service.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 
@@ -116,6 +118,19 @@ export class TokenService {
   async list(principal: Principal): Promise<ApiToken[]> {
     this.access.check(principal, 'admin', 'list API tokens');
     return this.deps.store.listApiTokens();
+  }
+
+  /**
+   * A page of the tokens, newest first (the store's order: createdAt, then id, descending). The
+   * cursor is the last token's (createdAt, id): a page never repeats or skips a token, also when
+   * tokens are created between pages. A registry has few tokens, so the store hands over all.
+   */
+  async page(principal: Principal, page: { first: number; after: string | null }): Promise<Page<ApiToken>> {
+    const first = checkPageSize('first', page.first);
+    const after = decodeListCursor('apiTokens', page.after, ['number', 'string']) as [number, string] | null;
+    const tokens = await this.list(principal);
+    const rest = after === null ? tokens : tokens.filter((t) => t.createdAt.getTime() < after[0] || (t.createdAt.getTime() === after[0] && t.id < after[1]));
+    return pageOf('apiTokens', rest, first, tokens.length, (t) => [t.createdAt.getTime(), t.id]);
   }
 
   /**

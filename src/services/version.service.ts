@@ -4,7 +4,7 @@ import { LIMITS } from '../domain/limits.js';
 import type { Actor, Artifact, JsonObject, Metric, Model, ModelVersion, TrainingInfo } from '../domain/model.js';
 import {
   checkArtifacts, checkHyperparameters, checkMetrics, checkModelName, checkOptionalText, checkStringList, checkTags,
-  checkText, checkTraining, checkVersionIdFormat,
+  checkMetricName, checkText, checkTraining, checkVersionIdFormat,
 } from '../domain/validation.js';
 import { newVersionId } from '../domain/version-id.js';
 import { type IdempotencyRecord, checkIdempotencyKey, idempotencyFingerprint } from '../domain/idempotency.js';
@@ -192,18 +192,25 @@ export class VersionService {
     return updated;
   }
 
-  async updateModel(name: string, description: string | null | undefined, actor: Actor): Promise<Model> {
+  /**
+   * Changes what is given: `description` (null clears it), `primaryMetric` (null or absent: no
+   * change). Checks everything before writing; a change to nothing writes nothing.
+   */
+  async updateModel(name: string, patch: { description?: string | null; primaryMetric?: string | null }, actor: Actor): Promise<Model> {
     checkModelName('name', name);
     await this.access.require(actor, 'publish', name, 'update models');
+    const text = patch.description === undefined ? undefined : checkOptionalText('description', patch.description, LIMITS.descriptionChars);
+    const metric = patch.primaryMetric == null ? undefined : checkMetricName('primaryMetric', patch.primaryMetric);
     const model = await this.deps.store.getModel(name);
     if (!model) throw new NotFoundError(`Model "${name}" does not exist`);
-    if (description === undefined) return model;
-    const text = checkOptionalText('description', description, LIMITS.descriptionChars);
-    if (text === model.description) return model;
+    const changes: { description?: string | null; primaryMetric?: string } = {};
+    if (text !== undefined && text !== model.description) changes.description = text;
+    if (metric !== undefined && metric !== model.primaryMetric) changes.primaryMetric = metric;
+    if (Object.keys(changes).length === 0) return model;
     const updated = await this.deps.store.updateModel(
       name,
-      { description: text },
-      auditDraft(this.deps, actor, AuditAction.modelUpdated, { modelName: name, versionId: null }, { description: text }),
+      changes,
+      auditDraft(this.deps, actor, AuditAction.modelUpdated, { modelName: name, versionId: null }, changes),
     );
     if (!updated) throw new NotFoundError(`Model "${name}" does not exist`);
     return updated;

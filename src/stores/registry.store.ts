@@ -12,6 +12,7 @@ import type {
   VersionStatus,
 } from '../domain/model.js';
 import type { IdempotencyClaim, IdempotencyRecord } from '../domain/idempotency.js';
+import type { RankPosition } from '../domain/ranking.js';
 import type { ApiToken, NewApiToken } from '../domain/token.js';
 
 /**
@@ -50,8 +51,8 @@ export interface RegistryStore {
    * `name` exactly, or `prefix*`) limits the list to the models it allows.
    */
   listModels(filter: { search: string | null; scope?: string | null }, page: PageRequest): Promise<Page<Model>>;
-  /** Null if the model does not exist. */
-  updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null>;
+  /** Null if the model does not exist. Fields left undefined are unchanged. */
+  updateModel(name: string, patch: ModelPatch, audit: AuditDraft): Promise<Model | null>;
 
   getVersion(id: string): Promise<ModelVersion | null>;
   getVersions(ids: readonly string[]): Promise<ModelVersion[]>;
@@ -69,7 +70,8 @@ export interface RegistryStore {
   /**
    * The model's versions in `statuses` (optionally only `versionIds`), best first by `metric` in
    * `direction` (ties: higher number first), then those lacking the metric, higher number first.
-   * At most `limit`. Served from an index: O(limit), not O(versions).
+   * At most `limit`, starting after `after` (the position of a previous page's last version) when
+   * given. Served from an index: O(limit), not O(versions).
    */
   rankVersions(query: {
     modelName: string;
@@ -78,6 +80,7 @@ export interface RegistryStore {
     statuses: readonly VersionStatus[];
     versionIds: readonly string[] | null;
     limit: number;
+    after?: RankPosition | null;
   }): Promise<ModelVersion[]>;
 
   /**
@@ -184,6 +187,11 @@ export interface RegistryStore {
   /** Throws if the store cannot serve requests (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface ModelPatch {
+  description?: string | null;
+  primaryMetric?: string;
 }
 
 export type TransitionResult =

@@ -12,7 +12,13 @@ import { type AuditRow, type TokenRow, rowToAudit, rowToToken } from './sqlite-s
 export function migrateSqlite(db: Database.Database, append: (draft: AuditDraft) => AuditEvent): void {
   db.transaction(() => {
     addAuditRefs(db, append);
+    addPrimaryMetric(db);
   }).immediate();
+}
+
+/** Models from before primaryMetric: the column is added empty, which reads as DEFAULT_PRIMARY_METRIC (what they ranked by). */
+function addPrimaryMetric(db: Database.Database): void {
+  if (!hasColumn(db, 'models', 'primary_metric')) db.exec('ALTER TABLE models ADD COLUMN primary_metric TEXT');
 }
 
 function hasColumn(db: Database.Database, table: string, column: string): boolean {

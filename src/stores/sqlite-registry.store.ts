@@ -9,9 +9,9 @@ import { migrateSqlite } from './sqlite-migrations.js';
 import { acquireSqliteLease, getSqliteLease } from './sqlite-leases.js';
 import { claimSqliteKey, getSqliteKey } from './sqlite-idempotency.js';
 import type { IdempotencyClaim, IdempotencyRecord } from '../domain/idempotency.js';
-import { compareByMetric } from '../domain/ranking.js';
+import { compareByMetric, ranksAfter } from '../domain/ranking.js';
 import { type ApiToken, type NewApiToken, scopeRange } from '../domain/token.js';
-import type { AuditFilter, Lease, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
+import type { AuditFilter, Lease, ModelPatch, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
 import {
   type AuditRow, type DeploymentRow, type TokenRow, rowToToken, type ModelRow, type PointerRow, type VersionRow,
   SQLITE_SCHEMA, deploymentToRow, rowToAudit, rowToDeployment, rowToModel, rowToPointer, rowToVersion, versionToDoc,
@@ -123,9 +123,13 @@ export class SqliteRegistryStore implements RegistryStore {
     return toPage(rows.map(rowToModel), page.first, n, (m) => [m.name]);
   }
 
-  async updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null> {
+  async updateModel(name: string, patch: ModelPatch, audit: AuditDraft): Promise<Model | null> {
     return this.write(() => {
-      const row = this.sql('UPDATE models SET description = ? WHERE name = ? RETURNING *').get(patch.description, name) as ModelRow | undefined;
+      const row = this.sql(
+        `UPDATE models SET description = CASE WHEN @setDescription THEN @description ELSE description END,
+                           primary_metric = COALESCE(@primaryMetric, primary_metric)
+         WHERE name = @name RETURNING *`,
+      ).get({ name, setDescription: patch.description !== undefined ? 1 : 0, description: patch.description ?? null, primaryMetric: patch.primaryMetric ?? null }) as ModelRow | undefined;
       if (!row) return null;
       this.appendInTx(audit);
       return rowToModel(row);
@@ -183,22 +187,29 @@ export class SqliteRegistryStore implements RegistryStore {
       const rows = this.db
         .prepare('SELECT * FROM versions WHERE model_name = ? AND id IN (SELECT value FROM json_each(?)) AND status IN (SELECT value FROM json_each(?))')
         .all(q.modelName, JSON.stringify(q.versionIds), statuses) as VersionRow[];
-      return (await rowsToVersions(rows)).sort(compareByMetric(q.metric, q.direction)).slice(0, q.limit);
+      const after = q.after ? ranksAfter(q.metric, q.direction, q.after) : () => true;
+      return (await rowsToVersions(rows)).filter(after).sort(compareByMetric(q.metric, q.direction)).slice(0, q.limit);
     }
     // The ranking index only knows verified/unverified, so it serves exactly the verified statuses.
     const onlyVerified = q.statuses.length === VERIFIED_STATUSES.length && VERIFIED_STATUSES.every((s) => q.statuses.includes(s));
     if (!onlyVerified) throw new Error('rankVersions ranks READY and ARCHIVED versions only');
     const dir = q.direction === 'ASC' ? 'ASC' : 'DESC';
-    const ranked = this.db
+    // After a position: past it in (value, number) order; a position lacking the metric is past every version having it.
+    const pastLacking = q.after?.value === null;
+    const beyond = q.direction === 'ASC' ? '>' : '<';
+    const ranked = pastLacking ? [] : (this.db
       .prepare(`SELECT v.* FROM version_metrics m JOIN versions v ON v.id = m.version_id
-                WHERE m.model_name = ? AND m.name = ? AND m.verified = 1 ORDER BY m.value ${dir}, m.number DESC LIMIT ?`)
-      .all(q.modelName, q.metric, q.limit) as VersionRow[];
+                WHERE m.model_name = @model AND m.name = @metric AND m.verified = 1
+                  AND (@value IS NULL OR m.value ${beyond} @value OR (m.value = @value AND m.number < @number))
+                ORDER BY m.value ${dir}, m.number DESC LIMIT @limit`)
+      .all({ model: q.modelName, metric: q.metric, value: q.after?.value ?? null, number: q.after?.number ?? 0, limit: q.limit }) as VersionRow[]);
     if (ranked.length >= q.limit) return rowsToVersions(ranked);
     const lacking = this.db
-      .prepare(`SELECT * FROM versions v WHERE model_name = ? AND status IN (SELECT value FROM json_each(?))
-                AND NOT EXISTS (SELECT 1 FROM version_metrics m WHERE m.version_id = v.id AND m.name = ?)
-                ORDER BY number DESC LIMIT ?`)
-      .all(q.modelName, statuses, q.metric, q.limit - ranked.length) as VersionRow[];
+      .prepare(`SELECT * FROM versions v WHERE model_name = @model AND status IN (SELECT value FROM json_each(@statuses))
+                AND NOT EXISTS (SELECT 1 FROM version_metrics m WHERE m.version_id = v.id AND m.name = @metric)
+                AND (@before IS NULL OR number < @before)
+                ORDER BY number DESC LIMIT @limit`)
+      .all({ model: q.modelName, statuses, metric: q.metric, before: pastLacking ? q.after!.number : null, limit: q.limit - ranked.length }) as VersionRow[];
     return rowsToVersions([...ranked, ...lacking]);
   }
 

@@ -1,3 +1,4 @@
+import { DEFAULT_PRIMARY_METRIC } from '../domain/limits.js';
 import type { ApiToken, Role } from '../domain/token.js';
 import type { AuditEvent, AuditRef, Deployment, DeploymentPointer, Model, ModelVersion, VersionStatus } from '../domain/model.js';
 
@@ -7,7 +8,8 @@ CREATE TABLE IF NOT EXISTS models (
   name          TEXT PRIMARY KEY,
   description   TEXT,
   created_at    INTEGER NOT NULL,
-  version_count INTEGER NOT NULL DEFAULT 0
+  version_count INTEGER NOT NULL DEFAULT 0,
+  primary_metric TEXT
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS versions (
@@ -132,7 +134,7 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_events
   BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 `;
 
-export interface ModelRow { name: string; description: string | null; created_at: number; version_count: number }
+export interface ModelRow { name: string; description: string | null; created_at: number; version_count: number; primary_metric: string | null }
 export interface VersionRow { id: string; model_name: string; number: number; status: string; created_at: number; doc: string }
 export interface PointerRow {
   model_name: string; environment: string; version_id: string; deployment_id: string; revision: number;
@@ -193,7 +195,7 @@ export function rowToVersion(r: VersionRow): ModelVersion {
 }
 
 export function rowToModel(r: ModelRow): Model {
-  return { name: r.name, description: r.description, createdAt: new Date(r.created_at), versionCount: r.version_count };
+  return { name: r.name, description: r.description, createdAt: new Date(r.created_at), versionCount: r.version_count, primaryMetric: r.primary_metric ?? DEFAULT_PRIMARY_METRIC };
 }
 
 export function rowToPointer(r: PointerRow): DeploymentPointer {

@@ -94,7 +94,17 @@ describe('HTTP edge', () => {
     }
   });
 
-  it('masks unexpected errors as INTERNAL_SERVER_ERROR and logs them with the request id', async () => {
+  it('answers 400 BAD_USER_INPUT stating the rule for a malformed ref or model name on the download route', async () => {
+    for (const path of ['/v1/models/churn/versions/v!!/artifacts/x', '/v1/models/churn/versions/0/artifacts/x', '/v1/models/Churn!/versions/latest/artifacts/x']) {
+      const res = await fetch(`${h.url}${path}`, { redirect: 'manual', headers: h.auth() });
+      expect(res.status, path).toBe(400);
+      const body = (await res.json()) as { code: string; error: string };
+      expect(body.code, path).toBe('BAD_USER_INPUT');
+      expect(body.error, path).toMatch(/must match|is not a version ref: use a version id/);
+    }
+  });
+
+    it('masks unexpected errors as INTERNAL_SERVER_ERROR and logs them with the request id', async () => {
     storeFaults.fail('stats', 1, 'disk on fire: /secret/path');
     {
       const res = await fetch(`${h.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'trace-me', ...h.auth() }, body: JSON.stringify({ query: '{ registryStats { models } }' }) });

@@ -86,7 +86,7 @@ describe.each(backends)('version manifest over HTTP, %s', (_name, backend) => {
   it('needs a token, and answers NOT_FOUND alike for what is missing, outside the scope, or not verified', async () => {
     expect((await fetch(`${h.url}/v1/models/worker/versions/latest/manifest`)).status).toBe(401);
     const pending = await publish(h, 'worker', { complete: false });
-    for (const ref of [pending, '99', 'canary', 'not_a_ref!', '0']) {
+    for (const ref of [pending, '99', 'canary']) {
       const res = await manifest(ref);
       expect(res.status, ref).toBe(404);
       expect(((await res.json()) as { code: string }).code).toBe('NOT_FOUND');
@@ -96,6 +96,16 @@ describe.each(backends)('version manifest over HTTP, %s', (_name, backend) => {
     const scoped = await fetch(`${h.url}/v1/models/worker/versions/latest/manifest`, { headers: h.auth(other.secret) });
     expect(scoped.status).toBe(404);
     expect(await scoped.json()).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('answers 400 BAD_USER_INPUT stating the rule for a malformed ref', async () => {
+    for (const ref of ['not_a_ref!', '0', '007', 'v!!', 'v2025_abc']) {
+      const res = await manifest(ref);
+      expect(res.status, ref).toBe(400);
+      const body = (await res.json()) as { code: string; error: string };
+      expect(body.code, ref).toBe('BAD_USER_INPUT');
+      expect(body.error, ref).toContain('a version number (1, 2, 3 …), "latest", or an environment name');
+    }
   });
 
   it('redirects downloads with the resolved version id and the artifact sha256, also by version number', async () => {

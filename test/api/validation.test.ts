@@ -62,9 +62,10 @@ describe('bad input is refused with BAD_USER_INPUT and writes nothing', () => {
 
   it('refuses non-finite numbers before they reach a resolver', async () => {
     const before = await stats(h);
-    for (const value of ['Infinity', 'NaN', '1e999']) {
+    // Infinity and NaN are not Float literals: the document is invalid. 1e999 is one, and overflows: a bad value.
+    for (const [value, code] of [['Infinity', 'GRAPHQL_VALIDATION_FAILED'], ['NaN', 'GRAPHQL_VALIDATION_FAILED'], ['1e999', 'BAD_USER_INPUT']]) {
       const r = await h.gql(`mutation { registerModelVersion(input: { modelName: "x", modelType: "rf", datasetVersion: "d", metrics: [{ name: "a", value: ${value} }], artifacts: [{ path: "m", sizeBytes: 3, sha256: "${sha256('abc')}" }] }) { version { id } } }`);
-      expect(r.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
+      expect(r.errors?.[0]?.extensions.code, value).toBe(code);
     }
     const viaVariable = await h.gql(REGISTER, { input: { ...valid, metrics: [{ name: 'a', value: '1e999' }] } });
     expect(viaVariable.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
@@ -92,11 +93,22 @@ describe('bad input is refused with BAD_USER_INPUT and writes nothing', () => {
     ['bad model name in a query', `{ model(name: "../x") { name } }`],
     ['bad environment in a query', `{ productionModel(modelName: "existing", environment: "PROD") { id } }`],
     ['download URL lifetime above 7 days', `{ compareVersions(modelName: "existing") { version { artifacts { downloadUrl(expiresInSeconds: 604801) { url } } } } }`],
-    ['bad DateTime', `{ auditEvents(since: "yesterday") { totalCount } }`],
-    ['unknown field', `{ nope }`],
-    ['syntax error', `{ models { `],
   ])('query with %s', async (_name, query) => {
     const r = await h.gql(query);
+    expect(r.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
+  });
+
+  it.each([
+    ['bad DateTime literal', `{ auditEvents(since: "yesterday") { totalCount } }`, 'GRAPHQL_VALIDATION_FAILED'],
+    ['unknown field', `{ nope }`, 'GRAPHQL_VALIDATION_FAILED'],
+    ['syntax error', `{ models { `, 'GRAPHQL_PARSE_FAILED'],
+  ])('a document with %s fails with %s (a bug in the query, not a bad value)', async (_name, query, code) => {
+    const r = await h.gql(query);
+    expect(r.errors?.[0]?.extensions.code).toBe(code);
+  });
+
+  it('a bad DateTime sent as a variable is a bad value: BAD_USER_INPUT', async () => {
+    const r = await h.gql(`query($since: DateTime) { auditEvents(since: $since) { totalCount } }`, { since: 'yesterday' });
     expect(r.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
   });
 });

@@ -197,6 +197,17 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         const subset = await store.rankVersions({ ...q, direction: 'DESC', versionIds: [a.id, c.id, b.id] });
         expect(subset.map((v) => v.id)).toEqual([b.id, a.id, c.id]);
         expect(await store.rankVersions({ ...q, modelName: 'other', direction: 'DESC' })).toEqual([]);
+
+        // Keyset pages: after a position (value, number), the rest in the same order, across the ties and into the lacking ones.
+        const pos = (v: { number: number; metrics: { name: string; value: number }[] }) => ({ value: v.metrics.find((m) => m.name === 'f1')?.value ?? null, number: v.number });
+        for (const [direction, order] of [['DESC', desc], ['ASC', asc]] as const) {
+          for (let i = 0; i < order.length; i++) {
+            const rest = await store.rankVersions({ ...q, direction, after: pos(order[i]!), limit: 2 });
+            expect(rest.map((v) => v.id), `${direction} after ${i}`).toEqual(order.slice(i + 1, i + 3).map((v) => v.id));
+          }
+          const subsetAfter = await store.rankVersions({ ...q, direction, versionIds: [a.id, c.id, b.id, d.id], after: pos(order[0]!) });
+          expect(subsetAfter.map((v) => v.id)).toEqual(order.slice(1).filter((v) => [a.id, c.id, b.id, d.id].includes(v.id)).map((v) => v.id));
+        }
       });
     });
 
@@ -551,6 +562,18 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect((await store.stats()).auditEvents).toBe(before + 1);
         expect(await store.updateModel('missing', { description: 'x' }, draft('MODEL_UPDATED'))).toBeNull();
         expect((await store.stats()).auditEvents).toBe(before + 1);
+      });
+
+      it('updateModel sets the primary metric (roc_auc until then) and leaves fields not given unchanged', async () => {
+        await register('primary');
+        expect((await store.getModel('primary'))?.primaryMetric).toBe('roc_auc');
+        expect(await store.updateModel('primary', { description: 'churn' }, draft('MODEL_UPDATED'))).toMatchObject({ description: 'churn', primaryMetric: 'roc_auc' });
+        expect(await store.updateModel('primary', { primaryMetric: 'f1' }, draft('MODEL_UPDATED'))).toMatchObject({ description: 'churn', primaryMetric: 'f1' });
+        expect(await store.getModel('primary')).toMatchObject({ description: 'churn', primaryMetric: 'f1' });
+        expect(await store.updateModel('primary', { description: null }, draft('MODEL_UPDATED'))).toMatchObject({ description: null, primaryMetric: 'f1' });
+        const listed = (await store.listModels({ search: 'primary', scope: null }, { first: 5, after: null })).items.map((i) => i.node);
+        expect(listed).toEqual([expect.objectContaining({ name: 'primary', primaryMetric: 'f1' })]);
+        expect((await store.getModels(['primary']))[0]?.primaryMetric).toBe('f1');
       });
     });
 

@@ -179,6 +179,15 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
           .sort(compareByMetric('f1', direction))
           .map((v) => v.id);
         expect([...ranked, ...lacking]).toEqual(expected);
+        // Keyset pages, as the store runs them: after each position, the rest in the same order.
+        const byId = new Map(versions.map((v) => [v.id, v]));
+        for (let i = 0; i < expected.length; i++) {
+          const at = byId.get(expected[i]!)!;
+          const value = at.metrics.find((m) => m.name === 'f1')?.value ?? null;
+          const rankedAfter = value === null ? [] : run(metricDocs, Q.rankQuery({ modelName: 'm', metric: 'f1', direction, limit: 10, after: { value, number: at.number } })).map((d) => d.versionId as string);
+          const lackingAfter = run(versionDocs, Q.unrankedQuery({ modelName: 'm', metric: 'f1', statuses: ['READY', 'ARCHIVED'], limit: 10, beforeNumber: value === null ? at.number : null })).map((d) => d._id as string);
+          expect([...rankedAfter, ...lackingAfter], `${direction} after ${expected[i]}`).toEqual(expected.slice(i + 1));
+        }
       }
       expect(run(metricDocs, Q.rankQuery({ modelName: 'm', metric: 'f1', direction: 'DESC', limit: 2 })).map((d) => d.versionId)).toEqual(['d', 'b']);
     });
@@ -274,7 +283,17 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
       }
     });
 
-    it('revokes once, touches monotonically', () => {
+    it('changes a model: only the fields the patch gives (primaryMetric, description), on a document with no unfinished write', () => {
+      const model = { _id: 'm', description: 'old', createdAt: new Date(0), versionCount: 2 };
+      const metricOnly = Q.markedUpdate(COLLECTIONS.models, 'm', Q.modelPatchSet({ primaryMetric: 'f1' }), marker('u', 'committed', 'update'));
+      expect(matches(model, metricOnly.filter)).toBe(true);
+      expect(applied(model, metricOnly)).toMatchObject({ description: 'old', primaryMetric: 'f1', versionCount: 2 });
+      const cleared = Q.markedUpdate(COLLECTIONS.models, 'm', Q.modelPatchSet({ description: null }), marker('u2', 'committed', 'update'));
+      expect(applied({ ...model, primaryMetric: 'f1' }, cleared)).toMatchObject({ description: null, primaryMetric: 'f1' });
+      expect(matches({ ...model, pending: marker('other'), pendingAt: new Date() }, metricOnly.filter)).toBe(false);
+    });
+
+        it('revokes once, touches monotonically', () => {
       const [whileUnset, again] = Q.revokeTokenUpdates('t', new Date(2000), marker('r', 'committed', 'token'));
       const fresh = { _id: 't', revokedAt: null };
       expect(applied(fresh, whileUnset)).toMatchObject({ revokedAt: new Date(2000) });
@@ -557,6 +576,8 @@ function everySpec(): AnySpec[] {
   specs.push(Q.stalePendingQuery(new Date(5), 10));
   specs.push(Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'ASC', limit: 3 }), Q.rankQuery({ modelName: 'm', metric: 'f', direction: 'DESC', limit: 3 }));
   specs.push(Q.unrankedQuery({ modelName: 'm', metric: 'f', statuses: ['READY', 'ARCHIVED'], limit: 3 }), Q.statusCountQuery('READY'));
+  for (const direction of ['ASC', 'DESC'] as const) specs.push(Q.rankQuery({ modelName: 'm', metric: 'f', direction, limit: 3, after: { value: 0.5, number: 4 } }));
+  specs.push(Q.unrankedQuery({ modelName: 'm', metric: 'f', statuses: ['READY', 'ARCHIVED'], limit: 3, beforeNumber: 4 }));
   for (const c of Object.values(COLLECTIONS)) specs.push(Q.byIdsQuery(c, ['a']));
   for (const c of [COLLECTIONS.models, COLLECTIONS.versions, COLLECTIONS.pointers, COLLECTIONS.deployments, COLLECTIONS.tokens]) {
     specs.push(Q.pendingQuery(c), Q.unfinishedCountQuery(c, new Date()), Q.abortStaleIntent(c, 'id', 'x', 10), Q.clearMarker(c, 'id', 'x'), Q.releaseIntent(c, 'id', 'x'));

@@ -1,6 +1,7 @@
 import type {
   Artifact, AuditDraft, AuditEvent, AuditRef, Deployment, DeploymentPointer, JsonObject, Metric, Model, ModelVersion, VersionStatus,
 } from '../../domain/model.js';
+import { DEFAULT_PRIMARY_METRIC } from '../../domain/limits.js';
 import type { ApiToken, NewApiToken } from '../../domain/token.js';
 
 /**
@@ -62,6 +63,8 @@ export interface ModelDoc extends Pending {
   description: string | null;
   createdAt: Date;
   versionCount: number;
+  /** Absent on models from before primaryMetric, and until it is set: reads as DEFAULT_PRIMARY_METRIC. */
+  primaryMetric?: string | null;
 }
 
 export interface VersionDoc extends Pending {
@@ -243,7 +246,7 @@ export function docToVersion(d: VersionDoc): ModelVersion {
 }
 
 export function docToModel(d: ModelDoc): Model {
-  return { name: d._id, description: d.description, createdAt: d.createdAt, versionCount: d.versionCount };
+  return { name: d._id, description: d.description, createdAt: d.createdAt, versionCount: d.versionCount, primaryMetric: d.primaryMetric ?? DEFAULT_PRIMARY_METRIC };
 }
 
 /** Null for the placeholder of a (model, environment) that was never deployed. */

@@ -109,15 +109,23 @@ export function stalePendingQuery(createdBefore: Date, limit: number): FindSpec 
   };
 }
 
-/** rankVersions, first part: verified versions having the metric, best first, from one index. */
-export function rankQuery(q: { modelName: string; metric: string; direction: SortDirection; limit: number }): FindSpec {
+/**
+ * rankVersions, first part: verified versions having the metric, best first, from one index;
+ * after a position (value, number): the range up to its value, less its ties at or above its number.
+ */
+export function rankQuery(q: { modelName: string; metric: string; direction: SortDirection; limit: number; after?: { value: number; number: number } | null }): FindSpec {
   const value = q.direction === 'ASC' ? 1 : -1;
+  const base = { modelName: q.modelName, name: q.metric, verified: true };
+  const filter = q.after
+    ? { ...base, value: { [q.direction === 'ASC' ? '$gte' : '$lte']: q.after.value }, $nor: [{ value: q.after.value, number: { $gte: q.after.number } }] }
+    : base;
   return {
     collection: COLLECTIONS.versionMetrics,
-    filter: { modelName: q.modelName, name: q.metric, verified: true },
+    filter,
     sort: { value, number: -1 },
     limit: q.limit,
     index: q.direction === 'ASC' ? 'metrics_rank_asc' : 'metrics_rank_desc',
+    ...(q.after ? { residual: { $nor: 'skips only the ties at the cursor value already given (at most one page)' } } : {}),
   };
 }
 
@@ -126,10 +134,11 @@ export function rankQuery(q: { modelName: string; metric: string; direction: Sor
  * `statuses` lacking it, higher number first. The `metrics.name` test skips only versions that
  * have the metric, and there are fewer than `limit` of those, so the scan is O(limit).
  */
-export function unrankedQuery(q: { modelName: string; metric: string; statuses: readonly VersionStatus[]; limit: number }): FindSpec {
+export function unrankedQuery(q: { modelName: string; metric: string; statuses: readonly VersionStatus[]; limit: number; beforeNumber?: number | null }): FindSpec {
+  const base = { modelName: q.modelName, status: { $in: [...q.statuses] }, 'metrics.name': { $ne: q.metric } };
   return {
     collection: COLLECTIONS.versions,
-    filter: { modelName: q.modelName, status: { $in: [...q.statuses] }, 'metrics.name': { $ne: q.metric } },
+    filter: q.beforeNumber == null ? base : { ...base, number: { $lt: q.beforeNumber } },
     sort: { number: -1 },
     limit: q.limit,
     index: 'versions_model_status_number',

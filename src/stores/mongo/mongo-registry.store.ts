@@ -1,10 +1,10 @@
 import { type ClientSession, type Db, MongoClient, type MongoClientOptions, ReadConcern, ReadPreference } from 'mongodb';
 import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../../domain/model.js';
 import { VERIFIED_STATUSES } from '../../domain/model.js';
-import { compareByMetric } from '../../domain/ranking.js';
+import { compareByMetric, ranksAfter } from '../../domain/ranking.js';
 import type { ApiToken, NewApiToken } from '../../domain/token.js';
 import { decodeCursor, toPage } from '../paging.js';
-import type { AuditFilter, Lease, MoveResult, RegistryStore, StoreStats, TransitionResult } from '../registry.store.js';
+import type { AuditFilter, Lease, ModelPatch, MoveResult, RegistryStore, StoreStats, TransitionResult } from '../registry.store.js';
 import {
   type AuditDoc, COLLECTIONS, type CollectionName, type DeploymentDoc, type MetricDoc, type ModelDoc, type VersionDoc,
   docToDeployment, docToModel, docToPointer, docToVersion, pointerKey,
@@ -191,7 +191,7 @@ export class MongoRegistryStore implements RegistryStore {
     return this.versionWrites.registerVersion(version, audit, idempotency ?? null);
   }
 
-  updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null> {
+  updateModel(name: string, patch: ModelPatch, audit: AuditDraft): Promise<Model | null> {
     return this.versionWrites.updateModel(name, patch, audit);
   }
 
@@ -261,9 +261,11 @@ export class MongoRegistryStore implements RegistryStore {
   async rankVersions(q: Parameters<RegistryStore['rankVersions']>[0]): Promise<ModelVersion[]> {
     if (q.versionIds !== null) {
       const docs = await this.steps.find<VersionDoc>(byIdsQuery(COLLECTIONS.versions, q.versionIds));
+      const after = q.after ? ranksAfter(q.metric, q.direction, q.after) : () => true;
       return docs
         .filter((d) => d.modelName === q.modelName && q.statuses.includes(d.status))
         .map(docToVersion)
+        .filter(after)
         .sort(compareByMetric(q.metric, q.direction))
         .slice(0, q.limit);
     }
@@ -273,11 +275,13 @@ export class MongoRegistryStore implements RegistryStore {
     if (q.limit <= 0) return [];
     // The `verified` flags must reflect every committed status change of this model.
     await this.steps.settle(COLLECTIONS.versions, { modelName: q.modelName });
-    const ranked = await this.steps.find<MetricDoc>(rankQuery(q));
+    // A position lacking the metric is past every version having it.
+    const pastLacking = q.after?.value === null;
+    const ranked = pastLacking ? [] : await this.steps.find<MetricDoc>(rankQuery({ ...q, after: q.after ? { value: q.after.value!, number: q.after.number } : null }));
     const byId = new Map((await this.getVersions(ranked.map((m) => m.versionId))).map((v) => [v.id, v]));
     const top = ranked.map((m) => byId.get(m.versionId)).filter((v): v is ModelVersion => v !== undefined);
     if (ranked.length >= q.limit) return top;
-    const lacking = await this.steps.find<VersionDoc>(unrankedQuery({ ...q, limit: q.limit - ranked.length }));
+    const lacking = await this.steps.find<VersionDoc>(unrankedQuery({ ...q, limit: q.limit - ranked.length, beforeNumber: pastLacking ? q.after!.number : null }));
     return [...top, ...lacking.map(docToVersion)];
   }
 

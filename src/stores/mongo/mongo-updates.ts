@@ -1,5 +1,6 @@
 import type { Document } from 'mongodb';
 import type { AuditRef, ModelVersion, VersionStatus } from '../../domain/model.js';
+import type { ModelPatch } from '../registry.store.js';
 import { COLLECTIONS, type CollectionName, type PendingMarker, metricDocId } from './mongo-documents.js';
 
 /**
@@ -90,6 +91,14 @@ export function transitionCommit(id: string, markerId: string, change: { to: Ver
     index: '_id_',
     residual: { 'pending.id': ONE_DOC, 'pending.phase': ONE_DOC },
   };
+}
+
+/** The $set of a model change: only the fields the patch gives. */
+export function modelPatchSet(patch: ModelPatch): Document {
+  const set: Document = {};
+  if (patch.description !== undefined) set.description = patch.description;
+  if (patch.primaryMetric !== undefined) set.primaryMetric = patch.primaryMetric;
+  return set;
 }
 
 /** A metadata/description change with its audit marker, on a document with no unfinished write. */

@@ -1,12 +1,12 @@
 import type { ClientSession } from 'mongodb';
 import { ConflictError } from '../../domain/errors.js';
 import type { AuditDraft, Model, ModelVersion, VersionStatus } from '../../domain/model.js';
-import type { TransitionResult } from '../registry.store.js';
+import type { ModelPatch, TransitionResult } from '../registry.store.js';
 import {
   COLLECTIONS, type ModelDoc, type PendingMarker, type PointerDoc, type VersionDoc, docToModel, docToVersion, draftToDoc, versionToDoc,
 } from './mongo-documents.js';
 import { maxNumberQuery, pendingQuery, pointersForVersionsQuery } from './mongo-queries.js';
-import { markedUpdate, releaseIntent, transitionCommit, transitionDirect, transitionIntent } from './mongo-updates.js';
+import { markedUpdate, modelPatchSet, releaseIntent, transitionCommit, transitionDirect, transitionIntent } from './mongo-updates.js';
 import { type MongoSteps, WRITE_ATTEMPTS, backoff, duplicateKeyPattern, isDuplicateKey } from './mongo-steps.js';
 import type { IdempotencyClaim } from '../../domain/idempotency.js';
 import type { MongoIdempotencyKeys } from './mongo-idempotency.js';
@@ -66,12 +66,12 @@ export class MongoVersionWrites {
     }
   }
 
-  async updateModel(name: string, patch: { description: string | null }, audit: AuditDraft): Promise<Model | null> {
+  async updateModel(name: string, patch: ModelPatch, audit: AuditDraft): Promise<Model | null> {
     const marker: PendingMarker = { id: audit.id, op: 'update', phase: 'committed', audit: draftToDoc(audit) };
     const written = await this.steps.markedWrite<ModelDoc>(
       COLLECTIONS.models,
       name,
-      () => this.steps.findAndUpdate<ModelDoc>(markedUpdate(COLLECTIONS.models, name, { description: patch.description }, marker)),
+      () => this.steps.findAndUpdate<ModelDoc>(markedUpdate(COLLECTIONS.models, name, modelPatchSet(patch), marker)),
       `Model "${name}"`,
       async () => {
         // A registration may have stopped before creating the model document: finish it, then look again.

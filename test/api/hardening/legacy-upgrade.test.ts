@@ -57,4 +57,32 @@ describe.skipIf(process.env.MONGODB_URI)('upgrading a registry file made before 
     const refused = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${swapped}` }, body: JSON.stringify({ query: '{ viewer { role } }' }) });
     expect(refused.status).toBe(401);
   });
+
+  it('adds the primary metric column to a file made before it: existing models rank by roc_auc, as they did', async () => {
+    const file = join(dir, 'before-primary.db');
+    const store = new SqliteRegistryStore(file);
+    await store.registerVersion(
+      {
+        id: 'v20260101000000_00000001', modelName: 'older', modelType: 'rf', status: 'PENDING_UPLOAD', failureReason: null, description: null, datasetVersion: 'd',
+        metrics: [], hyperparameters: {}, featureNames: [], training: { trainedAt: null, durationSeconds: null, trainingSamples: null, validationSamples: null },
+        tags: [], artifacts: [], createdAt: new Date(), createdBy: 'test',
+      },
+      (v) => draft('MODEL_VERSION_REGISTERED', { modelName: v.modelName, versionId: v.id }),
+    );
+    await store.close();
+    const db = new Database(file);
+    db.exec('ALTER TABLE models DROP COLUMN primary_metric');
+    db.close();
+
+    const upgraded = new SqliteRegistryStore(file);
+    try {
+      expect((await upgraded.getModel('older'))?.primaryMetric).toBe('roc_auc');
+      expect(await upgraded.updateModel('older', { primaryMetric: 'f1' }, draft('MODEL_UPDATED', { modelName: 'older' }))).toMatchObject({ primaryMetric: 'f1' });
+    } finally {
+      await upgraded.close();
+    }
+    const check = new Database(file, { readonly: true });
+    expect(check.prepare("SELECT primary_metric FROM models WHERE name = 'older'").get()).toEqual({ primary_metric: 'f1' });
+    check.close();
+  });
 });

@@ -1,0 +1,51 @@
+import { registerEnumType } from 'type-graphql';
+import { AUDIT_ACTIONS, type AuditActionName } from '../domain/audit-actions.js';
+
+/**
+ * Enums whose values come from the domain: AuditAction lists every audit event name the code can
+ * write (domain/audit-actions.ts), so a new action appears here by itself; its description is
+ * required by the type below.
+ */
+export const AuditActionEnum = Object.fromEntries(AUDIT_ACTIONS.map((a) => [a, a])) as { [A in AuditActionName]: A };
+
+const AUDIT_ACTION_MEANINGS: Record<AuditActionName, string> = {
+  MODEL_VERSION_REGISTERED: 'A version was registered (PENDING_UPLOAD); the model was created with its first version',
+  UPLOAD_URLS_ISSUED: 'Fresh presigned upload URLs were issued for a PENDING_UPLOAD version',
+  MODEL_VERSION_READY: 'Every artifact was verified: the version is READY',
+  MODEL_VERSION_FAILED: 'Verification failed, or the upload was abandoned (the cleanup, as system:cleanup): the version is FAILED (details say why)',
+  MODEL_VERSION_PROMOTED: 'A version was deployed to an environment',
+  MODEL_VERSION_ROLLED_BACK: 'An environment was rolled back to an earlier version',
+  PROMOTION_REFUSED: 'A promotion or rollback was refused (improvement policy, state); a FAILED deployment records it',
+  MODEL_VERSION_ARCHIVED: 'A version was archived',
+  MODEL_VERSION_UPDATED: "A version's description or tags changed",
+  MODEL_UPDATED: "A model's description or primary metric changed",
+  ACCESS_DENIED: "A token's role or scope did not allow an operation",
+  ACCESS_DENIED_SUMMARY: 'Further denials of one token in a short window, counted in one event',
+  API_TOKEN_CREATED: 'An API token was created (admins only see token events)',
+  API_TOKEN_REVOKED: 'An API token was revoked',
+  API_TOKEN_ANCHORED: 'A token made before fingerprints were recorded was bound to its secret at an upgrade',
+  AUDIT_CHECKPOINT_WRITTEN: 'A signed audit checkpoint: it signs this very event and is stored outside the database (docs/operations.md)',
+};
+
+registerEnumType(AuditActionEnum, {
+  name: 'AuditAction',
+  description:
+    'What an audit event records. The set is closed: every name the registry writes. (Was String before; the JSON responses carry the same strings.)',
+  valuesConfig: Object.fromEntries(AUDIT_ACTIONS.map((a) => [a, { description: AUDIT_ACTION_MEANINGS[a] }])),
+});
+
+/** The HTTP method a presigned URL is signed for. */
+export enum HttpMethod {
+  GET = 'GET',
+  PUT = 'PUT',
+  HEAD = 'HEAD',
+}
+registerEnumType(HttpMethod, {
+  name: 'HttpMethod',
+  description: 'The one HTTP method a presigned URL is signed for. (PresignedUrl.method was String before; the JSON responses carry the same strings.)',
+  valuesConfig: {
+    GET: { description: 'Download the bytes' },
+    PUT: { description: 'Upload the bytes (with the headers given, exactly)' },
+    HEAD: { description: 'Ask for the size and type only' },
+  },
+});
