@@ -16,6 +16,10 @@ export const AuditAction = {
   tokenRevoked: 'API_TOKEN_REVOKED',
   /** Written once at the upgrade that began anchoring tokens: binds a token made earlier to its secret's fingerprint. */
   tokenAnchored: 'API_TOKEN_ANCHORED',
+  webhookCreated: 'WEBHOOK_CREATED',
+  webhookUpdated: 'WEBHOOK_UPDATED',
+  webhookSecretRotated: 'WEBHOOK_SECRET_ROTATED',
+  webhookDeleted: 'WEBHOOK_DELETED',
 } as const;
 
 /** Events that move a deployment pointer: the last one for a (model, environment) is what its pointer must show. */

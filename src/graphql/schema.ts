@@ -7,6 +7,7 @@ import { EventsResolver } from './events.resolver.js';
 import { ModelResolver } from './model.resolver.js';
 import { TokenResolver } from './token.resolver.js';
 import { ArtifactResolver, VersionResolver } from './version.resolver.js';
+import { WebhookResolver } from './webhook.resolver.js';
 
 let built: Promise<GraphQLSchema> | null = null;
 
@@ -27,7 +28,7 @@ const NO_TOPICS: PubSub = {
 /** The executable schema; built once per process (type-graphql metadata is global). */
 export function buildRegistrySchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver],
+    resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, WebhookResolver],
     pubSub: NO_TOPICS,
     validate: false,
   });

@@ -3,6 +3,7 @@ import type { ArtifactStore } from '../artifacts/artifact.store.js';
 import type { Actor, AuditDraft, JsonObject } from '../domain/model.js';
 import type { EventSettings } from '../events/events.service.js';
 import type { RegistryStore } from '../stores/registry.store.js';
+import type { SecretBox } from '../events/webhooks/secret-box.js';
 
 /** What every service is built from; app.ts is the only place that fills it in. */
 export interface ServiceDeps {
@@ -22,7 +23,11 @@ export interface ServiceDeps {
     asyncCompletionBytes: number;
     /** Registry events: poll interval, shared window of recent events, lag limit. */
     events: EventSettings;
+    /** Webhooks: whether URLs may name private addresses (REGISTRY_WEBHOOK_ALLOW_PRIVATE). */
+    webhooks: { allowPrivate: boolean };
   };
+  /** Seals webhook secrets with the server key; null when no key is configured (webhooks then refuse to be created). */
+  webhookBox?: SecretBox | null;
   /** Told when a stored row does not match the audit chain (a token row edited in the database); app.ts logs it. */
   onIntegrityProblem?: (message: string) => void;
 }

@@ -8,6 +8,7 @@ import { QueryService } from './query.service.js';
 import type { ServiceDeps } from './service-deps.js';
 import { TokenService } from './token.service.js';
 import { VersionService } from './version.service.js';
+import { WebhookService } from './webhooks/webhook.service.js';
 
 export interface Services {
   versions: VersionService;
@@ -18,15 +19,24 @@ export interface Services {
   completions: CompletionService;
   /** Registry events (subscriptions): stopped by the composition root. */
   events: EventsService;
+  webhooks: WebhookService;
 }
 
 export function createServices(
   base: ServiceDeps,
-  hooks: { onBackgroundStop?: (versionId: string, err: unknown, stoppedByShutdown: boolean) => void; onEventsError?: (err: unknown) => void } = {},
+  hooks: {
+    onBackgroundStop?: (versionId: string, err: unknown, stoppedByShutdown: boolean) => void;
+    onEventsError?: (err: unknown) => void;
+    /** Told after each local write that appends to the audit log (the webhook worker looks at once). */
+    onAppended?: () => void;
+  } = {},
 ): Services {
   const events = new EventsService(base.store, base.settings.events, hooks.onEventsError);
   // Writes of this process wake its event feed at once; other processes' writes are polled.
-  const deps: ServiceDeps = { ...base, store: wakingStore(base.store, () => events.feed.wake()) };
+  const deps: ServiceDeps = { ...base, store: wakingStore(base.store, () => {
+    events.feed.wake();
+    hooks.onAppended?.();
+  }) };
   const access = new AccessService(deps);
   const queries = new QueryService(deps, access);
   return {
@@ -37,5 +47,6 @@ export function createServices(
     queries,
     manifests: new ManifestService(deps, queries),
     tokens: new TokenService(deps, access),
+    webhooks: new WebhookService(deps, access, base.webhookBox ?? null, base.settings.webhooks),
   };
 }
