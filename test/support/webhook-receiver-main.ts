@@ -18,6 +18,10 @@ const server = createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
+    if (req.url === '/_inflight') {
+      res.end(String([...inFlight.values()].reduce((a, b) => a + b, 0)));
+      return;
+    }
     if (req.url === '/_control') {
       const c = JSON.parse(body) as { status?: number; failFirst?: number; delayMs?: number };
       status = c.status ?? status;

@@ -20,6 +20,8 @@ export interface Receiver {
   /** Every request answered so far, by this and earlier receiver processes on the same log. */
   received(path?: string): Received[];
   control(c: { status?: number; failFirst?: number; delayMs?: number }): Promise<void>;
+  /** Requests being answered right now. */
+  inFlight(): Promise<number>;
   /** SIGKILL: the port refuses connections until started again. */
   kill(): Promise<void>;
   stop(): Promise<void>;
@@ -65,6 +67,7 @@ export async function startReceiver(log: string, port = 0): Promise<Receiver> {
       const res = await fetch(`http://127.0.0.1:${bound}/_control`, { method: 'POST', body: JSON.stringify(c) });
       await res.text();
     },
+    inFlight: async () => Number(await (await fetch(`http://127.0.0.1:${bound}/_inflight`)).text()),
     kill: () => end('SIGKILL'),
     stop: () => end('SIGTERM'),
   };
