@@ -49,6 +49,8 @@ export class WebhookDeliveryWorker {
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   private stopped = false;
+  /** A wake came during a poll: poll again at once after it. */
+  private again = false;
 
   constructor(
     private readonly store: RegistryStore,
@@ -64,7 +66,9 @@ export class WebhookDeliveryWorker {
 
   /** Something was appended in this process: look now rather than at the next tick. */
   wake(): void {
-    if (!this.stopped && this.timer) this.schedule(0);
+    if (this.stopped) return;
+    if (this.polling) this.again = true;
+    else if (this.timer) this.schedule(0);
   }
 
   private schedule(ms: number): void {
@@ -75,7 +79,9 @@ export class WebhookDeliveryWorker {
       this.polling = this.poll().catch((err: unknown) => this.log.error({ err }, 'webhooks: listing webhooks failed; trying again at the next poll'))
         .finally(() => {
           this.polling = null;
-          this.schedule(this.settings.pollMs);
+          const soon = this.again;
+          this.again = false;
+          this.schedule(soon ? 0 : this.settings.pollMs);
         });
     }, ms);
     this.timer.unref();

@@ -33,13 +33,21 @@ export async function postWebhook(url: URL, body: string, headers: Record<string
   const started = performance.now();
   const done = (o: Omit<PostOutcome, 'durationMs' | 'aborted'>, aborted = false): PostOutcome => ({ ...o, durationMs: performance.now() - started, aborted });
   let addresses: { address: string; family: 4 | 6 }[];
+  let lookupTimer: NodeJS.Timeout | undefined;
   try {
-    addresses = await resolveAllowed(hostOf(url), opts.allowPrivate);
+    // The lookup counts against the same bound as the exchange (a stuck resolver is a timeout too).
+    const late = new Promise<never>((_, reject) => {
+      lookupTimer = setTimeout(() => reject(Object.assign(new Error('lookup timed out'), { code: 'ETIMEOUT' })), opts.timeoutMs);
+    });
+    addresses = await Promise.race([resolveAllowed(hostOf(url), opts.allowPrivate), late]);
   } catch (err) {
     const error = err instanceof BlockedTargetError ? err.message : `could not resolve ${hostOf(url)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
     return done({ httpStatus: null, error, responseBody: null });
+  } finally {
+    clearTimeout(lookupTimer);
   }
   const [target] = addresses;
+  const remainingMs = Math.max(1, opts.timeoutMs - (performance.now() - started));
   const lookup: LookupFunction = (_host, options, callback) => {
     if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [target!]);
     else callback(null, target!.address, target!.family);
@@ -63,7 +71,7 @@ export async function postWebhook(url: URL, body: string, headers: Record<string
     const timer = setTimeout(() => {
       finish({ httpStatus: null, error: `no answer within ${opts.timeoutMs} ms (timeout)`, responseBody: null });
       req.destroy();
-    }, opts.timeoutMs);
+    }, remainingMs);
     const onAbort = () => {
       finish({ httpStatus: null, error: 'stopped by shutdown', responseBody: null }, true);
       req.destroy();
