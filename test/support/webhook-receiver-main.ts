@@ -42,6 +42,8 @@ const server = createServer((req, res) => {
         eventId: req.headers['x-registry-event-id'] ?? null, signature: req.headers['x-registry-signature'] ?? null,
       })}\n`);
       res.statusCode = answer;
+      // A redirect points at another path of this receiver: a request there would show it was followed.
+      if (answer >= 300 && answer < 400) res.setHeader('location', '/redirected');
       res.end(answer === 200 ? 'thanks' : 'x'.repeat(5000));
     }, delayMs);
   });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { SecretBox, parseWebhookKey } from '../../src/events/webhooks/secret-box.js';
 import { checkWebhookUrl, isBlockedAddress } from '../../src/events/webhooks/ssrf-guard.js';
 import { retryDelayMs, webhookWants } from '../../src/events/webhooks/webhook-payload.js';
@@ -64,5 +65,20 @@ describe('webhooks: pure parts', () => {
     expect(webhookWants({ actions: [], modelScope: 'iris*' }, e('MODEL_UPDATED', 'iris-v2'))).toBe(true);
     expect(webhookWants({ actions: [], modelScope: 'iris*' }, e('MODEL_UPDATED', 'other'))).toBe(false);
     expect(webhookWants({ actions: [], modelScope: 'iris' }, e('WEBHOOK_CREATED', null))).toBe(false);
+  });
+
+  it('validates the webhook settings at start, naming the variable', () => {
+    const c = loadConfig({});
+    expect(c.webhooks).toMatchObject({ key: null, keyFile: null, allowPrivate: false, delivery: true, timeoutMs: 10_000, retryMinMs: 1000, retryMaxMs: 3_600_000, giveUpAfterMs: 86_400_000 });
+    for (const [env, name] of [
+      [{ REGISTRY_WEBHOOK_KEY: 'short' }, 'REGISTRY_WEBHOOK_KEY'],
+      [{ REGISTRY_WEBHOOK_KEY: 'a'.repeat(64), REGISTRY_WEBHOOK_KEY_FILE: '/k' }, 'REGISTRY_WEBHOOK_KEY'],
+      [{ REGISTRY_WEBHOOK_LEASE_MS: '5000', REGISTRY_WEBHOOK_TIMEOUT_MS: '5000' }, 'REGISTRY_WEBHOOK_LEASE_MS'],
+      [{ REGISTRY_WEBHOOK_RETRY_MIN_MS: '5000', REGISTRY_WEBHOOK_RETRY_MAX_MS: '1000' }, 'REGISTRY_WEBHOOK_RETRY_MIN_MS'],
+      [{ REGISTRY_WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'REGISTRY_WEBHOOK_ALLOW_PRIVATE'],
+    ] as const) {
+      expect(() => loadConfig(env), name).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(new RegExp(name));
+    }
   });
 });

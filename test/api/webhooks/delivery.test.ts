@@ -122,6 +122,29 @@ describe('webhooks: delivery to a real receiver', () => {
     await gql(`mutation($id: ID!) { deleteWebhook(id: $id) { id } }`, { id: hook.id });
   });
 
+  it('counts no answer within the timeout as a failure, and does not follow redirects', async () => {
+    const r = await receiver('slow');
+    await r.control({ delayMs: 3500 });
+    const hook = await createWebhook(gql, { url: r.url('/slow'), actions: ['MODEL_UPDATED'] });
+    await describeModel(gql, 'hooked-a', 'slow');
+    const timedOut = await eventually(async () => {
+      const l = await deliveries(gql, hook.id);
+      return l.length > 0 ? l[0] : undefined;
+    }, 30_000, 'a timed-out attempt');
+    expect(timedOut).toMatchObject({ status: 'RETRYING', httpStatus: null, error: 'no answer within 3000 ms (timeout)' });
+    expect(timedOut.durationMs).toBeGreaterThanOrEqual(2900);
+    await r.control({ delayMs: 0, status: 302 });
+    const redirected = await eventually(async () => {
+      const l = await deliveries(gql, hook.id);
+      return l.find((d) => d.httpStatus === 302);
+    }, 30_000, 'a redirect answer');
+    expect(redirected).toMatchObject({ status: 'RETRYING', error: 'HTTP 302 (redirects are not followed)' });
+    await r.control({ status: 200 });
+    await eventually(() => (delivered(r.received('/slow')).length > 0 ? true : undefined), 30_000, 'the delivery');
+    expect(r.received('/redirected')).toEqual([]);
+    await gql(`mutation($id: ID!) { deleteWebhook(id: $id) { id } }`, { id: hook.id });
+  });
+
   it('loses nothing when the server is killed with SIGKILL in the middle of a delivery', async () => {
     const r = await receiver('killed');
     await r.control({ delayMs: 1500 });
