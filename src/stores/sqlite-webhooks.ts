@@ -96,12 +96,24 @@ export class SqliteWebhooks implements WebhookStore {
   }
 
   async recordWebhookDelivery(d: NewWebhookDelivery): Promise<WebhookDelivery> {
+    return this.insertDelivery(d);
+  }
+
+  private insertDelivery(d: NewWebhookDelivery): WebhookDelivery {
     const r = this.db
       .prepare(`INSERT INTO webhook_deliveries (webhook_id, event_sequence, event_id, attempt, status, http_status, error, response_body, duration_ms,
                 attempted_at, first_attempt_at, next_attempt_at, redelivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(d.webhookId, d.eventSequence, d.eventId, d.attempt, d.status, d.httpStatus, d.error, d.responseBody, Math.round(d.durationMs),
         d.attemptedAt.getTime(), d.firstAttemptAt.getTime(), d.nextAttemptAt?.getTime() ?? null, d.redelivery ? 1 : 0);
     return { ...d, durationMs: Math.round(d.durationMs), seq: Number(r.lastInsertRowid) };
+  }
+
+  async settleWebhookDelivery(d: NewWebhookDelivery, expectedCursor: number): Promise<boolean> {
+    return this.write(() => {
+      this.insertDelivery(d);
+      return this.db.prepare('UPDATE webhooks SET cursor = ? WHERE id = ? AND cursor = ? AND deleted_at IS NULL')
+        .run(d.eventSequence, d.webhookId, expectedCursor).changes === 1;
+    });
   }
 
   async listWebhookDeliveries(webhookId: string, page: PageRequest): Promise<Page<WebhookDelivery>> {

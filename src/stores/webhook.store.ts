@@ -23,6 +23,14 @@ export interface WebhookStore {
    */
   advanceWebhookCursor(id: string, expected: number, next: number): Promise<boolean>;
 
+  /**
+   * An attempt that settles its event (SUCCEEDED, or FAILED by giving up): appends it to the log,
+   * then moves the cursor from `expectedCursor` to its eventSequence by compare-and-set, in one
+   * write where the engine allows (SQLite: one transaction; MongoDB: the insert, then the
+   * conditional update; a crash between them leaves a record whose cursor the next holder moves).
+   * True if the cursor moved; false if it was not at `expectedCursor` (the record stays: it did happen).
+   */
+  settleWebhookDelivery(delivery: NewWebhookDelivery, expectedCursor: number): Promise<boolean>;
   /** Appends one attempt to the delivery log; the store gives it its `seq`. */
   recordWebhookDelivery(delivery: NewWebhookDelivery): Promise<WebhookDelivery>;
   /** The webhook's delivery log, newest first, with opaque cursors. */

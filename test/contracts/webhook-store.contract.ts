@@ -115,6 +115,18 @@ export function describeWebhookStore(name: string, open: OpenStore): void {
       await expect(store.listWebhookDeliveries(a.id, { first: 2, after: 'bogus' })).rejects.toThrow(/after/);
     });
 
+    it('settles an attempt: records it and moves the cursor by compare-and-set, keeping the record when the cursor moved elsewhere', async () => {
+      const a = newWebhook({ cursor: 3 });
+      await store.createWebhook(a, draft('WEBHOOK_CREATED'));
+      expect(await store.settleWebhookDelivery(attempt(a.id, 5, { status: 'SUCCEEDED', httpStatus: 200, error: null, nextAttemptAt: null }), 3)).toBe(true);
+      expect((await store.getWebhook(a.id))!.cursor).toBe(5);
+      expect(await store.settleWebhookDelivery(attempt(a.id, 6, { status: 'FAILED', nextAttemptAt: null }), 3)).toBe(false);
+      expect((await store.getWebhook(a.id))!.cursor).toBe(5);
+      expect((await store.lastWebhookDelivery(a.id, 5))?.status).toBe('SUCCEEDED');
+      expect((await store.lastWebhookDelivery(a.id, 6))?.status).toBe('FAILED');
+      expect((await store.listWebhookDeliveries(a.id, { first: 10, after: null })).totalCount).toBe(2);
+    });
+
     it('queues a redelivery once per event, lists requests oldest first, and clears them', async () => {
       const a = newWebhook();
       await store.createWebhook(a, draft('WEBHOOK_CREATED'));

@@ -110,8 +110,23 @@ export class WebhookDeliveryWorker {
     await Promise.all([...this.running.values()]);
   }
 
-  private lease(id: string): Promise<boolean> {
-    return this.store.acquireLease(webhookLeaseName(id), this.holder, this.settings.leaseMs);
+  /** When this process last took or renewed each webhook's lease (its own clock, before the call). */
+  private readonly renewedAt = new Map<string, number>();
+
+  /**
+   * Takes or renews the webhook's lease. Before an attempt (`beforeAttempt`) a lease renewed
+   * recently enough is kept as it is: renewing every (leaseMs − timeoutMs) / 2 leaves an attempt
+   * started just before that point at least as much again for clock differences with the store,
+   * and spares a store write per event.
+   */
+  private async lease(id: string, beforeAttempt = false): Promise<boolean> {
+    const now = Date.now();
+    const last = this.renewedAt.get(id);
+    if (beforeAttempt && last !== undefined && now - last < (this.settings.leaseMs - this.settings.timeoutMs) / 2) return true;
+    const held = await this.store.acquireLease(webhookLeaseName(id), this.holder, this.settings.leaseMs);
+    if (held) this.renewedAt.set(id, now);
+    else this.renewedAt.delete(id);
+    return held;
   }
 
   /** Reads first (cheap): only a webhook with an event past its cursor or a queued redelivery takes its lease. */
@@ -126,13 +141,14 @@ export class WebhookDeliveryWorker {
     try {
       while (!this.stopped) {
         const webhook = await this.store.getWebhook(id);
-        if (!webhook || !(await this.lease(id))) return;
+        if (!webhook || !(await this.lease(id, true))) return;
         await this.redeliveries(webhook);
         const events = await this.store.auditEventsAfter(webhook.cursor, BATCH);
         if (events.length === 0) return;
         if (!(await this.walk(webhook, events))) return;
       }
     } finally {
+      this.renewedAt.delete(id);
       await this.store.releaseLease(webhookLeaseName(id), this.holder).catch(() => {});
     }
   }
@@ -154,24 +170,29 @@ export class WebhookDeliveryWorker {
       }
       if (skipped !== null && !(await moveTo(skipped))) return false;
       skipped = null;
-      const outcome = await this.deliverInOrder(webhook, event);
-      if (outcome === 'wait' || outcome === 'stop') return false;
-      if (!(await moveTo(event.sequence))) return false;
+      const outcome = await this.deliverInOrder(webhook, event, cursor);
+      if (outcome === 'settled') cursor = event.sequence;
+      else if (outcome === 'recorded-before') {
+        if (!(await moveTo(event.sequence))) return false;
+      } else return false;
     }
     if (skipped !== null && !this.stopped && !(await moveTo(skipped))) return false;
     return !this.stopped;
   }
 
-  /** 'done': delivered or given up (the cursor may move past it); 'wait': a retry is due later; 'stop': shutdown or lease lost. */
-  private async deliverInOrder(webhook: Webhook, event: AuditEvent): Promise<'done' | 'wait' | 'stop'> {
+  /**
+   * 'settled': delivered or given up, and the cursor moved past it (one store write with the
+   * record); 'recorded-before': an earlier attempt settled it but the cursor did not move (a crash
+   * between the two); 'wait': a retry is due later; 'stop': shutdown, or the lease or the cursor lost.
+   */
+  private async deliverInOrder(webhook: Webhook, event: AuditEvent, cursor: number): Promise<'settled' | 'recorded-before' | 'wait' | 'stop'> {
     const last = await this.store.lastWebhookDelivery(webhook.id, event.sequence);
-    // Recorded as delivered (or given up) but the cursor did not move: a crash between the two.
-    if (last && last.status !== 'RETRYING') return 'done';
+    if (last && last.status !== 'RETRYING') return 'recorded-before';
     if (last?.nextAttemptAt && last.nextAttemptAt.getTime() > this.now().getTime()) {
       this.notBefore.set(webhook.id, last.nextAttemptAt.getTime());
       return 'wait';
     }
-    if (!(await this.lease(webhook.id))) return 'stop';
+    if (!(await this.lease(webhook.id, true))) return 'stop';
     const attempt = (last?.attempt ?? 0) + 1;
     const firstAttemptAt = last?.firstAttemptAt ?? this.now();
     const outcome = await this.send(webhook, event);
@@ -181,22 +202,23 @@ export class WebhookDeliveryWorker {
     const givenUp = !ok && at.getTime() - firstAttemptAt.getTime() >= this.settings.giveUpAfterMs;
     const status: DeliveryStatus = ok ? 'SUCCEEDED' : givenUp ? 'FAILED' : 'RETRYING';
     const nextAttemptAt = status === 'RETRYING' ? new Date(at.getTime() + retryDelayMs(attempt, this.settings.retryMinMs, this.settings.retryMaxMs)) : null;
-    await this.store.recordWebhookDelivery({
+    const record = {
       webhookId: webhook.id, eventSequence: event.sequence, eventId: event.id, attempt, status, httpStatus: outcome.httpStatus, error: outcome.error,
       responseBody: outcome.responseBody, durationMs: outcome.durationMs, attemptedAt: at, firstAttemptAt, nextAttemptAt, redelivery: false,
-    });
-    if (givenUp) this.log.warn({ webhookId: webhook.id, eventSequence: event.sequence, attempts: attempt }, 'webhooks: gave up on an event (delivery FAILED); moving on');
+    };
     if (nextAttemptAt) {
+      await this.store.recordWebhookDelivery(record);
       this.notBefore.set(webhook.id, nextAttemptAt.getTime());
       return 'wait';
     }
-    return 'done';
+    if (givenUp) this.log.warn({ webhookId: webhook.id, eventSequence: event.sequence, attempts: attempt }, 'webhooks: gave up on an event (delivery FAILED); moving on');
+    return (await this.store.settleWebhookDelivery(record, cursor)) ? 'settled' : 'stop';
   }
 
   /** Queued redeliveries: one attempt each, recorded, never moving the cursor. */
   private async redeliveries(webhook: Webhook): Promise<void> {
     for (const sequence of await this.store.webhookRedeliveries(webhook.id, REDELIVERY_BATCH)) {
-      if (this.stopped || !(await this.lease(webhook.id))) return;
+      if (this.stopped || !(await this.lease(webhook.id, true))) return;
       const [event] = await this.store.auditEventsAfter(sequence - 1, 1);
       if (event?.sequence === sequence) {
         const outcome = await this.send(webhook, event);

@@ -426,6 +426,7 @@ export class MongoRegistryStore implements RegistryStore {
   listWebhooks(): Promise<Webhook[]> { return this.webhooks.listWebhooks(); }
   advanceWebhookCursor(id: string, expected: number, next: number): Promise<boolean> { return this.webhooks.advanceWebhookCursor(id, expected, next); }
   recordWebhookDelivery(d: NewWebhookDelivery): Promise<WebhookDelivery> { return this.webhooks.recordWebhookDelivery(d); }
+  settleWebhookDelivery(d: NewWebhookDelivery, expected: number): Promise<boolean> { return this.webhooks.settleWebhookDelivery(d, expected); }
   listWebhookDeliveries(id: string, page: PageRequest): Promise<Page<WebhookDelivery>> { return this.webhooks.listWebhookDeliveries(id, page); }
   lastWebhookDelivery(id: string, seq: number): Promise<WebhookDelivery | null> { return this.webhooks.lastWebhookDelivery(id, seq); }
   requestWebhookRedelivery(id: string, seq: number, at: Date): Promise<void> { return this.webhooks.requestWebhookRedelivery(id, seq, at); }

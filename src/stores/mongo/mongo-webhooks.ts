@@ -67,6 +67,11 @@ export class MongoWebhooks implements WebhookStore {
     return (await this.steps.update(advanceCursorUpdate(id, expected, next))) === 1;
   }
 
+  async settleWebhookDelivery(delivery: NewWebhookDelivery, expectedCursor: number): Promise<boolean> {
+    await this.recordWebhookDelivery(delivery);
+    return this.advanceWebhookCursor(delivery.webhookId, expectedCursor, delivery.eventSequence);
+  }
+
   async recordWebhookDelivery(delivery: NewWebhookDelivery): Promise<WebhookDelivery> {
     const seq = await this.nextSeq();
     const doc = deliveryToDoc({ ...delivery, durationMs: Math.round(delivery.durationMs) }, seq);
