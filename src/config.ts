@@ -89,7 +89,7 @@ const schema = z.object({
     ctx.addIssue({ code: 'custom', path: ['REGISTRY_WEBHOOK_RETRY_MIN_MS'], message: 'must not exceed REGISTRY_WEBHOOK_RETRY_MAX_MS' });
   }
   if (c.REGISTRY_WEBHOOK_LEASE_MS <= c.REGISTRY_WEBHOOK_TIMEOUT_MS) {
-    ctx.addIssue({ code: 'custom', path: ['REGISTRY_WEBHOOK_LEASE_MS'], message: 'must exceed REGISTRY_WEBHOOK_TIMEOUT_MS (the lease is renewed before each attempt)' });
+    ctx.addIssue({ code: 'custom', path: ['REGISTRY_WEBHOOK_LEASE_MS'], message: 'must exceed REGISTRY_WEBHOOK_TIMEOUT_MS (every attempt must end inside the lease)' });
   }
   if (c.S3_SSE === 'aws:kms' && !c.S3_SSE_KMS_KEY_ID) {
     ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'is required when S3_SSE is aws:kms' });

@@ -1,17 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { AuditEvent } from '../../domain/model.js';
-import { type DeliveryStatus, type Webhook, webhookLeaseName } from '../../domain/webhook.js';
+import type { DeliveryStatus, Webhook } from '../../domain/webhook.js';
 import type { RegistryStore } from '../../stores/registry.store.js';
 import { type PostOutcome, postWebhook } from './webhook-http.js';
 import { retryDelayMs, webhookBody, webhookWants } from './webhook-payload.js';
 import type { SecretBox } from './secret-box.js';
 import { signatureHeader } from './webhook-signature.js';
+import { WebhookLeases } from './webhook-leases.js';
 
 export interface DeliverySettings {
   /** How often the store is looked at for webhooks with events to deliver. */
   pollMs: number;
-  /** The per-webhook lease's lifetime; renewed before each attempt (must exceed timeoutMs). */
+  /** The per-webhook lease's lifetime (must exceed timeoutMs); renewed before an attempt once (leaseMs − timeoutMs) / 2 has passed. */
   leaseMs: number;
   /** One attempt's bound, from lookup to the last byte kept. */
   timeoutMs: number;
@@ -35,13 +34,12 @@ const REDELIVERY_BATCH = 10;
 /**
  * The background service that delivers events to webhooks: the audit log read forward from each
  * webhook's cursor, in sequence order, at least once. One process at a time per webhook (a lease
- * in the store, renewed before every attempt; the cursor moves by compare-and-set only after a
- * 2xx or a give-up), so a crash, a `kill -9` or a second process loses nothing and never sends
+ * in the store, renewed so that every attempt ends inside it; the cursor moves by compare-and-set
+ * only after a 2xx or a give-up, in the same write as the attempt's record), so a crash, a `kill -9` or a second process loses nothing and never sends
  * one webhook two requests at the same time. Retries wait in the store (the delivery log's
  * nextAttemptAt), so a restart resumes them where they were.
  */
 export class WebhookDeliveryWorker {
-  private readonly holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly running = new Map<string, Promise<void>>();
   /** Webhooks this process left waiting for a retry, and until when. */
   private readonly notBefore = new Map<string, number>();
@@ -51,6 +49,7 @@ export class WebhookDeliveryWorker {
   private stopped = false;
   /** A wake came during a poll: poll again at once after it. */
   private again = false;
+  private readonly leases: WebhookLeases;
 
   constructor(
     private readonly store: RegistryStore,
@@ -58,7 +57,9 @@ export class WebhookDeliveryWorker {
     private readonly settings: DeliverySettings,
     private readonly log: DeliveryLog,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.leases = new WebhookLeases(store, settings);
+  }
 
   start(): void {
     this.schedule(0);
@@ -110,25 +111,6 @@ export class WebhookDeliveryWorker {
     await Promise.all([...this.running.values()]);
   }
 
-  /** When this process last took or renewed each webhook's lease (its own clock, before the call). */
-  private readonly renewedAt = new Map<string, number>();
-
-  /**
-   * Takes or renews the webhook's lease. Before an attempt (`beforeAttempt`) a lease renewed
-   * recently enough is kept as it is: renewing every (leaseMs − timeoutMs) / 2 leaves an attempt
-   * started just before that point at least as much again for clock differences with the store,
-   * and spares a store write per event.
-   */
-  private async lease(id: string, beforeAttempt = false): Promise<boolean> {
-    const now = Date.now();
-    const last = this.renewedAt.get(id);
-    if (beforeAttempt && last !== undefined && now - last < (this.settings.leaseMs - this.settings.timeoutMs) / 2) return true;
-    const held = await this.store.acquireLease(webhookLeaseName(id), this.holder, this.settings.leaseMs);
-    if (held) this.renewedAt.set(id, now);
-    else this.renewedAt.delete(id);
-    return held;
-  }
-
   /** Reads first (cheap): only a webhook with an event past its cursor or a queued redelivery takes its lease. */
   private async serveIfDue(w: Webhook): Promise<void> {
     const due = (await this.store.auditEventsAfter(w.cursor, 1)).length > 0 || (await this.store.webhookRedeliveries(w.id, 1)).length > 0;
@@ -137,19 +119,18 @@ export class WebhookDeliveryWorker {
 
   /** Delivers to one webhook while it holds its lease and there is something due. */
   private async serve(id: string): Promise<void> {
-    if (!(await this.lease(id))) return;
+    if (!(await this.leases.take(id))) return;
     try {
       while (!this.stopped) {
         const webhook = await this.store.getWebhook(id);
-        if (!webhook || !(await this.lease(id, true))) return;
+        if (!webhook || !(await this.leases.take(id, true))) return;
         await this.redeliveries(webhook);
         const events = await this.store.auditEventsAfter(webhook.cursor, BATCH);
         if (events.length === 0) return;
         if (!(await this.walk(webhook, events))) return;
       }
     } finally {
-      this.renewedAt.delete(id);
-      await this.store.releaseLease(webhookLeaseName(id), this.holder).catch(() => {});
+      await this.leases.release(id);
     }
   }
 
@@ -192,7 +173,7 @@ export class WebhookDeliveryWorker {
       this.notBefore.set(webhook.id, last.nextAttemptAt.getTime());
       return 'wait';
     }
-    if (!(await this.lease(webhook.id, true))) return 'stop';
+    if (!(await this.leases.take(webhook.id, true))) return 'stop';
     const attempt = (last?.attempt ?? 0) + 1;
     const firstAttemptAt = last?.firstAttemptAt ?? this.now();
     const outcome = await this.send(webhook, event);
@@ -218,7 +199,7 @@ export class WebhookDeliveryWorker {
   /** Queued redeliveries: one attempt each, recorded, never moving the cursor. */
   private async redeliveries(webhook: Webhook): Promise<void> {
     for (const sequence of await this.store.webhookRedeliveries(webhook.id, REDELIVERY_BATCH)) {
-      if (this.stopped || !(await this.lease(webhook.id, true))) return;
+      if (this.stopped || !(await this.leases.take(webhook.id, true))) return;
       const [event] = await this.store.auditEventsAfter(sequence - 1, 1);
       if (event?.sequence === sequence) {
         const outcome = await this.send(webhook, event);
