@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeEnv } from '../../support/api-harness.js';
 import { type ServerProcess, startServerProcess } from '../../support/server-process.js';
@@ -144,6 +145,32 @@ describe('webhooks: delivery to a real receiver', () => {
     expect(r.received('/redirected')).toEqual([]);
     await gql(`mutation($id: ID!) { deleteWebhook(id: $id) { id } }`, { id: hook.id });
   });
+
+  it('stops on SIGTERM in the middle of a delivery: exits 0, records nothing for the cut attempt, releases the lease; the next start delivers it', async () => {
+    const r = await receiver('term');
+    await r.control({ delayMs: 20_000 });
+    const hook = await createWebhook(gql, { url: r.url('/term'), actions: ['MODEL_UPDATED'] });
+    await describeModel(gql, 'hooked-a', 'cut');
+    await eventually(async () => ((await r.inFlight()) > 0 ? true : undefined), 30_000, 'a delivery in flight');
+    const exit = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+    server.child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    if (!process.env.MONGODB_URI) {
+      const db = new Database(join(env.REGISTRY_DATA_DIR, 'registry.db'), { readonly: true });
+      try {
+        expect(db.prepare('SELECT COUNT(*) AS n FROM leases WHERE name = ?').get(`webhook:${hook.id}`)).toEqual({ n: 0 });
+        expect(db.prepare('SELECT COUNT(*) AS n FROM webhook_deliveries WHERE webhook_id = ?').get(hook.id)).toEqual({ n: 0 });
+      } finally {
+        db.close();
+      }
+    }
+    await r.control({ delayMs: 0 });
+    server = await startServerProcess(env);
+    await eventually(async () => ((await deliveries(gql, hook.id)).some((d) => d.status === 'SUCCEEDED') ? true : undefined), 30_000, 'the delivery after the restart');
+    expect((await deliveries(gql, hook.id)).map((d) => [d.attempt, d.status])).toEqual([[1, 'SUCCEEDED']]);
+    expect(delivered(r.received('/term')).map((b) => b.details.description)).toContain('cut');
+    await gql(`mutation($id: ID!) { deleteWebhook(id: $id) { id } }`, { id: hook.id });
+  }, 90_000);
 
   it('loses nothing when the server is killed with SIGKILL in the middle of a delivery', async () => {
     const r = await receiver('killed');
