@@ -94,3 +94,16 @@ export async function resolveAllowed(host: string, allowPrivate: boolean): Promi
   }
   return allowed;
 }
+
+/** resolveAllowed, bounded: a resolver that does not answer within `ms` fails with code ETIMEOUT. */
+export async function resolveAllowedWithin(host: string, allowPrivate: boolean, ms: number): Promise<{ address: string; family: 4 | 6 }[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no DNS answer for ${host} within ${ms} ms`), { code: 'ETIMEOUT' })), ms);
+  });
+  try {
+    return await Promise.race([resolveAllowed(host, allowPrivate), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { WEBHOOK_RESPONSE_BODY_BYTES } from '../../domain/webhook.js';
-import { BlockedTargetError, hostOf, resolveAllowed } from './ssrf-guard.js';
+import { BlockedTargetError, hostOf, resolveAllowedWithin } from './ssrf-guard.js';
 
 export interface PostOutcome {
   /** The receiver's status; null when no response came. */
@@ -33,18 +33,12 @@ export async function postWebhook(url: URL, body: string, headers: Record<string
   const started = performance.now();
   const done = (o: Omit<PostOutcome, 'durationMs' | 'aborted'>, aborted = false): PostOutcome => ({ ...o, durationMs: performance.now() - started, aborted });
   let addresses: { address: string; family: 4 | 6 }[];
-  let lookupTimer: NodeJS.Timeout | undefined;
   try {
     // The lookup counts against the same bound as the exchange (a stuck resolver is a timeout too).
-    const late = new Promise<never>((_, reject) => {
-      lookupTimer = setTimeout(() => reject(Object.assign(new Error('lookup timed out'), { code: 'ETIMEOUT' })), opts.timeoutMs);
-    });
-    addresses = await Promise.race([resolveAllowed(hostOf(url), opts.allowPrivate), late]);
+    addresses = await resolveAllowedWithin(hostOf(url), opts.allowPrivate, opts.timeoutMs);
   } catch (err) {
     const error = err instanceof BlockedTargetError ? err.message : `could not resolve ${hostOf(url)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
     return done({ httpStatus: null, error, responseBody: null });
-  } finally {
-    clearTimeout(lookupTimer);
   }
   const [target] = addresses;
   const remainingMs = Math.max(1, opts.timeoutMs - (performance.now() - started));

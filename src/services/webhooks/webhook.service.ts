@@ -5,7 +5,7 @@ import { MODEL_SCOPE_PATTERN, type Principal } from '../../domain/token.js';
 import { checkOptionalText, checkPageSize, checkStringList } from '../../domain/validation.js';
 import { WEBHOOK_LIMITS, type Webhook, type WebhookDelivery, type WebhookPatch } from '../../domain/webhook.js';
 import type { SecretBox } from '../../events/webhooks/secret-box.js';
-import { BlockedTargetError, checkWebhookUrl, hostOf, resolveAllowed } from '../../events/webhooks/ssrf-guard.js';
+import { BlockedTargetError, checkWebhookUrl, hostOf, resolveAllowedWithin } from '../../events/webhooks/ssrf-guard.js';
 import { webhookWants } from '../../events/webhooks/webhook-payload.js';
 import type { AccessService } from '../access.service.js';
 import { AuditAction, type ServiceDeps, auditDraft } from '../service-deps.js';
@@ -13,6 +13,8 @@ import { AuditAction, type ServiceDeps, auditDraft } from '../service-deps.js';
 /** Secrets look like `whsec_<43 base64url chars>`: 256 random bits. */
 const SECRET_PREFIX = 'whsec_';
 const ACTION_PATTERN = /^[A-Z][A-Z0-9_]{0,99}$/;
+/** How long the URL check at creation waits for DNS. */
+const DNS_CHECK_MS = 5_000;
 
 export interface WebhookInput {
   url?: string | null;
@@ -153,7 +155,7 @@ export class WebhookService {
   private async checkUrl(text: string): Promise<string> {
     const url = checkWebhookUrl('input.url', text);
     try {
-      await resolveAllowed(hostOf(url), this.settings.allowPrivate);
+      await resolveAllowedWithin(hostOf(url), this.settings.allowPrivate, DNS_CHECK_MS);
     } catch (err) {
       if (err instanceof BlockedTargetError) throw new InvalidArgumentError('input.url', err.message);
       throw new InvalidArgumentError('input.url', `${hostOf(url)} does not resolve (${(err as NodeJS.ErrnoException).code ?? 'lookup failed'})`);
