@@ -75,6 +75,10 @@ describe('webhooks: delivery to a real receiver', () => {
 
     const log = await deliveries(gql, a.id);
     expect(log.map((d) => [d.status, d.httpStatus, d.attempt, d.responseBody])).toEqual(got.map(() => ['SUCCEEDED', 200, 1, 'thanks']));
+    // The cursor steps over the events it does not want too (the last ones were for another model).
+    const head = (await gql('{ auditEvents(first: 1) { edges { node { sequence action modelName } } } }')).auditEvents.edges[0].node;
+    expect(head).toMatchObject({ action: 'MODEL_UPDATED', modelName: 'elsewhere' });
+    await eventually(async () => ((await gql(`query($id: ID!) { webhook(id: $id) { lastDeliveredSequence } }`, { id: a.id })).webhook.lastDeliveredSequence === head.sequence ? true : undefined), 30_000, 'the cursor at the head');
     for (const id of [a.id, all.id]) await gql(`mutation($id: ID!) { deleteWebhook(id: $id) { id } }`, { id });
   });
 
