@@ -20,6 +20,7 @@ import {
   AUDIT_EVENTS, COMPARE_VERSIONS, DEPLOYMENT_HISTORY, HELLO, MODEL_VERSIONS, PRODUCTION_MODEL, REGISTRY_STATS, VERIFY_AUDIT_LOG,
 } from './lib/queries.js';
 import { type EventsFigure, measureEvents } from './lib/events.js';
+import { type WebhookFigure, measureWebhooks } from './lib/webhook-delivery.js';
 import { fmt, figureRow, ratio, table } from './lib/report.js';
 import { type AppendFigure, measureAuditAppends } from './lib/audit-appends.js';
 import { BIG_MODEL, SEED_ARTIFACT, type SeedStats, seedRegistry, verifySeed } from './lib/seed.js';
@@ -60,6 +61,8 @@ const AUDIT_APPEND_SECONDS = QUICK ? 1 : 5;
 const EVENT_SUBSCRIBERS = [1, 100] as const;
 const EVENT_WRITERS = 8;
 const EVENT_SECONDS = QUICK ? 2 : 5;
+/** Webhook delivery: webhooks per load (each one sender at a time, in sequence order). */
+const WEBHOOK_COUNTS = [1, 10] as const;
 /**
  * Full runs: the ceilings again at the end, and the two target ratios (GraphQL inference ÷ Apollo
  * shape, download ÷ node:http) from rounds alternating with their ceiling at every size. Ceiling
@@ -466,7 +469,7 @@ async function main(): Promise<void> {
 
   // 6. Registry events: subscribers on the writing process and on a second process on the same SQLite file.
   const eventsDir = tempDir('registry-bench-events-');
-  const eventsEnv = { env: { REGISTRY_MAX_WS_CONNECTIONS_PER_TOKEN: '0' } };
+  const eventsEnv = { env: { REGISTRY_MAX_WS_CONNECTIONS_PER_TOKEN: '0', REGISTRY_WEBHOOK_ALLOW_PRIVATE: 'true' } };
   const [writer, listener] = [await startRegistry(launcher, eventsDir, eventsEnv), await startRegistry(launcher, eventsDir, eventsEnv)];
   const events: EventsFigure[] = [];
   for (const subscribers of EVENT_SUBSCRIBERS) {
@@ -475,9 +478,15 @@ async function main(): Promise<void> {
       events.push(await measureEvents({ writeUrl: writer.url, listenUrl, token: TOKEN, path, subscribers, writers: EVENT_WRITERS, seconds: EVENT_SECONDS }));
     }
   }
+  // 7. Webhook delivery from the writing process to a receiver on 127.0.0.1.
+  const webhooks: WebhookFigure[] = [];
+  for (const count of WEBHOOK_COUNTS) {
+    progress(`webhooks: ${count} webhook(s), ${EVENT_WRITERS} writers for ${EVENT_SECONDS} s`);
+    webhooks.push(await measureWebhooks({ writeUrl: writer.url, token: TOKEN, webhooks: count, writers: EVENT_WRITERS, seconds: EVENT_SECONDS }));
+  }
   await stopChild(writer);
   await stopChild(listener);
-  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart, auditAppends, events });
+  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart, auditAppends, events, webhooks });
 }
 
 // ---------------------------------------------------------------- report
@@ -508,6 +517,7 @@ function report(r: {
   loadStart: number[];
   auditAppends: AppendFigure[];
   events: EventsFigure[];
+  webhooks: WebhookFigure[];
 }): void {
   const { ceilings: c, scales } = r;
   const head = ['figure', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'other CPU %', '÷ node:http', '÷ apollo{hello}', '÷ apollo(shape)'];
@@ -630,7 +640,8 @@ function report(r: {
   targets.push({ name: 'registration with 1 MiB upload', goal: 'p50 < 50 ms (embedded store)', value: `${fmt.ms(a.registration.p50)} ms`, pass: a.registration.p50 < 50 });
   const invalid = problems.length > 0 || a.registration.errors.length > 0 || a.promote.errors.length > 0
     || r.auditAppends.some((f) => f.errors.length > 0 || !f.chainValid)
-    || r.events.some((f) => f.errors.length > 0 || f.broken > 0);
+    || r.events.some((f) => f.errors.length > 0 || f.broken > 0)
+    || r.webhooks.some((f) => f.errors.length > 0 || f.broken > 0);
   say();
   say('Targets');
   say(table(['', 'target', 'goal', 'measured'], targets.map((t) => [t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS', t.name, t.goal, t.value]), 4));
@@ -646,6 +657,12 @@ function report(r: {
   say('events/s: received by the slowest subscriber over the load; latency: from the event\'s occurredAt (just before its commit) to its arrival, every delivery.');
   say(table(['subscribers on', 'subscribers', 'events', 'events/s', 'p50 ms', 'p99 ms', 'in order, none missed'], r.events.map((f) => [
     f.path + (f.errors.length ? `  (!) ${f.errors[0]}` : ''), f.subscribers, f.events, fmt.rps(f.perSecond), fmt.ms(f.p50Ms), fmt.ms(f.p99Ms), f.broken === 0 ? 'yes' : `NO (${f.broken})`,
+  ])));
+  say();
+  say(`Webhook delivery: ${EVENT_WRITERS} writers send updateModel to one process; its delivery worker POSTs each event to every webhook (a receiver on 127.0.0.1 in the bench process), one request at a time per webhook`);
+  say('events/s: delivered to the slowest webhook over the load; latency: from the event\'s occurredAt (just before its commit) to its arrival, every delivery.');
+  say(table(['webhooks', 'events', 'events/s', 'p50 ms', 'p99 ms', 'in order, none missed'], r.webhooks.map((f) => [
+    String(f.webhooks) + (f.errors.length ? `  (!) ${f.errors[0]}` : ''), f.events, fmt.rps(f.perSecond), fmt.ms(f.p50Ms), fmt.ms(f.p99Ms), f.broken === 0 ? 'yes' : `NO (${f.broken})`,
   ])));
   for (const n of notes) say(`Note: ${n}`);
   say(`Load average at the start: ${r.loadStart.map((x) => x.toFixed(2)).join(' ')}; at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}.`);
@@ -679,6 +696,7 @@ function report(r: {
     backends: r.backends,
     auditAppends: r.auditAppends,
     events: r.events,
+    webhooks: r.webhooks,
     targets,
     valid: !invalid,
     notes,

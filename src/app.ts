@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
@@ -9,6 +9,9 @@ import type { ArtifactStore } from './artifacts/artifact.store.js';
 import { fsArtifactRoutes } from './artifacts/fs-artifact.http.js';
 import { FsArtifactStore } from './artifacts/fs-artifact.store.js';
 import { S3ArtifactStore } from './artifacts/s3/s3-artifact.store.js';
+import { SigningSecretError, loadOrCreateSigningSecret } from './artifacts/signing-secret.js';
+import { WebhookDeliveryWorker } from './events/webhooks/delivery-worker.js';
+import { SecretBox, WebhookKeyError, parseWebhookKey } from './events/webhooks/secret-box.js';
 import type { Config } from './config.js';
 import { createApollo } from './graphql/apollo.js';
 import { queryLimitsRule } from './graphql/limits.js';
@@ -128,6 +131,10 @@ async function compose(
   if (overrides.wrapArtifacts) artifacts = overrides.wrapArtifacts(artifacts);
   // Beside the database, never in it: a database reader cannot sign checkpoints.
   const auditKey = await loadOrCreateAuditSigningKey(config.checkpoints.keyFile ?? join(dataDir, 'audit-signing-key.pem'), config.checkpoints.keyFile === null);
+  const webhookKey = await loadWebhookKey(config, dataDir);
+  const webhookBox = webhookKey ? new SecretBox(webhookKey) : null;
+  if (!webhookBox) logger.info('webhooks are off: with MongoDB, set REGISTRY_WEBHOOK_KEY_FILE (the same key on every process) to use them');
+  let worker: WebhookDeliveryWorker | null = null;
   const services = createServices({
     auditKey,
     store,
@@ -142,17 +149,27 @@ async function compose(
       cleanup: config.cleanup,
       checkpoints: { everyEvents: config.checkpoints.everyEvents, everyMs: config.checkpoints.everyMs },
       events: { pollMs: config.events.pollMs, recentEvents: config.events.recentEvents, maxLag: config.events.maxLag, gapRetryMs: config.events.pollMs },
+      webhooks: { allowPrivate: config.webhooks.allowPrivate },
     },
+    webhookBox,
     onIntegrityProblem: (message) => logger.error({ integrity: message }, 'a stored row does not match the audit log; refused'),
   }, {
     onCheckpointError: (err) => logger.error({ err }, 'writing a signed audit checkpoint failed; trying again at the next look'),
     onCleanupError: (err) => logger.error({ err }, 'the cleanup of abandoned uploads failed; trying again at the next interval'),
+    onAppended: () => worker?.wake(),
     onEventsError: (err) => logger.error({ err }, 'registry events: reading the audit log forward failed; trying again at the next poll'),
     onBackgroundStop: (versionId, err, stoppedByShutdown) =>
       stoppedByShutdown
         ? logger.warn({ versionId }, 'background verification stopped by the shutdown; the version stays PENDING_UPLOAD until completed again')
         : logger.error({ err, versionId }, 'background verification stopped; the version stays PENDING_UPLOAD until completed again'),
   });
+  if (webhookBox && config.webhooks.delivery) {
+    // The store as given (not the waking proxy): the worker's own writes need not wake anyone.
+    worker = new WebhookDeliveryWorker(store, webhookBox, {
+      pollMs: config.webhooks.pollMs, leaseMs: config.webhooks.leaseMs, timeoutMs: config.webhooks.timeoutMs, retryMinMs: config.webhooks.retryMinMs,
+      retryMaxMs: config.webhooks.retryMaxMs, giveUpAfterMs: config.webhooks.giveUpAfterMs, allowPrivate: config.webhooks.allowPrivate,
+    }, logger);
+  }
   const bootstrapToken = await services.tokens.bootstrap();
   const bootstrapSecretFile = bootstrapToken ? await writeSecretFile(join(dataDir, 'bootstrap-admin-token'), bootstrapToken.secret) : null;
   const schema = await buildRegistrySchema();
@@ -206,6 +223,7 @@ async function compose(
           services.cleanup.start();
           services.checkpoints.start();
           logger.info({ address: url, store: store.engine, artifacts: artifacts.engine }, 'model registry listening');
+          worker?.start();
           resolveListen(url);
         });
       }),
@@ -219,11 +237,42 @@ async function compose(
         // The last checkpoint covers everything this process wrote (the stores are still open).
         await services.checkpoints.stop();
         await services.events.stop();
+        // Requests in flight are cut (their events go out again later: at least once), leases released.
+        await worker?.stop();
         await apollo.stop();
         await store.close();
         closeArtifacts();
       })()),
   };
+}
+
+/**
+ * The key that seals webhook secrets, from outside the database: REGISTRY_WEBHOOK_KEY, the file
+ * in REGISTRY_WEBHOOK_KEY_FILE (which must exist), or, in the embedded mode (SQLite), a file
+ * made at first start beside the data (mode 0600). Null with MongoDB and no key: replicas must
+ * share one key, so none is made up.
+ */
+async function loadWebhookKey(config: Config, dataDir: string): Promise<Buffer | null> {
+  if (config.webhooks.key) return parseWebhookKey(config.webhooks.key, 'REGISTRY_WEBHOOK_KEY');
+  if (config.webhooks.keyFile) {
+    let text: string;
+    try {
+      text = await readFile(config.webhooks.keyFile, 'utf8');
+    } catch (err) {
+      throw new WebhookKeyError(`REGISTRY_WEBHOOK_KEY_FILE ${config.webhooks.keyFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    return parseWebhookKey(text, `REGISTRY_WEBHOOK_KEY_FILE ${config.webhooks.keyFile}`);
+  }
+  if (config.mongo) return null;
+  const file = join(dataDir, 'webhook-key');
+  try {
+    return await loadOrCreateSigningSecret(file);
+  } catch (err) {
+    if (err instanceof SigningSecretError) {
+      throw new WebhookKeyError(`${file} is damaged: it must hold exactly 64 hex characters. Restore it from a backup; a new key cannot open the secrets of existing webhooks (rotate each one after replacing it).`);
+    }
+    throw err;
+  }
 }
 
 /** Writes a secret readable by the owner only, synced before the path is told to anyone. */

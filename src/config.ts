@@ -49,6 +49,17 @@ const schema = z.object({
   REGISTRY_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(0).max(10_000).default(20),
   REGISTRY_MAX_WS_CONNECTIONS_PER_TOKEN: z.coerce.number().int().min(0).max(100_000).default(20),
   REGISTRY_WS_AUTH_RECHECK_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
+  // Webhooks: the server key that seals their secrets, the SSRF guard, and the delivery worker.
+  REGISTRY_WEBHOOK_KEY_FILE: z.string().min(1).optional(),
+  REGISTRY_WEBHOOK_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (openssl rand -hex 32)').optional(),
+  REGISTRY_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  REGISTRY_WEBHOOK_DELIVERY: bool.default(true),
+  REGISTRY_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  REGISTRY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  REGISTRY_WEBHOOK_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  REGISTRY_WEBHOOK_RETRY_MIN_MS: z.coerce.number().int().min(10).max(3_600_000).default(1_000),
+  REGISTRY_WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
+  REGISTRY_WEBHOOK_GIVE_UP_SECONDS: z.coerce.number().min(0).max(30 * 86_400).default(86_400),
   // MongoDB metadata store; MONGODB_URI selects it.
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string').optional(),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a database name (letters, digits, _ and -)').default('model_registry'),
@@ -78,6 +89,15 @@ const schema = z.object({
   S3_CONDITIONAL_UPLOADS: bool.optional(),
   S3_TRUST_STORE_CHECKSUMS: bool.optional(),
 }).superRefine((c, ctx) => {
+  if (c.REGISTRY_WEBHOOK_KEY && c.REGISTRY_WEBHOOK_KEY_FILE) {
+    ctx.addIssue({ code: 'custom', path: ['REGISTRY_WEBHOOK_KEY'], message: 'set either REGISTRY_WEBHOOK_KEY or REGISTRY_WEBHOOK_KEY_FILE, not both' });
+  }
+  if (c.REGISTRY_WEBHOOK_RETRY_MIN_MS > c.REGISTRY_WEBHOOK_RETRY_MAX_MS) {
+    ctx.addIssue({ code: 'custom', path: ['REGISTRY_WEBHOOK_RETRY_MIN_MS'], message: 'must not exceed REGISTRY_WEBHOOK_RETRY_MAX_MS' });
+  }
+  if (c.REGISTRY_WEBHOOK_LEASE_MS <= c.REGISTRY_WEBHOOK_TIMEOUT_MS) {
+    ctx.addIssue({ code: 'custom', path: ['REGISTRY_WEBHOOK_LEASE_MS'], message: 'must exceed REGISTRY_WEBHOOK_TIMEOUT_MS (every attempt must end inside the lease)' });
+  }
   if (c.S3_SSE === 'aws:kms' && !c.S3_SSE_KMS_KEY_ID) {
     ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'is required when S3_SSE is aws:kms' });
   }
@@ -158,6 +178,24 @@ export interface Config {
     readonly maxConnectionsPerToken: number;
     readonly authRecheckMs: number;
   };
+  /**
+   * Webhooks. The secret key seals signing secrets at rest (never stored in the database): `key`
+   * (hex, from REGISTRY_WEBHOOK_KEY) or `keyFile`; neither: a file beside the SQLite data, made
+   * at first start (embedded mode only; with MongoDB webhooks then stay off).
+   */
+  readonly webhooks: {
+    readonly key: string | null;
+    readonly keyFile: string | null;
+    readonly allowPrivate: boolean;
+    /** Whether this process runs the delivery worker. */
+    readonly delivery: boolean;
+    readonly pollMs: number;
+    readonly timeoutMs: number;
+    readonly leaseMs: number;
+    readonly retryMinMs: number;
+    readonly retryMaxMs: number;
+    readonly giveUpAfterMs: number;
+  };
   /** SIGTERM: how long requests in progress may take to finish before their connections are closed. */
   readonly shutdownGraceSeconds: number;
   /** MongoDB metadata store; null: the SQLite file under dataDir. The URI may hold credentials: never log it. */
@@ -218,6 +256,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxSubscriptionsPerConnection: c.REGISTRY_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxConnectionsPerToken: c.REGISTRY_MAX_WS_CONNECTIONS_PER_TOKEN,
       authRecheckMs: Math.round(c.REGISTRY_WS_AUTH_RECHECK_SECONDS * 1000),
+    }),
+    webhooks: Object.freeze({
+      key: c.REGISTRY_WEBHOOK_KEY ?? null,
+      keyFile: c.REGISTRY_WEBHOOK_KEY_FILE ?? null,
+      allowPrivate: c.REGISTRY_WEBHOOK_ALLOW_PRIVATE,
+      delivery: c.REGISTRY_WEBHOOK_DELIVERY,
+      pollMs: c.REGISTRY_WEBHOOK_POLL_MS,
+      timeoutMs: c.REGISTRY_WEBHOOK_TIMEOUT_MS,
+      leaseMs: c.REGISTRY_WEBHOOK_LEASE_MS,
+      retryMinMs: c.REGISTRY_WEBHOOK_RETRY_MIN_MS,
+      retryMaxMs: c.REGISTRY_WEBHOOK_RETRY_MAX_MS,
+      giveUpAfterMs: Math.round(c.REGISTRY_WEBHOOK_GIVE_UP_SECONDS * 1000),
     }),
     shutdownGraceSeconds: c.REGISTRY_SHUTDOWN_GRACE_SECONDS,
     s3: c.S3_BUCKET

@@ -2,6 +2,7 @@ import { createApp } from './app.js';
 import { SigningSecretError } from './artifacts/signing-secret.js';
 import { ConfigError, loadConfig } from './config.js';
 import { AuditSigningKeyError } from './services/checkpoints/audit-signing-key.js';
+import { WebhookKeyError } from './events/webhooks/secret-box.js';
 
 /** Process entry: config → app → listen; SIGTERM/SIGINT → graceful stop. */
 async function main(): Promise<void> {
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof SigningSecretError || err instanceof AuditSigningKeyError) {
+  if (err instanceof SigningSecretError || err instanceof AuditSigningKeyError || err instanceof WebhookKeyError) {
     process.stderr.write(`Refusing to start: ${err.message}\n`);
     process.exit(2);
   }

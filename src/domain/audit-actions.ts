@@ -18,6 +18,10 @@ export const AuditAction = {
   tokenAnchored: 'API_TOKEN_ANCHORED',
   /** A signed audit checkpoint: the checkpoint signs this very event (its details: the events it covers, the previous checkpoint). */
   checkpointWritten: 'AUDIT_CHECKPOINT_WRITTEN',
+  webhookCreated: 'WEBHOOK_CREATED',
+  webhookUpdated: 'WEBHOOK_UPDATED',
+  webhookSecretRotated: 'WEBHOOK_SECRET_ROTATED',
+  webhookDeleted: 'WEBHOOK_DELETED',
 } as const;
 
 /** An audit event name the registry writes: the set is closed (the GraphQL enum AuditAction lists exactly these). */

@@ -3,7 +3,7 @@ import type { RegistryStore } from '../stores/registry.store.js';
 /** The store methods that append to the audit log. */
 const APPENDING: ReadonlySet<string> = new Set([
   'registerVersion', 'updateModel', 'transitionVersion', 'updateVersionMetadata', 'moveDeploymentPointer',
-  'recordRefusedDeployment', 'appendAudit', 'createApiToken', 'revokeApiToken',
+  'recordRefusedDeployment', 'appendAudit', 'createApiToken', 'revokeApiToken', 'createWebhook', 'updateWebhook', 'deleteWebhook',
 ]);
 
 /**

@@ -24,6 +24,10 @@ const AUDIT_ACTION_MEANINGS: Record<AuditActionName, string> = {
   API_TOKEN_CREATED: 'An API token was created (admins only see token events)',
   API_TOKEN_REVOKED: 'An API token was revoked',
   API_TOKEN_ANCHORED: 'A token made before fingerprints were recorded was bound to its secret at an upgrade',
+  WEBHOOK_CREATED: 'A webhook was created (admin); details name its target without the query string',
+  WEBHOOK_UPDATED: "A webhook's target, actions, scope, description or state changed",
+  WEBHOOK_SECRET_ROTATED: "A webhook's signing secret was replaced",
+  WEBHOOK_DELETED: 'A webhook was deleted; its deliveries stop',
   AUDIT_CHECKPOINT_WRITTEN: 'A signed audit checkpoint: it signs this very event and is stored outside the database (docs/operations.md)',
 };
 

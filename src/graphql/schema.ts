@@ -8,6 +8,7 @@ import { EventsResolver } from './events.resolver.js';
 import { ModelResolver } from './model.resolver.js';
 import { TokenResolver } from './token.resolver.js';
 import { ArtifactResolver, VersionResolver } from './version.resolver.js';
+import { WebhookResolver } from './webhook.resolver.js';
 
 let built: Promise<GraphQLSchema> | null = null;
 
@@ -35,7 +36,7 @@ const ROOT_DESCRIPTIONS = {
 /** The executable schema; built once per process (type-graphql metadata is global). */
 export function buildRegistrySchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver],
+    resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver, WebhookResolver],
     pubSub: NO_TOPICS,
     validate: false,
   }).then((schema) => {

@@ -7,6 +7,7 @@ import type { CleanupSettings } from './cleanup/cleanup.service.js';
 import type { CheckpointSettings } from './checkpoints/checkpoint.service.js';
 import type { AuditSigningKey } from './checkpoints/audit-signing-key.js';
 import type { RegistryStore } from '../stores/registry.store.js';
+import type { SecretBox } from '../events/webhooks/secret-box.js';
 
 /** What every service is built from; app.ts is the only place that fills it in. */
 export interface ServiceDeps {
@@ -30,9 +31,13 @@ export interface ServiceDeps {
     checkpoints?: CheckpointSettings;
     /** Registry events: poll interval, shared window of recent events, lag limit. */
     events: EventSettings;
+    /** Webhooks: whether URLs may name private addresses (REGISTRY_WEBHOOK_ALLOW_PRIVATE). */
+    webhooks: { allowPrivate: boolean };
   };
   /** The Ed25519 key audit checkpoints are signed with (kept outside the metadata store). */
   auditKey: AuditSigningKey;
+  /** Seals webhook secrets with the server key; null when no key is configured (webhooks then refuse to be created). */
+  webhookBox?: SecretBox | null;
   /** Told when a stored row does not match the audit chain (a token row edited in the database); app.ts logs it. */
   onIntegrityProblem?: (message: string) => void;
 }

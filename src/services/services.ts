@@ -11,6 +11,7 @@ import { QueryService } from './query.service.js';
 import type { ServiceDeps } from './service-deps.js';
 import { TokenService } from './token.service.js';
 import { VersionService } from './version.service.js';
+import { WebhookService } from './webhooks/webhook.service.js';
 
 export interface Services {
   versions: VersionService;
@@ -27,6 +28,7 @@ export interface Services {
   cleanup: CleanupService;
   /** Registry events (subscriptions): stopped by the composition root. */
   events: EventsService;
+  webhooks: WebhookService;
 }
 
 export function createServices(
@@ -36,11 +38,16 @@ export function createServices(
     onEventsError?: (err: unknown) => void;
     onCleanupError?: (err: unknown) => void;
     onCheckpointError?: (err: unknown) => void;
+    /** Told after each local write that appends to the audit log (the webhook worker looks at once). */
+    onAppended?: () => void;
   } = {},
 ): Services {
   const events = new EventsService(base.store, base.settings.events, hooks.onEventsError);
   // Writes of this process wake its event feed at once; other processes' writes are polled.
-  const deps: ServiceDeps = { ...base, store: wakingStore(base.store, () => events.feed.wake()) };
+  const deps: ServiceDeps = { ...base, store: wakingStore(base.store, () => {
+    events.feed.wake();
+    hooks.onAppended?.();
+  }) };
   const access = new AccessService(deps);
   const queries = new QueryService(deps, access);
   return {
@@ -54,5 +61,6 @@ export function createServices(
     queries,
     manifests: new ManifestService(deps, queries),
     tokens: new TokenService(deps, access),
+    webhooks: new WebhookService(deps, access, base.webhookBox ?? null, base.settings.webhooks),
   };
 }

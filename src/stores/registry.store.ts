@@ -14,6 +14,7 @@ import type {
 import type { IdempotencyClaim, IdempotencyRecord } from '../domain/idempotency.js';
 import type { RankPosition } from '../domain/ranking.js';
 import type { ApiToken, NewApiToken } from '../domain/token.js';
+import type { WebhookStore } from './webhook.store.js';
 
 /**
  * The metadata port. Every guarantee of the registry (gap-free version numbers, one live version
@@ -28,7 +29,7 @@ import type { ApiToken, NewApiToken } from '../domain/token.js';
  * - pages are newest first unless said otherwise; cursors are opaque strings owned by the store, and
  *   a cursor the store did not make is refused with InvalidArgumentError('after', …).
  */
-export interface RegistryStore {
+export interface RegistryStore extends WebhookStore {
   /** Human-readable engine name, for logs and /readyz. */
   readonly engine: string;
 

@@ -8,6 +8,8 @@ import { contiguousAfter, decodeCursor, toPage } from './paging.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { acquireSqliteLease, getSqliteLease } from './sqlite-leases.js';
 import { claimSqliteKey, getSqliteKey } from './sqlite-idempotency.js';
+import { SqliteWebhooks } from './sqlite-webhooks.js';
+import type { NewWebhookDelivery, Webhook, WebhookDelivery, WebhookPatch } from '../domain/webhook.js';
 import type { IdempotencyClaim, IdempotencyRecord } from '../domain/idempotency.js';
 import { compareByMetric, ranksAfter } from '../domain/ranking.js';
 import { type ApiToken, type NewApiToken, scopeRange } from '../domain/token.js';
@@ -38,7 +40,10 @@ export class SqliteRegistryStore implements RegistryStore {
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SQLITE_SCHEMA);
     migrateSqlite(this.db, (draft) => this.appendInTx(draft));
+    this.webhooks = new SqliteWebhooks(this.db, (fn) => this.write(fn), (draft) => this.appendInTx(draft));
   }
+
+  private readonly webhooks: SqliteWebhooks;
 
   /** Prepared statements, compiled once per SQL text (the texts are a small fixed set). */
   private readonly statements = new Map<string, Database.Statement>();
@@ -478,6 +483,21 @@ export class SqliteRegistryStore implements RegistryStore {
   async releaseLease(name: string, holder: string): Promise<void> {
     this.sql('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
   }
+
+  // ---- webhooks (sqlite-webhooks.ts) ----
+  createWebhook(w: Webhook, audit: AuditDraft): Promise<Webhook> { return this.webhooks.createWebhook(w, audit); }
+  updateWebhook(id: string, patch: WebhookPatch, at: Date, audit: AuditDraft): Promise<Webhook | null> { return this.webhooks.updateWebhook(id, patch, at, audit); }
+  deleteWebhook(id: string, at: Date, audit: AuditDraft): Promise<Webhook | null> { return this.webhooks.deleteWebhook(id, at, audit); }
+  getWebhook(id: string): Promise<Webhook | null> { return this.webhooks.getWebhook(id); }
+  listWebhooks(): Promise<Webhook[]> { return this.webhooks.listWebhooks(); }
+  advanceWebhookCursor(id: string, expected: number, next: number): Promise<boolean> { return this.webhooks.advanceWebhookCursor(id, expected, next); }
+  recordWebhookDelivery(d: NewWebhookDelivery): Promise<WebhookDelivery> { return this.webhooks.recordWebhookDelivery(d); }
+  settleWebhookDelivery(d: NewWebhookDelivery, expected: number): Promise<boolean> { return this.webhooks.settleWebhookDelivery(d, expected); }
+  listWebhookDeliveries(id: string, page: PageRequest): Promise<Page<WebhookDelivery>> { return this.webhooks.listWebhookDeliveries(id, page); }
+  lastWebhookDelivery(id: string, seq: number): Promise<WebhookDelivery | null> { return this.webhooks.lastWebhookDelivery(id, seq); }
+  requestWebhookRedelivery(id: string, seq: number, at: Date): Promise<void> { return this.webhooks.requestWebhookRedelivery(id, seq, at); }
+  webhookRedeliveries(id: string, limit: number): Promise<number[]> { return this.webhooks.webhookRedeliveries(id, limit); }
+  clearWebhookRedelivery(id: string, seq: number): Promise<void> { return this.webhooks.clearWebhookRedelivery(id, seq); }
 
   async stats(): Promise<StoreStats> {
     const count = (sql: string): number => (this.sql(sql).get() as { n: number }).n;

@@ -128,6 +128,46 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at);
 
+-- Webhooks: deleted ones stay as tombstones (deleted_at). cursor: the last audit sequence delivered.
+CREATE TABLE IF NOT EXISTS webhooks (
+  id            TEXT PRIMARY KEY,
+  url           TEXT NOT NULL,
+  actions       TEXT NOT NULL,
+  model_scope   TEXT,
+  description   TEXT,
+  sealed_secret TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  created_by    TEXT NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  deleted_at    INTEGER,
+  cursor        INTEGER NOT NULL
+) STRICT;
+-- The delivery log: one row per attempt.
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+  webhook_id      TEXT NOT NULL,
+  event_sequence  INTEGER NOT NULL,
+  event_id        TEXT NOT NULL,
+  attempt         INTEGER NOT NULL,
+  status          TEXT NOT NULL,
+  http_status     INTEGER,
+  error           TEXT,
+  response_body   TEXT,
+  duration_ms     INTEGER NOT NULL,
+  attempted_at    INTEGER NOT NULL,
+  first_attempt_at INTEGER NOT NULL,
+  next_attempt_at INTEGER,
+  redelivery      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, seq);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_by_event ON webhook_deliveries (webhook_id, event_sequence, redelivery, seq);
+CREATE TABLE IF NOT EXISTS webhook_redeliveries (
+  webhook_id     TEXT NOT NULL,
+  event_sequence INTEGER NOT NULL,
+  requested_at   INTEGER NOT NULL,
+  PRIMARY KEY (webhook_id, event_sequence)
+) STRICT;
+
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_events
   BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_events

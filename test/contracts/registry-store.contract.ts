@@ -7,6 +7,7 @@ import type { ModelVersion, VersionStatus } from '../../src/domain/model.js';
 import type { NewApiToken } from '../../src/domain/token.js';
 import type { AuditFilter, RegistryStore } from '../../src/stores/registry.store.js';
 import { draft, eventAt, newDeployment, newVersion, tick } from '../support/fixtures.js';
+import { describeWebhookStore } from './webhook-store.contract.js';
 
 export type OpenStore = () => Promise<{ store: RegistryStore; close: () => Promise<void> }>;
 
@@ -15,6 +16,7 @@ export type OpenStore = () => Promise<{ store: RegistryStore; close: () => Promi
  * behaviour the services rely on: numbering, paging, ranking, compare-and-set, the audit chain.
  */
 export function describeRegistryStore(name: string, open: OpenStore): void {
+  describeWebhookStore(name, open);
   describe(`RegistryStore contract: ${name}`, () => {
     let store: RegistryStore;
     let close: () => Promise<void>;

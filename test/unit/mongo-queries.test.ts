@@ -12,9 +12,10 @@ import * as Updates from '../../src/stores/mongo/mongo-updates.js';
 import * as Anchors from '../../src/stores/mongo/mongo-anchors.js';
 import * as Leases from '../../src/stores/mongo/mongo-leases.js';
 import * as Keys from '../../src/stores/mongo/mongo-key-specs.js';
+import * as Hooks from '../../src/stores/mongo/mongo-webhook-specs.js';
 import { newClaim } from '../../src/domain/idempotency.js';
 
-const Q = { ...Reads, ...Updates, ...Anchors, ...Leases, ...Keys };
+const Q = { ...Reads, ...Updates, ...Anchors, ...Leases, ...Keys, ...Hooks };
 type UpdateSpec = Updates.UpdateSpec;
 type FindSpec = Reads.FindSpec;
 import { type FoundPending, planRecovery } from '../../src/stores/mongo/mongo-recovery.js';
@@ -579,7 +580,7 @@ function everySpec(): AnySpec[] {
   for (const direction of ['ASC', 'DESC'] as const) specs.push(Q.rankQuery({ modelName: 'm', metric: 'f', direction, limit: 3, after: { value: 0.5, number: 4 } }));
   specs.push(Q.unrankedQuery({ modelName: 'm', metric: 'f', statuses: ['READY', 'ARCHIVED'], limit: 3, beforeNumber: 4 }));
   for (const c of Object.values(COLLECTIONS)) specs.push(Q.byIdsQuery(c, ['a']));
-  for (const c of [COLLECTIONS.models, COLLECTIONS.versions, COLLECTIONS.pointers, COLLECTIONS.deployments, COLLECTIONS.tokens]) {
+  for (const c of [COLLECTIONS.models, COLLECTIONS.versions, COLLECTIONS.pointers, COLLECTIONS.deployments, COLLECTIONS.tokens, COLLECTIONS.webhooks]) {
     specs.push(Q.pendingQuery(c), Q.unfinishedCountQuery(c, new Date()), Q.abortStaleIntent(c, 'id', 'x', 10), Q.clearMarker(c, 'id', 'x'), Q.releaseIntent(c, 'id', 'x'));
   }
   specs.push(Q.pointersForVersionsQuery(['v']));
@@ -612,8 +613,66 @@ function everySpec(): AnySpec[] {
   const claim = newClaim({ modelName: 'm', key: 'k', operation: 'PROMOTE', fingerprint: 'f', resultId: 'd' }, new Date());
   for (const unsettled of [true, false]) specs.push(Q.claimKeyUpdate(claim, { resultKind: 'deployment', pointerId: 'm:production' }, unsettled));
   specs.push(Q.settleKeyUpdate('m/k', 'd'), Q.releaseKeyFilter('m/k', 'd'), Q.abortStaleKeyFilter('m/k', 'd', 10), Q.unsettledKeysQuery(), Q.unsettledKeysCountQuery(new Date()));
+  specs.push(Q.liveWebhookQuery('w'), Q.listWebhooksQuery(), Q.webhookMarkedUpdate('w', { url: 'https://x' }, m), Q.advanceCursorUpdate('w', 1, 2));
+  specs.push(Q.nextDeliverySeq(), Q.lastDeliveryQuery('w', 3), Q.requestRedeliveryUpdate('w', 3, new Date()), Q.redeliveriesQuery('w', 5));
+  specs.push(Q.clearRedeliveryFilter('w', 3));
+  for (const after of [null, 7]) page(Q.deliveriesQuery('w', after, 5));
   return specs;
 }
+
+describe('mongo queries: webhooks (meaning)', () => {
+  const hook = (id: string, over: Record<string, unknown> = {}) => ({
+    _id: id, url: 'https://a', actions: [], modelScope: null, description: null, sealedSecret: 's', createdAt: new Date(Number(id.slice(1))),
+    createdBy: 'a', updatedAt: new Date(0), deletedAt: null, cursor: 4, ...over,
+  });
+  const hooks = [hook('w3'), hook('w1'), hook('w2', { deletedAt: new Date() }), hook('w4', { pending: marker('p', 'committed', 'webhook'), pendingAt: new Date() })];
+
+  it('reads only live webhooks, oldest first', () => {
+    expect(run(hooks, Q.listWebhooksQuery()).map((d) => d._id)).toEqual(['w1', 'w3', 'w4']);
+    expect(run(hooks, Q.liveWebhookQuery('w2'))).toEqual([]);
+    expect(run(hooks, Q.liveWebhookQuery('w3')).map((d) => d._id)).toEqual(['w3']);
+  });
+
+  it('changes or tombstones a live webhook with its marker, never one with an unfinished write or a tombstone', () => {
+    const spec = Q.webhookMarkedUpdate('w3', { url: 'https://b', actions: undefined, deletedAt: undefined }, marker('m', 'committed', 'webhook'));
+    expect(hooks.map((d) => matches(d, spec.filter))).toEqual([true, false, false, false]);
+    const changed = applied(hooks[0]!, spec);
+    expect(changed).toMatchObject({ url: 'https://b', actions: [], pending: { id: 'm', op: 'webhook' } });
+    expect(changed.pendingAt).toBeInstanceOf(Date);
+    expect(matches(changed, spec.filter)).toBe(false);
+    expect(matches(hooks[2]!, Q.webhookMarkedUpdate('w2', { deletedAt: new Date() }, marker('m', 'committed', 'webhook')).filter)).toBe(false);
+  });
+
+  it('moves the cursor only from the expected value, on a live webhook, also while a change is pending', () => {
+    const cas = Q.advanceCursorUpdate('w4', 4, 5);
+    expect(matches(hooks[3]!, cas.filter)).toBe(true);
+    expect(applied(hooks[3]!, cas).cursor).toBe(5);
+    expect(matches(applied(hooks[3]!, cas), cas.filter)).toBe(false);
+    expect(matches(hooks[2]!, Q.advanceCursorUpdate('w2', 4, 5).filter)).toBe(false);
+  });
+
+  it('pages the delivery log newest first, counts it, and finds the last attempt at an event outside redeliveries', () => {
+    const log = Array.from({ length: 9 }, (_, i) => ({ _id: String(i + 1), seq: i + 1, webhookId: i % 3 === 0 ? 'other' : 'w', eventSequence: 10 + (i % 2), redelivery: i === 7 }));
+    const first = Q.deliveriesQuery('w', null, 2);
+    expect(run(log, first.page).map((d) => d.seq)).toEqual([9, 8, 6]);
+    expect(find(log, first.count.filter).all().length).toBe(6);
+    expect(run(log, Q.deliveriesQuery('w', 6, 2).page).map((d) => d.seq)).toEqual([5, 3, 2]);
+    expect(run(log, Q.lastDeliveryQuery('w', 11)).map((d) => d.seq)).toEqual([6]);
+  });
+
+  it('queues one redelivery per (webhook, event) and reads them oldest request first', () => {
+    const spec = Q.requestRedeliveryUpdate('w', 3, new Date(5));
+    expect(spec.upsert).toBe(true);
+    expect(ops(spec)).toEqual({ $setOnInsert: { webhookId: 'w', eventSequence: 3, requestedAt: new Date(5) } });
+    const queued = [
+      { _id: 'w/3', webhookId: 'w', eventSequence: 3, requestedAt: new Date(5) },
+      { _id: 'w/1', webhookId: 'w', eventSequence: 1, requestedAt: new Date(9) },
+      { _id: 'x/2', webhookId: 'x', eventSequence: 2, requestedAt: new Date(1) },
+    ];
+    expect(run(queued, Q.redeliveriesQuery('w', 10)).map((d) => d.eventSequence)).toEqual([3, 1]);
+    expect(queued.filter((d) => matches(d, Q.clearRedeliveryFilter('w', 1).filter)).map((d) => d._id)).toEqual(['w/1']);
+  });
+});
 
 describe('mongo queries: every query is served by a declared index', () => {
   const specs = everySpec();
@@ -692,6 +751,11 @@ describe('recovery planning at each crash point', () => {
   it('token creation and revocation: audit, then the row is anchored to that event, then clear', () => {
     expect(plan(COLLECTIONS.tokens, 'token', 'committed')).toEqual(['append-audit', 'anchor-audit', 'clear-marker']);
     expect(plan(COLLECTIONS.tokens, 'token', 'committed', { auditAppended: true })).toEqual(['anchor-audit', 'clear-marker']);
+  });
+
+  it('webhook creation, change and deletion: audit, then clear', () => {
+    expect(plan(COLLECTIONS.webhooks, 'webhook', 'committed')).toEqual(['append-audit', 'clear-marker']);
+    expect(plan(COLLECTIONS.webhooks, 'webhook', 'committed', { auditAppended: true })).toEqual(['clear-marker']);
   });
 
   it('a write with an idempotency key settles its key before its marker is cleared', () => {

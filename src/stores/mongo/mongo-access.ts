@@ -94,7 +94,7 @@ export class MongoAccess {
     return r as unknown as T | null;
   }
 
-  /** deleteOne by a spec's filter (leases and unsettled idempotency claims only: nothing else in the registry is ever deleted). */
+  /** deleteOne by a spec's filter (leases, unsettled idempotency claims and attempted webhook redelivery requests only: nothing else in the registry is ever deleted). */
   async remove(spec: FindSpec, session?: ClientSession): Promise<number> {
     return (await this.col(spec.collection).deleteOne(spec.filter, { session, maxTimeMS: this.maxTimeMS })).deletedCount;
   }

@@ -22,6 +22,9 @@ export const COLLECTIONS = {
   counters: 'counters',
   leases: 'leases',
   idempotencyKeys: 'idempotency_keys',
+  webhooks: 'webhooks',
+  webhookDeliveries: 'webhook_deliveries',
+  webhookRedeliveries: 'webhook_redeliveries',
 } as const;
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
 
@@ -30,7 +33,7 @@ export interface StoredDraft extends Omit<AuditDraft, 'details'> {
   details: string;
 }
 
-export type PendingOp = 'register' | 'transition' | 'update' | 'move' | 'refused' | 'token';
+export type PendingOp = 'register' | 'transition' | 'update' | 'move' | 'refused' | 'token' | 'webhook';
 export type PendingPhase = 'intent' | 'committed';
 
 /**

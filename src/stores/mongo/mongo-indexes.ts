@@ -83,6 +83,18 @@ export const MONGO_INDEXES: Readonly<Record<CollectionName, readonly IndexSpec[]
     // Expired keys are never read (a claim replaces one in place): the server deletes them, so keys do not pile up.
     { name: 'idempotency_keys_expiry', key: { expiresAt: 1 }, expireAfterSeconds: 0 },
   ],
+  // Webhooks: the live ones listed oldest first (deleted ones are tombstones with a deletedAt date).
+  [COLLECTIONS.webhooks]: [
+    { name: 'webhooks_live_created', key: { deletedAt: 1, createdAt: 1, _id: 1 } },
+    pendingIndex(COLLECTIONS.webhooks),
+  ],
+  [COLLECTIONS.webhookDeliveries]: [
+    { name: 'webhook_deliveries_webhook_seq', key: { webhookId: 1, seq: -1 } },
+    { name: 'webhook_deliveries_event', key: { webhookId: 1, eventSequence: 1, redelivery: 1, seq: -1 } },
+  ],
+  [COLLECTIONS.webhookRedeliveries]: [
+    { name: 'webhook_redeliveries_requested', key: { webhookId: 1, requestedAt: 1, eventSequence: 1 } },
+  ],
 };
 
 export function findIndex(collection: CollectionName, name: string): IndexSpec | undefined {

@@ -38,6 +38,7 @@ const COMMITTED_STEPS: Record<string, readonly RecoveryStep[]> = {
   [`${COLLECTIONS.pointers}/move`]: ['insert-deployment'],
   [`${COLLECTIONS.deployments}/refused`]: [],
   [`${COLLECTIONS.tokens}/token`]: [],
+  [`${COLLECTIONS.webhooks}/webhook`]: [],
 };
 const INTENT_OPS = new Set([`${COLLECTIONS.versions}/transition`, `${COLLECTIONS.pointers}/move`]);
 /** Rows that name the audit event that last changed them (verified against the chain). */

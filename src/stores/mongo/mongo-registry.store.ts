@@ -22,6 +22,8 @@ import { allPointerDocs, backfillAnchors } from './mongo-anchors.js';
 import { acquireMongoLease, getMongoLease, releaseMongoLease } from './mongo-leases.js';
 import { MongoAuditLog } from './mongo-audit-log.js';
 import { MongoTokens } from './mongo-tokens.js';
+import { MongoWebhooks } from './mongo-webhooks.js';
+import type { NewWebhookDelivery, Webhook, WebhookDelivery, WebhookPatch } from '../../domain/webhook.js';
 import { MongoIdempotencyKeys } from './mongo-idempotency.js';
 import type { IdempotencyClaim, IdempotencyRecord } from '../../domain/idempotency.js';
 
@@ -117,6 +119,7 @@ export class MongoRegistryStore implements RegistryStore {
   private readonly deploymentWrites: MongoDeploymentWrites;
   private readonly auditLog: MongoAuditLog;
   private readonly tokens: MongoTokens;
+  private readonly webhooks: MongoWebhooks;
   private readonly keys: MongoIdempotencyKeys;
   private readonly onClose: () => Promise<void>;
 
@@ -134,6 +137,7 @@ export class MongoRegistryStore implements RegistryStore {
     this.deploymentWrites = new MongoDeploymentWrites(this.steps, session, this.keys, options.pointerReads === 'linearizable' ? 'linearizable' : null);
     this.auditLog = new MongoAuditLog(this.steps);
     this.tokens = new MongoTokens(this.steps);
+    this.webhooks = new MongoWebhooks(this.steps);
   }
 
   /** Connects, creates the indexes (idempotent) and runs recovery. */
@@ -421,6 +425,21 @@ export class MongoRegistryStore implements RegistryStore {
   }
 
   // ---- operations ----
+
+  // ---- webhooks (mongo-webhooks.ts) ----
+  createWebhook(w: Webhook, audit: AuditDraft): Promise<Webhook> { return this.webhooks.createWebhook(w, audit); }
+  updateWebhook(id: string, patch: WebhookPatch, at: Date, audit: AuditDraft): Promise<Webhook | null> { return this.webhooks.updateWebhook(id, patch, at, audit); }
+  deleteWebhook(id: string, at: Date, audit: AuditDraft): Promise<Webhook | null> { return this.webhooks.deleteWebhook(id, at, audit); }
+  getWebhook(id: string): Promise<Webhook | null> { return this.webhooks.getWebhook(id); }
+  listWebhooks(): Promise<Webhook[]> { return this.webhooks.listWebhooks(); }
+  advanceWebhookCursor(id: string, expected: number, next: number): Promise<boolean> { return this.webhooks.advanceWebhookCursor(id, expected, next); }
+  recordWebhookDelivery(d: NewWebhookDelivery): Promise<WebhookDelivery> { return this.webhooks.recordWebhookDelivery(d); }
+  settleWebhookDelivery(d: NewWebhookDelivery, expected: number): Promise<boolean> { return this.webhooks.settleWebhookDelivery(d, expected); }
+  listWebhookDeliveries(id: string, page: PageRequest): Promise<Page<WebhookDelivery>> { return this.webhooks.listWebhookDeliveries(id, page); }
+  lastWebhookDelivery(id: string, seq: number): Promise<WebhookDelivery | null> { return this.webhooks.lastWebhookDelivery(id, seq); }
+  requestWebhookRedelivery(id: string, seq: number, at: Date): Promise<void> { return this.webhooks.requestWebhookRedelivery(id, seq, at); }
+  webhookRedeliveries(id: string, limit: number): Promise<number[]> { return this.webhooks.webhookRedeliveries(id, limit); }
+  clearWebhookRedelivery(id: string, seq: number): Promise<void> { return this.webhooks.clearWebhookRedelivery(id, seq); }
 
   async stats(): Promise<StoreStats> {
     const counts = await Promise.all(
