@@ -24,7 +24,7 @@ const AUDIT_ACTION_MEANINGS: Record<AuditActionName, string> = {
   API_TOKEN_CREATED: 'An API token was created (admins only see token events)',
   API_TOKEN_REVOKED: 'An API token was revoked',
   API_TOKEN_ANCHORED: 'A token made before fingerprints were recorded was bound to its secret at an upgrade',
-  WEBHOOK_CREATED: 'A webhook was created (admin); details name its target without the query string',
+  WEBHOOK_CREATED: "A webhook was created (admin); details name its target's origin (scheme, host, port), never its path or query",
   WEBHOOK_UPDATED: "A webhook's target, actions, scope, description or state changed",
   WEBHOOK_SECRET_ROTATED: "A webhook's signing secret was replaced",
   WEBHOOK_DELETED: 'A webhook was deleted; its deliveries stop',

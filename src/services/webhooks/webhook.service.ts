@@ -183,8 +183,11 @@ function checkScope(scope: string | null): string | null {
   return scope;
 }
 
-/** What an audit event records of a webhook: the target without its query (which may carry a token), the filters. */
+/**
+ * What the audit log keeps of a webhook: its target's origin only. Paths and queries often carry
+ * the receiver's own secret (Slack-style `/services/T…/B…/<secret>` URLs), and the audit log is
+ * readable by every unscoped token and kept for years.
+ */
 function auditView(w: Pick<Webhook, 'url' | 'actions' | 'modelScope'>): { target: string; actions: string[]; modelScope: string | null } {
-  const url = new URL(w.url);
-  return { target: `${url.origin}${url.pathname}`, actions: [...w.actions], modelScope: w.modelScope };
+  return { target: new URL(w.url).origin, actions: [...w.actions], modelScope: w.modelScope };
 }
