@@ -43,6 +43,8 @@ const rules: Record<string, { layers: string[]; packages: (p: string) => boolean
   events: { layers: ['domain', 'audit', 'events', 'stores:port'], packages: (p) => p.startsWith('node:') },
   services: { layers: ['domain', 'audit', 'services', 'events', 'stores:port', 'artifacts:port'], packages: (p) => p.startsWith('node:') },
   graphql: { layers: ['graphql', 'services', 'domain', 'stores:port', 'artifacts:port', 'audit'], packages: (p) => !DRIVERS.some((d) => p.startsWith(d)) },
+  // backup/: copies of an embedded data directory (the SQLite online backup API, files with sha256), used by the CLI.
+  backup: { layers: ['backup'], packages: (p) => p.startsWith('node:') || p === 'better-sqlite3' },
   http: { layers: ['http', 'graphql', 'services', 'domain'], packages: (p) => !DRIVERS.some((d) => p.startsWith(d)) && p !== 'type-graphql' },
 };
 
