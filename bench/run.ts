@@ -5,7 +5,7 @@
  * See bench/README.md for what each figure means.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -395,6 +395,11 @@ async function main(): Promise<void> {
       : { S3_PREFIX: [process.env.S3_PREFIX?.replace(/^\/+|\/+$/g, ''), own].filter(Boolean).join('/') };
     try {
       const dir = tempDir('registry-bench-backend-');
+      if (plan.prefix === 'MONGODB_') {
+        // With MongoDB the audit signing key must be named (replicas share it).
+        isolate.REGISTRY_AUDIT_SIGNING_KEY_FILE = join(dir, 'audit-signing-key.pem');
+        writeFileSync(isolate.REGISTRY_AUDIT_SIGNING_KEY_FILE, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      }
       const server = await startRegistry(launcher, dir, { keepBackends: [plan.prefix], env: isolate });
       const client = graphqlClient(server.url, TOKEN);
       const auto = await runAutomation(client, server, { ...AUTOMATION, seconds: Math.min(AUTOMATION.seconds, 5), promoteSeconds: Math.min(AUTOMATION.promoteSeconds, 3) });

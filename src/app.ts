@@ -17,7 +17,7 @@ import { createApollo } from './graphql/apollo.js';
 import { queryLimitsRule } from './graphql/limits.js';
 import { buildRegistrySchema } from './graphql/schema.js';
 import { type RouteHandler, createHttpServer } from './http/server.js';
-import { loadOrCreateAuditSigningKey } from './services/checkpoints/audit-signing-key.js';
+import { type AuditSigningKey, AuditSigningKeyError, loadOrCreateAuditSigningKey } from './services/checkpoints/audit-signing-key.js';
 import { type Services, createServices } from './services/services.js';
 import type { RegistryStore } from './stores/registry.store.js';
 import { MongoRegistryStore } from './stores/mongo/mongo-registry.store.js';
@@ -56,6 +56,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     });
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  // Before any store opens: a missing key stops the start at once. Beside the database, never in it.
+  const auditKey = await loadAuditKey(config, dataDir);
   let listeningUrl: string | null = null;
   const publicUrl = (): string => {
     const base = config.publicUrl ?? listeningUrl;
@@ -70,7 +72,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     })
     : new SqliteRegistryStore(join(dataDir, 'registry.db'));
   try {
-    return await compose(config, overrides, logger, baseStore, publicUrl, (url) => {
+    return await compose(config, overrides, logger, baseStore, auditKey, publicUrl, (url) => {
       listeningUrl = url;
     });
   } catch (err) {
@@ -85,6 +87,7 @@ async function compose(
   overrides: AppOverrides,
   logger: Logger,
   baseStore: RegistryStore,
+  auditKey: AuditSigningKey,
   publicUrl: () => string,
   setListeningUrl: (url: string) => void,
 ): Promise<App> {
@@ -129,8 +132,6 @@ async function compose(
   }
 
   if (overrides.wrapArtifacts) artifacts = overrides.wrapArtifacts(artifacts);
-  // Beside the database, never in it: a database reader cannot sign checkpoints.
-  const auditKey = await loadOrCreateAuditSigningKey(config.checkpoints.keyFile ?? join(dataDir, 'audit-signing-key.pem'), config.checkpoints.keyFile === null);
   const webhookKey = await loadWebhookKey(config, dataDir);
   const webhookBox = webhookKey ? new SecretBox(webhookKey) : null;
   if (!webhookBox) logger.info('webhooks are off: with MongoDB, set REGISTRY_WEBHOOK_KEY_FILE (the same key on every process) to use them');
@@ -252,6 +253,20 @@ async function compose(
  * made at first start beside the data (mode 0600). Null with MongoDB and no key: replicas must
  * share one key, so none is made up.
  */
+/**
+ * The audit checkpoints' signing key. With MongoDB the replicas must share one key, kept outside
+ * the database: REGISTRY_AUDIT_SIGNING_KEY_FILE is required (a key made per process would make each
+ * replica's checkpoints look forged to the others). Embedded: `<data dir>/audit-signing-key.pem`,
+ * created on the first start.
+ */
+async function loadAuditKey(config: Config, dataDir: string): Promise<AuditSigningKey> {
+  if (config.checkpoints.keyFile) return loadOrCreateAuditSigningKey(config.checkpoints.keyFile, false);
+  if (config.mongo) {
+    throw new AuditSigningKeyError('with MongoDB, set REGISTRY_AUDIT_SIGNING_KEY_FILE to an Ed25519 private key shared by every replica and kept outside the database (create one with: openssl genpkey -algorithm ed25519 -out audit-signing-key.pem)');
+  }
+  return loadOrCreateAuditSigningKey(join(dataDir, 'audit-signing-key.pem'), true);
+}
+
 async function loadWebhookKey(config: Config, dataDir: string): Promise<Buffer | null> {
   if (config.webhooks.key) return parseWebhookKey(config.webhooks.key, 'REGISTRY_WEBHOOK_KEY');
   if (config.webhooks.keyFile) {

@@ -13,6 +13,8 @@ import type { AuditEvent } from '../../src/domain/model.js';
 import { type Harness, publish, startRegistry } from '../support/api-harness.js';
 import { startServerProcess } from '../support/server-process.js';
 import { draft } from '../support/fixtures.js';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
 
 /**
  * Issue 15 (signed checkpoints): the audit chain's head is signed (Ed25519, a key outside the
@@ -198,4 +200,56 @@ describe.skipIf(process.env.MONGODB_URI)('checkpoints written by a server proces
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe.skipIf(process.env.MONGODB_URI)('checkpoints written by two processes taking turns', () => {
+  it('links each checkpoint to the one of the record before it in the log, even when a writer stalls past its lease', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'registry-cp-turns-'));
+    const env = { PORT: '0', HOST: '127.0.0.1', REGISTRY_DATA_DIR: dataDir, LOG_LEVEL: 'silent', REGISTRY_ADMIN_TOKEN: randomBytes(32).toString('base64url'),
+      REGISTRY_AUDIT_CHECKPOINT_EVERY_SECONDS: '0', REGISTRY_CLEANUP_INTERVAL_SECONDS: '0' };
+    // A's storage write of its checkpoint waits until released: A has appended its record and stalls there.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const a = await createApp(loadConfig(env), {
+      wrapArtifacts: (real) => Object.assign(Object.create(real) as typeof real, {
+        writeAuditCheckpoint: async (name: string, body: Buffer) => { await gate; return real.writeAuditCheckpoint(name, body); },
+      }),
+    });
+    const b = await createApp(loadConfig(env));
+    const db = new Database(join(dataDir, 'registry.db'));
+    try {
+      await a.store.appendAudit(draft('MODEL_UPDATED', { modelName: 'turns' }));
+      const stalled = a.services.checkpoints.writeIfDue(true);
+      const deadline = Date.now() + 10_000;
+      while (!(db.prepare("SELECT 1 FROM audit_events WHERE action = 'AUDIT_CHECKPOINT_WRITTEN'").get()) && Date.now() < deadline) await sleep(20);
+      // A's lease runs out while it stalls; B takes over, signs A's record (storage lacks it) and then its own.
+      db.prepare("UPDATE leases SET expires_at = 0 WHERE name = 'audit:checkpoints'").run();
+      await b.store.appendAudit(draft('MODEL_UPDATED', { modelName: 'turns' }));
+      const second = (await b.services.checkpoints.writeIfDue(true))!;
+      release();
+      const first = (await stalled)!;
+      expect(first.checkpoint.sequence).toBeLessThan(second.checkpoint.sequence); // A ends with the checkpoint B stored for its record
+      const v = await b.services.checkpoints.verifyAuditLog({ name: 'test', tokenId: 't', role: 'admin', modelScope: null });
+      expect(v).toMatchObject({ valid: true, checkpointsChecked: 2, newestCheckpointSequence: second.checkpoint.sequence });
+    } finally {
+      release();
+      db.close();
+      await a.close();
+      await b.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('the audit signing key with MongoDB', () => {
+  it('refuses to start on MongoDB without REGISTRY_AUDIT_SIGNING_KEY_FILE (each replica would sign with a key of its own), before connecting', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'registry-cp-mongo-'));
+    try {
+      // Nothing listens on port 9: the refusal must come before any connection attempt.
+      const config = loadConfig({ PORT: '0', REGISTRY_DATA_DIR: dataDir, LOG_LEVEL: 'silent', MONGODB_URI: 'mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=200' });
+      await expect(createApp(config)).rejects.toThrow(/with MongoDB, set REGISTRY_AUDIT_SIGNING_KEY_FILE/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type App, type AppOverrides, createApp } from '../../src/app.js';
@@ -44,8 +44,11 @@ export function storeEnv(): { env: Record<string, string>; dispose: () => Promis
   const uri = process.env.MONGODB_URI;
   if (!uri) return { env: {}, dispose: async () => {} };
   const dbName = `registry_api_${randomBytes(6).toString('hex')}`;
+  // Replicas on MongoDB share one audit signing key, which must be named.
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'registry-audit-key-')), 'audit-signing-key.pem');
+  writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   return {
-    env: { MONGODB_URI: uri, MONGODB_DB: dbName },
+    env: { MONGODB_URI: uri, MONGODB_DB: dbName, REGISTRY_AUDIT_SIGNING_KEY_FILE: keyFile },
     dispose: async () => {
       const client = await new MongoClient(uri).connect();
       await client.db(dbName).dropDatabase();

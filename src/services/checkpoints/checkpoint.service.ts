@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type CheckpointReport, checkCheckpoints } from '../../audit/checkpoint-check.js';
 import { type SignedCheckpoint, checkpointDigest, checkpointName, parseCheckpoint, signCheckpoint } from '../../audit/checkpoint.js';
+import { allRecords, headEvent, newestRecord, recordBefore } from './checkpoint-records.js';
 import type { ChainVerification } from '../../audit/hash-chain.js';
 import type { Actor, AuditEvent } from '../../domain/model.js';
 import type { QueryService } from '../query.service.js';
@@ -23,6 +24,10 @@ export interface AuditVerification extends ChainVerification {
 /** One process writes checkpoints at a time: this lease, renewed at every look. */
 const LEASE = 'audit:checkpoints';
 const POLL_MS = 5_000;
+/** The writer's lease: three looks. */
+const LEASE_MS = POLL_MS * 3;
+/** Checkpoint records signed at once when storage lacks them (after crashes or a storage outage). */
+const MAX_UNSIGNED = 20;
 const ACTOR = { name: 'system:checkpoints' };
 const LISTED_PROBLEMS = 5;
 
@@ -38,7 +43,6 @@ export class CheckpointService {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
-  private lookedForUnsigned = false;
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -75,43 +79,59 @@ export class CheckpointService {
   /**
    * Writes a checkpoint when one is due (`force`: whenever there are new events). The checkpoint
    * covers its own record: the AUDIT_CHECKPOINT_WRITTEN event is appended first, and the signed
-   * head is that event, so deleting even the last event of the log is noticed. A record whose
-   * checkpoint never reached storage (a crash between the two writes) is signed at the next look.
+   * head is that event, so deleting even the last event of the log is noticed. Each checkpoint
+   * links to the checkpoint of the record before it in the log (the log orders them, whichever
+   * process wrote them); a record whose checkpoint never reached storage (a crash between the two
+   * writes) is signed at the next look.
    */
   async writeIfDue(force: boolean): Promise<SignedCheckpoint | null> {
-    if (!(await this.deps.store.acquireLease(LEASE, this.holder, POLL_MS * 3))) return null;
-    const head = await this.head();
+    if (!(await this.deps.store.acquireLease(LEASE, this.holder, LEASE_MS))) return null;
+    const head = await headEvent(this.deps.store);
     if (head === null) return null;
-    this.newest ??= await this.newestStored();
+    const record = await newestRecord(this.deps.store);
+    if (record !== null && record.sequence !== this.newest?.checkpoint.sequence) this.newest = await this.ensureSigned(record, 0);
     const fresh = head.sequence - (this.newest?.checkpoint.sequence ?? 0);
     const age = this.newest ? this.deps.now().getTime() - Date.parse(this.newest.checkpoint.createdAt) : Infinity;
     const due = fresh > 0 && (force || fresh >= this.settings.everyEvents || (this.settings.everyMs > 0 && age >= this.settings.everyMs));
-    // A record left unsigned by a crash is looked for at the first look, and with every checkpoint.
-    if (!due && this.lookedForUnsigned) return null;
-    this.lookedForUnsigned = true;
-    // Another process may have written one since this one last looked: link to what storage holds.
-    let previous = await this.newestStored();
-    if (previous !== null && previous.checkpoint.sequence > head.sequence) {
-      throw new Error(`the audit log ends at sequence ${head.sequence}, before the signed checkpoint at ${previous.checkpoint.sequence}: not signing over a truncated log`);
-    }
-    const unsigned = await this.newestRecord();
-    if (unsigned !== null && unsigned.sequence > (previous?.checkpoint.sequence ?? 0)) previous = await this.store(unsigned, previous);
     if (!due) return null;
-    const record = await this.deps.store.appendAudit(auditDraft(this.deps, ACTOR, AuditAction.checkpointWritten, { modelName: null, versionId: null }, {
-      coversEventsUpTo: head.sequence, previousCheckpointSequence: previous?.checkpoint.sequence ?? null,
+    // Renewed right before writing: a process that stalled past its lease does not write.
+    if (!(await this.deps.store.acquireLease(LEASE, this.holder, LEASE_MS))) return null;
+    const appended = await this.deps.store.appendAudit(auditDraft(this.deps, ACTOR, AuditAction.checkpointWritten, { modelName: null, versionId: null }, {
+      coversEventsUpTo: head.sequence,
     }));
-    return this.store(record, previous);
+    this.newest = await this.ensureSigned(appended, 0);
+    return this.newest;
   }
 
-  /** Signs the chain's head at `record` (linked to `previous`) and stores it outside the database. */
-  private async store(record: AuditEvent, previous: SignedCheckpoint | null): Promise<SignedCheckpoint> {
+  /**
+   * The stored checkpoint of `record`; when storage lacks it, signs it (linked to the checkpoint of
+   * the record before it, signed first when missing too) and stores it. Two processes signing the
+   * same record: the second finds the first's and keeps it.
+   */
+  private async ensureSigned(record: AuditEvent, depth: number): Promise<SignedCheckpoint> {
+    const name = checkpointName(record.sequence);
+    const existing = await this.readStored(name);
+    if (existing !== null) return existing;
+    if (depth > MAX_UNSIGNED) throw new Error(`more than ${MAX_UNSIGNED} checkpoint records in a row lack their checkpoint; is the artifact store writable?`);
+    const before = await recordBefore(this.deps.store, record.sequence);
+    const previous = before === null ? null : await this.ensureSigned(before, depth + 1);
     const signed = signCheckpoint({
       sequence: record.sequence, headHash: record.hash, eventCount: record.sequence, createdAt: this.deps.now().toISOString(),
       previousCheckpoint: previous ? checkpointDigest(previous) : null,
     }, this.key.privateKey);
-    await this.deps.artifacts.writeAuditCheckpoint(checkpointName(record.sequence), Buffer.from(JSON.stringify(signed)));
-    this.newest = signed;
+    try {
+      await this.deps.artifacts.writeAuditCheckpoint(name, Buffer.from(JSON.stringify(signed)));
+    } catch (err) {
+      const raced = await this.readStored(name);
+      if (raced?.checkpoint.sequence === record.sequence && raced.checkpoint.headHash === record.hash) return raced;
+      throw err;
+    }
     return signed;
+  }
+
+  private async readStored(name: string): Promise<SignedCheckpoint | null> {
+    const body = await this.deps.artifacts.readAuditCheckpoint(name);
+    return body === null ? null : parseCheckpoint(body);
   }
 
   /** verifyAuditLog: the chain and rows (QueryService), then the chain against every signed checkpoint. */
@@ -132,39 +152,23 @@ export class CheckpointService {
   }
 
   private async report(): Promise<CheckpointReport> {
+    // The log first, then storage: a checkpoint being written now has its record, and its object
+    // soon; such a record, younger than the writer's lease, is not yet reported as missing.
+    const records = await allRecords(this.deps.store);
     const stored: { name: string; body: Buffer }[] = [];
     for (const name of await this.deps.artifacts.auditCheckpointNames()) {
       const body = await this.deps.artifacts.readAuditCheckpoint(name);
       if (body !== null) stored.push({ name, body });
     }
-    const recorded: number[] = [];
-    let after: string | null = null;
-    do {
-      const page = await this.deps.store.listAuditEvents({ modelName: null, actor: null, action: AuditAction.checkpointWritten, since: null, until: null }, { first: 500, after });
-      for (const { node } of page.items) recorded.push(node.sequence);
-      after = page.hasNextPage ? (page.items.at(-1)?.cursor ?? null) : null;
-    } while (after !== null);
-    const head = (await this.head())?.sequence ?? 0;
+    // Only records after the newest stored checkpoint can be in flight.
+    const youngSince = this.deps.now().getTime() - LEASE_MS;
+    const newestStored = Math.max(0, ...stored.map((s) => Number.parseInt(s.name, 10)).filter(Number.isSafeInteger));
+    const recorded = records.filter((r) => r.sequence <= newestStored || r.occurredAt.getTime() < youngSince).map((r) => r.sequence);
+    const head = (await headEvent(this.deps.store))?.sequence ?? 0;
     const hashAt = async (sequence: number) => {
       const [e] = await this.deps.store.auditEventsAfter(sequence - 1, 1);
       return e?.sequence === sequence ? e.hash : null;
     };
     return checkCheckpoints(stored, recorded, this.key.publicKey, hashAt, head);
-  }
-
-  private async head(): Promise<AuditEvent | null> {
-    const page = await this.deps.store.listAuditEvents({ modelName: null, actor: null, action: null, since: null, until: null }, { first: 1, after: null });
-    return page.items[0]?.node ?? null;
-  }
-
-  private async newestRecord(): Promise<AuditEvent | null> {
-    const page = await this.deps.store.listAuditEvents({ modelName: null, actor: null, action: AuditAction.checkpointWritten, since: null, until: null }, { first: 1, after: null });
-    return page.items[0]?.node ?? null;
-  }
-
-  private async newestStored(): Promise<SignedCheckpoint | null> {
-    const name = (await this.deps.artifacts.auditCheckpointNames()).at(-1);
-    const body = name ? await this.deps.artifacts.readAuditCheckpoint(name) : null;
-    return body ? parseCheckpoint(body) : null;
   }
 }
