@@ -179,6 +179,13 @@ export class WebhookDeliveryWorker {
       return 'wait';
     }
     if (!(await this.leases.take(webhook.id, true))) return 'stop';
+    // Changed since this batch began (target, filters, secret) or deleted: the batch ends, and the
+    // next one goes by what the webhook is now; nothing is sent with a rotated secret or past a narrowed scope.
+    const current = await this.store.getWebhook(webhook.id);
+    if (!current || current.updatedAt.getTime() !== webhook.updatedAt.getTime()) return 'stop';
+    // A secret this process cannot open (its webhook key differs): nothing is recorded against the
+    // receiver; the lease is let go so that a process with the right key delivers.
+    if (!this.canOpen(webhook)) return 'stop';
     const attempt = (last?.attempt ?? 0) + 1;
     const firstAttemptAt = last?.firstAttemptAt ?? this.now();
     const outcome = await this.send(webhook, event);
@@ -217,6 +224,16 @@ export class WebhookDeliveryWorker {
         });
       }
       await this.store.clearWebhookRedelivery(webhook.id, sequence);
+    }
+  }
+
+  private canOpen(webhook: Webhook): boolean {
+    try {
+      this.box.open(webhook.sealedSecret, webhook.id);
+      return true;
+    } catch (err) {
+      this.log.error({ webhookId: webhook.id, problem: (err as Error).message }, 'webhooks: cannot open the signing secret with this process\'s webhook key; leaving the webhook to another process');
+      return false;
     }
   }
 
