@@ -25,6 +25,8 @@ export async function removeFsStaged(root: string, fileFor: (key: string) => str
     const stage = key.split('/')[0];
     if (stage !== 'uploads' && stage !== 'verifying' && stage !== 'tmp') throw new Error('not a staged key');
     const file = fileFor(key);
+    // Inside its stage folder, whatever the key's segments say (keys come from the listing, but still).
+    if (!file.startsWith(join(root, stage) + sep)) throw new Error('not a staged key');
     await rm(file, { force: true });
     let dir = dirname(file);
     while (dir !== join(root, stage) && dir.startsWith(join(root, stage) + sep)) {

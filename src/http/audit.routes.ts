@@ -35,7 +35,8 @@ export async function exportRoute(res: ServerResponse, services: Services, princ
   const lines = what === 'events' ? services.auditExport.eventLines(after) : services.auditExport.checkpointLines();
   try {
     for await (const line of lines) {
-      if (!res.write(`${line}\n`)) await new Promise((resolve) => res.once('drain', resolve));
+      // A client that goes away ends the wait too (then the stream stops below).
+      if (!res.write(`${line}\n`)) await new Promise((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
       if (res.destroyed) return;
     }
     res.end();

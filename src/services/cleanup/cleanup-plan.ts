@@ -56,7 +56,7 @@ export async function planCleanup(deps: ServiceDeps, graceSeconds: number): Prom
 }
 
 /** The newest UPLOAD_URLS_ISSUED event for the version after `after`, or null. */
-async function lastUploadUrls(deps: ServiceDeps, version: ModelVersion, after: Date): Promise<Date | null> {
+export async function lastUploadUrls(deps: ServiceDeps, version: ModelVersion, after: Date): Promise<Date | null> {
   let cursor: string | null = null;
   do {
     const page = await deps.store.listAuditEvents(

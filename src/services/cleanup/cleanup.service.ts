@@ -5,7 +5,7 @@ import type { AccessService } from '../access.service.js';
 import { type ServiceDeps, AuditAction, auditDraft } from '../service-deps.js';
 import { completionLeaseName } from '../completion/completion.service.js';
 import { artifactTarget } from '../version.service.js';
-import { type CleanupPlan, planCleanup } from './cleanup-plan.js';
+import { type CleanupPlan, lastUploadUrls, planCleanup } from './cleanup-plan.js';
 
 export interface CleanupSettings {
   /** Between two background runs; 0: no background runs (the mutation still works). */
@@ -32,7 +32,6 @@ const CLEANUP_ACTOR: Actor = { name: 'system:cleanup', tokenId: 'system', role: 
  * holding the lease, or on demand (`runCleanup`); `cleanupPlan` shows what it would do.
  */
 export class CleanupService {
-  private readonly holder = `cleanup-${randomUUID()}`;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
@@ -79,23 +78,28 @@ export class CleanupService {
     await this.running;
   }
 
+  /** One run under the lease; a holder of its own, so that a second run in this process is refused as one elsewhere is. */
   private async underLease(): Promise<CleanupOutcome> {
-    if (!(await this.deps.store.acquireLease(LEASE, this.holder, LEASE_TTL_MS))) throw new CleanupBusy();
+    const holder = `cleanup-${randomUUID()}`;
+    if (!(await this.deps.store.acquireLease(LEASE, holder, LEASE_TTL_MS))) throw new CleanupBusy();
     try {
-      return await this.execute(await planCleanup(this.deps, this.settings.graceSeconds));
+      return await this.execute(await planCleanup(this.deps, this.settings.graceSeconds), holder);
     } finally {
-      await this.deps.store.releaseLease(LEASE, this.holder);
+      await this.deps.store.releaseLease(LEASE, holder);
     }
   }
 
-  private async execute(plan: CleanupPlan): Promise<CleanupOutcome> {
+  private async execute(plan: CleanupPlan, holder: string): Promise<CleanupOutcome> {
     const failedVersions: string[] = [];
     for (const { version, uploadUrlsExpiredAt } of plan.expiredUploads) {
-      if (this.stopped) break;
+      // Renewed as the run goes: a long run keeps others out; a run that lost it stops.
+      if (this.stopped || !(await this.deps.store.acquireLease(LEASE, holder, LEASE_TTL_MS))) break;
       // A completion in progress holds this lease: it decides, not the cleanup.
       const completion = completionLeaseName(version.id);
-      if (!(await this.deps.store.acquireLease(completion, this.holder, LEASE_TTL_MS))) continue;
+      if (!(await this.deps.store.acquireLease(completion, holder, LEASE_TTL_MS))) continue;
       try {
+        // Fresh upload URLs issued since the plan was made: the client is still at it.
+        if ((await lastUploadUrls(this.deps, version, plan.cutoff)) !== null) continue;
         const result = await this.deps.store.transitionVersion(
           version.id,
           { from: ['PENDING_UPLOAD'], to: 'FAILED', failureReason: 'upload expired', requireUndeployed: false },
@@ -107,12 +111,12 @@ export class CleanupService {
         failedVersions.push(version.id);
         await this.deps.artifacts.discard(version.artifacts.map((a) => artifactTarget(version, a)));
       } finally {
-        await this.deps.store.releaseLease(completion, this.holder);
+        await this.deps.store.releaseLease(completion, holder);
       }
     }
     let removedStagingBytes = 0;
     for (const { group } of plan.orphanedStaging) {
-      if (this.stopped) break;
+      if (this.stopped || !(await this.deps.store.acquireLease(LEASE, holder, LEASE_TTL_MS))) break;
       await this.deps.artifacts.removeStaged(group);
       removedStagingBytes += group.bytes;
     }
