@@ -2,7 +2,7 @@ import { tokenAnchorProblem } from '../../src/audit/anchors.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/hash-chain.js';
-import type { AuditDraft, ModelVersion, NewModelVersion } from '../../src/domain/model.js';
+import type { AuditDraft, LegalHold, ModelVersion, NewModelVersion } from '../../src/domain/model.js';
 import type { ApiToken, NewApiToken } from '../../src/domain/token.js';
 import { type IdempotencyClaim, type IdempotentOperation, newClaim } from '../../src/domain/idempotency.js';
 import { COLLECTIONS, deploymentToDoc, draftToDoc } from '../../src/stores/mongo/mongo-documents.js';
@@ -241,6 +241,25 @@ const CASES: CrashCase[] = [
     run: (s, ctx, audit) => s.updateVersionMetadata(v(ctx).id, { tags: ['t'] }, audit),
     done: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.tags).toEqual(['t']),
     notDone: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.tags).toEqual([]),
+  },
+  {
+    name: 'setLegalHold',
+    seed: async (s) => ({ v: await toReady(s, await registerIn(s, 'lh')), hold: { reason: 'case', setBy: 'admin', setAt: tick() } }),
+    run: (s, ctx, audit) => s.setLegalHold(v(ctx).id, ctx.hold as LegalHold, audit),
+    done: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.legalHold).toEqual(ctx.hold),
+    notDone: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.legalHold).toBeNull(),
+  },
+  {
+    name: 'markVersionPurged',
+    seed: async (s) => {
+      const ready = await toReady(s, await registerIn(s, 'pg'));
+      const r = await s.transitionVersion(ready.id, { from: ['READY'], to: 'ARCHIVED', failureReason: null, requireUndeployed: true, requireNoHold: true }, draft('MODEL_VERSION_ARCHIVED'));
+      if (r.kind !== 'ok') throw new Error(r.kind);
+      return { v: r.version, at: tick() };
+    },
+    run: (s, ctx, audit) => s.markVersionPurged(v(ctx).id, ctx.at as Date, audit),
+    done: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.purgedAt).toEqual(ctx.at),
+    notDone: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.purgedAt).toBeNull(),
   },
   {
     name: 'createApiToken',
