@@ -138,13 +138,12 @@ describe.each(artifactBackends('retention'))('retention and legal hold over HTTP
     expect(event).toMatchObject({ actor: ENV_ADMIN_ACTOR, details: { reason: 'retention over', retentionDays: 0, artifacts: [{ path: 'model.pkl', sha256: before.artifacts[0].sha256 }] } });
     expect((await h0.ok(`{ verifyAuditLog { valid } }`)).verifyAuditLog.valid).toBe(true);
 
-    // Idempotent: the same record, no second event; a hold on a purged version is refused.
+    // Idempotent: the same record, no second event.
     expect((await h0.ok(PURGE, { id, reason: 'again' })).purgeModelVersion.purgedAt).toBe(purged.purgedAt);
     expect(await events(h0, 'MODEL_VERSION_PURGED', id)).toHaveLength(1);
-    expect(await h0.code(HOLD, { id, on: true, reason: 'too late' })).toBe('FAILED_PRECONDITION');
   });
 
-  it('a purge cut off after its store write (discard fails once) is recorded, answers 410 at once, and is finished by purging again', async () => {
+  it('a purge cut off after its store write (discard fails once) is recorded, answers 410 at once, keeps what is left while held, and is finished by purging again', async () => {
     const bytes = Buffer.from('half purged weights');
     const id = await publish(h0, 'halfway', { files: { 'model.pkl': bytes } });
     await h0.ok(ARCHIVE, { id });
@@ -159,6 +158,12 @@ describe.each(artifactBackends('retention'))('retention and legal hold over HTTP
     expect(await events(h0, 'MODEL_VERSION_PURGED', id)).toHaveLength(1);
     expect(await bytesAt(oldUrl)).toEqual({ status: 200, body: bytes });
     expect((await download(h0, 'halfway', id)).status).toBe(410);
+    // A hold can still be set on what is left: while it holds, purging again is refused and the bytes stay.
+    await h0.ok(HOLD, { id, on: true, reason: 'late case' });
+    const held = await h0.gql(PURGE, { id, reason: 'retry' });
+    expect(held.errors?.[0]).toMatchObject({ message: `Version ${id} is on legal hold ("late case"); it cannot be purged until the hold is released`, extensions: { code: 'FAILED_PRECONDITION' } });
+    expect(await bytesAt(oldUrl)).toEqual({ status: 200, body: bytes });
+    await h0.ok(HOLD, { id, on: false, reason: 'case closed' });
     // Purging again finishes it: the bytes go; still one event, the same record.
     const done = (await h0.ok(PURGE, { id, reason: 'retry' })).purgeModelVersion;
     expect(done.purgedAt).toBe(recorded.purgedAt);

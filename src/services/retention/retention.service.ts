@@ -32,7 +32,6 @@ export class RetentionService {
     const why = checkText('reason', reason, LIMITS.reasonChars);
     const version = await this.deps.store.getVersion(versionId);
     if (!version) throw new NotFoundError(notFound(versionId));
-    if (on && version.purgedAt !== null) throw new FailedPreconditionError(`Version ${version.id} was purged at ${version.purgedAt.toISOString()}; there is nothing left to hold`);
     if (on === (version.legalHold !== null)) return version; // already as asked: nothing written
     const now = this.deps.now();
     const target = { modelName: version.modelName, versionId: version.id };
@@ -82,9 +81,11 @@ export class RetentionService {
           purged = result.version;
       }
     }
+    this.onPurged(purged.id);
+    // A hold set on a purge that was cut off keeps whatever bytes are left, until it is released.
+    if (purged.legalHold) throw new FailedPreconditionError(legalHoldRefusal(purged.id, 'purged', purged.legalHold.reason));
     // Recorded: now (or again, finishing an earlier purge cut off here) the bytes go. `discard` of
     // an object already gone is a no-op, so this step can be repeated.
-    this.onPurged(purged.id);
     await deleteVersionArtifacts(this.deps, purged, 'purged');
     return purged;
   }
