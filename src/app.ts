@@ -110,6 +110,7 @@ async function compose(
       timeouts: config.s3.timeouts,
       conditionalUploads: config.s3.conditionalUploads,
       trustStoreChecksums: config.s3.trustStoreChecksums,
+      objectLock: config.s3.objectLock,
     });
     const storageUrl = config.s3.publicEndpoint ?? config.s3.endpoint;
     const registryHost = config.publicUrl ? new URL(config.publicUrl).hostname : ['0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host;
@@ -151,6 +152,7 @@ async function compose(
       checkpoints: { everyEvents: config.checkpoints.everyEvents, everyMs: config.checkpoints.everyMs },
       events: { pollMs: config.events.pollMs, recentEvents: config.events.recentEvents, maxLag: config.events.maxLag, gapRetryMs: config.events.pollMs },
       webhooks: { allowPrivate: config.webhooks.allowPrivate },
+      retentionDays: config.retentionDays,
     },
     webhookBox,
     onIntegrityProblem: (message) => logger.error({ integrity: message }, 'a stored row does not match the audit log; refused'),

@@ -29,6 +29,8 @@ const schema = z.object({
   REGISTRY_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   REGISTRY_AUDIT_CHECKPOINT_EVERY_EVENTS: z.coerce.number().int().min(1).max(10_000_000).default(1000),
   REGISTRY_AUDIT_CHECKPOINT_EVERY_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(300),
+  // Retention (docs/operations.md, "Retention and legal hold"): seven years by default.
+  REGISTRY_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(2557),
   REGISTRY_ASYNC_COMPLETION_BYTES: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   REGISTRY_ACCESS_DENIED_AUDIT_LIMIT: z.coerce.number().int().min(1).max(10_000).default(10),
   REGISTRY_ACCESS_DENIED_AUDIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
@@ -83,6 +85,7 @@ const schema = z.object({
   S3_SSE: z.enum(['none', 'AES256', 'aws:kms']).default('none'),
   S3_SSE_KMS_KEY_ID: z.string().min(1).optional(),
   S3_CREATE_BUCKET: bool.default(false),
+  S3_OBJECT_LOCK_MODE: z.enum(['off', 'GOVERNANCE', 'COMPLIANCE']).default('off'),
   S3_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).optional(),
   S3_SOCKET_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
   S3_PING_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).optional(),
@@ -104,12 +107,16 @@ const schema = z.object({
   if (c.S3_SSE_KMS_KEY_ID && c.S3_SSE !== 'aws:kms') {
     ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'is only used with S3_SSE=aws:kms' });
   }
+  if (c.S3_OBJECT_LOCK_MODE !== 'off' && c.REGISTRY_RETENTION_DAYS < 1) {
+    ctx.addIssue({ code: 'custom', path: ['S3_OBJECT_LOCK_MODE'], message: 'needs REGISTRY_RETENTION_DAYS of at least 1 (an Object Lock retention date must lie in the future)' });
+  }
   if (!c.S3_BUCKET) {
     // Any other S3 setting without a bucket would silently fall back to the local directory.
     for (const name of ['S3_ENDPOINT', 'S3_PUBLIC_ENDPOINT', 'S3_PREFIX', 'S3_SSE_KMS_KEY_ID', 'S3_CONNECT_TIMEOUT_MS', 'S3_SOCKET_TIMEOUT_MS', 'S3_PING_TIMEOUT_MS', 'S3_CONDITIONAL_UPLOADS', 'S3_TRUST_STORE_CHECKSUMS'] as const) {
       if (c[name] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
     }
     if (c.S3_SSE !== 'none') ctx.addIssue({ code: 'custom', path: ['S3_SSE'], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
+    if (c.S3_OBJECT_LOCK_MODE !== 'off') ctx.addIssue({ code: 'custom', path: ['S3_OBJECT_LOCK_MODE'], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
     if (c.S3_CREATE_BUCKET) ctx.addIssue({ code: 'custom', path: ['S3_CREATE_BUCKET'], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
   }
 });
@@ -133,6 +140,8 @@ export interface S3Config {
   readonly conditionalUploads: boolean;
   /** Skip the read-back when the store reports a full-object SHA-256 equal to the declared one. */
   readonly trustStoreChecksums: boolean;
+  /** S3 Object Lock on final objects (retained for the retention days from finalize); null: none. */
+  readonly objectLock: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly retainDays: number } | null;
 }
 
 export interface Config {
@@ -149,6 +158,8 @@ export interface Config {
   readonly development: boolean;
   /** REGISTRY_ADMIN_TOKEN: a bearer secret with the admin role, kept only in configuration. */
   readonly adminToken: string | null;
+  /** REGISTRY_RETENTION_DAYS: artifacts of verified versions cannot be deleted by any API for this long after registration. */
+  readonly retentionDays: number;
   /** Versions whose artifacts total more bytes are verified in the background (completion answers at once). */
   readonly asyncCompletionBytes: number;
   /** The cleanup of abandoned uploads: how often it runs in the background, and the grace after the upload URLs' expiry. */
@@ -227,6 +238,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     development: c.NODE_ENV === 'development',
     adminToken: c.REGISTRY_ADMIN_TOKEN ?? null,
     asyncCompletionBytes: c.REGISTRY_ASYNC_COMPLETION_BYTES,
+    retentionDays: c.REGISTRY_RETENTION_DAYS,
     checkpoints: {
       keyFile: c.REGISTRY_AUDIT_SIGNING_KEY_FILE ?? null, everyEvents: c.REGISTRY_AUDIT_CHECKPOINT_EVERY_EVENTS, everyMs: c.REGISTRY_AUDIT_CHECKPOINT_EVERY_SECONDS * 1000,
     },
@@ -284,6 +296,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           timeouts: Object.freeze({ connectMs: c.S3_CONNECT_TIMEOUT_MS ?? 5_000, idleMs: c.S3_SOCKET_TIMEOUT_MS ?? 60_000, pingMs: c.S3_PING_TIMEOUT_MS ?? 5_000 }),
           conditionalUploads: c.S3_CONDITIONAL_UPLOADS ?? true,
           trustStoreChecksums: c.S3_TRUST_STORE_CHECKSUMS ?? false,
+          objectLock: c.S3_OBJECT_LOCK_MODE === 'off' ? null : Object.freeze({ mode: c.S3_OBJECT_LOCK_MODE, retainDays: c.REGISTRY_RETENTION_DAYS }),
         })
       : null,
   });

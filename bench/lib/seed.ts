@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { verifyChain } from '../../src/audit/hash-chain.js';
-import type { AuditDraft, Deployment, JsonObject, ModelVersion, VersionStatus } from '../../src/domain/model.js';
+import type { AuditDraft, Deployment, JsonObject, ModelVersion, NewModelVersion, VersionStatus } from '../../src/domain/model.js';
 import { newVersionId } from '../../src/domain/version-id.js';
 import { AuditAction } from '../../src/services/service-deps.js';
 import { SqliteRegistryStore } from '../../src/stores/sqlite-registry.store.js';
@@ -74,7 +74,7 @@ function draft(action: string, at: Date, target: { modelName: string; versionId:
 }
 
 /** What a client would register: 4 metrics, hyperparameters, 20 features, 2 artifacts. */
-function versionInput(i: number, createdAt: Date): Omit<ModelVersion, 'number'> {
+function versionInput(i: number, createdAt: Date): NewModelVersion {
   const modelName = modelFor(i);
   return {
     id: newVersionId(createdAt),

@@ -22,6 +22,10 @@ export const AuditAction = {
   webhookUpdated: 'WEBHOOK_UPDATED',
   webhookSecretRotated: 'WEBHOOK_SECRET_ROTATED',
   webhookDeleted: 'WEBHOOK_DELETED',
+  legalHoldSet: 'LEGAL_HOLD_SET',
+  legalHoldReleased: 'LEGAL_HOLD_RELEASED',
+  /** Written BEFORE the artifacts are deleted: a purge cut off after it is finished by purging again. */
+  versionPurged: 'MODEL_VERSION_PURGED',
 } as const;
 
 /** An audit event name the registry writes: the set is closed (the GraphQL enum AuditAction lists exactly these). */

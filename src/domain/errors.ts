@@ -31,6 +31,17 @@ export class NotFoundError extends RegistryError {
   }
 }
 
+/**
+ * The version exists but its artifacts were purged (retention over, metadata kept). NOT_FOUND for
+ * GraphQL; the download and manifest routes answer 410 Gone with this message.
+ */
+export class ArtifactsPurgedError extends NotFoundError {
+  constructor(versionId: string, purgedAt: Date) {
+    super(`Version ${versionId}'s artifacts were purged at ${purgedAt.toISOString()} (its metadata and audit history are kept)`);
+    this.name = 'ArtifactsPurgedError';
+  }
+}
+
 export class ConflictError extends RegistryError {
   readonly code = 'CONFLICT' as const;
   constructor(message: string) {

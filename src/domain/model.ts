@@ -57,6 +57,19 @@ export interface ModelVersion {
   artifacts: Artifact[];
   createdAt: Date;
   createdBy: string;
+  /** Set while the version is under legal hold: it cannot be archived nor purged (domain/retention.ts). */
+  legalHold: LegalHold | null;
+  /** When a purge deleted (or began deleting) the artifacts of this ARCHIVED version; metadata and audit stay. */
+  purgedAt: Date | null;
+}
+
+/** A version as registered: not on hold, not purged (the store fills those in). */
+export type NewModelVersion = Omit<ModelVersion, 'number' | 'legalHold' | 'purgedAt'>;
+
+export interface LegalHold {
+  reason: string;
+  setBy: string;
+  setAt: Date;
 }
 
 /** One row per (model, environment): which version is live there now. */

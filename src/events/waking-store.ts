@@ -4,6 +4,7 @@ import type { RegistryStore } from '../stores/registry.store.js';
 const APPENDING: ReadonlySet<string> = new Set([
   'registerVersion', 'updateModel', 'transitionVersion', 'updateVersionMetadata', 'moveDeploymentPointer',
   'recordRefusedDeployment', 'appendAudit', 'createApiToken', 'revokeApiToken', 'createWebhook', 'updateWebhook', 'deleteWebhook',
+  'setLegalHold', 'markVersionPurged',
 ]);
 
 /**

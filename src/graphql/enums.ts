@@ -28,6 +28,9 @@ const AUDIT_ACTION_MEANINGS: Record<AuditActionName, string> = {
   WEBHOOK_UPDATED: "A webhook's target, actions, scope, description or state changed",
   WEBHOOK_SECRET_ROTATED: "A webhook's signing secret was replaced",
   WEBHOOK_DELETED: 'A webhook was deleted; its deliveries stop',
+  LEGAL_HOLD_SET: 'A version was put on legal hold (admin): it cannot be archived nor purged until released; details give the reason',
+  LEGAL_HOLD_RELEASED: "A version's legal hold was released (admin); details give the reason and the hold's own",
+  MODEL_VERSION_PURGED: 'The artifacts of an ARCHIVED version past retention were purged (admin); recorded before the bytes are deleted; metadata and audit stay',
   AUDIT_CHECKPOINT_WRITTEN: 'A signed audit checkpoint: it signs this very event and is stored outside the database (docs/operations.md)',
 };
 

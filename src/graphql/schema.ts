@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { CleanupResolver } from './cleanup/cleanup.resolver.js';
+import { RetentionResolver } from './retention/retention.resolver.js';
 import type { GraphQLSchema } from 'graphql';
 import { type PubSub, buildSchema } from 'type-graphql';
 import { AuditResolver } from './audit.resolver.js';
@@ -36,7 +37,7 @@ const ROOT_DESCRIPTIONS = {
 /** The executable schema; built once per process (type-graphql metadata is global). */
 export function buildRegistrySchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver, WebhookResolver],
+    resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver, WebhookResolver, RetentionResolver],
     pubSub: NO_TOPICS,
     validate: false,
   }).then((schema) => {

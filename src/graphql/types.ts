@@ -34,7 +34,7 @@ registerEnumType(ModelVersionStatus, {
     PENDING_UPLOAD: { description: 'Registered, artifacts not yet verified' },
     READY: { description: 'Every artifact present with the declared size and sha256' },
     FAILED: { description: 'Verification failed; failureReason says why' },
-    ARCHIVED: { description: 'Retired; keeps its metadata, history and artifacts (still downloadable)' },
+    ARCHIVED: { description: 'Retired; keeps its metadata, history and artifacts (still downloadable until purged past retention: see purgedAt)' },
   },
 });
 registerEnumType(DeploymentAction, {
@@ -108,6 +108,13 @@ export class UploadVerificationType {
   @Field(() => DateTimeScalar, { nullable: true, description: 'The last progress report (every few seconds while running)' }) updatedAt!: Date | null;
 }
 
+@ObjectType('LegalHold', { description: 'A legal hold on a version (setLegalHold, admin): while set, the version cannot be archived nor purged' })
+export class LegalHoldType {
+  @Field(() => String, { description: 'Why, as the admin gave it (e.g. a case reference)' }) reason!: string;
+  @Field(() => String, { description: 'Who set it (the authenticated principal)' }) setBy!: string;
+  @Field(() => DateTimeScalar, { description: 'When it was set' }) setAt!: Date;
+}
+
 @ObjectType('ModelVersion', { description: 'One registered version of a model: its metadata, metrics, artifacts and state' })
 export class ModelVersionType {
   @Field(() => ID, { description: 'v{YYYYMMDDHHMMSS}_{8 lowercase hex}, e.g. v20250126143022_a1b2c3d4' }) id!: string;
@@ -125,6 +132,11 @@ export class ModelVersionType {
   @Field(() => [String], { description: 'Labels; updateModelVersion replaces them' }) tags!: string[];
   @Field(() => DateTimeScalar, { description: 'When it was registered' }) createdAt!: Date;
   @Field(() => String, { description: 'Who registered it (the authenticated principal)' }) createdBy!: string;
+  @Field(() => LegalHoldType, { nullable: true, description: 'The legal hold on it; null when none (setLegalHold)' }) legalHold!: LegalHoldType | null;
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'When its artifacts were purged (purgeModelVersion); null if never. A purged version keeps its metadata and audit history; its downloads answer 410 Gone',
+  }) purgedAt!: Date | null;
 }
 
 @ObjectType('Model', { description: 'A named model: created by its first registered version, holds every version' })

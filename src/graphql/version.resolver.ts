@@ -110,7 +110,7 @@ export class VersionResolver {
     return ctx.services.completions.complete(versionId, ctx.actor);
   }
 
-  @Mutation(() => ModelVersionType, { description: 'FAILED_PRECONDITION while the version is deployed in any environment.' })
+  @Mutation(() => ModelVersionType, { description: 'Archives a READY version; it keeps its artifacts (downloadable) until purged past retention. FAILED_PRECONDITION while the version is deployed in any environment or on legal hold.' })
   async archiveModelVersion(
     @Ctx() ctx: GraphQLContext,
     @Arg('versionId', () => ID, { description: 'The version to archive' }) versionId: string,

@@ -4,7 +4,7 @@ import { verifyRegistryAudit } from './audit-verification.js';
 import { type CompareArgs, type VersionComparison, rankPage } from './comparison/ranking.js';
 export type { VersionComparison } from './comparison/ranking.js';
 import { TOKEN_ACTION_PREFIX } from '../domain/audit-actions.js';
-import { NotFoundError } from '../domain/errors.js';
+import { ArtifactsPurgedError, NotFoundError } from '../domain/errors.js';
 import { DEFAULT_ENVIRONMENT } from '../domain/limits.js';
 import type { Artifact, AuditEvent, Deployment, DeploymentPointer, Model, ModelVersion, Page, VersionStatus } from '../domain/model.js';
 import { VERIFIED_STATUSES } from '../domain/model.js';
@@ -25,10 +25,12 @@ export interface PageArgs {
 
 /** Verified versions kept for the download route (each holds at most 100 artifacts). */
 const DOWNLOADABLE_CACHE_SIZE = 1000;
+/** How long a cached version is trusted: a purge in another process is seen by this process within this time. */
+const DOWNLOADABLE_CACHE_MS = 60_000;
 
 /** Read use cases, including the batch reads behind the per-request DataLoaders. */
 export class QueryService {
-  private readonly downloadable = new Map<string, ModelVersion>();
+  private readonly downloadable = new Map<string, { version: ModelVersion; at: number }>();
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -111,7 +113,7 @@ export class QueryService {
   /** A presigned GET for a verified version's artifact; null for versions not READY or ARCHIVED. */
   async downloadUrl(version: ModelVersion, artifact: Artifact, ttlSeconds: number, method: 'GET' | 'HEAD' = 'GET'): Promise<PresignedRequest | null> {
     const ttl = checkUrlTtl('expiresInSeconds', ttlSeconds);
-    if (!VERIFIED_STATUSES.includes(version.status)) return null;
+    if (!VERIFIED_STATUSES.includes(version.status) || version.purgedAt !== null) return null;
     return this.deps.artifacts.presignDownload(artifactTarget(version, artifact), ttl, method);
   }
 
@@ -170,23 +172,32 @@ export class QueryService {
     if (!VERIFIED_STATUSES.includes(version.status)) {
       throw new NotFoundError(`Version ${version.id} is ${version.status}; only verified versions can be downloaded`);
     }
+    if (version.purgedAt !== null) throw new ArtifactsPurgedError(version.id, version.purgedAt);
     return { version, environment };
   }
 
   /**
    * A version for downloading, with verified (READY or ARCHIVED) versions kept in a small
    * per-process cache. Safe across processes: a verified version's artifacts never change and it
-   * stays downloadable (READY → ARCHIVED only), and downloads use nothing else of it.
+   * stays downloadable (READY → ARCHIVED only) until a purge, which may come after retention:
+   * entries are trusted for DOWNLOADABLE_CACHE_MS, and the purging process drops its own at once.
    */
   private async verifiedVersion(id: string): Promise<ModelVersion | null> {
     const cached = this.downloadable.get(id);
-    if (cached) return cached;
+    if (cached && this.deps.now().getTime() - cached.at < DOWNLOADABLE_CACHE_MS) return cached.version;
     const v = await this.store.getVersion(id);
-    if (v && VERIFIED_STATUSES.includes(v.status)) {
+    if (v && VERIFIED_STATUSES.includes(v.status) && v.purgedAt === null) {
       if (this.downloadable.size >= DOWNLOADABLE_CACHE_SIZE) this.downloadable.clear();
-      this.downloadable.set(id, v);
+      this.downloadable.set(id, { version: v, at: this.deps.now().getTime() });
+    } else {
+      this.downloadable.delete(id);
     }
     return v;
+  }
+
+  /** Drops a version from the download cache (this process purged it). */
+  forgetDownloadable(id: string): void {
+    this.downloadable.delete(id);
   }
 
   // Batch reads for DataLoaders: one store call per batch.

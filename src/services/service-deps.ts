@@ -31,6 +31,8 @@ export interface ServiceDeps {
     checkpoints?: CheckpointSettings;
     /** Registry events: poll interval, shared window of recent events, lag limit. */
     events: EventSettings;
+    /** REGISTRY_RETENTION_DAYS: artifacts of verified versions are kept at least this long after registration. Absent: DEFAULT_RETENTION_DAYS. */
+    retentionDays?: number;
     /** Webhooks: whether URLs may name private addresses (REGISTRY_WEBHOOK_ALLOW_PRIVATE). */
     webhooks: { allowPrivate: boolean };
   };

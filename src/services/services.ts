@@ -8,6 +8,7 @@ import { wakingStore } from '../events/waking-store.js';
 import { DeploymentService } from './deployment.service.js';
 import { ManifestService } from './manifest/manifest.service.js';
 import { QueryService } from './query.service.js';
+import { RetentionService } from './retention/retention.service.js';
 import type { ServiceDeps } from './service-deps.js';
 import { TokenService } from './token.service.js';
 import { VersionService } from './version.service.js';
@@ -29,6 +30,8 @@ export interface Services {
   /** Registry events (subscriptions): stopped by the composition root. */
   events: EventsService;
   webhooks: WebhookService;
+  /** Legal hold and purge of archived versions past retention. */
+  retention: RetentionService;
 }
 
 export function createServices(
@@ -61,6 +64,7 @@ export function createServices(
     queries,
     manifests: new ManifestService(deps, queries),
     tokens: new TokenService(deps, access),
+    retention: new RetentionService(deps, access, (id) => queries.forgetDownloadable(id)),
     webhooks: new WebhookService(deps, access, base.webhookBox ?? null, base.settings.webhooks),
   };
 }

@@ -1,12 +1,13 @@
 import type { ArtifactTarget, PresignedRequest } from '../artifacts/artifact.store.js';
 import { ConflictError, FailedPreconditionError, NotFoundError } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
-import type { Actor, Artifact, JsonObject, Metric, Model, ModelVersion, TrainingInfo } from '../domain/model.js';
+import type { Actor, Artifact, JsonObject, Metric, Model, ModelVersion, NewModelVersion, TrainingInfo } from '../domain/model.js';
 import {
   checkArtifacts, checkHyperparameters, checkMetrics, checkModelName, checkOptionalText, checkStringList, checkTags,
   checkMetricName, checkText, checkTraining, checkVersionIdFormat,
 } from '../domain/validation.js';
 import { newVersionId } from '../domain/version-id.js';
+import { legalHoldRefusal } from '../domain/retention.js';
 import { type IdempotencyRecord, checkIdempotencyKey, idempotencyFingerprint } from '../domain/idempotency.js';
 import type { AccessService } from './access.service.js';
 import { type ClaimFor, IdempotentRequests } from './idempotency/idempotent-requests.js';
@@ -74,11 +75,11 @@ export class VersionService {
   }
 
   private async registerNew(
-    base: Omit<ModelVersion, 'id' | 'number' | 'status' | 'failureReason' | 'createdAt' | 'createdBy'>, claim: ClaimFor, actor: Actor,
+    base: Omit<NewModelVersion, 'id' | 'status' | 'failureReason' | 'createdAt' | 'createdBy'>, claim: ClaimFor, actor: Actor,
   ): Promise<RegisteredVersion> {
     for (let attempt = 1; ; attempt++) {
       const now = this.deps.now();
-      const version: Omit<ModelVersion, 'number'> = {
+      const version: NewModelVersion = {
         ...base,
         id: newVersionId(now),
         status: 'PENDING_UPLOAD',
@@ -156,7 +157,7 @@ export class VersionService {
     if (version.status === 'ARCHIVED') return version;
     const result = await this.deps.store.transitionVersion(
       version.id,
-      { from: ['READY'], to: 'ARCHIVED', failureReason: version.failureReason, requireUndeployed: true },
+      { from: ['READY'], to: 'ARCHIVED', failureReason: version.failureReason, requireUndeployed: true, requireNoHold: true },
       auditDraft(this.deps, actor, AuditAction.versionArchived, { modelName: version.modelName, versionId: version.id }, { reason: why }),
     );
     switch (result.kind) {
@@ -171,6 +172,8 @@ export class VersionService {
         throw new FailedPreconditionError(
           `Version ${version.id} is deployed in ${result.environments.join(', ')}; promote or roll back to another version first`,
         );
+      case 'on-hold':
+        throw new FailedPreconditionError(legalHoldRefusal(version.id, 'archived', result.version.legalHold?.reason ?? ''));
     }
   }
 

@@ -4,8 +4,10 @@ import type {
   Deployment,
   DeploymentPointer,
   JsonObject,
+  LegalHold,
   Model,
   ModelVersion,
+  NewModelVersion,
   Page,
   PageRequest,
   SortDirection,
@@ -42,7 +44,7 @@ export interface RegistryStore extends WebhookStore {
    * written) if the key is held by an unexpired record.
    */
   registerVersion(
-    version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft, idempotency?: IdempotencyClaim | null,
+    version: NewModelVersion, audit: (stored: ModelVersion) => AuditDraft, idempotency?: IdempotencyClaim | null,
   ): Promise<ModelVersion>;
 
   getModel(name: string): Promise<Model | null>;
@@ -87,12 +89,25 @@ export interface RegistryStore extends WebhookStore {
   /**
    * Moves a version from one of `from` to `to` and appends the audit event, atomically.
    * With `requireUndeployed`, refuses while any deployment pointer names the version.
+   * With `requireNoHold`, refuses ('on-hold') while the version is under legal hold; a hold set
+   * concurrently either lands before (the move is refused) or after the move, never in between.
    */
   transitionVersion(
     id: string,
-    change: { from: readonly VersionStatus[]; to: VersionStatus; failureReason: string | null; requireUndeployed: boolean },
+    change: { from: readonly VersionStatus[]; to: VersionStatus; failureReason: string | null; requireUndeployed: boolean; requireNoHold?: boolean },
     audit: AuditDraft,
   ): Promise<TransitionResult>;
+  /**
+   * Sets (`hold` given) or releases (null) the version's legal hold with its audit event, in one
+   * write. Null if the version does not exist.
+   */
+  setLegalHold(id: string, hold: LegalHold | null, audit: AuditDraft): Promise<ModelVersion | null>;
+  /**
+   * Records the purge of an ARCHIVED version that is not on hold: sets `purgedAt` and appends the
+   * audit event in one write, BEFORE any byte is deleted. A version already purged is returned as
+   * it is ('already-purged', nothing written) so the caller can finish deleting its bytes.
+   */
+  markVersionPurged(id: string, purgedAt: Date, audit: AuditDraft): Promise<PurgeMarkResult>;
   /** Null if the version does not exist. Fields left undefined are unchanged. */
   updateVersionMetadata(id: string, patch: { description?: string | null; tags?: string[] }, audit: AuditDraft): Promise<ModelVersion | null>;
 
@@ -199,7 +214,15 @@ export type TransitionResult =
   | { kind: 'ok'; version: ModelVersion }
   | { kind: 'not-found' }
   | { kind: 'wrong-status'; version: ModelVersion }
-  | { kind: 'deployed'; version: ModelVersion; environments: string[] };
+  | { kind: 'deployed'; version: ModelVersion; environments: string[] }
+  | { kind: 'on-hold'; version: ModelVersion };
+
+export type PurgeMarkResult =
+  | { kind: 'marked'; version: ModelVersion }
+  | { kind: 'already-purged'; version: ModelVersion }
+  | { kind: 'not-found' }
+  | { kind: 'wrong-status'; version: ModelVersion }
+  | { kind: 'on-hold'; version: ModelVersion };
 
 export type MoveResult =
   | { kind: 'moved'; deployment: Deployment; pointer: DeploymentPointer }

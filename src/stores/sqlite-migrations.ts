@@ -13,7 +13,14 @@ export function migrateSqlite(db: Database.Database, append: (draft: AuditDraft)
   db.transaction(() => {
     addAuditRefs(db, append);
     addPrimaryMetric(db);
+    addRetentionColumns(db);
   }).immediate();
+}
+
+/** Versions from before legal hold and purge: the columns are added empty (not on hold, not purged). */
+function addRetentionColumns(db: Database.Database): void {
+  if (!hasColumn(db, 'versions', 'legal_hold')) db.exec('ALTER TABLE versions ADD COLUMN legal_hold TEXT');
+  if (!hasColumn(db, 'versions', 'purged_at')) db.exec('ALTER TABLE versions ADD COLUMN purged_at INTEGER');
 }
 
 /** Models from before primaryMetric: the column is added empty, which reads as DEFAULT_PRIMARY_METRIC (what they ranked by). */

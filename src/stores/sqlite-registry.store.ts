@@ -2,18 +2,19 @@ import Database from 'better-sqlite3';
 import { sealEvent } from '../audit/hash-chain.js';
 import { TOKEN_CHANGE_ACTIONS } from '../domain/audit-actions.js';
 import { ConflictError } from '../domain/errors.js';
-import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../domain/model.js';
+import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, LegalHold, Model, ModelVersion, NewModelVersion, Page, PageRequest, VersionStatus } from '../domain/model.js';
 import { VERIFIED_STATUSES } from '../domain/model.js';
 import { contiguousAfter, decodeCursor, toPage } from './paging.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { acquireSqliteLease, getSqliteLease } from './sqlite-leases.js';
 import { claimSqliteKey, getSqliteKey } from './sqlite-idempotency.js';
 import { SqliteWebhooks } from './sqlite-webhooks.js';
+import { SqliteRetention } from './sqlite-retention.js';
 import type { NewWebhookDelivery, Webhook, WebhookDelivery, WebhookPatch } from '../domain/webhook.js';
 import type { IdempotencyClaim, IdempotencyRecord } from '../domain/idempotency.js';
 import { compareByMetric, ranksAfter } from '../domain/ranking.js';
 import { type ApiToken, type NewApiToken, scopeRange } from '../domain/token.js';
-import type { AuditFilter, Lease, ModelPatch, MoveResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
+import type { AuditFilter, Lease, ModelPatch, MoveResult, PurgeMarkResult, RegistryStore, StoreStats, TransitionResult } from './registry.store.js';
 import {
   type AuditRow, type DeploymentRow, type TokenRow, rowToToken, type ModelRow, type PointerRow, type VersionRow,
   SQLITE_SCHEMA, deploymentToRow, rowToAudit, rowToDeployment, rowToModel, rowToPointer, rowToVersion, versionToDoc,
@@ -41,7 +42,10 @@ export class SqliteRegistryStore implements RegistryStore {
     this.db.exec(SQLITE_SCHEMA);
     migrateSqlite(this.db, (draft) => this.appendInTx(draft));
     this.webhooks = new SqliteWebhooks(this.db, (fn) => this.write(fn), (draft) => this.appendInTx(draft));
+    this.retention = new SqliteRetention(this.db, (fn) => this.write(fn), (draft) => this.appendInTx(draft));
   }
+
+  private readonly retention: SqliteRetention;
 
   private readonly webhooks: SqliteWebhooks;
 
@@ -81,7 +85,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async registerVersion(
-    version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft, idempotency: IdempotencyClaim | null = null,
+    version: NewModelVersion, audit: (stored: ModelVersion) => AuditDraft, idempotency: IdempotencyClaim | null = null,
   ): Promise<ModelVersion> {
     return this.write(() => {
       if (idempotency) claimSqliteKey(this.db, idempotency);
@@ -89,7 +93,7 @@ export class SqliteRegistryStore implements RegistryStore {
         .run(version.modelName, version.createdAt.getTime());
       const { version_count } = this.sql('UPDATE models SET version_count = version_count + 1 WHERE name = ? RETURNING version_count')
         .get(version.modelName) as { version_count: number };
-      const stored: ModelVersion = { ...version, number: version_count };
+      const stored: ModelVersion = { ...version, number: version_count, legalHold: null, purgedAt: null };
       this.sql('INSERT INTO versions (id, model_name, number, status, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)')
         .run(stored.id, stored.modelName, stored.number, stored.status, stored.createdAt.getTime(), versionToDoc(stored));
       const verified = VERIFIED_STATUSES.includes(stored.status) ? 1 : 0;
@@ -220,7 +224,7 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async transitionVersion(
     id: string,
-    change: { from: readonly VersionStatus[]; to: VersionStatus; failureReason: string | null; requireUndeployed: boolean },
+    change: { from: readonly VersionStatus[]; to: VersionStatus; failureReason: string | null; requireUndeployed: boolean; requireNoHold?: boolean },
     audit: AuditDraft,
   ): Promise<TransitionResult> {
     return this.write((): TransitionResult => {
@@ -228,6 +232,7 @@ export class SqliteRegistryStore implements RegistryStore {
       if (!row) return { kind: 'not-found' };
       const current = rowToVersion(row);
       if (!change.from.includes(current.status)) return { kind: 'wrong-status', version: current };
+      if (change.requireNoHold && current.legalHold !== null) return { kind: 'on-hold', version: current };
       if (change.requireUndeployed) {
         const envs = (this.sql('SELECT environment FROM pointers WHERE version_id = ? ORDER BY environment').all(id) as { environment: string }[]).map((r) => r.environment);
         if (envs.length > 0) return { kind: 'deployed', version: current, environments: envs };
@@ -483,6 +488,10 @@ export class SqliteRegistryStore implements RegistryStore {
   async releaseLease(name: string, holder: string): Promise<void> {
     this.sql('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
   }
+
+  // ---- legal hold and purge (sqlite-retention.ts) ----
+  setLegalHold(id: string, hold: LegalHold | null, audit: AuditDraft): Promise<ModelVersion | null> { return this.retention.setLegalHold(id, hold, audit); }
+  markVersionPurged(id: string, purgedAt: Date, audit: AuditDraft): Promise<PurgeMarkResult> { return this.retention.markVersionPurged(id, purgedAt, audit); }
 
   // ---- webhooks (sqlite-webhooks.ts) ----
   createWebhook(w: Webhook, audit: AuditDraft): Promise<Webhook> { return this.webhooks.createWebhook(w, audit); }

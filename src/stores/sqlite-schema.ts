@@ -1,6 +1,6 @@
 import { DEFAULT_PRIMARY_METRIC } from '../domain/limits.js';
 import type { ApiToken, Role } from '../domain/token.js';
-import type { AuditEvent, AuditRef, Deployment, DeploymentPointer, Model, ModelVersion, VersionStatus } from '../domain/model.js';
+import type { AuditEvent, AuditRef, Deployment, DeploymentPointer, LegalHold, Model, ModelVersion, NewModelVersion, VersionStatus } from '../domain/model.js';
 
 /** DDL for the SQLite store. Idempotent: run at every open. */
 export const SQLITE_SCHEMA = `
@@ -19,6 +19,9 @@ CREATE TABLE IF NOT EXISTS versions (
   status     TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   doc        TEXT NOT NULL,
+  -- Legal hold (JSON {reason, setBy, setAt}) and the purge time; added by migrateSqlite to older files.
+  legal_hold TEXT,
+  purged_at  INTEGER,
   UNIQUE (model_name, number)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS versions_by_model_status ON versions (model_name, status, number);
@@ -175,7 +178,9 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_events
 `;
 
 export interface ModelRow { name: string; description: string | null; created_at: number; version_count: number; primary_metric: string | null }
-export interface VersionRow { id: string; model_name: string; number: number; status: string; created_at: number; doc: string }
+export interface VersionRow {
+  id: string; model_name: string; number: number; status: string; created_at: number; doc: string; legal_hold: string | null; purged_at: number | null;
+}
 export interface PointerRow {
   model_name: string; environment: string; version_id: string; deployment_id: string; revision: number;
   audit_sequence: number | null; audit_hash: string | null;
@@ -191,11 +196,11 @@ export interface AuditRow {
 }
 
 /** The version fields kept in the JSON `doc` column (everything not queried by SQL). */
-type VersionDoc = Omit<ModelVersion, 'id' | 'modelName' | 'number' | 'status' | 'createdAt' | 'training'> & {
+type VersionDoc = Omit<ModelVersion, 'id' | 'modelName' | 'number' | 'status' | 'createdAt' | 'training' | 'legalHold' | 'purgedAt'> & {
   training: Omit<ModelVersion['training'], 'trainedAt'> & { trainedAt: string | null };
 };
 
-export function versionToDoc(v: Omit<ModelVersion, 'number'>): string {
+export function versionToDoc(v: NewModelVersion): string {
   const doc: VersionDoc = {
     modelType: v.modelType,
     failureReason: v.failureReason,
@@ -231,7 +236,19 @@ export function rowToVersion(r: VersionRow): ModelVersion {
     tags: doc.tags,
     artifacts: doc.artifacts,
     createdBy: doc.createdBy,
+    legalHold: holdFromColumn(r.legal_hold),
+    purgedAt: r.purged_at === null ? null : new Date(r.purged_at),
   };
+}
+
+export function holdToColumn(hold: LegalHold | null): string | null {
+  return hold === null ? null : JSON.stringify({ reason: hold.reason, setBy: hold.setBy, setAt: hold.setAt.toISOString() });
+}
+
+function holdFromColumn(text: string | null): LegalHold | null {
+  if (text === null) return null;
+  const h = JSON.parse(text) as { reason: string; setBy: string; setAt: string };
+  return { reason: h.reason, setBy: h.setBy, setAt: new Date(h.setAt) };
 }
 
 export function rowToModel(r: ModelRow): Model {

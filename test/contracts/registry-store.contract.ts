@@ -3,11 +3,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/hash-chain.js';
 import { ConflictError, InvalidArgumentError } from '../../src/domain/errors.js';
 import { type IdempotencyClaim, IDEMPOTENCY_TTL_MS, IdempotencyKeyTakenError, newClaim } from '../../src/domain/idempotency.js';
-import type { ModelVersion, VersionStatus } from '../../src/domain/model.js';
+import type { ModelVersion, NewModelVersion, VersionStatus } from '../../src/domain/model.js';
 import type { NewApiToken } from '../../src/domain/token.js';
 import type { AuditFilter, RegistryStore } from '../../src/stores/registry.store.js';
 import { draft, eventAt, newDeployment, newVersion, tick } from '../support/fixtures.js';
 import { describeWebhookStore } from './webhook-store.contract.js';
+import { describeRetentionStore } from './retention-store.contract.js';
 
 export type OpenStore = () => Promise<{ store: RegistryStore; close: () => Promise<void> }>;
 
@@ -17,6 +18,7 @@ export type OpenStore = () => Promise<{ store: RegistryStore; close: () => Promi
  */
 export function describeRegistryStore(name: string, open: OpenStore): void {
   describeWebhookStore(name, open);
+  describeRetentionStore(name, open);
   describe(`RegistryStore contract: ${name}`, () => {
     let store: RegistryStore;
     let close: () => Promise<void>;
@@ -27,7 +29,7 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
       await close();
     });
 
-    async function register(model: string, overrides: Partial<Omit<ModelVersion, 'number'>> = {}): Promise<ModelVersion> {
+    async function register(model: string, overrides: Partial<NewModelVersion> = {}): Promise<ModelVersion> {
       return store.registerVersion(newVersion(model, overrides), (v) => draft('MODEL_VERSION_REGISTERED', { modelName: v.modelName, versionId: v.id }, { number: v.number }));
     }
     async function ready(v: ModelVersion, to: VersionStatus = 'READY'): Promise<ModelVersion> {
@@ -78,7 +80,7 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         (input.hyperparameters as Record<string, unknown>).own = proto;
         await store.registerVersion(input, () => draft('X'));
         const got = await store.getVersion(input.id);
-        expect(got).toEqual({ ...input, number: 1 });
+        expect(got).toEqual({ ...input, number: 1, legalHold: null, purgedAt: null });
         expect(JSON.stringify(got!.hyperparameters)).toBe(JSON.stringify(input.hyperparameters));
         expect(Object.keys(got!.hyperparameters)).toEqual(Object.keys(input.hyperparameters));
         expect(got!.createdAt.getTime()).toBe(input.createdAt.getTime());

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { AuditDraft, AuditEvent, Deployment, ModelVersion } from '../../src/domain/model.js';
+import type { AuditDraft, AuditEvent, Deployment, ModelVersion, NewModelVersion } from '../../src/domain/model.js';
 import type { RegistryStore } from '../../src/stores/registry.store.js';
 import { newVersionId } from '../../src/domain/version-id.js';
 
@@ -10,7 +10,7 @@ export function tick(): Date {
   return new Date(clock);
 }
 
-export function newVersion(modelName: string, overrides: Partial<Omit<ModelVersion, 'number'>> = {}): Omit<ModelVersion, 'number'> {
+export function newVersion(modelName: string, overrides: Partial<NewModelVersion> = {}): NewModelVersion {
   const createdAt = overrides.createdAt ?? tick();
   return {
     id: newVersionId(createdAt),

@@ -2,7 +2,7 @@ import { tokenAnchorProblem } from '../../src/audit/anchors.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/hash-chain.js';
-import type { AuditDraft, ModelVersion } from '../../src/domain/model.js';
+import type { AuditDraft, LegalHold, ModelVersion, NewModelVersion } from '../../src/domain/model.js';
 import type { ApiToken, NewApiToken } from '../../src/domain/token.js';
 import { type IdempotencyClaim, type IdempotentOperation, newClaim } from '../../src/domain/idempotency.js';
 import { COLLECTIONS, deploymentToDoc, draftToDoc } from '../../src/stores/mongo/mongo-documents.js';
@@ -26,7 +26,7 @@ interface CrashCase {
   notDone(store: Store, ctx: Record<string, unknown>): Promise<void>;
 }
 
-const registerIn = (store: Store, model: string, overrides: Partial<Omit<ModelVersion, 'number'>> = {}) =>
+const registerIn = (store: Store, model: string, overrides: Partial<NewModelVersion> = {}) =>
   store.registerVersion(newVersion(model, overrides), (v) => draft('MODEL_VERSION_REGISTERED', { modelName: v.modelName, versionId: v.id }));
 const toReady = async (store: Store, v: ModelVersion) => {
   const r = await store.transitionVersion(v.id, { from: ['PENDING_UPLOAD'], to: 'READY', failureReason: null, requireUndeployed: false }, draft('MODEL_VERSION_READY'));
@@ -74,7 +74,7 @@ const CASES: CrashCase[] = [
   {
     name: 'registerVersion (existing model)',
     seed: async (s) => ({ v1: await registerIn(s, 'reg'), v: newVersion('reg') }),
-    run: (s, ctx, audit) => s.registerVersion(v(ctx) as Omit<ModelVersion, 'number'>, () => audit),
+    run: (s, ctx, audit) => s.registerVersion(v(ctx) as NewModelVersion, () => audit),
     done: async (s, ctx) => {
       expect(await s.getVersion(v(ctx).id)).toMatchObject({ number: 2 });
       expect((await s.getModel('reg'))?.versionCount).toBe(2);
@@ -89,7 +89,7 @@ const CASES: CrashCase[] = [
   {
     name: 'registerVersion (first version of a model)',
     seed: async () => ({ v: newVersion('fresh') }),
-    run: (s, ctx, audit) => s.registerVersion(v(ctx) as Omit<ModelVersion, 'number'>, () => audit),
+    run: (s, ctx, audit) => s.registerVersion(v(ctx) as NewModelVersion, () => audit),
     done: async (s) => expect(await s.getModel('fresh')).toMatchObject({ versionCount: 1 }),
     notDone: async (s) => expect(await s.getModel('fresh')).toBeNull(),
   },
@@ -174,7 +174,7 @@ const CASES: CrashCase[] = [
   {
     name: 'registerVersion with an idempotency key',
     seed: async () => ({ v: newVersion('keyed') }),
-    run: (s, ctx, audit) => s.registerVersion(v(ctx) as Omit<ModelVersion, 'number'>, () => audit, keyClaim('keyed', v(ctx).id)),
+    run: (s, ctx, audit) => s.registerVersion(v(ctx) as NewModelVersion, () => audit, keyClaim('keyed', v(ctx).id)),
     done: async (s, ctx) => {
       expect(await s.getVersion(v(ctx).id)).toMatchObject({ number: 1 });
       await expectKeySettled(s, 'keyed', v(ctx).id);
@@ -241,6 +241,25 @@ const CASES: CrashCase[] = [
     run: (s, ctx, audit) => s.updateVersionMetadata(v(ctx).id, { tags: ['t'] }, audit),
     done: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.tags).toEqual(['t']),
     notDone: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.tags).toEqual([]),
+  },
+  {
+    name: 'setLegalHold',
+    seed: async (s) => ({ v: await toReady(s, await registerIn(s, 'lh')), hold: { reason: 'case', setBy: 'admin', setAt: tick() } }),
+    run: (s, ctx, audit) => s.setLegalHold(v(ctx).id, ctx.hold as LegalHold, audit),
+    done: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.legalHold).toEqual(ctx.hold),
+    notDone: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.legalHold).toBeNull(),
+  },
+  {
+    name: 'markVersionPurged',
+    seed: async (s) => {
+      const ready = await toReady(s, await registerIn(s, 'pg'));
+      const r = await s.transitionVersion(ready.id, { from: ['READY'], to: 'ARCHIVED', failureReason: null, requireUndeployed: true, requireNoHold: true }, draft('MODEL_VERSION_ARCHIVED'));
+      if (r.kind !== 'ok') throw new Error(r.kind);
+      return { v: r.version, at: tick() };
+    },
+    run: (s, ctx, audit) => s.markVersionPurged(v(ctx).id, ctx.at as Date, audit),
+    done: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.purgedAt).toEqual(ctx.at),
+    notDone: async (s, ctx) => expect((await s.getVersion(v(ctx).id))?.purgedAt).toBeNull(),
   },
   {
     name: 'createApiToken',

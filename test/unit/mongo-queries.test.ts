@@ -216,6 +216,42 @@ describe('mongo queries: meaning (evaluated with mingo)', () => {
       expect(matches(applied(reserved, Q.releaseIntent(COLLECTIONS.versions, 'v1', 't')), commit.filter)).toBe(false);
     });
 
+    it('with noHold, changes status only of a version not on legal hold (absent or null: not held)', () => {
+      const doc = { _id: 'v1', status: 'READY', statusRev: 1 };
+      const held = { ...doc, legalHold: { reason: 'case', setBy: 'a', setAt: new Date(1) } };
+      const direct = Q.transitionDirect('v1', { status: 'READY', statusRev: 1 }, { to: 'ARCHIVED', failureReason: null }, marker('t', 'committed', 'transition'), true);
+      const intent = Q.transitionIntent('v1', { status: 'READY', statusRev: 1 }, marker('t', 'intent', 'transition'), true);
+      for (const spec of [direct, intent]) {
+        expect(matches(doc, spec.filter)).toBe(true); // a version from before holds existed
+        expect(matches({ ...doc, legalHold: null }, spec.filter)).toBe(true);
+        expect(matches(held, spec.filter)).toBe(false);
+      }
+      // Without the flag a hold is not looked at (the cleanup and completion never archive).
+      expect(matches(held, Q.transitionDirect('v1', { status: 'READY', statusRev: 1 }, { to: 'FAILED', failureReason: 'x' }, marker('t', 'committed', 'transition')).filter)).toBe(true);
+    });
+
+    it('sets and releases a legal hold with its marker, only on a version with no unfinished write', () => {
+      const doc = { _id: 'v1', status: 'READY', statusRev: 1 };
+      const h = { reason: 'case', setBy: 'a', setAt: new Date(1) };
+      const set = Q.legalHoldUpdate('v1', h, marker('h', 'committed', 'update'));
+      expect(applied(doc, set)).toMatchObject({ legalHold: h, status: 'READY', statusRev: 1, pending: { id: 'h', phase: 'committed' } });
+      expect(matches({ ...doc, pending: marker('x') }, set.filter)).toBe(false);
+      expect(applied({ ...doc, legalHold: h }, Q.legalHoldUpdate('v1', null, marker('r', 'committed', 'update')))).toMatchObject({ legalHold: null });
+    });
+
+    it('records a purge only of the ARCHIVED version at the revision read, not held, not purged, with no unfinished write', () => {
+      const doc = { _id: 'v1', status: 'ARCHIVED', statusRev: 2 };
+      const at = new Date(5);
+      const spec = Q.purgeMarkUpdate('v1', 2, at, marker('p', 'committed', 'update'));
+      expect(applied(doc, spec)).toMatchObject({ purgedAt: at, status: 'ARCHIVED', pending: { id: 'p', phase: 'committed' } });
+      expect(matches({ ...doc, legalHold: null, purgedAt: null }, spec.filter)).toBe(true);
+      expect(matches({ ...doc, status: 'READY' }, spec.filter)).toBe(false);
+      expect(matches({ ...doc, statusRev: 3 }, spec.filter)).toBe(false);
+      expect(matches({ ...doc, legalHold: { reason: 'case', setBy: 'a', setAt: new Date(1) } }, spec.filter)).toBe(false);
+      expect(matches({ ...doc, purgedAt: new Date(1) }, spec.filter)).toBe(false);
+      expect(matches({ ...doc, pending: marker('x') }, spec.filter)).toBe(false);
+    });
+
     it('upserts the model idempotently and in any order ($min createdAt, $max versionCount)', () => {
       const regs = [1, 2, 3].map((n) => Q.modelUpsert({ modelName: 'm', number: n, createdAt: new Date(1000 * n) }));
       for (const order of [[0, 1, 2], [2, 0, 1], [1, 2, 0, 2, 1]]) {
@@ -601,6 +637,8 @@ function everySpec(): AnySpec[] {
   specs.push(Q.modelUpsert(v), ...Q.metricUpserts(v, true), Q.syncMetricsUpdate('v', true, 1), Q.nextDeploymentSeq());
   specs.push(Q.transitionDirect('v', { status: 'READY', statusRev: 0 }, { to: 'ARCHIVED', failureReason: null }, m));
   specs.push(Q.transitionIntent('v', { status: 'READY', statusRev: 0 }, m), Q.transitionCommit('v', 'x', { to: 'ARCHIVED', failureReason: null }));
+  specs.push(Q.transitionDirect('v', { status: 'READY', statusRev: 0 }, { to: 'ARCHIVED', failureReason: null }, m, true), Q.transitionIntent('v', { status: 'READY', statusRev: 0 }, m, true));
+  specs.push(Q.legalHoldUpdate('v', { reason: 'r', setBy: 'a', setAt: new Date() }, m), Q.legalHoldUpdate('v', null, m), Q.purgeMarkUpdate('v', 1, new Date(), m));
   specs.push(Q.markedUpdate(COLLECTIONS.models, 'm', { description: 'd' }, m), Q.reservePointer('k', { modelName: 'm', environment: 'e' }, 1, m));
   specs.push(Q.reservePointer('k', { modelName: 'm', environment: 'e' }, null, m), Q.commitPointer('k', 'x', { versionId: 'v', deploymentId: 'd', revision: 2 }));
   specs.push(...Q.revokeTokenUpdates('t', new Date(), m), Q.touchTokenUpdate('t', new Date()));

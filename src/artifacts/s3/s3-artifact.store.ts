@@ -6,7 +6,7 @@ import { listS3Staged, removeS3Staged } from './s3-staging.js';
 import { InvalidArgumentError } from '../../domain/errors.js';
 import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, PresignedRequest } from '../artifact.store.js';
 import { S3_MAX_SINGLE_OBJECT_BYTES, finalizeUpload } from './s3-finalize.js';
-import { S3Objects, type SseParams } from './s3-objects.js';
+import { type ObjectLockSettings, S3Objects, type SseParams } from './s3-objects.js';
 import { S3UrlSigner } from './s3-presign.js';
 import { S3StorageError, normalizePrefix, sha256HexToBase64, status } from './s3-support.js';
 
@@ -46,6 +46,8 @@ export interface S3ArtifactStoreOptions {
   conditionalUploads?: boolean;
   /** Skip the read-back when the store reports a full-object SHA-256 equal to the declared one (default false). */
   trustStoreChecksums?: boolean;
+  /** S3 Object Lock retention on final objects (the bucket must have Object Lock enabled); absent: none. */
+  objectLock?: ObjectLockSettings | null;
   /** Further S3Client settings (a `requestHandler` given here replaces the one built from `timeouts`). */
   clientConfig?: Omit<S3ClientConfig, 'region' | 'endpoint' | 'forcePathStyle' | 'credentials'>;
   now?: () => Date;
@@ -103,7 +105,7 @@ export class S3ArtifactStore implements ArtifactStore {
     const sse: SseParams = sseMode === 'none' ? {} : { ServerSideEncryption: sseMode, ...(opts.kmsKeyId ? { SSEKMSKeyId: opts.kmsKeyId } : {}) };
     return new S3ArtifactStore(
       client,
-      new S3Objects(client, opts.bucket, sse),
+      new S3Objects(client, opts.bucket, sse, opts.objectLock ?? null, opts.now ?? (() => new Date())),
       signer,
       opts.bucket,
       !opts.endpoint && opts.region !== 'us-east-1' ? opts.region : null,

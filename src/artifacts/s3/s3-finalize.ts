@@ -54,7 +54,7 @@ export async function finalizeUpload(
         await objects.delete(keys.staging, head.versionId);
         return { ok: false, reason: problem };
       }
-      const moved = await objects.copy(keys.verifying, keys.final, { ifMatch: copy.etag, contentType: t.contentType });
+      const moved = await objects.copy(keys.verifying, keys.final, { ifMatch: copy.etag, contentType: t.contentType, final: true });
       if (typeof moved === 'string') throw new S3StorageError('CopyObject', keys.verifying, null, `the private copy is ${moved}`);
       await objects.delete(keys.staging, head.versionId);
       return { ok: true };

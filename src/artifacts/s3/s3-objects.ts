@@ -8,6 +8,12 @@ export interface SseParams {
   SSEKMSKeyId?: string;
 }
 
+/** S3 Object Lock retention put on final objects: `mode` until `retainDays` after the copy. */
+export interface ObjectLockSettings {
+  mode: 'GOVERNANCE' | 'COMPLIANCE';
+  retainDays: number;
+}
+
 /** What HEAD says about one stored object. */
 export interface ObjectHead {
   size: number;
@@ -39,7 +45,15 @@ export class S3Objects {
     private readonly client: S3Client,
     readonly bucket: string,
     private readonly sse: SseParams,
+    private readonly objectLock: ObjectLockSettings | null = null,
+    private readonly now: () => Date = () => new Date(),
   ) {}
+
+  /** The Object Lock parameters of a final object's copy: none unless configured. */
+  private lockParams(): { ObjectLockMode?: 'GOVERNANCE' | 'COMPLIANCE'; ObjectLockRetainUntilDate?: Date } {
+    if (!this.objectLock) return {};
+    return { ObjectLockMode: this.objectLock.mode, ObjectLockRetainUntilDate: new Date(this.now().getTime() + this.objectLock.retainDays * 86_400_000) };
+  }
 
   async head(key: string): Promise<ObjectHead | Absent> {
     let out;
@@ -114,9 +128,10 @@ export class S3Objects {
   /**
    * Copies `from` (only while its ETag is `ifMatch`) to `to` with fresh metadata: the declared
    * content type and nothing the uploader added (MetadataDirective REPLACE), a SHA-256 the store
-   * computes (ChecksumAlgorithm), and the configured encryption.
+   * computes (ChecksumAlgorithm), and the configured encryption. With `final`, also the configured
+   * Object Lock retention (only final objects are locked: staging and verifying copies are deleted).
    */
-  async copy(from: string, to: string, opts: { ifMatch: string; contentType: string }): Promise<CopiedObject | 'missing' | 'changed'> {
+  async copy(from: string, to: string, opts: { ifMatch: string; contentType: string; final?: boolean }): Promise<CopiedObject | 'missing' | 'changed'> {
     try {
       const out = await this.client.send(
         new CopyObjectCommand({
@@ -128,6 +143,7 @@ export class S3Objects {
           ContentType: opts.contentType,
           ChecksumAlgorithm: 'SHA256',
           ...this.sse,
+          ...(opts.final ? this.lockParams() : {}),
         }),
       );
       return {

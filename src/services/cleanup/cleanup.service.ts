@@ -4,7 +4,7 @@ import type { Actor } from '../../domain/model.js';
 import type { AccessService } from '../access.service.js';
 import { type ServiceDeps, AuditAction, auditDraft } from '../service-deps.js';
 import { completionLeaseName } from '../completion/completion.service.js';
-import { artifactTarget } from '../version.service.js';
+import { deleteVersionArtifacts } from '../retention/artifact-deletion.js';
 import { type CleanupPlan, lastUploadUrls, planCleanup } from './cleanup-plan.js';
 
 export interface CleanupSettings {
@@ -109,7 +109,7 @@ export class CleanupService {
         );
         if (result.kind !== 'ok') continue; // completed or archived meanwhile
         failedVersions.push(version.id);
-        await this.deps.artifacts.discard(version.artifacts.map((a) => artifactTarget(version, a)));
+        await deleteVersionArtifacts(this.deps, result.version, 'failed');
       } finally {
         await this.deps.store.releaseLease(completion, holder);
       }

@@ -5,6 +5,7 @@ import { checkVersionIdFormat } from '../../domain/validation.js';
 import type { AccessService } from '../access.service.js';
 import { type ServiceDeps, AuditAction, auditDraft } from '../service-deps.js';
 import { artifactTarget, notFound } from '../version.service.js';
+import { deleteVersionArtifacts } from '../retention/artifact-deletion.js';
 import { BackgroundJobs } from './background-jobs.js';
 import { type UploadVerification, verificationOf } from './verification.js';
 
@@ -127,7 +128,7 @@ export class CompletionService {
       throw notPending(result.version);
     }
     // Only after FAILED is recorded: a concurrent successful completion must never lose its files.
-    if (!ok) await this.deps.artifacts.discard(version.artifacts.map((a) => artifactTarget(version, a)));
+    if (!ok) await deleteVersionArtifacts(this.deps, result.version, 'failed');
     return result.version;
   }
 }

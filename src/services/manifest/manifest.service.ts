@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Principal } from '../../domain/token.js';
 import type { ModelVersion, VersionStatus } from '../../domain/model.js';
-import { NotFoundError } from '../../domain/errors.js';
+import { ArtifactsPurgedError, NotFoundError } from '../../domain/errors.js';
 import type { QueryService } from '../query.service.js';
 import type { ServiceDeps } from '../service-deps.js';
 
@@ -54,7 +54,9 @@ export class ManifestService {
       }),
     );
     // The resolution may come from a per-process cache of verified versions: the status is read now.
-    const status = (await this.deps.store.getVersion(version.id))?.status ?? version.status;
+    const current = await this.deps.store.getVersion(version.id);
+    if (current?.purgedAt) throw new ArtifactsPurgedError(version.id, current.purgedAt);
+    const status = current?.status ?? version.status;
     return { model: version.modelName, versionId: version.id, number: version.number, status, environment: resolved.environment, artifacts };
   }
 }

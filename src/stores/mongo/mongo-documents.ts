@@ -1,5 +1,5 @@
 import type {
-  Artifact, AuditDraft, AuditEvent, AuditRef, Deployment, DeploymentPointer, JsonObject, Metric, Model, ModelVersion, VersionStatus,
+  Artifact, AuditDraft, AuditEvent, AuditRef, Deployment, DeploymentPointer, JsonObject, LegalHold, Metric, Model, ModelVersion, VersionStatus,
 } from '../../domain/model.js';
 import { DEFAULT_PRIMARY_METRIC } from '../../domain/limits.js';
 import type { ApiToken, NewApiToken } from '../../domain/token.js';
@@ -90,6 +90,10 @@ export interface VersionDoc extends Pending {
   createdBy: string;
   /** Incremented by every committed status change; orders the writes of `version_metrics.verified`. */
   statusRev: number;
+  /** Legal hold; absent on versions from before holds existed (reads as none, and `legalHold: null` matches it). */
+  legalHold?: LegalHold | null;
+  /** When the version's artifacts were purged; absent on older versions (reads as not purged). */
+  purgedAt?: Date | null;
 }
 
 /** One per (version, metric): ranks versions by any metric from an index. */
@@ -229,7 +233,7 @@ export function versionToDoc(v: ModelVersion, pending: PendingMarker, pendingAt:
     },
     tags: v.tags,
     artifacts: v.artifacts.map((a) => ({ path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256, contentType: a.contentType })),
-    createdAt: v.createdAt, createdBy: v.createdBy, statusRev: 0, pending, pendingAt,
+    createdAt: v.createdAt, createdBy: v.createdBy, statusRev: 0, legalHold: v.legalHold, purgedAt: v.purgedAt, pending, pendingAt,
   };
 }
 
@@ -245,6 +249,8 @@ export function docToVersion(d: VersionDoc): ModelVersion {
     tags: d.tags,
     artifacts: d.artifacts.map((a) => ({ path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256, contentType: a.contentType })),
     createdAt: d.createdAt, createdBy: d.createdBy,
+    legalHold: d.legalHold ? { reason: d.legalHold.reason, setBy: d.legalHold.setBy, setAt: d.legalHold.setAt } : null,
+    purgedAt: d.purgedAt ?? null,
   };
 }
 

@@ -1,10 +1,10 @@
 import { type ClientSession, type Db, MongoClient, type MongoClientOptions, ReadConcern, ReadPreference } from 'mongodb';
-import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, Model, ModelVersion, Page, PageRequest, VersionStatus } from '../../domain/model.js';
+import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject, LegalHold, Model, ModelVersion, NewModelVersion, Page, PageRequest, VersionStatus } from '../../domain/model.js';
 import { VERIFIED_STATUSES } from '../../domain/model.js';
 import { compareByMetric, ranksAfter } from '../../domain/ranking.js';
 import type { ApiToken, NewApiToken } from '../../domain/token.js';
 import { decodeCursor, toPage } from '../paging.js';
-import type { AuditFilter, Lease, ModelPatch, MoveResult, RegistryStore, StoreStats, TransitionResult } from '../registry.store.js';
+import type { AuditFilter, Lease, ModelPatch, MoveResult, PurgeMarkResult, RegistryStore, StoreStats, TransitionResult } from '../registry.store.js';
 import {
   type AuditDoc, COLLECTIONS, type CollectionName, type DeploymentDoc, type MetricDoc, type ModelDoc, type VersionDoc,
   docToDeployment, docToModel, docToPointer, docToVersion, pointerKey,
@@ -17,6 +17,7 @@ import {
 import { MongoDeploymentWrites } from './mongo-deployment-writes.js';
 import { MongoSteps, PENDING_COLLECTIONS, type StoreProblem } from './mongo-steps.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS, storeClientOptions, storeWriteConcern } from './mongo-client.js';
+import { MongoRetention } from './mongo-retention.js';
 import { MongoVersionWrites } from './mongo-version-writes.js';
 import { allPointerDocs, backfillAnchors } from './mongo-anchors.js';
 import { acquireMongoLease, getMongoLease, releaseMongoLease } from './mongo-leases.js';
@@ -116,6 +117,7 @@ export class MongoRegistryStore implements RegistryStore {
   readonly engine = 'mongodb';
   private readonly steps: MongoSteps;
   private readonly versionWrites: MongoVersionWrites;
+  private readonly retention: MongoRetention;
   private readonly deploymentWrites: MongoDeploymentWrites;
   private readonly auditLog: MongoAuditLog;
   private readonly tokens: MongoTokens;
@@ -134,6 +136,7 @@ export class MongoRegistryStore implements RegistryStore {
     const session = <T>(fn: (s: ClientSession) => Promise<T>) => this.session(fn);
     this.keys = new MongoIdempotencyKeys(this.steps);
     this.versionWrites = new MongoVersionWrites(this.steps, session, this.keys);
+    this.retention = new MongoRetention(this.steps);
     this.deploymentWrites = new MongoDeploymentWrites(this.steps, session, this.keys, options.pointerReads === 'linearizable' ? 'linearizable' : null);
     this.auditLog = new MongoAuditLog(this.steps);
     this.tokens = new MongoTokens(this.steps);
@@ -191,7 +194,7 @@ export class MongoRegistryStore implements RegistryStore {
 
   // ---- versions and models (writes: mongo-version-writes.ts) ----
 
-  registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft, idempotency?: IdempotencyClaim | null): Promise<ModelVersion> {
+  registerVersion(version: NewModelVersion, audit: (stored: ModelVersion) => AuditDraft, idempotency?: IdempotencyClaim | null): Promise<ModelVersion> {
     return this.versionWrites.registerVersion(version, audit, idempotency ?? null);
   }
 
@@ -201,10 +204,18 @@ export class MongoRegistryStore implements RegistryStore {
 
   transitionVersion(
     id: string,
-    change: { from: readonly VersionStatus[]; to: VersionStatus; failureReason: string | null; requireUndeployed: boolean },
+    change: { from: readonly VersionStatus[]; to: VersionStatus; failureReason: string | null; requireUndeployed: boolean; requireNoHold?: boolean },
     audit: AuditDraft,
   ): Promise<TransitionResult> {
     return this.versionWrites.transitionVersion(id, change, audit);
+  }
+
+  setLegalHold(id: string, hold: LegalHold | null, audit: AuditDraft): Promise<ModelVersion | null> {
+    return this.retention.setLegalHold(id, hold, audit);
+  }
+
+  markVersionPurged(id: string, purgedAt: Date, audit: AuditDraft): Promise<PurgeMarkResult> {
+    return this.retention.markVersionPurged(id, purgedAt, audit);
   }
 
   updateVersionMetadata(id: string, patch: { description?: string | null; tags?: string[] }, audit: AuditDraft): Promise<ModelVersion | null> {

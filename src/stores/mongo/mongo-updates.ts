@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import type { AuditRef, ModelVersion, VersionStatus } from '../../domain/model.js';
+import type { AuditRef, LegalHold, ModelVersion, VersionStatus } from '../../domain/model.js';
 import type { ModelPatch } from '../registry.store.js';
 import { COLLECTIONS, type CollectionName, type PendingMarker, metricDocId } from './mongo-documents.js';
 
@@ -22,6 +22,8 @@ export interface UpdateSpec {
 
 const ONE_DOC = 'at most one document (the filter names its _id)';
 const NOT_PENDING = { pending: { $exists: false } } as const;
+/** Not on legal hold: null or absent (versions from before holds existed). */
+const NO_HOLD = { legalHold: null } as const;
 
 // ---- versions and models ----
 
@@ -61,24 +63,44 @@ export function syncMetricsUpdate(versionId: string, verified: boolean, statusRe
 /** A status change without preconditions on other documents: decided and marked in one write. */
 export function transitionDirect(
   id: string, current: { status: VersionStatus; statusRev: number }, change: { to: VersionStatus; failureReason: string | null }, marker: PendingMarker,
+  noHold = false,
 ): UpdateSpec {
   return {
     collection: COLLECTIONS.versions,
-    filter: { _id: id, status: current.status, statusRev: current.statusRev, ...NOT_PENDING },
+    filter: { _id: id, status: current.status, statusRev: current.statusRev, ...NOT_PENDING, ...(noHold && NO_HOLD) },
     update: { $set: { status: change.to, failureReason: change.failureReason, pending: marker }, $currentDate: { pendingAt: true }, $inc: { statusRev: 1 } },
     index: '_id_',
-    residual: { status: ONE_DOC, statusRev: ONE_DOC, pending: ONE_DOC },
+    residual: { status: ONE_DOC, statusRev: ONE_DOC, pending: ONE_DOC, ...(noHold && { legalHold: ONE_DOC }) },
   };
 }
 
 /** A status change that must first check other documents (requireUndeployed): reserve the version. */
-export function transitionIntent(id: string, current: { status: VersionStatus; statusRev: number }, marker: PendingMarker): UpdateSpec {
+export function transitionIntent(id: string, current: { status: VersionStatus; statusRev: number }, marker: PendingMarker, noHold = false): UpdateSpec {
   return {
     collection: COLLECTIONS.versions,
-    filter: { _id: id, status: current.status, statusRev: current.statusRev, ...NOT_PENDING },
+    filter: { _id: id, status: current.status, statusRev: current.statusRev, ...NOT_PENDING, ...(noHold && NO_HOLD) },
     update: { $set: { pending: marker }, $currentDate: { pendingAt: true } },
     index: '_id_',
-    residual: { status: ONE_DOC, statusRev: ONE_DOC, pending: ONE_DOC },
+    residual: { status: ONE_DOC, statusRev: ONE_DOC, pending: ONE_DOC, ...(noHold && { legalHold: ONE_DOC }) },
+  };
+}
+
+/** Sets or releases (null) a version's legal hold with its audit marker, on a document with no unfinished write. */
+export function legalHoldUpdate(id: string, hold: LegalHold | null, marker: PendingMarker): UpdateSpec {
+  return markedUpdate(COLLECTIONS.versions, id, { legalHold: hold }, marker);
+}
+
+/**
+ * Records a purge: only on the ARCHIVED version at the status revision that was read, not on hold,
+ * not purged yet, with no unfinished write; the marker carries the MODEL_VERSION_PURGED event.
+ */
+export function purgeMarkUpdate(id: string, statusRev: number, purgedAt: Date, marker: PendingMarker): UpdateSpec {
+  return {
+    collection: COLLECTIONS.versions,
+    filter: { _id: id, status: 'ARCHIVED', statusRev, ...NO_HOLD, purgedAt: null, ...NOT_PENDING },
+    update: { $set: { purgedAt, pending: marker }, $currentDate: { pendingAt: true } },
+    index: '_id_',
+    residual: { status: ONE_DOC, statusRev: ONE_DOC, legalHold: ONE_DOC, purgedAt: ONE_DOC, pending: ONE_DOC },
   };
 }
 

@@ -1,6 +1,6 @@
 import type { ClientSession } from 'mongodb';
 import { ConflictError } from '../../domain/errors.js';
-import type { AuditDraft, Model, ModelVersion, VersionStatus } from '../../domain/model.js';
+import type { AuditDraft, Model, ModelVersion, NewModelVersion, VersionStatus } from '../../domain/model.js';
 import type { ModelPatch, TransitionResult } from '../registry.store.js';
 import {
   COLLECTIONS, type ModelDoc, type PendingMarker, type PointerDoc, type VersionDoc, docToModel, docToVersion, draftToDoc, versionToDoc,
@@ -20,7 +20,7 @@ export class MongoVersionWrites {
   ) {}
 
   /** With a key: K1 claim, then the registration (its commit point carries the key), K2 settle in its plan (mongo-idempotency.ts). */
-  async registerVersion(version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft, idempotency: IdempotencyClaim | null = null): Promise<ModelVersion> {
+  async registerVersion(version: NewModelVersion, audit: (stored: ModelVersion) => AuditDraft, idempotency: IdempotencyClaim | null = null): Promise<ModelVersion> {
     return this.session(async (session) => {
       if (!idempotency) return this.registerOnce(version, audit, null, session);
       const keyId = await this.keys.claim(idempotency, { resultKind: 'version', pointerId: null }, true, session);
@@ -36,11 +36,11 @@ export class MongoVersionWrites {
   }
 
   private async registerOnce(
-    version: Omit<ModelVersion, 'number'>, audit: (stored: ModelVersion) => AuditDraft, idempotency: PendingMarker['idempotency'] | null, session: ClientSession,
+    version: NewModelVersion, audit: (stored: ModelVersion) => AuditDraft, idempotency: PendingMarker['idempotency'] | null, session: ClientSession,
   ): Promise<ModelVersion> {
     for (let attempt = 1; ; attempt++) {
       const [top] = await this.steps.find<{ number: number }>(maxNumberQuery(version.modelName), session);
-      const stored: ModelVersion = { ...version, number: (top?.number ?? 0) + 1 };
+      const stored: ModelVersion = { ...version, number: (top?.number ?? 0) + 1, legalHold: null, purgedAt: null };
       const draft = audit(stored);
       const marker: PendingMarker = { id: draft.id, op: 'register', phase: 'committed', audit: draftToDoc(draft), ...(idempotency && { idempotency }) };
       const doc = versionToDoc(stored, marker, new Date());
@@ -86,9 +86,10 @@ export class MongoVersionWrites {
 
   async transitionVersion(
     id: string,
-    change: { from: readonly VersionStatus[]; to: VersionStatus; failureReason: string | null; requireUndeployed: boolean },
+    change: { from: readonly VersionStatus[]; to: VersionStatus; failureReason: string | null; requireUndeployed: boolean; requireNoHold?: boolean },
     audit: AuditDraft,
   ): Promise<TransitionResult> {
+    const noHold = change.requireNoHold ?? false;
     const marker = (phase: PendingMarker['phase']): PendingMarker => ({ id: audit.id, op: 'transition', phase, audit: draftToDoc(audit) });
     return this.session(async (session) => {
       for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
@@ -99,14 +100,16 @@ export class MongoVersionWrites {
           continue;
         }
         if (!change.from.includes(doc.status)) return { kind: 'wrong-status', version: docToVersion(doc) };
+        // The hold is checked again by the write's filter: a hold set after this read makes it match nothing (and retry).
+        if (noHold && doc.legalHold) return { kind: 'on-hold', version: docToVersion(doc) };
         let committed: VersionDoc | null;
         if (!change.requireUndeployed) {
-          committed = await this.steps.findAndUpdate<VersionDoc>(transitionDirect(id, doc, change, marker('committed')), session);
+          committed = await this.steps.findAndUpdate<VersionDoc>(transitionDirect(id, doc, change, marker('committed'), noHold), session);
         } else {
           const release = () => this.steps.update(releaseIntent(COLLECTIONS.versions, id, audit.id), session);
           try {
             // T1 inside the try: if its reply is lost after it applied, the reservation is released at once, not after the lease.
-            if (!(await this.steps.findAndUpdate<VersionDoc>(transitionIntent(id, doc, marker('intent')), session))) continue;
+            if (!(await this.steps.findAndUpdate<VersionDoc>(transitionIntent(id, doc, marker('intent'), noHold), session))) continue;
             const environments = await this.environmentsNaming(id, session);
             if (environments.length > 0) {
               await release();

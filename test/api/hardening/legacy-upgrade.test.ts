@@ -85,4 +85,34 @@ describe.skipIf(process.env.MONGODB_URI)('upgrading a registry file made before 
     expect(check.prepare("SELECT primary_metric FROM models WHERE name = 'older'").get()).toEqual({ primary_metric: 'f1' });
     check.close();
   });
+
+  it('adds the legal hold and purge columns to a file made before them: existing versions read as not held, not purged, and can be held', async () => {
+    const file = join(dir, 'before-retention.db');
+    const store = new SqliteRegistryStore(file);
+    const id = 'v20260101000000_00000002';
+    await store.registerVersion(
+      {
+        id, modelName: 'kept', modelType: 'rf', status: 'PENDING_UPLOAD', failureReason: null, description: null, datasetVersion: 'd',
+        metrics: [], hyperparameters: {}, featureNames: [], training: { trainedAt: null, durationSeconds: null, trainingSamples: null, validationSamples: null },
+        tags: [], artifacts: [], createdAt: new Date(), createdBy: 'test',
+      },
+      (v) => draft('MODEL_VERSION_REGISTERED', { modelName: v.modelName, versionId: v.id }),
+    );
+    await store.close();
+    const db = new Database(file);
+    db.exec('ALTER TABLE versions DROP COLUMN legal_hold; ALTER TABLE versions DROP COLUMN purged_at;');
+    db.close();
+
+    const upgraded = new SqliteRegistryStore(file);
+    try {
+      expect(await upgraded.getVersion(id)).toMatchObject({ id, legalHold: null, purgedAt: null });
+      const hold = { reason: 'case', setBy: 'admin', setAt: new Date() };
+      expect((await upgraded.setLegalHold(id, hold, draft('LEGAL_HOLD_SET', { versionId: id })))?.legalHold).toEqual(hold);
+    } finally {
+      await upgraded.close();
+    }
+    const check = new Database(file, { readonly: true });
+    expect(check.prepare('SELECT purged_at, json_extract(legal_hold, \'$.reason\') AS reason FROM versions WHERE id = ?').get(id)).toEqual({ purged_at: null, reason: 'case' });
+    check.close();
+  });
 });
