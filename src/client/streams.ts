@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { IntegrityError, NetworkError, RegistryClientError, codeOfStatus, errorFor } from './errors.js';
+
+const CHUNK = 1024 * 1024;
+
+/** Size and SHA-256 (lowercase hex) of a file, read as a stream. */
+export async function hashFile(file: string, onBytes?: (n: number) => void): Promise<{ sizeBytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+    onBytes?.(chunk.length);
+  }
+  return { sizeBytes: size, sha256: hash.digest('hex') };
+}
+
+/** Counts (and optionally hashes) the bytes passing through. */
+class Meter extends Transform {
+  bytes = 0;
+  readonly hash = createHash('sha256');
+  constructor(private readonly onBytes?: (n: number) => void, private readonly hashing = false) {
+    super({ highWaterMark: CHUNK });
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.hashing) this.hash.update(chunk);
+    this.onBytes?.(chunk.length);
+    done(null, chunk);
+  }
+}
+
+function requestFn(url: URL): typeof http.request {
+  if (url.protocol === 'http:') return http.request;
+  if (url.protocol === 'https:') return https.request;
+  throw new RegistryClientError('BAD_RESPONSE', `Refusing a storage URL that is not http(s): ${url.protocol}`);
+}
+
+/** The host of a URL only: presigned URLs carry credentials in their query and never go into a message. */
+const where = (url: URL) => `${url.protocol}//${url.host}`;
+
+/** Drains a failed answer and turns it into a typed error (5xx: ServerError, retried by the caller). */
+async function failure(res: http.IncomingMessage, what: string, url: URL): Promise<RegistryClientError> {
+  let text = '';
+  for await (const chunk of res as AsyncIterable<Buffer>) if (text.length < 2000) text += chunk.toString();
+  const s3Code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
+  let code = codeOfStatus(res.statusCode ?? 0);
+  let message = `${what} at ${where(url)} answered HTTP ${res.statusCode}${s3Code ? ` (${s3Code})` : ''}`;
+  try {
+    const body = JSON.parse(text) as { error?: string; code?: string };
+    if (body.code) code = body.code;
+    if (body.error) message = `${what}: ${body.error}`;
+  } catch {
+    /* storage answers XML or text */
+  }
+  return errorFor(code, message, res.statusCode);
+}
+
+const networkError = (what: string, url: URL, err: unknown) =>
+  err instanceof RegistryClientError ? err : new NetworkError('NETWORK', `${what} at ${where(url)} failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+
+/** PUTs a file to a presigned URL with exactly the headers it was signed with, as a stream. */
+export async function putFile(
+  target: { url: string; method: string; headers: { name: string; value: string }[] }, file: string, onBytes?: (n: number) => void,
+): Promise<void> {
+  const url = new URL(target.url);
+  const { size } = await stat(file);
+  const headers: Record<string, string> = { 'content-length': String(size) };
+  for (const h of target.headers) headers[h.name.toLowerCase()] = h.value;
+  const meter = new Meter(onBytes);
+  await new Promise<void>((resolve, reject) => {
+    const req = requestFn(url)(url, { method: target.method, headers }, (res) => {
+      if ((res.statusCode ?? 0) >= 300) return failure(res, 'The upload', url).then(reject, reject);
+      res.resume();
+      res.once('end', resolve);
+      res.once('error', (err) => reject(networkError('The upload', url, err)));
+    });
+    req.once('error', (err) => reject(networkError('The upload', url, err)));
+    pipeline(createReadStream(file, { highWaterMark: CHUNK }), meter, req).catch((err: unknown) => {
+      req.destroy();
+      reject(networkError('The upload', url, err));
+    });
+  });
+}
+
+/**
+ * GETs a presigned URL into `file`, hashing while streaming; throws IntegrityError (after the
+ * bytes are written: the caller removes the file) when the size or the SHA-256 differ.
+ */
+export async function downloadVerified(
+  source: string, file: string, expected: { sizeBytes: number; sha256: string; path: string }, onBytes?: (n: number) => void,
+): Promise<void> {
+  const url = new URL(source);
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = requestFn(url)(url, { method: 'GET' }, resolve);
+    req.once('error', (err) => reject(networkError('The download', url, err)));
+    req.end();
+  });
+  if ((res.statusCode ?? 0) !== 200) throw await failure(res, `The download of ${expected.path}`, url);
+  const meter = new Meter(onBytes, true);
+  try {
+    await pipeline(res, meter, createWriteStream(file, { flags: 'wx', highWaterMark: CHUNK }));
+  } catch (err) {
+    throw networkError(`The download of ${expected.path}`, url, err);
+  }
+  const sha256 = meter.hash.digest('hex');
+  if (meter.bytes !== expected.sizeBytes || sha256 !== expected.sha256) {
+    throw new IntegrityError(
+      'INTEGRITY',
+      `${expected.path}: the downloaded bytes do not match the registry's record (expected ${expected.sizeBytes} bytes with sha256 ${expected.sha256}, got ${meter.bytes} bytes with sha256 ${sha256}); nothing was kept`,
+    );
+  }
+}
