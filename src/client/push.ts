@@ -97,7 +97,10 @@ export async function push(t: Transport, o: PushOptions): Promise<PushResult> {
 }
 
 function finished(version: VersionSummaryFragment, idempotencyKey: string, uploaded: boolean): PushResult {
-  if (version.status === 'FAILED') throw new VersionFailedError('VERSION_FAILED', `Version ${version.id} failed its check: ${version.failureReason ?? 'no reason given'}`);
+  if (version.status === 'FAILED') {
+    throw new VersionFailedError('VERSION_FAILED', `Version ${version.id} failed its check: ${version.failureReason ?? 'no reason given'}` +
+      ` (the same inputs and idempotency key ${idempotencyKey} will keep answering with this version: change the files, or give another key)`);
+  }
   return { version, idempotencyKey, uploaded };
 }
 

@@ -52,7 +52,13 @@ export class RegistryClient {
     const client = subscriptionClient(this.transport);
     try {
       const vars = { afterSequence: o.afterSequence ?? null, ...(o.modelName ? { modelName: o.modelName } : {}), ...(o.actions ? { actions: o.actions } : {}) };
-      for await (const d of subscribe(client, RegistryEventsDocument, vars, o.signal)) yield d.registryEvents;
+      // After a reconnect graphql-ws subscribes again with the same variables: skip what was already given.
+      let last = o.afterSequence ?? 0;
+      for await (const d of subscribe(client, RegistryEventsDocument, vars, o.signal)) {
+        if (d.registryEvents.sequence <= last) continue;
+        last = d.registryEvents.sequence;
+        yield d.registryEvents;
+      }
     } finally {
       await client.dispose();
     }
