@@ -520,7 +520,8 @@ const transferTarget = (t: TransferFigure): Target => {
 function reportTransfer(t: TransferFigure): void {
   say();
   say(`Transfer: one ${t.sizeMiB} MiB file, embedded store (the registry serves its own signed URLs); medians of ${t.rounds} rounds, client and curl alternating`);
-  say(table(['figure', 'MiB/s', '÷ curl'], transferRows(t)));
+  say(table(['figure', 'MiB/s', '÷ curl', 'CPU ms/MiB'], transferRows(t)));
+  say('CPU ms/MiB: user + system time of curl, or of the benchmark process (the client), per MiB moved; the client also hashes every byte.');
   for (const e of t.errors) say(`(!) transfer error: ${e}`);
   const target = transferTarget(t);
   say(`${target.pass === null ? 'n/a' : target.pass ? 'PASS' : 'MISS'}  ${target.name}: ${target.goal}; measured ${target.value}`);

@@ -22,7 +22,9 @@ export interface TransferFigure {
   curlGet: number;
   /** manifest + download with SHA-256 while streaming + rename. */
   clientPull: number;
-  perRound: { curlPut: number; clientUpload: number; clientPush: number; curlGet: number; clientPull: number }[];
+  /** CPU time per MiB moved (user + system, all threads), medians: what the client spends beside curl. */
+  cpuMsPerMiB: { curlPut: number; clientUpload: number; curlGet: number; clientPull: number };
+  perRound: { curlPut: number; clientUpload: number; clientPush: number; curlGet: number; clientPull: number; cpu: TransferFigure['cpuMsPerMiB'] }[];
   errors: string[];
 }
 
@@ -39,10 +41,23 @@ async function makeFile(file: string, bytes: number): Promise<{ sha256: string }
   return { sha256: hash.digest('hex') };
 }
 
-/** curl of a presigned URL, its answer written to `out`; returns seconds (curl's own time_total). */
-async function curl(out: string, args: string[]): Promise<number> {
-  const { stdout } = await run('curl', ['-sS', '--fail', '-o', out, '-w', '%{time_total}', ...args], { maxBuffer: MiB });
-  return Number(stdout.trim());
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * curl of a presigned URL, its answer written to `out`: seconds (curl's own time_total) and curl's
+ * CPU time (user + system, from the shell's `times` after it).
+ */
+async function curl(out: string, args: string[]): Promise<{ seconds: number; cpuMs: number }> {
+  const { stdout } = await run('bash', ['-c', 'curl "$@" && times', 'bash', '-sS', '--fail', '-o', out, '-w', '%{time_total}\\n', ...args], { maxBuffer: MiB });
+  const [total, , children] = stdout.trim().split('\n');
+  const [user, sys] = (children ?? '').trim().split(/\s+/).map((t) => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(t);
+    return m ? Number(m[1]) * 60_000 + Number(m[2]) * 1000 : Number.NaN;
+  });
+  return { seconds: Number(total), cpuMs: user! + sys! };
 }
 
 /**
@@ -66,16 +81,23 @@ export async function measureTransfer(o: { url: string; token: string; dir: stri
       const key = `bench-transfer-${Date.now()}-${round}`;
       const reg = (await client.request(RegisterModelVersionDocument, { input: { ...input, idempotencyKey: key } })).registerModelVersion;
       const up = reg.uploads[0]!.upload;
-      const curlPutS = await curl('/dev/null', ['-X', up.method, '-T', file, ...up.headers.flatMap((h) => ['-H', `${h.name}: ${h.value}`]), up.url]);
+      const curlPut = await curl('/dev/null', ['-X', up.method, '-T', file, ...up.headers.flatMap((h) => ['-H', `${h.name}: ${h.value}`]), up.url]);
 
       let uploadStart = 0;
       let uploadEnd = 0;
+      let uploadCpu = 0;
       const t0 = performance.now();
       const pushed = await client.push({
         model: input.modelName, modelType: input.modelType, datasetVersion: input.datasetVersion, files: [{ file, path: 'artifact.bin' }], idempotencyKey: key,
         onProgress: (e) => {
-          if (e.bytes === undefined && e.phase === 'upload') uploadStart = performance.now();
-          if (e.bytes === undefined && e.phase === 'complete') uploadEnd = performance.now();
+          if (e.bytes === undefined && e.phase === 'upload') {
+            uploadStart = performance.now();
+            uploadCpu = cpuMs();
+          }
+          if (e.bytes === undefined && e.phase === 'complete') {
+            uploadEnd = performance.now();
+            uploadCpu = cpuMs() - uploadCpu;
+          }
         },
       });
       const pushS = (performance.now() - t0) / 1000;
@@ -84,51 +106,59 @@ export async function measureTransfer(o: { url: string; token: string; dir: stri
       const target = join(o.dir, `pull-${round}`);
       await mkdir(target, { recursive: true });
       const pullOnce = async () => {
-        const s = performance.now();
+        const [s, c] = [performance.now(), cpuMs()];
         await client.pull({ model: input.modelName, ref: pushed.version.id, dir: target });
-        const seconds = (performance.now() - s) / 1000;
+        const measured = { seconds: (performance.now() - s) / 1000, cpuMs: cpuMs() - c };
         await rm(join(target, 'artifact.bin'));
-        return seconds;
+        return measured;
       };
       const curlOnce = async () => {
         const answer = await client.manifest(input.modelName, pushed.version.id);
         if (answer.notModified) throw new Error('unexpected 304');
         const out = join(target, 'curl.bin');
-        const seconds = await curl(out, [answer.manifest.artifacts[0]!.url]);
+        const measured = await curl(out, [answer.manifest.artifacts[0]!.url]);
         if ((await stat(out)).size !== o.sizeBytes) throw new Error('curl downloaded a short file');
         await rm(out);
-        return seconds;
+        return measured;
       };
       // Alternate which goes first, so that the page cache and warm-up favour neither.
-      let curlGetS: number;
-      let pullS: number;
+      let curlGet: { seconds: number; cpuMs: number };
+      let pull: { seconds: number; cpuMs: number };
       if (round % 2 === 0) {
-        curlGetS = await curlOnce();
-        pullS = await pullOnce();
+        curlGet = await curlOnce();
+        pull = await pullOnce();
       } else {
-        pullS = await pullOnce();
-        curlGetS = await curlOnce();
+        pull = await pullOnce();
+        curlGet = await curlOnce();
       }
       await rm(target, { recursive: true, force: true });
-      perRound.push({ curlPut: mib / curlPutS, clientUpload: mib / uploadS, clientPush: mib / pushS, curlGet: mib / curlGetS, clientPull: mib / pullS });
+      perRound.push({
+        curlPut: mib / curlPut.seconds, clientUpload: mib / uploadS, clientPush: mib / pushS, curlGet: mib / curlGet.seconds, clientPull: mib / pull.seconds,
+        cpu: { curlPut: curlPut.cpuMs / mib, clientUpload: uploadCpu / mib, curlGet: curlGet.cpuMs / mib, clientPull: pull.cpuMs / mib },
+      });
     } catch (err) {
       errors.push((err as Error).message.slice(0, 300));
     }
   }
   await rm(file, { force: true });
-  const med = (k: keyof TransferFigure['perRound'][number]) => (perRound.length ? median(perRound.map((r) => r[k])) : Number.NaN);
-  return { sizeMiB: mib, rounds: o.rounds, curlPut: med('curlPut'), clientUpload: med('clientUpload'), clientPush: med('clientPush'), curlGet: med('curlGet'), clientPull: med('clientPull'), perRound, errors };
+  const med = (k: Exclude<keyof TransferFigure['perRound'][number], 'cpu'>) => (perRound.length ? median(perRound.map((r) => r[k])) : Number.NaN);
+  const cpu = (k: keyof TransferFigure['cpuMsPerMiB']) => (perRound.length ? median(perRound.map((r) => r.cpu[k])) : Number.NaN);
+  return {
+    sizeMiB: mib, rounds: o.rounds, curlPut: med('curlPut'), clientUpload: med('clientUpload'), clientPush: med('clientPush'), curlGet: med('curlGet'), clientPull: med('clientPull'),
+    cpuMsPerMiB: { curlPut: cpu('curlPut'), clientUpload: cpu('clientUpload'), curlGet: cpu('curlGet'), clientPull: cpu('clientPull') }, perRound, errors,
+  };
 }
 
-/** The transfer figures as table rows: figure, MiB/s, ratio to curl. */
+/** The transfer figures as table rows: figure, MiB/s, ratio to curl, CPU ms per MiB. */
 export function transferRows(t: TransferFigure): (string | number)[][] {
   const r = (x: number, c: number) => (Number.isFinite(x) && c > 0 ? (x / c).toFixed(2) : '-');
   const m = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
+  const c = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
   return [
-    [`curl PUT to the presigned upload URL`, m(t.curlPut), '1.00'],
-    [`client upload (push's upload phase)`, m(t.clientUpload), r(t.clientUpload, t.curlPut)],
-    [`client push end to end (hash, register, upload, complete)`, m(t.clientPush), r(t.clientPush, t.curlPut)],
-    [`curl GET of the manifest's presigned URL to a file`, m(t.curlGet), '1.00'],
-    [`client pull (manifest, download + sha256, rename)`, m(t.clientPull), r(t.clientPull, t.curlGet)],
+    [`curl PUT to the presigned upload URL`, m(t.curlPut), '1.00', c(t.cpuMsPerMiB.curlPut)],
+    [`client upload (push's upload phase)`, m(t.clientUpload), r(t.clientUpload, t.curlPut), c(t.cpuMsPerMiB.clientUpload)],
+    [`client push end to end (hash, register, upload, complete)`, m(t.clientPush), r(t.clientPush, t.curlPut), ''],
+    [`curl GET of the manifest's presigned URL to a file`, m(t.curlGet), '1.00', c(t.cpuMsPerMiB.curlGet)],
+    [`client pull (manifest, download + sha256, rename)`, m(t.clientPull), r(t.clientPull, t.curlGet), c(t.cpuMsPerMiB.clientPull)],
   ];
 }
