@@ -33,11 +33,10 @@ export async function fetchManifest(t: Transport, model: string, ref: string, et
 
 const VERSION_ID = /^v\d{14}_[0-9a-f]{8}$/;
 
-/** The version id a ref stands for now (a version id is taken as it is; anything else asks the manifest route). */
+/** The version id a ref stands for now (a version id is taken as it is; anything else asks the manifest route, whose errors name the ref). */
 export async function resolveVersionId(t: Transport, model: string, ref: string): Promise<string> {
   if (VERSION_ID.test(ref)) return ref;
-  const res = await t.get(routeOf(model, ref), {}, 'HEAD');
-  const id = res.headers.get('x-model-version-id');
-  if (!id) throw new RegistryClientError('BAD_RESPONSE', `The manifest route named no version for ${model}@${ref}`, res.status);
-  return id;
+  const answer = await fetchManifest(t, model, ref);
+  if (answer.notModified) throw new RegistryClientError('BAD_RESPONSE', `Unexpected 304 for ${model}@${ref}`);
+  return answer.manifest.versionId;
 }

@@ -73,18 +73,18 @@ export class Transport {
     return retry ? withRetries(send, this.options.retry) : send();
   }
 
-  /** GET (or HEAD) of a registry route; answers with a JSON `{ error, code }` body become typed errors. */
-  async get(path: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET'): Promise<Response> {
+  /** GET of a registry route; answers with a JSON `{ error, code }` body become typed errors. */
+  async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
     return withRetries(async () => {
       let res: Response;
       try {
-        res = await fetch(`${this.baseUrl}${path}`, { method, headers: this.headers(headers), redirect: 'manual' });
+        res = await fetch(`${this.baseUrl}${path}`, { headers: this.headers(headers), redirect: 'manual' });
       } catch (err) {
         throw new NetworkError('NETWORK', `Cannot reach the registry at ${this.baseUrl}: ${causeOf(err)}`);
       }
       if (res.status >= 400) {
-        const body = method === 'HEAD' ? null : ((await res.json().catch(() => null)) as { error?: string; code?: string } | null);
-        throw errorFor(body?.code ?? codeOfStatus(res.status), body?.error ?? `HTTP ${res.status} for ${method} ${path}`, res.status);
+        const body = (await res.json().catch(() => null)) as { error?: string; code?: string } | null;
+        throw errorFor(body?.code ?? codeOfStatus(res.status), body?.error ?? `HTTP ${res.status} for GET ${path}`, res.status);
       }
       return res;
     }, this.options.retry);

@@ -39,7 +39,15 @@ export function parseMetrics(list: string[] | undefined): Record<string, number>
 async function parseParams(list: string[] | undefined, file: string | undefined): Promise<Record<string, unknown>> {
   let params: Record<string, unknown> = {};
   if (file) {
-    const parsed = JSON.parse(await readFile(file, 'utf8').catch(() => { throw new UsageError(`--params-file: cannot read ${file}`); })) as unknown;
+    const text = await readFile(file, 'utf8').catch(() => {
+      throw new UsageError(`--params-file: cannot read ${file}`);
+    });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new UsageError(`--params-file: ${file} is not JSON (${(err as Error).message})`);
+    }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`--params-file: ${file} must hold a JSON object`);
     params = parsed as Record<string, unknown>;
   }
