@@ -8,6 +8,8 @@ import { pipeline } from 'node:stream/promises';
 import { IntegrityError, NetworkError, RegistryClientError, codeOfStatus, errorFor } from './errors.js';
 
 const CHUNK = 1024 * 1024;
+/** A transfer that moves no byte for this long is dropped (a network error, so it is retried). */
+const IDLE_MS = 60_000;
 
 /** Size and SHA-256 (lowercase hex) of a file, read as a stream. */
 export async function hashFile(file: string, onBytes?: (n: number) => void): Promise<{ sizeBytes: number; sha256: string }> {
@@ -71,13 +73,14 @@ export async function putFile(
   for (const h of target.headers) headers[h.name.toLowerCase()] = h.value;
   const meter = new Meter(onBytes);
   await new Promise<void>((resolve, reject) => {
-    const req = requestFn(url)(url, { method: target.method, headers }, (res) => {
+    const req = requestFn(url)(url, { method: target.method, headers, timeout: IDLE_MS }, (res) => {
       if ((res.statusCode ?? 0) >= 300) return failure(res, 'The upload', url).then(reject, reject);
       res.resume();
       res.once('end', resolve);
       res.once('error', (err) => reject(networkError('The upload', url, err)));
     });
     req.once('error', (err) => reject(networkError('The upload', url, err)));
+    req.once('timeout', () => req.destroy(Object.assign(new Error(`idle for ${IDLE_MS / 1000} s`), { code: 'ETIMEDOUT' })));
     pipeline(createReadStream(file, { highWaterMark: CHUNK }), meter, req).catch((err: unknown) => {
       req.destroy();
       reject(networkError('The upload', url, err));
@@ -94,8 +97,10 @@ export async function downloadVerified(
 ): Promise<void> {
   const url = new URL(source);
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const req = requestFn(url)(url, { method: 'GET' }, resolve);
+    const req = requestFn(url)(url, { method: 'GET', timeout: IDLE_MS }, resolve);
     req.once('error', (err) => reject(networkError('The download', url, err)));
+    // The socket's idle timeout also covers the body: a stalled download ends with an error, and is retried.
+    req.once('timeout', () => req.destroy(Object.assign(new Error(`idle for ${IDLE_MS / 1000} s`), { code: 'ETIMEDOUT' })));
     req.end();
   });
   if ((res.statusCode ?? 0) !== 200) throw await failure(res, `The download of ${expected.path}`, url);

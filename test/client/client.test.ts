@@ -55,7 +55,7 @@ describe.each(artifactBackends('client'))('TypeScript client, %s', (name, backen
       onProgress: (e) => events.push(e),
     });
     expect(pushed.version).toMatchObject({ modelName: 'typed', number: 1, status: 'READY' });
-    if (!s3) expect(proxy.faults).toEqual({ status503: 2, resets: 2 }); // every file failed twice before it went through
+    if (!s3) expect(proxy.faults).toEqual({ status503: 2, resets: 2, downloadCuts: 0 }); // every file failed twice before it went through
     const uploaded = events.filter((e) => e.phase === 'upload' && e.bytes !== undefined).reduce((s, e) => s + e.bytes!, 0);
     expect(uploaded).toBe(big.length + small.length); // bytes of failed tries are taken back
 
@@ -66,6 +66,8 @@ describe.each(artifactBackends('client'))('TypeScript client, %s', (name, backen
     expect(readFileSync(files[0]!).equals(big)).toBe(true);
     expect(readFileSync(files[1]!).equals(small)).toBe(true);
     expect(readdirSync(dir).sort()).toEqual(['labels.json', 'weights']);
+    expect(readdirSync(join(dir, 'weights'))).toEqual(['big.bin']); // no temporary file left by the cut first try
+    if (!s3) expect(proxy.faults.downloadCuts).toBe(1); // the big file's first download was cut and retried
   }, 60_000);
 
   it('answers the manifest with 304 for its ETag, and watches production by polling with it', async () => {

@@ -6,18 +6,20 @@ export interface FlakyProxy {
   /** Where requests go (set once the target has started). */
   target: string;
   /** Requests answered with a fault, by kind. */
-  readonly faults: { status503: number; resets: number };
+  readonly faults: { status503: number; resets: number; downloadCuts: number };
   close(): Promise<void>;
 }
 
 /**
- * A real HTTP proxy in front of a server that fails the first tries of each upload: the first PUT
- * of a path gets 503, the second has its connection destroyed half-way; later PUTs (and every other
- * request) pass through unchanged.
+ * A real HTTP proxy in front of a server that fails the first tries of each transfer: the first PUT
+ * of a path gets 503, the second has its connection destroyed half-way; the first GET of a stored
+ * file (`/artifacts/…`) is cut after its first 64 KiB (counted only when the file is longer). Later tries (and every other request) pass
+ * through unchanged.
  */
 export async function startFlakyProxy(): Promise<FlakyProxy> {
   const puts = new Map<string, number>();
-  const faults = { status503: 0, resets: 0 };
+  const faults = { status503: 0, resets: 0, downloadCuts: 0 };
+  const gets = new Set<string>();
   const proxy: FlakyProxy = { url: '', target: '', faults, close: async () => {} };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0]!;
@@ -44,10 +46,24 @@ export async function startFlakyProxy(): Promise<FlakyProxy> {
         return;
       }
     }
+    const cut = req.method === 'GET' && path.startsWith('/artifacts/') && !gets.has(path);
+    if (cut) gets.add(path);
     const target = new URL(req.url ?? '/', proxy.target);
     const upstream = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
+      if (!cut) return void up.pipe(res);
+      let sent = 0;
+      up.on('data', (c: Buffer) => {
+        if (sent >= 64 * 1024) return;
+        sent += c.length;
+        res.write(c);
+        if (sent >= 64 * 1024) {
+          faults.downloadCuts++;
+          up.destroy();
+          res.socket?.destroy();
+        }
+      });
+      up.once('end', () => res.end()); // a file shorter than the cut goes through whole
     });
     upstream.once('error', () => res.destroy());
     req.pipe(upstream);
