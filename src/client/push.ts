@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConflictError, RegistryClientError, VersionFailedError } from './errors.js';
+import { ConflictError, ForbiddenError, RegistryClientError, VersionFailedError } from './errors.js';
 import {
-  CompleteModelVersionUploadDocument, ModelVersionDocument, RegisterModelVersionDocument, type RegisterModelVersionInput, type VersionSummaryFragment,
+  CompleteModelVersionUploadDocument, CreateUploadUrlsDocument, ModelVersionDocument, RegisterModelVersionDocument, type RegisterModelVersionInput, type VersionSummaryFragment,
 } from './generated/graphql.js';
 import { inParallel, withRetries } from './retry.js';
 import { hashFile, putFile } from './streams.js';
@@ -77,19 +77,36 @@ export async function push(t: Transport, o: PushOptions): Promise<PushResult> {
   if (reg.version.status !== 'PENDING_UPLOAD') return finished(reg.version, idempotencyKey, false);
 
   const byPath = new Map(hashed.map((f) => [f.path, f]));
+  const urls = new Map(reg.uploads.map((u) => [u.path, u.upload]));
+  // Upload URLs that expired during a long push (or its retries) are replaced by fresh ones, once for all files.
+  let refreshing: Promise<void> | null = null;
+  const refresh = () => (refreshing ??= t.request(CreateUploadUrlsDocument, { versionId: reg.version.id })
+    .then(({ createUploadUrls }) => createUploadUrls.forEach((u) => urls.set(u.path, u.upload)))
+    .finally(() => (refreshing = null)));
   const totalBytes = hashed.reduce((s, f) => s + f.sizeBytes, 0);
   o.onProgress?.({ phase: 'upload', totalBytes, files: total });
-  await inParallel(reg.uploads, o.parallel ?? 4, async (u) => {
-    const f = byPath.get(u.path);
-    if (!f) throw new RegistryClientError('BAD_RESPONSE', `The registry asked for an upload of ${u.path}, which is not one of the files`);
+  await inParallel(reg.uploads, o.parallel ?? 4, async ({ path }) => {
+    const f = byPath.get(path);
+    if (!f) throw new RegistryClientError('BAD_RESPONSE', `The registry asked for an upload of ${path}, which is not one of the files`);
     let sent = 0;
-    await withRetries(async () => {
+    const put = async () => {
       if (sent) o.onProgress?.({ phase: 'upload', bytes: -sent });
       sent = 0;
-      await putFile(u.upload, f.file, (n) => {
+      await putFile(urls.get(path)!, f.file, (n) => {
         sent += n;
         o.onProgress?.({ phase: 'upload', bytes: n });
       });
+    };
+    await withRetries(async () => {
+      const url = urls.get(path)!;
+      try {
+        await put();
+      } catch (err) {
+        // Refused because the URL expired (a long push, or its retries): fresh URLs, and at once another try.
+        if (!(err instanceof ForbiddenError) || Date.parse(url.expiresAt) > Date.now() + 5000) throw err;
+        await refresh();
+        await put();
+      }
     }, t.options.retry);
   });
   o.onProgress?.({ phase: 'complete', totalBytes, files: total });

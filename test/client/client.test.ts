@@ -138,3 +138,37 @@ describe.each(artifactBackends('client'))('TypeScript client, %s', (name, backen
     expect(bad).toMatchObject({ code: 'BAD_USER_INPUT', name: 'BadInputError' });
   }, 60_000);
 });
+
+/** Upload URLs that expire during a push's retries are replaced through createUploadUrls (filesystem store, behind the failing proxy). */
+describe('TypeScript client, upload URLs expiring during retries', () => {
+  let server: ServerProcess;
+  let proxy: FlakyProxy;
+  let dataDir: string;
+  const token = randomBytes(32).toString('base64url');
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'registry-client-ttl-'));
+    proxy = await startFlakyProxy();
+    server = await startServerProcess({ REGISTRY_DATA_DIR: dataDir, REGISTRY_ADMIN_TOKEN: token, REGISTRY_PUBLIC_URL: proxy.url, REGISTRY_UPLOAD_URL_TTL_SECONDS: '1' });
+    proxy.target = server.url;
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+    await proxy?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('fetches fresh upload URLs when the retries outlast them, and completes the version', async () => {
+    // 503, then a cut connection, each followed by 0.75-3 s of backoff: the 1-second URL has expired by the third try.
+    const client = new RegistryClient({ url: server.url, token, retry: { baseDelayMs: 1500, attempts: 5 } });
+    const bytes = randomBytes(256 * 1024);
+    const file = join(dataDir, 'expiring.bin');
+    writeFileSync(file, bytes);
+    const { version } = await client.push({ model: 'expiring', modelType: 't', datasetVersion: 'd', files: [{ file, path: 'm.bin' }] });
+    expect(version.status).toBe('READY');
+    expect(proxy.faults).toMatchObject({ status503: 1, resets: 1 });
+    const history = await client.auditEvents({ modelName: 'expiring', action: 'UPLOAD_URLS_ISSUED' });
+    expect(history.totalCount).toBe(1); // the fresh URLs, issued by createUploadUrls
+    const { files } = await client.pull({ model: 'expiring', ref: version.id, dir: join(dataDir, 'out') });
+    expect(readFileSync(files[0]!).equals(bytes)).toBe(true);
+  }, 60_000);
+});
