@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConflictError, ForbiddenError, RegistryClientError, VersionFailedError } from './errors.js';
+import { ConflictError, ForbiddenError, NetworkError, RegistryClientError, VersionFailedError } from './errors.js';
 import {
   CompleteModelVersionUploadDocument, CreateUploadUrlsDocument, ModelVersionDocument, RegisterModelVersionDocument, type RegisterModelVersionInput, type VersionSummaryFragment,
 } from './generated/graphql.js';
@@ -97,13 +97,15 @@ export async function push(t: Transport, o: PushOptions): Promise<PushResult> {
         o.onProgress?.({ phase: 'upload', bytes: n });
       });
     };
+    const expiring = () => Date.parse(urls.get(path)!.expiresAt) <= Date.now() + 1000;
     await withRetries(async () => {
-      const url = urls.get(path)!;
+      // Never a try with a URL that has expired (a long push, or its retries): fresh URLs first.
+      if (expiring()) await refresh();
       try {
         await put();
       } catch (err) {
-        // Refused because the URL expired (a long push, or its retries): fresh URLs, and at once another try.
-        if (!(err instanceof ForbiddenError) || Date.parse(url.expiresAt) > Date.now() + 5000) throw err;
+        // Refused (403, or the connection closed on a refused body) because the URL expired meanwhile: once more at once.
+        if (!(err instanceof ForbiddenError || err instanceof NetworkError) || !expiring()) throw err;
         await refresh();
         await put();
       }

@@ -148,7 +148,7 @@ describe('TypeScript client, upload URLs expiring during retries', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'registry-client-ttl-'));
     proxy = await startFlakyProxy();
-    server = await startServerProcess({ REGISTRY_DATA_DIR: dataDir, REGISTRY_ADMIN_TOKEN: token, REGISTRY_PUBLIC_URL: proxy.url, REGISTRY_UPLOAD_URL_TTL_SECONDS: '1' });
+    server = await startServerProcess({ REGISTRY_DATA_DIR: dataDir, REGISTRY_ADMIN_TOKEN: token, REGISTRY_PUBLIC_URL: proxy.url, REGISTRY_UPLOAD_URL_TTL_SECONDS: '3' });
     proxy.target = server.url;
   }, 60_000);
   afterAll(async () => {
@@ -158,7 +158,7 @@ describe('TypeScript client, upload URLs expiring during retries', () => {
   });
 
   it('fetches fresh upload URLs when the retries outlast them, and completes the version', async () => {
-    // 503, then a cut connection, each followed by 0.75-3 s of backoff: the 1-second URL has expired by the third try.
+    // 503, then a cut connection, each followed by 0.75-3 s of backoff: the 3-second URL is about to expire (or has) by the third try.
     const client = new RegistryClient({ url: server.url, token, retry: { baseDelayMs: 1500, attempts: 5 } });
     const bytes = randomBytes(256 * 1024);
     const file = join(dataDir, 'expiring.bin');
@@ -167,7 +167,7 @@ describe('TypeScript client, upload URLs expiring during retries', () => {
     expect(version.status).toBe('READY');
     expect(proxy.faults).toMatchObject({ status503: 1, resets: 1 });
     const history = await client.auditEvents({ modelName: 'expiring', action: 'UPLOAD_URLS_ISSUED' });
-    // Fresh URLs issued by createUploadUrls: at least once (again when a busy machine outlasts 1 s once more).
+    // Fresh URLs issued by createUploadUrls: at least once (again if a busy machine outlasts the fresh ones too).
     expect(history.totalCount).toBeGreaterThanOrEqual(1);
     const { files } = await client.pull({ model: 'expiring', ref: version.id, dir: join(dataDir, 'out') });
     expect(readFileSync(files[0]!).equals(bytes)).toBe(true);
