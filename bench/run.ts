@@ -24,6 +24,7 @@ import { type WebhookFigure, measureWebhooks } from './lib/webhook-delivery.js';
 import { fmt, figureRow, ratio, table } from './lib/report.js';
 import { type AppendFigure, measureAuditAppends } from './lib/audit-appends.js';
 import { BIG_MODEL, SEED_ARTIFACT, type SeedStats, seedRegistry, verifySeed } from './lib/seed.js';
+import { type TransferFigure, measureTransfer, transferRows } from './lib/transfer.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -31,12 +32,14 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const PROFILE = argv.includes('--profile');
 const FORCE_TSX = argv.includes('--tsx');
+/** Only the push/pull transfer figures (client and CLI's TypeScript client against curl). */
+const TRANSFER_ONLY = argv.includes('--transfer');
 const scalesFlag = argv.find((a) => a.startsWith('--scales='));
 /** A compiled registry entry to run instead of building src/ (A/B measurements of a product change). */
 const REGISTRY_MAIN = argv.find((a) => a.startsWith('--registry='))?.slice('--registry='.length) ?? null;
-const unknown = argv.filter((a) => !['--quick', '--profile', '--tsx'].includes(a) && !a.startsWith('--scales=') && !a.startsWith('--registry='));
+const unknown = argv.filter((a) => !['--quick', '--profile', '--tsx', '--transfer'].includes(a) && !a.startsWith('--scales=') && !a.startsWith('--registry='));
 if (unknown.length) {
-  process.stderr.write(`unknown flag(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick] [--profile] [--tsx] [--scales=1000,10000] [--registry=path/to/main.js]\n`);
+  process.stderr.write(`unknown flag(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick] [--profile] [--tsx] [--transfer] [--scales=1000,10000] [--registry=path/to/main.js]\n`);
   process.exit(2);
 }
 
@@ -55,6 +58,8 @@ const AUTOMATION = QUICK
   ? { clients: 8, artifactBytes: 1024 * 1024, seconds: 2, aloneSeconds: 1, promoteSeconds: 1.5, maxOps: 2000, warmupOps: 1 }
   : { clients: 8, artifactBytes: 1024 * 1024, seconds: 10, aloneSeconds: 4, promoteSeconds: 5, maxOps: 5000, warmupOps: 2 };
 const VERIFY_RUNS = QUICK ? 1 : 3;
+/** Push and pull of one file through the TypeScript client, against curl of the same presigned URLs. */
+const TRANSFER = QUICK ? { sizeBytes: 16 * 2 ** 20, rounds: 2 } : { sizeBytes: 256 * 2 ** 20, rounds: 3 };
 /** Seconds per audit-append load (1, 4 and 16 writers; SQLite, and MongoDB when MONGODB_URI is set). */
 const AUDIT_APPEND_SECONDS = QUICK ? 1 : 5;
 /** Registry events: subscriber counts, writers and seconds per load. */
@@ -308,6 +313,17 @@ async function main(): Promise<void> {
   say(`Each registry server first runs every load for ${SERVER_WARMUP} s, unrecorded (JIT, page cache).`);
   say();
 
+  if (TRANSFER_ONLY) {
+    const transfer = await transferPhase(launcher);
+    reportTransfer(transfer);
+    const seconds = (Date.now() - t0) / 1000;
+    const file = join(ROOT, 'bench', 'results', `${stamp(started)}-transfer${QUICK ? '-quick' : ''}.json`);
+    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+    writeFileSync(file, `${JSON.stringify({ schema: 1, mode: QUICK ? 'transfer-quick' : 'transfer', startedAt: started.toISOString(), durationSeconds: Math.round(seconds), source: { gitCommit, uncommittedChangesUnderSrc: dirty }, transfer, valid: transfer.errors.length === 0, table: printed.join('\n') }, null, 2)}\n`);
+    say(`Done in ${Math.round(seconds)} s. Results: ${file.slice(ROOT.length + 1)}`);
+    return;
+  }
+
   // 1. The first registry, seeded to the first scale: its productionModel answer feeds the shape ceiling.
   const dataDir = tempDir('registry-bench-');
   const db = join(dataDir, 'registry.db');
@@ -379,6 +395,9 @@ async function main(): Promise<void> {
     runAutomation(graphqlClient(autoServer.url, TOKEN), autoServer, AUTOMATION));
   await stopChild(autoServer);
   rmSync(join(autoDir, 'artifacts'), { recursive: true, force: true });
+
+  // 2b. Push and pull of one large file: the TypeScript client against curl of the same presigned URLs.
+  const transfer = await transferPhase(launcher);
 
   // 3. Other backends, when configured.
   const backends: BackendResult[] = [];
@@ -491,7 +510,35 @@ async function main(): Promise<void> {
   }
   await stopChild(writer);
   await stopChild(listener);
-  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart, auditAppends, events, webhooks });
+  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart, auditAppends, events, webhooks, transfer });
+}
+
+/** A registry of its own (embedded store, local artifact directory) for the transfer figures. */
+async function transferPhase(launcher: RegistryLauncher): Promise<TransferFigure> {
+  progress(`transfer: push and pull of ${TRANSFER.sizeBytes / 2 ** 20} MiB, TypeScript client and curl, ${TRANSFER.rounds} rounds`);
+  const dir = tempDir('registry-bench-transfer-');
+  const server = await startRegistry(launcher, join(dir, 'data'));
+  try {
+    return await measureTransfer({ url: server.url, token: TOKEN, dir, ...TRANSFER, progress });
+  } finally {
+    await stopChild(server);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const transferTarget = (t: TransferFigure): Target => {
+  const x = ratio(t.clientPull, t.curlGet);
+  return { name: 'pull with the TypeScript client', goal: '≥ 0.80 × curl GET of the same presigned URL (MiB/s)', value: x === null ? 'not measured' : `${x.toFixed(2)} (${t.clientPull.toFixed(0)} vs ${t.curlGet.toFixed(0)} MiB/s, ${t.sizeMiB} MiB)`, pass: x === null ? null : x >= 0.8 };
+};
+
+function reportTransfer(t: TransferFigure): void {
+  say();
+  say(`Transfer: one ${t.sizeMiB} MiB file, embedded store (the registry serves its own signed URLs); medians of ${t.rounds} rounds, client and curl alternating`);
+  say(table(['figure', 'MiB/s', '÷ curl', 'CPU ms/MiB'], transferRows(t)));
+  say('CPU ms/MiB: user + system time of curl, or of the benchmark process (the client), per MiB moved; the client also hashes every byte.');
+  for (const e of t.errors) say(`(!) transfer error: ${e}`);
+  const target = transferTarget(t);
+  say(`${target.pass === null ? 'n/a' : target.pass ? 'PASS' : 'MISS'}  ${target.name}: ${target.goal}; measured ${target.value}`);
 }
 
 // ---------------------------------------------------------------- report
@@ -523,6 +570,7 @@ function report(r: {
   auditAppends: AppendFigure[];
   events: EventsFigure[];
   webhooks: WebhookFigure[];
+  transfer: TransferFigure;
 }): void {
   const { ceilings: c, scales } = r;
   const head = ['figure', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'other CPU %', '÷ node:http', '÷ apollo{hello}', '÷ apollo(shape)'];
@@ -596,6 +644,8 @@ function report(r: {
   if (r.automationBackgroundPct !== null) say(`Other processes used ${r.automationBackgroundPct.toFixed(0)} % of the cores during the automation phase.`);
   for (const e of [...a.registration.errors, ...a.registrationAlone.errors, ...a.promote.errors]) say(`(!) automation error: ${e}`);
 
+  reportTransfer(r.transfer);
+
   // Backends.
   say();
   say('Stores: embedded (SQLite file + local artifact directory) measured above.');
@@ -642,11 +692,13 @@ function report(r: {
       pass: x === null ? null : x <= 1.2,
     });
   }
+  targets.push(transferTarget(r.transfer));
   targets.push({ name: 'registration with 1 MiB upload', goal: 'p50 < 50 ms (embedded store)', value: `${fmt.ms(a.registration.p50)} ms`, pass: a.registration.p50 < 50 });
   const invalid = problems.length > 0 || a.registration.errors.length > 0 || a.promote.errors.length > 0
     || r.auditAppends.some((f) => f.errors.length > 0 || !f.chainValid)
     || r.events.some((f) => f.errors.length > 0 || f.broken > 0)
-    || r.webhooks.some((f) => f.errors.length > 0 || f.broken > 0);
+    || r.webhooks.some((f) => f.errors.length > 0 || f.broken > 0)
+    || r.transfer.errors.length > 0;
   say();
   say('Targets');
   say(table(['', 'target', 'goal', 'measured'], targets.map((t) => [t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS', t.name, t.goal, t.value]), 4));
@@ -702,6 +754,7 @@ function report(r: {
     auditAppends: r.auditAppends,
     events: r.events,
     webhooks: r.webhooks,
+    transfer: r.transfer,
     targets,
     valid: !invalid,
     notes,

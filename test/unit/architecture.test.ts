@@ -46,6 +46,9 @@ const rules: Record<string, { layers: string[]; packages: (p: string) => boolean
   // backup/: copies of an embedded data directory (the SQLite online backup API, files with sha256), used by the CLI.
   backup: { layers: ['backup'], packages: (p) => p.startsWith('node:') || p === 'better-sqlite3' },
   http: { layers: ['http', 'graphql', 'services', 'domain'], packages: (p) => !DRIVERS.some((d) => p.startsWith(d)) && p !== 'type-graphql' },
+  // client/: the public GraphQL API and HTTP routes only, never the server's own code.
+  client: { layers: ['client'], packages: (p) => p.startsWith('node:') || ['graphql', 'graphql-ws', 'ws', '@graphql-typed-document-node/core'].includes(p) },
+  cli: { layers: ['cli', 'client'], packages: (p) => p.startsWith('node:') || p === 'commander' || p === 'cli-progress' },
 };
 
 describe('architecture: imports follow the layering table', () => {
@@ -68,9 +71,9 @@ describe('architecture: imports follow the layering table', () => {
       }
     });
   }
-  it('reads process.env only in config.ts', () => {
+  it('reads process.env only in config.ts (the server) and cli/settings.ts (the CLI)', () => {
     const readers = all.filter((f) => readFileSync(f, 'utf8').includes('process.env')).map((f) => relative(src, f));
-    expect(readers.filter((f) => f !== 'config.ts' && f !== 'main.ts')).toEqual([]);
+    expect(readers.filter((f) => f !== 'config.ts' && f !== 'main.ts' && f !== 'cli/settings.ts')).toEqual([]);
   });
   it('keeps type-graphql and graphql out of services and domain', () => {
     for (const f of all.filter((x) => ['services', 'events', 'domain', 'audit'].includes(layer(x)))) {
