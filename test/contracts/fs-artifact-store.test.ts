@@ -9,12 +9,16 @@ import { fsArtifactRoutes } from '../../src/artifacts/fs-artifact.http.js';
 import { FsArtifactStore, objectKey } from '../../src/artifacts/fs-artifact.store.js';
 import { describeArtifactStore } from './artifact-store.contract.js';
 
-/** The filesystem store, its signed URLs served by a real node:http server on 127.0.0.1. */
-describeArtifactStore('FsArtifactStore (temp dir, node:http on 127.0.0.1)', async () => {
+/**
+ * The filesystem store, its signed URLs served by a real node:http server on 127.0.0.1: with
+ * encryption at rest (as the server runs it), and with REGISTRY_ENCRYPTION=off (the benchmark's ceiling).
+ */
+for (const encryptionKey of [randomBytes(32), null]) describeArtifactStore(`FsArtifactStore (temp dir, node:http on 127.0.0.1, encryption ${encryptionKey ? 'on' : 'off'})`, async () => {
   const root = await mkdtemp(join(tmpdir(), 'fs-artifacts-'));
   let base: string | null = null;
   const store = await FsArtifactStore.open({
     root,
+    encryptionKey,
     publicUrl: () => {
       if (base === null) throw new Error('server is not listening yet');
       return base;
@@ -53,7 +57,8 @@ describe('FsArtifactStore: overlapping finalize calls', () => {
   it('answers ok, or asks to try again, for every one of three overlapping calls, 20 times over', async () => {
     const root = await mkdtemp(join(tmpdir(), 'fs-overlap-'));
     try {
-      const store = await FsArtifactStore.open({ root, publicUrl: () => 'http://127.0.0.1:1' });
+      // Staging files written here as plaintext: read as files from before encryption (a header magic tells them apart).
+      const store = await FsArtifactStore.open({ root, publicUrl: () => 'http://127.0.0.1:1', encryptionKey: randomBytes(32) });
       for (let round = 0; round < 20; round++) {
         const bytes = randomBytes(256 * 1024 + round);
         const t = { modelName: 'iris', versionId: `v20260101000000_${round.toString(16).padStart(8, '0')}`, path: 'm/model.bin', sizeBytes: bytes.length, contentType: 'application/octet-stream' };

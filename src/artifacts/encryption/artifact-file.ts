@@ -1,0 +1,113 @@
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { type Readable, Transform, pipeline } from 'node:stream';
+import {
+  ArtifactIntegrityError, PlaintextLengthError, HEADER_BYTES, TAG_BYTES, chunkCount, hasMagic, keyIdOf, openingStream, parseHeader, sealedFileBytes, sealingStream,
+} from './chunked-format.js';
+
+/**
+ * How the filesystem store writes and reads artifact bytes: sealed with the master key
+ * (REGISTRY_ENCRYPTION_KEY_FILE, see docs/operations.md "Encryption at rest"), or, with no key
+ * (REGISTRY_ENCRYPTION=off, a benchmark ceiling only), as they are.
+ */
+export class ArtifactCodec {
+  private readonly keyId: Buffer | null;
+
+  constructor(private readonly masterKey: Buffer | null) {
+    this.keyId = masterKey === null ? null : keyIdOf(masterKey);
+  }
+
+  get encrypts(): boolean {
+    return this.masterKey !== null;
+  }
+
+  /** The stream to pipe an upload of exactly `plaintextBytes` bytes through before it is written. */
+  writer(plaintextBytes: number): Transform {
+    return this.masterKey === null ? exactLength(plaintextBytes) : sealingStream(this.masterKey, plaintextBytes);
+  }
+
+  /**
+   * Opens a stored artifact file for reading its plaintext. A file with the format's magic is
+   * decrypted (and refused when its key id, size or chunks do not check out); one without it is a
+   * plaintext file written before encryption was turned on, read as it is (docs: migration).
+   * Throws ENOENT errors as they are.
+   */
+  async open(file: string): Promise<ArtifactFile> {
+    const handle = await open(file, 'r');
+    let start: Buffer;
+    let diskBytes: number;
+    try {
+      diskBytes = (await handle.stat()).size;
+      start = Buffer.alloc(Math.min(HEADER_BYTES, diskBytes));
+      await handle.read(start, 0, start.length, 0);
+    } finally {
+      await handle.close();
+    }
+    if (!hasMagic(start)) return plainFile(file, diskBytes);
+    const header = parseHeader(start);
+    if (this.masterKey === null) throw new ArtifactIntegrityError('the file is encrypted, but encryption is off (REGISTRY_ENCRYPTION=off)');
+    if (!header.keyId.equals(this.keyId!)) {
+      throw new ArtifactIntegrityError(`the file is encrypted under another key (key id ${header.keyId.toString('hex')}, this server's is ${this.keyId!.toString('hex')})`);
+    }
+    if (diskBytes !== sealedFileBytes(header.plaintextBytes, header.chunkBytes)) {
+      throw new ArtifactIntegrityError(`the encrypted file has ${diskBytes} bytes, ${sealedFileBytes(header.plaintextBytes, header.chunkBytes)} were expected (truncated or extended)`);
+    }
+    const masterKey = this.masterKey;
+    return {
+      size: header.plaintextBytes,
+      encrypted: true,
+      stream(range = null, signal) {
+        const sealed = header.chunkBytes + TAG_BYTES;
+        const startByte = range?.start ?? 0;
+        const endByte = range?.end ?? header.plaintextBytes - 1;
+        const first = Math.floor(startByte / header.chunkBytes);
+        const last = header.plaintextBytes === 0 ? 0 : Math.min(Math.floor(endByte / header.chunkBytes), chunkCount(header.plaintextBytes, header.chunkBytes) - 1);
+        const from = HEADER_BYTES + first * sealed;
+        const to = Math.min(HEADER_BYTES + (last + 1) * sealed, diskBytes) - 1;
+        const raw = createReadStream(file, { start: from, end: to, highWaterMark: sealed, ...(signal ? { signal } : {}) });
+        const plain = openingStream(masterKey, header, first, last - first + 1, startByte - first * header.chunkBytes, Math.max(0, endByte - startByte + 1));
+        // Either side failing (or the reader going away) ends both.
+        return pipeline(raw, plain, () => {});
+      },
+    };
+  }
+
+  /** The plaintext size of a stored file (staged uploads are listed by it); the disk size if it cannot tell. */
+  async plaintextSize(file: string, diskBytes: number): Promise<number> {
+    try {
+      return (await this.open(file)).size;
+    } catch {
+      return diskBytes;
+    }
+  }
+}
+
+export interface ArtifactFile {
+  /** Plaintext bytes. */
+  size: number;
+  encrypted: boolean;
+  /** The plaintext, or the inclusive byte range of it; fails (ArtifactIntegrityError) rather than pass bytes that are not authentic. */
+  stream(range?: { start: number; end: number } | null, signal?: AbortSignal): Readable;
+}
+
+function plainFile(file: string, size: number): ArtifactFile {
+  return {
+    size,
+    encrypted: false,
+    stream: (range = null, signal) => createReadStream(file, { ...(range ? { start: range.start, end: range.end } : {}), ...(signal ? { signal } : {}) }),
+  };
+}
+
+/** Passes bytes on as they are, failing with PlaintextLengthError unless there are exactly `bytes`. */
+function exactLength(bytes: number): Transform {
+  let total = 0;
+  return new Transform({
+    transform(data: Buffer, _enc, done) {
+      total += data.length;
+      done(total > bytes ? new PlaintextLengthError(`body exceeds the declared ${bytes} bytes`) : null, data);
+    },
+    flush(done) {
+      done(total !== bytes ? new PlaintextLengthError(`body has ${total} bytes, ${bytes} were declared`) : null);
+    },
+  });
+}
