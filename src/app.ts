@@ -126,6 +126,7 @@ async function compose(
     if (encryptionKey === null) logger.warn('REGISTRY_ENCRYPTION=off: artifacts are written unencrypted (a benchmark setting, not for production)');
     const fsArtifacts = await FsArtifactStore.open({ root: join(dataDir, 'artifacts'), publicUrl, secret: config.signingSecret, encryptionKey });
     artifacts = fsArtifacts;
+    if (fsArtifacts.sealedFromBefore > 0) logger.info({ files: fsArtifacts.sealedFromBefore }, 'encryption at rest: artifact files written before it were encrypted in place');
     // A replayed upload URL is refused once its version is no longer waiting for files.
     const acceptsUpload = async (t: { modelName: string; versionId: string }) => {
       const version = await store.getVersion(t.versionId);

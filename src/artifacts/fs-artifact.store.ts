@@ -4,6 +4,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, PresignedRequest } from './artifact.store.js';
 import { ArtifactIntegrityError } from './encryption/chunked-format.js';
 import { ArtifactCodec } from './encryption/artifact-file.js';
+import { sealFilesFromBefore } from './encryption/legacy-migration.js';
 import { fsCheckpointNames, readFsCheckpoint, writeFsCheckpoint } from './fs-checkpoints.js';
 import { listFsStaged, removeFsStaged } from './fs-staging.js';
 import type { StagedGroup } from './artifact.store.js';
@@ -44,6 +45,8 @@ export function parseObjectKey(key: string, stage: 'uploads' | 'models'): { mode
  */
 export class FsArtifactStore implements ArtifactStore {
   readonly engine = 'filesystem';
+  /** Plaintext files from before encryption that opening the store sealed (the first start with encryption on). */
+  sealedFromBefore = 0;
 
   private constructor(
     readonly root: string,
@@ -67,7 +70,11 @@ export class FsArtifactStore implements ArtifactStore {
     const root = resolve(opts.root);
     await mkdir(root, { recursive: true });
     const secret = opts.secret ? Buffer.from(opts.secret, 'utf8') : await loadOrCreateSigningSecret(join(root, '.signing-secret'));
-    return new FsArtifactStore(root, opts.publicUrl, secret, new ArtifactCodec(opts.encryptionKey), opts.now ?? (() => new Date()));
+    const codec = new ArtifactCodec(opts.encryptionKey);
+    const sealedFromBefore = await sealFilesFromBefore(root, codec);
+    const store = new FsArtifactStore(root, opts.publicUrl, secret, codec, opts.now ?? (() => new Date()));
+    store.sealedFromBefore = sealedFromBefore;
+    return store;
   }
 
   /** The absolute file for a key; refuses anything that would leave the root. */

@@ -1,9 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { fsArtifactRoutes } from '../../src/artifacts/fs-artifact.http.js';
 import { FsArtifactStore, objectKey } from '../../src/artifacts/fs-artifact.store.js';
@@ -57,14 +60,14 @@ describe('FsArtifactStore: overlapping finalize calls', () => {
   it('answers ok, or asks to try again, for every one of three overlapping calls, 20 times over', async () => {
     const root = await mkdtemp(join(tmpdir(), 'fs-overlap-'));
     try {
-      // Staging files written here as plaintext: read as files from before encryption (a header magic tells them apart).
+      // Staging files written here as an upload writes them (sealed).
       const store = await FsArtifactStore.open({ root, publicUrl: () => 'http://127.0.0.1:1', encryptionKey: randomBytes(32) });
       for (let round = 0; round < 20; round++) {
         const bytes = randomBytes(256 * 1024 + round);
         const t = { modelName: 'iris', versionId: `v20260101000000_${round.toString(16).padStart(8, '0')}`, path: 'm/model.bin', sizeBytes: bytes.length, contentType: 'application/octet-stream' };
         const staging = store.fileFor(objectKey('uploads', t));
         await mkdir(dirname(staging), { recursive: true });
-        await writeFile(staging, bytes);
+        await pipeline(Readable.from([bytes]), store.codec.writer(bytes.length), createWriteStream(staging));
         const sha = createHash('sha256').update(bytes).digest('hex');
         const results = await Promise.allSettled([1, 2, 3].map(() => store.finalize(t, sha)));
         for (const r of results) {
@@ -72,7 +75,9 @@ describe('FsArtifactStore: overlapping finalize calls', () => {
           else expect(String(r.reason)).toMatch(/is being verified by another call; try again/);
         }
         expect(results.some((r) => r.status === 'fulfilled')).toBe(true);
-        expect((await readFile(store.fileFor(objectKey('models', t)))).equals(bytes)).toBe(true);
+        const final: Buffer[] = [];
+        for await (const c of (await store.codec.open(store.fileFor(objectKey('models', t)))).stream()) final.push(c as Buffer);
+        expect(Buffer.concat(final).equals(bytes)).toBe(true);
       }
     } finally {
       await rm(root, { recursive: true, force: true });

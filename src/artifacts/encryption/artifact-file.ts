@@ -12,9 +12,16 @@ import {
  */
 export class ArtifactCodec {
   private readonly keyId: Buffer | null;
+  /** Once every file from before encryption has been sealed (legacy-migration.ts), a plaintext file is refused. */
+  private plaintextRefused = false;
 
   constructor(private readonly masterKey: Buffer | null) {
     this.keyId = masterKey === null ? null : keyIdOf(masterKey);
+  }
+
+  /** From now on a file without the header (plaintext) is refused: with encryption on, none is left after the migration. */
+  refusePlaintext(): void {
+    if (this.masterKey !== null) this.plaintextRefused = true;
   }
 
   get encrypts(): boolean {
@@ -28,8 +35,9 @@ export class ArtifactCodec {
 
   /**
    * Opens a stored artifact file for reading its plaintext. A file with the format's magic is
-   * decrypted (and refused when its key id, size or chunks do not check out); one without it is a
-   * plaintext file written before encryption was turned on, read as it is (docs: migration).
+   * decrypted (and refused when its key id, size or chunks do not check out); one without it is
+   * read as it is with encryption off, and refused with it once the files from before encryption
+   * were sealed (legacy-migration.ts): it can only be a file put there behind the registry's back.
    * Throws ENOENT errors as they are.
    */
   async open(file: string): Promise<ArtifactFile> {
@@ -43,7 +51,10 @@ export class ArtifactCodec {
     } finally {
       await handle.close();
     }
-    if (!hasMagic(start)) return plainFile(file, diskBytes);
+    if (!hasMagic(start)) {
+      if (this.plaintextRefused) throw new ArtifactIntegrityError('the file is not encrypted (no header): it was not written by this registry');
+      return plainFile(file, diskBytes);
+    }
     const header = parseHeader(start);
     if (this.masterKey === null) throw new ArtifactIntegrityError('the file is encrypted, but encryption is off (REGISTRY_ENCRYPTION=off)');
     if (!header.keyId.equals(this.keyId!)) {
