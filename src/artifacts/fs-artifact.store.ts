@@ -1,9 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, PresignedRequest } from './artifact.store.js';
-import { ArtifactIntegrityError } from './encryption/chunked-format.js';
-import { ArtifactCodec } from './encryption/artifact-file.js';
+import { ArtifactCodec, type Digest } from './encryption/artifact-file.js';
 import { sealFilesFromBefore } from './encryption/legacy-migration.js';
 import { fsCheckpointNames, readFsCheckpoint, writeFsCheckpoint } from './fs-checkpoints.js';
 import { listFsStaged, removeFsStaged } from './fs-staging.js';
@@ -128,12 +127,12 @@ export class FsArtifactStore implements ArtifactStore {
     const final = this.fileFor(objectKey('models', t));
     for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
       // Already moved (a crash or a concurrent call after the move): only verified bytes get there.
-      const done = await this.digestIfExists(final, opts);
+      const done = await this.codec.digest(final, opts);
       if (done !== null) return outcome(mismatch(t, sha256, done));
       const callDir = join(this.verifyingDir(t), randomUUID());
       // An error or an abort (shutdown) leaves the claimed file in callDir, where the next finalize claims it again.
       const claimed = await this.claim(t, callDir);
-      const digest = claimed === null ? null : await this.digestIfExists(claimed, opts);
+      const digest = claimed === null ? null : await this.codec.digest(claimed, opts);
       if (digest === null) {
         await rm(callDir, { recursive: true, force: true });
         // Nothing to claim: never uploaded, unless a concurrent call holds (or just moved) the bytes.
@@ -222,29 +221,6 @@ export class FsArtifactStore implements ArtifactStore {
     return readFsCheckpoint(this.root, name);
   }
 
-  /**
-   * Size and sha256 of the file's plaintext (decrypted as it is read), or null when there is no
-   * file. A file that fails to decrypt (altered, truncated, another key) gets `damaged`: finalize
-   * reports it as a mismatch, never as verified.
-   */
-  private async digestIfExists(file: string, opts: FinalizeOptions = {}): Promise<Digest | null> {
-    const hash = createHash('sha256');
-    let size = 0;
-    try {
-      const opened = await this.codec.open(file);
-      for await (const chunk of opened.stream(null, opts.signal)) {
-        size += (chunk as Buffer).length;
-        hash.update(chunk as Buffer);
-        opts.onProgress?.(size);
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      if (err instanceof ArtifactIntegrityError) return { size, sha256: '', damaged: err.message };
-      throw err;
-    }
-    return { size, sha256: hash.digest('hex'), damaged: null };
-  }
-
   /** The root must be there and writable (uploads are written under tmp/ first): /readyz says so. */
   async ping(): Promise<void> {
     await stat(this.root);
@@ -257,13 +233,6 @@ export class FsArtifactStore implements ArtifactStore {
 
 function outcome(problem: string | null): FinalizeOutcome {
   return problem === null ? { ok: true } : { ok: false, reason: problem };
-}
-
-interface Digest {
-  size: number;
-  sha256: string;
-  /** Why the stored bytes could not be decrypted, or null. */
-  damaged: string | null;
 }
 
 function mismatch(t: ArtifactTarget, sha256: string, got: Digest): string | null {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { type Readable, Transform, pipeline } from 'node:stream';
@@ -83,6 +84,29 @@ export class ArtifactCodec {
     };
   }
 
+  /**
+   * Size and sha256 of the file's plaintext (decrypted as it is read), or null when there is no
+   * file. A file that fails to decrypt (altered, truncated, another key, plaintext where none may
+   * be) gets `damaged`: finalize reports it as a mismatch, never as verified.
+   */
+  async digest(file: string, opts: { signal?: AbortSignal; onProgress?: (bytes: number) => void } = {}): Promise<Digest | null> {
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      const opened = await this.open(file);
+      for await (const chunk of opened.stream(null, opts.signal)) {
+        size += (chunk as Buffer).length;
+        hash.update(chunk as Buffer);
+        opts.onProgress?.(size);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (err instanceof ArtifactIntegrityError) return { size, sha256: '', damaged: err.message };
+      throw err;
+    }
+    return { size, sha256: hash.digest('hex'), damaged: null };
+  }
+
   /** The plaintext size of a stored file (staged uploads are listed by it); the disk size if it cannot tell. */
   async plaintextSize(file: string, diskBytes: number): Promise<number> {
     try {
@@ -91,6 +115,13 @@ export class ArtifactCodec {
       return diskBytes;
     }
   }
+}
+
+export interface Digest {
+  size: number;
+  sha256: string;
+  /** Why the stored bytes could not be decrypted, or null. */
+  damaged: string | null;
 }
 
 export interface ArtifactFile {
