@@ -121,7 +121,7 @@ async function compose(
   } else {
     // Beside the database and the artifact folder, never in the database (docs/operations.md, "Encryption at rest").
     const encryptionKey = config.encryption.enabled
-      ? await loadOrCreateEncryptionKey(config.encryption.keyFile ?? join(dataDir, 'artifact-encryption.key'))
+      ? await loadOrCreateEncryptionKey(config.encryption.keyFile ?? join(dataDir, 'artifact-encryption.key'), join(dataDir, 'artifacts'))
       : null;
     if (encryptionKey === null) logger.warn('REGISTRY_ENCRYPTION=off: artifacts are written unencrypted (a benchmark setting, not for production)');
     const fsArtifacts = await FsArtifactStore.open({ root: join(dataDir, 'artifacts'), publicUrl, secret: config.signingSecret, encryptionKey });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -163,17 +163,36 @@ describe('chunked AES-256-GCM artifact format', () => {
 describe('the artifact encryption key file', () => {
   it('is created with mode 0600 holding 64 hex characters, and read back unchanged', async () => {
     const file = join(dir, 'keys', 'artifact-encryption.key');
-    const key = await loadOrCreateEncryptionKey(file);
+    const key = await loadOrCreateEncryptionKey(file, join(dir, 'no-artifacts'));
     expect(key.length).toBe(32);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(await readFile(file, 'utf8')).toBe(key.toString('hex'));
-    expect((await loadOrCreateEncryptionKey(file)).equals(key)).toBe(true);
+    expect((await loadOrCreateEncryptionKey(file, join(dir, 'no-artifacts'))).equals(key)).toBe(true);
+  });
+
+  it('is not created anew when the artifact folder already holds encrypted artifacts (a data directory restored without its key)', async () => {
+    const root = join(dir, `restored-${n++}`);
+    await mkdir(join(root, 'models', 'iris', 'v1'), { recursive: true });
+    await writeFile(join(root, 'models', 'iris', 'v1', 'plain.bin'), 'from before encryption');
+    const fresh = join(root, '..', `fresh-${n++}.key`);
+    expect((await loadOrCreateEncryptionKey(fresh, root)).length).toBe(32); // plaintext only: a key may be made
+    const sealed = await sealToFile(randomBytes(32), randomBytes(10));
+    await writeFile(join(root, 'models', 'iris', 'v1', 'model.bin'), await readFile(sealed));
+    const missing = join(root, '..', `missing-${n++}.key`);
+    const err = await loadOrCreateEncryptionKey(missing, root).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EncryptionKeyError);
+    expect((err as Error).message).toContain(`${missing} does not exist, but ${root} holds encrypted artifacts`);
+    await expect(stat(missing)).rejects.toThrow(); // and none was made
+    const marked = join(dir, `marked-${n++}`);
+    await mkdir(marked);
+    await writeFile(join(marked, '.encryption-v1'), '');
+    await expect(loadOrCreateEncryptionKey(join(dir, `k-${n++}.key`), marked)).rejects.toThrow(EncryptionKeyError);
   });
 
   it.each([['empty', ''], ['not hex', 'z'.repeat(64)], ['too short', 'ab'.repeat(16)]])('refuses a damaged key file (%s), naming it', async (_w, content) => {
     const file = join(dir, `damaged-${n++}.key`);
     await writeFile(file, content);
-    const err = await loadOrCreateEncryptionKey(file).catch((e: unknown) => e);
+    const err = await loadOrCreateEncryptionKey(file, join(dir, 'no-artifacts')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EncryptionKeyError);
     expect((err as Error).message).toContain(`${file} is damaged`);
     expect(await readFile(file, 'utf8')).toBe(content); // never replaced by a new key

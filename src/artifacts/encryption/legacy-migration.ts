@@ -7,7 +7,7 @@ import type { ArtifactCodec } from './artifact-file.js';
 import { MAGIC, hasMagic } from './chunked-format.js';
 
 /** Written once every file from before encryption is sealed; then the walk is not repeated. */
-const MARKER = '.encryption-v1';
+export const ENCRYPTED_MARKER = '.encryption-v1';
 /** The stages whose files appear whole (by rename); `tmp/` (uploads being written) is never touched. */
 const STAGES = ['models', 'uploads', 'verifying'] as const;
 
@@ -21,7 +21,7 @@ const STAGES = ['models', 'uploads', 'verifying'] as const;
  * Returns how many files were sealed.
  */
 export async function sealFilesFromBefore(root: string, codec: ArtifactCodec): Promise<number> {
-  const marker = join(root, MARKER);
+  const marker = join(root, ENCRYPTED_MARKER);
   if (!codec.encrypts) {
     await rm(marker, { force: true });
     return 0;
