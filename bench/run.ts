@@ -23,6 +23,7 @@ import { type EventsFigure, measureEvents } from './lib/events.js';
 import { type WebhookFigure, measureWebhooks } from './lib/webhook-delivery.js';
 import { fmt, figureRow, ratio, table } from './lib/report.js';
 import { type AppendFigure, measureAuditAppends } from './lib/audit-appends.js';
+import { type PullFigure, measurePullThroughput } from './lib/pull-throughput.js';
 import { BIG_MODEL, SEED_ARTIFACT, type SeedStats, seedRegistry, verifySeed } from './lib/seed.js';
 import { type TransferFigure, measureTransfer, transferRows } from './lib/transfer.js';
 
@@ -66,6 +67,10 @@ const AUDIT_APPEND_SECONDS = QUICK ? 1 : 5;
 const EVENT_SUBSCRIBERS = [1, 100] as const;
 const EVENT_WRITERS = 8;
 const EVENT_SECONDS = QUICK ? 2 : 5;
+/** Pull throughput of the embedded store, encryption at rest on and off (its ceiling): artifact size, clients, rounds, seconds per round. */
+const PULL = QUICK
+  ? { bytes: 32 * 2 ** 20, connections: 2, rounds: 2, seconds: 1 }
+  : { bytes: 256 * 2 ** 20, connections: 4, rounds: 3, seconds: 4 };
 /** Webhook delivery: webhooks per load (each one sender at a time, in sequence order). */
 const WEBHOOK_COUNTS = [1, 10] as const;
 /**
@@ -510,7 +515,15 @@ async function main(): Promise<void> {
   }
   await stopChild(writer);
   await stopChild(listener);
-  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart, auditAppends, events, webhooks, transfer });
+  // 8. Pull throughput of the embedded store: encryption at rest (the default) against REGISTRY_ENCRYPTION=off.
+  const [encrypted, plain] = [
+    await startRegistry(launcher, tempDir('registry-bench-pull-enc-')),
+    await startRegistry(launcher, tempDir('registry-bench-pull-plain-'), { env: { REGISTRY_ENCRYPTION: 'off' } }),
+  ];
+  const pulls = await measurePullThroughput({ encrypted, plain, token: TOKEN, ...PULL, progress });
+  await stopChild(encrypted);
+  await stopChild(plain);
+  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart, auditAppends, events, webhooks, transfer, pulls });
 }
 
 /** A registry of its own (embedded store, local artifact directory) for the transfer figures. */
@@ -571,6 +584,7 @@ function report(r: {
   events: EventsFigure[];
   webhooks: WebhookFigure[];
   transfer: TransferFigure;
+  pulls: PullFigure[];
 }): void {
   const { ceilings: c, scales } = r;
   const head = ['figure', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'other CPU %', '÷ node:http', '÷ apollo{hello}', '÷ apollo(shape)'];
@@ -698,7 +712,8 @@ function report(r: {
     || r.auditAppends.some((f) => f.errors.length > 0 || !f.chainValid)
     || r.events.some((f) => f.errors.length > 0 || f.broken > 0)
     || r.webhooks.some((f) => f.errors.length > 0 || f.broken > 0)
-    || r.transfer.errors.length > 0;
+    || r.transfer.errors.length > 0
+    || r.pulls.some((f) => f.errors.length > 0);
   say();
   say('Targets');
   say(table(['', 'target', 'goal', 'measured'], targets.map((t) => [t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS', t.name, t.goal, t.value]), 4));
@@ -721,6 +736,15 @@ function report(r: {
   say(table(['webhooks', 'events', 'events/s', 'p50 ms', 'p99 ms', 'in order, none missed'], r.webhooks.map((f) => [
     String(f.webhooks) + (f.errors.length ? `  (!) ${f.errors[0]}` : ''), f.events, fmt.rps(f.perSecond), fmt.ms(f.p50Ms), fmt.ms(f.p99Ms), f.broken === 0 ? 'yes' : `NO (${f.broken})`,
   ])));
+  say();
+  const [pullOn, pullOff] = [r.pulls.find((f) => f.encryption === 'on')!, r.pulls.find((f) => f.encryption === 'off')!];
+  say(`Pull throughput, embedded store: one ${PULL.bytes / 2 ** 20} MiB artifact downloaded by ${PULL.connections} clients (302 route, then the bytes), ${PULL.rounds} rounds of ${PULL.seconds} s alternating between the two servers;`);
+  say('ranges/s: 1 MiB Range requests at random offsets. off = REGISTRY_ENCRYPTION=off, the ceiling (not for production).');
+  say(table(['encryption at rest', 'MiB/s', 'server CPU ms/MiB', 'ranges/s', '÷ off (MiB/s)'], r.pulls.map((f) => [
+    f.encryption + (f.errors.length ? `  (!) ${f.errors[0]}` : ''), f.mibPerSecond.toFixed(0), f.cpuMsPerMiB === null ? 'n/a' : f.cpuMsPerMiB.toFixed(2),
+    f.rangesPerSecond.toFixed(0), (f.mibPerSecond / pullOff.mibPerSecond).toFixed(2),
+  ])));
+  say(`Encryption at rest costs ${((1 - pullOn.mibPerSecond / pullOff.mibPerSecond) * 100).toFixed(0)} % of pull throughput in this run.`);
   for (const n of notes) say(`Note: ${n}`);
   say(`Load average at the start: ${r.loadStart.map((x) => x.toFixed(2)).join(' ')}; at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}.`);
 
@@ -755,6 +779,7 @@ function report(r: {
     events: r.events,
     webhooks: r.webhooks,
     transfer: r.transfer,
+    pulls: r.pulls,
     targets,
     valid: !invalid,
     notes,

@@ -10,6 +10,7 @@ import { fsArtifactRoutes } from './artifacts/fs-artifact.http.js';
 import { FsArtifactStore } from './artifacts/fs-artifact.store.js';
 import { S3ArtifactStore } from './artifacts/s3/s3-artifact.store.js';
 import { SigningSecretError, loadOrCreateSigningSecret } from './artifacts/signing-secret.js';
+import { loadOrCreateEncryptionKey } from './artifacts/encryption/encryption-key.js';
 import { WebhookDeliveryWorker } from './events/webhooks/delivery-worker.js';
 import { SecretBox, WebhookKeyError, parseWebhookKey } from './events/webhooks/secret-box.js';
 import type { Config } from './config.js';
@@ -122,8 +123,14 @@ async function compose(
     artifacts = s3;
     closeArtifacts = () => s3.close();
   } else {
-    const fsArtifacts = await FsArtifactStore.open({ root: join(dataDir, 'artifacts'), publicUrl, secret: config.signingSecret });
+    // Beside the database and the artifact folder, never in the database (docs/operations.md, "Encryption at rest").
+    const encryptionKey = config.encryption.enabled
+      ? await loadOrCreateEncryptionKey(config.encryption.keyFile ?? join(dataDir, 'artifact-encryption.key'), join(dataDir, 'artifacts'))
+      : null;
+    if (encryptionKey === null) logger.warn('REGISTRY_ENCRYPTION=off: artifacts are written unencrypted (a benchmark setting, not for production)');
+    const fsArtifacts = await FsArtifactStore.open({ root: join(dataDir, 'artifacts'), publicUrl, secret: config.signingSecret, encryptionKey });
     artifacts = fsArtifacts;
+    if (fsArtifacts.sealedFromBefore > 0) logger.info({ files: fsArtifacts.sealedFromBefore }, 'encryption at rest: artifact files written before it were encrypted in place');
     // A replayed upload URL is refused once its version is no longer waiting for files.
     const acceptsUpload = async (t: { modelName: string; versionId: string }) => {
       const version = await store.getVersion(t.versionId);

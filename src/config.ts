@@ -31,6 +31,9 @@ const schema = z.object({
   REGISTRY_AUDIT_CHECKPOINT_EVERY_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(300),
   // Retention (docs/operations.md, "Retention and legal hold"): seven years by default.
   REGISTRY_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(2557),
+  // Encryption at rest of the embedded (filesystem) artifact store; off is a benchmark ceiling only.
+  REGISTRY_ENCRYPTION: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
+  REGISTRY_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
   REGISTRY_ASYNC_COMPLETION_BYTES: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   REGISTRY_ACCESS_DENIED_AUDIT_LIMIT: z.coerce.number().int().min(1).max(10_000).default(10),
   REGISTRY_ACCESS_DENIED_AUDIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
@@ -82,7 +85,9 @@ const schema = z.object({
     .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'must not contain "." or ".." segments')
     .optional(),
   S3_FORCE_PATH_STYLE: bool.default(false),
-  S3_SSE: z.enum(['none', 'AES256', 'aws:kms']).default('none'),
+  // Server-side encryption: AES256 unless set; none only with the acknowledgement (docs/operations.md).
+  S3_SSE: z.enum(['none', 'AES256', 'aws:kms']).optional(),
+  S3_SSE_NONE_ACKNOWLEDGED: bool.optional(),
   S3_SSE_KMS_KEY_ID: z.string().min(1).optional(),
   S3_CREATE_BUCKET: bool.default(false),
   S3_OBJECT_LOCK_MODE: z.enum(['off', 'GOVERNANCE', 'COMPLIANCE']).default('off'),
@@ -104,6 +109,24 @@ const schema = z.object({
   if (c.S3_SSE === 'aws:kms' && !c.S3_SSE_KMS_KEY_ID) {
     ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'is required when S3_SSE is aws:kms' });
   }
+  if (c.S3_BUCKET && c.S3_SSE === 'none' && c.S3_SSE_NONE_ACKNOWLEDGED !== true) {
+    ctx.addIssue({
+      code: 'custom', path: ['S3_SSE'],
+      message: 'none stores artifacts without server-side encryption; leave S3_SSE unset (AES256) or use aws:kms, or, if the bucket encrypts on its own (default bucket encryption, R2, GCS), also set S3_SSE_NONE_ACKNOWLEDGED=true',
+    });
+  }
+  if (c.S3_SSE_NONE_ACKNOWLEDGED !== undefined && c.S3_SSE !== 'none') {
+    ctx.addIssue({ code: 'custom', path: ['S3_SSE_NONE_ACKNOWLEDGED'], message: 'is only used with S3_SSE=none' });
+  }
+  if (c.S3_BUCKET && c.REGISTRY_ENCRYPTION_KEY_FILE !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['REGISTRY_ENCRYPTION_KEY_FILE'], message: 'is for the embedded artifact store; with S3_BUCKET, S3_SSE encrypts at rest' });
+  }
+  if (c.S3_BUCKET && c.REGISTRY_ENCRYPTION === 'off') {
+    ctx.addIssue({ code: 'custom', path: ['REGISTRY_ENCRYPTION'], message: 'is for the embedded artifact store; with S3_BUCKET, S3_SSE encrypts at rest' });
+  }
+  if (c.REGISTRY_ENCRYPTION === 'off' && c.REGISTRY_ENCRYPTION_KEY_FILE !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['REGISTRY_ENCRYPTION_KEY_FILE'], message: 'is set but REGISTRY_ENCRYPTION is off' });
+  }
   if (c.S3_SSE_KMS_KEY_ID && c.S3_SSE !== 'aws:kms') {
     ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'is only used with S3_SSE=aws:kms' });
   }
@@ -115,7 +138,8 @@ const schema = z.object({
     for (const name of ['S3_ENDPOINT', 'S3_PUBLIC_ENDPOINT', 'S3_PREFIX', 'S3_SSE_KMS_KEY_ID', 'S3_CONNECT_TIMEOUT_MS', 'S3_SOCKET_TIMEOUT_MS', 'S3_PING_TIMEOUT_MS', 'S3_CONDITIONAL_UPLOADS', 'S3_TRUST_STORE_CHECKSUMS'] as const) {
       if (c[name] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
     }
-    if (c.S3_SSE !== 'none') ctx.addIssue({ code: 'custom', path: ['S3_SSE'], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
+    if (c.S3_SSE !== undefined) ctx.addIssue({ code: 'custom', path: ['S3_SSE'], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
+    if (c.S3_SSE_NONE_ACKNOWLEDGED !== undefined) ctx.addIssue({ code: 'custom', path: ['S3_SSE_NONE_ACKNOWLEDGED'], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
     if (c.S3_OBJECT_LOCK_MODE !== 'off') ctx.addIssue({ code: 'custom', path: ['S3_OBJECT_LOCK_MODE'], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
     if (c.S3_CREATE_BUCKET) ctx.addIssue({ code: 'custom', path: ['S3_CREATE_BUCKET'], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
   }
@@ -160,6 +184,12 @@ export interface Config {
   readonly adminToken: string | null;
   /** REGISTRY_RETENTION_DAYS: artifacts of verified versions cannot be deleted by any API for this long after registration. */
   readonly retentionDays: number;
+  /**
+   * Encryption at rest of the embedded artifact store: the master key's file (null: the default,
+   * `<data dir>/artifact-encryption.key`, created on first start); `enabled` false only for the
+   * benchmark's ceiling (REGISTRY_ENCRYPTION=off). Not used with S3 (S3_SSE there).
+   */
+  readonly encryption: { readonly enabled: boolean; readonly keyFile: string | null };
   /** Versions whose artifacts total more bytes are verified in the background (completion answers at once). */
   readonly asyncCompletionBytes: number;
   /** The cleanup of abandoned uploads: how often it runs in the background, and the grace after the upload URLs' expiry. */
@@ -239,6 +269,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminToken: c.REGISTRY_ADMIN_TOKEN ?? null,
     asyncCompletionBytes: c.REGISTRY_ASYNC_COMPLETION_BYTES,
     retentionDays: c.REGISTRY_RETENTION_DAYS,
+    encryption: Object.freeze({ enabled: c.REGISTRY_ENCRYPTION === 'on', keyFile: c.REGISTRY_ENCRYPTION_KEY_FILE ?? null }),
     checkpoints: {
       keyFile: c.REGISTRY_AUDIT_SIGNING_KEY_FILE ?? null, everyEvents: c.REGISTRY_AUDIT_CHECKPOINT_EVERY_EVENTS, everyMs: c.REGISTRY_AUDIT_CHECKPOINT_EVERY_SECONDS * 1000,
     },
@@ -290,7 +321,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           publicEndpoint: c.S3_PUBLIC_ENDPOINT ?? null,
           prefix: (c.S3_PREFIX ?? '').replace(/^\/+|\/+$/g, ''),
           forcePathStyle: c.S3_FORCE_PATH_STYLE,
-          sse: c.S3_SSE,
+          sse: c.S3_SSE ?? 'AES256',
           kmsKeyId: c.S3_SSE_KMS_KEY_ID ?? null,
           createBucket: c.S3_CREATE_BUCKET,
           timeouts: Object.freeze({ connectMs: c.S3_CONNECT_TIMEOUT_MS ?? 5_000, idleMs: c.S3_SOCKET_TIMEOUT_MS ?? 60_000, pingMs: c.S3_PING_TIMEOUT_MS ?? 5_000 }),

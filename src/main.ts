@@ -1,5 +1,6 @@
 import { createApp } from './app.js';
 import { SigningSecretError } from './artifacts/signing-secret.js';
+import { EncryptionKeyError } from './artifacts/encryption/encryption-key.js';
 import { ConfigError, loadConfig } from './config.js';
 import { AuditSigningKeyError } from './services/checkpoints/audit-signing-key.js';
 import { WebhookKeyError } from './events/webhooks/secret-box.js';
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof SigningSecretError || err instanceof AuditSigningKeyError || err instanceof WebhookKeyError) {
+  if (err instanceof SigningSecretError || err instanceof EncryptionKeyError || err instanceof AuditSigningKeyError || err instanceof WebhookKeyError) {
     process.stderr.write(`Refusing to start: ${err.message}\n`);
     process.exit(2);
   }

@@ -1,10 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseByteRange } from './byte-range.js';
 import { reply } from './http-reply.js';
+import type { ArtifactCodec, ArtifactFile } from './encryption/artifact-file.js';
 
 /**
  * Artifacts are served from the registry's own origin, where the console lives: always as a
@@ -28,14 +27,20 @@ function attachment(file: string): string {
  * GET or HEAD of a verified artifact: the whole file, or one byte range (206, so an interrupted
  * download resumes), with its sha256 as a strong ETag when the URL was signed with it. A final
  * artifact never changes, so `If-Range` and `If-None-Match` compare with that ETag.
+ * Sizes and ranges are of the plaintext; an encrypted file is decrypted as it is sent, only the
+ * chunks a range covers, and a chunk that fails to decrypt ends the response before its bytes.
  */
-export async function sendArtifact(req: IncomingMessage, res: ServerResponse, file: string, contentType: string, sha256: string | null): Promise<true> {
-  let size: number;
+export async function sendArtifact(
+  req: IncomingMessage, res: ServerResponse, codec: ArtifactCodec, file: string, contentType: string, sha256: string | null,
+): Promise<true> {
+  let opened: ArtifactFile;
   try {
-    size = (await stat(file)).size;
-  } catch {
-    return reply(res, 404, 'no such artifact');
+    opened = await codec.open(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reply(res, 404, 'no such artifact');
+    throw err; // damaged: a 500, logged, and no byte of it served
   }
+  const size = opened.size;
   const etag = sha256 === null ? null : `"${sha256}"`;
   const headers: Record<string, string | number> = {
     ...ARTIFACT_RESPONSE_HEADERS, 'Content-Type': contentType, 'Content-Disposition': attachment(file), 'Accept-Ranges': 'bytes',
@@ -59,6 +64,6 @@ export async function sendArtifact(req: IncomingMessage, res: ServerResponse, fi
     res.end();
     return true;
   }
-  await pipeline(createReadStream(file, range === null ? {} : { start: range.start, end: range.end }), res);
+  await pipeline(opened.stream(range), res);
   return true;
 }

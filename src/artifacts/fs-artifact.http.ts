@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type FsArtifactStore, parseObjectKey } from './fs-artifact.store.js';
 import { sendArtifact } from './fs-artifact.download.js';
+import { PlaintextLengthError } from './encryption/chunked-format.js';
 import { reply } from './http-reply.js';
 import { signatureMatches } from './signed-url.js';
 
@@ -72,7 +73,7 @@ export function fsArtifactRoutes(store: FsArtifactStore, acceptsUpload: UploadGa
     } catch {
       return reply(res, 403, 'signature does not match');
     }
-    return method === 'PUT' ? receive(req, res, store, file, contentLength!, contentType) : sendArtifact(req, res, file, contentType, sha256);
+    return method === 'PUT' ? receive(req, res, store, file, contentLength!, contentType) : sendArtifact(req, res, store.codec, file, contentType, sha256);
   };
 }
 
@@ -83,8 +84,15 @@ async function receive(req: IncomingMessage, res: ServerResponse, store: FsArtif
   const tmp = join(store.root, 'tmp', randomUUID());
   await mkdir(dirname(tmp), { recursive: true });
   try {
-    await pipeline(req, createWriteStream(tmp, { flags: 'wx' }));
-    if ((await stat(tmp)).size !== length) return reply(res, 400, 'body length differs from Content-Length');
+    // Sealed as it streams in (encryption at rest): no plaintext byte reaches the disk, also in tmp/.
+    // The writer counts the body and fails on any other length than the signed one.
+    await pipeline(req, store.codec.writer(length), createWriteStream(tmp, { flags: 'wx' }));
+  } catch (err) {
+    await rm(tmp, { force: true });
+    if (err instanceof PlaintextLengthError) return reply(res, 400, 'body length differs from Content-Length');
+    throw err;
+  }
+  try {
     await mkdir(dirname(file), { recursive: true });
     await rename(tmp, file);
   } finally {

@@ -1,8 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, PresignedRequest } from './artifact.store.js';
+import { ArtifactCodec, type Digest } from './encryption/artifact-file.js';
+import { sealFilesFromBefore } from './encryption/legacy-migration.js';
 import { fsCheckpointNames, readFsCheckpoint, writeFsCheckpoint } from './fs-checkpoints.js';
 import { listFsStaged, removeFsStaged } from './fs-staging.js';
 import type { StagedGroup } from './artifact.store.js';
@@ -43,11 +44,15 @@ export function parseObjectKey(key: string, stage: 'uploads' | 'models'): { mode
  */
 export class FsArtifactStore implements ArtifactStore {
   readonly engine = 'filesystem';
+  /** Plaintext files from before encryption that opening the store sealed (the first start with encryption on). */
+  sealedFromBefore = 0;
 
   private constructor(
     readonly root: string,
     private readonly publicUrl: () => string,
     readonly secret: Buffer,
+    /** Seals every artifact byte written under the root, and opens it on the way out (encryption/). */
+    readonly codec: ArtifactCodec,
     private readonly now: () => Date,
   ) {}
 
@@ -55,12 +60,20 @@ export class FsArtifactStore implements ArtifactStore {
    * Opens the store under `root`; `publicUrl` gives the base of the registry's own HTTP server
    * (a function, because with port 0 it is known only once the server listens). The signing secret is `secret` when given, otherwise the one kept
    * in `<root>/.signing-secret`, created (32 random bytes, mode 0600) on first use.
+   * `encryptionKey`: the master key artifacts are sealed with (AES-256-GCM, chunked), or null to
+   * write them as they are (REGISTRY_ENCRYPTION=off, a benchmark ceiling only). Always explicit.
    */
-  static async open(opts: { root: string; publicUrl: () => string; secret?: string | null; now?: () => Date }): Promise<FsArtifactStore> {
+  static async open(opts: {
+    root: string; publicUrl: () => string; encryptionKey: Buffer | null; secret?: string | null; now?: () => Date;
+  }): Promise<FsArtifactStore> {
     const root = resolve(opts.root);
     await mkdir(root, { recursive: true });
     const secret = opts.secret ? Buffer.from(opts.secret, 'utf8') : await loadOrCreateSigningSecret(join(root, '.signing-secret'));
-    return new FsArtifactStore(root, opts.publicUrl, secret, opts.now ?? (() => new Date()));
+    const codec = new ArtifactCodec(opts.encryptionKey);
+    const sealedFromBefore = await sealFilesFromBefore(root, codec);
+    const store = new FsArtifactStore(root, opts.publicUrl, secret, codec, opts.now ?? (() => new Date()));
+    store.sealedFromBefore = sealedFromBefore;
+    return store;
   }
 
   /** The absolute file for a key; refuses anything that would leave the root. */
@@ -114,12 +127,12 @@ export class FsArtifactStore implements ArtifactStore {
     const final = this.fileFor(objectKey('models', t));
     for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
       // Already moved (a crash or a concurrent call after the move): only verified bytes get there.
-      const done = await digestIfExists(final, opts);
+      const done = await this.codec.digest(final, opts);
       if (done !== null) return outcome(mismatch(t, sha256, done));
       const callDir = join(this.verifyingDir(t), randomUUID());
       // An error or an abort (shutdown) leaves the claimed file in callDir, where the next finalize claims it again.
       const claimed = await this.claim(t, callDir);
-      const digest = claimed === null ? null : await digestIfExists(claimed, opts);
+      const digest = claimed === null ? null : await this.codec.digest(claimed, opts);
       if (digest === null) {
         await rm(callDir, { recursive: true, force: true });
         // Nothing to claim: never uploaded, unless a concurrent call holds (or just moved) the bytes.
@@ -189,7 +202,7 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   listStaged(): AsyncIterable<StagedGroup> {
-    return listFsStaged(this.root);
+    return listFsStaged(this.root, (file, diskBytes) => this.codec.plaintextSize(file, diskBytes));
   }
 
   removeStaged(group: StagedGroup): Promise<void> {
@@ -222,7 +235,8 @@ function outcome(problem: string | null): FinalizeOutcome {
   return problem === null ? { ok: true } : { ok: false, reason: problem };
 }
 
-function mismatch(t: ArtifactTarget, sha256: string, got: { size: number; sha256: string }): string | null {
+function mismatch(t: ArtifactTarget, sha256: string, got: Digest): string | null {
+  if (got.damaged !== null) return `artifact "${t.path}" failed to decrypt: ${got.damaged}`;
   if (got.size !== t.sizeBytes) return `artifact "${t.path}" has ${got.size} bytes, ${t.sizeBytes} were declared`;
   if (got.sha256 !== sha256) return `artifact "${t.path}" has sha256 ${got.sha256}, ${sha256} was declared`;
   return null;
@@ -242,20 +256,4 @@ async function renameIfExists(from: string, to: string): Promise<boolean> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     return false;
   }
-}
-
-async function digestIfExists(file: string, opts: FinalizeOptions = {}): Promise<{ size: number; sha256: string } | null> {
-  const hash = createHash('sha256');
-  let size = 0;
-  try {
-    for await (const chunk of createReadStream(file, { signal: opts.signal })) {
-      size += (chunk as Buffer).length;
-      hash.update(chunk as Buffer);
-      opts.onProgress?.(size);
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  return { size, sha256: hash.digest('hex') };
 }

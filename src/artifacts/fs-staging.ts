@@ -9,9 +9,9 @@ import { groupConsecutive } from './staging.js';
  * finish) and `tmp/<uuid>` (an upload cut off mid-body). Listed in key order, grouped by version
  * (a `tmp/` file is a group of its own, naming no version).
  */
-export async function* listFsStaged(root: string): AsyncIterable<StagedGroup> {
+export async function* listFsStaged(root: string, sizeOf: (file: string, diskBytes: number) => Promise<number>): AsyncIterable<StagedGroup> {
   for (const stage of ['uploads', 'verifying', 'tmp'] as const) {
-    yield* groupConsecutive(walk(root, stage), (key) => {
+    yield* groupConsecutive(walk(root, stage, sizeOf), (key) => {
       const [s, model, version] = key.split('/');
       if (s === 'tmp') return { id: key, modelName: null, versionId: null };
       return model && version ? { id: `${s}/${model}/${version}`, modelName: model, versionId: version } : null;
@@ -36,12 +36,13 @@ export async function removeFsStaged(root: string, fileFor: (key: string) => str
   }
 }
 
-async function* walk(root: string, stage: string): AsyncIterable<{ key: string; size: number; modified: Date }> {
+/** `sizeOf`: the bytes a file holds as the store counts them (the plaintext of an encrypted file). */
+async function* walk(root: string, stage: string, sizeOf: (file: string, diskBytes: number) => Promise<number>): AsyncIterable<{ key: string; size: number; modified: Date }> {
   const files: string[] = [];
   await collect(join(root, stage), files);
   for (const file of files.sort()) {
     const info = await stat(file).catch(() => null); // gone meanwhile (finalized, removed)
-    if (info?.isFile()) yield { key: relative(root, file).split(sep).join('/'), size: info.size, modified: info.mtime };
+    if (info?.isFile()) yield { key: relative(root, file).split(sep).join('/'), size: await sizeOf(file, info.size), modified: info.mtime };
   }
 }
 

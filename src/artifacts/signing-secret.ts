@@ -14,7 +14,18 @@ export class SigningSecretError extends Error {}
  * a weak or empty key would let anyone forge upload and download URLs.
  */
 export async function loadOrCreateSigningSecret(file: string): Promise<Buffer> {
-  const existing = await readSecret(file);
+  return loadOrCreateHexSecret(file, () => new SigningSecretError(
+    `${file} is damaged: it must hold exactly ${SECRET_BYTES * 2} hex characters (${SECRET_BYTES} random bytes). ` +
+      'Restore it from a backup, or delete it to make a new one (URLs already handed out then stop working).',
+  ));
+}
+
+/**
+ * 32 random bytes kept hex-encoded in `file` (mode 0600), created when absent; `damaged` makes the
+ * error for a file that is not exactly 64 hex characters. Also the artifact encryption key's file.
+ */
+export async function loadOrCreateHexSecret(file: string, damaged: () => Error): Promise<Buffer> {
+  const existing = await readSecret(file, damaged);
   if (existing !== null) return existing;
   // Written aside and synced, then hard-linked into place: link() fails if another process won
   // the race, and no reader ever sees a half-written file, also after a power cut.
@@ -26,14 +37,14 @@ export async function loadOrCreateSigningSecret(file: string): Promise<Buffer> {
     await syncDir(dirname(file));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return (await readSecret(file))!;
+    return (await readSecret(file, damaged))!;
   } finally {
     await rm(tmp, { force: true });
   }
   return secret;
 }
 
-async function readSecret(file: string): Promise<Buffer | null> {
+async function readSecret(file: string, damaged: () => Error): Promise<Buffer | null> {
   let text: string;
   try {
     text = (await readFile(file, 'utf8')).trim();
@@ -41,12 +52,7 @@ async function readSecret(file: string): Promise<Buffer | null> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  if (!HEX_SECRET.test(text)) {
-    throw new SigningSecretError(
-      `${file} is damaged: it must hold exactly ${SECRET_BYTES * 2} hex characters (${SECRET_BYTES} random bytes). ` +
-        'Restore it from a backup, or delete it to make a new one (URLs already handed out then stop working).',
-    );
-  }
+  if (!HEX_SECRET.test(text)) throw damaged();
   return Buffer.from(text, 'hex');
 }
 

@@ -78,7 +78,10 @@ describe.skipIf(process.env.MONGODB_URI)('backup and restore of an embedded regi
 
       const target = join(tempDir('registry-restored-'), 'data');
       await restoreDataDir({ backup, target });
-      restored = await startServerProcess({ ...env, REGISTRY_DATA_DIR: target, REGISTRY_AUDIT_SIGNING_KEY_FILE: join(dataDir, 'audit-signing-key.pem') });
+      // Keys are not in backups: the restored registry is given the same ones (audit signing, artifact encryption).
+      restored = await startServerProcess({
+        ...env, REGISTRY_DATA_DIR: target, REGISTRY_AUDIT_SIGNING_KEY_FILE: join(dataDir, 'audit-signing-key.pem'), REGISTRY_ENCRYPTION_KEY_FILE: join(dataDir, 'artifact-encryption.key'),
+      });
       const v = (await gql(restored, token, '{ verifyAuditLog { valid message checkpointsChecked eventsChecked } }')).verifyAuditLog;
       expect(v).toMatchObject({ valid: true });
       expect(v.checkpointsChecked).toBeGreaterThan(0);

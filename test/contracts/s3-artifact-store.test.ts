@@ -43,7 +43,7 @@ describeArtifactStore('S3ArtifactStore on s3rver (local S3 emulator, not AWS; no
 // The same contract against a real S3-compatible endpoint (AWS S3, MinIO), when one is configured.
 const real = process.env.S3_TEST_ENDPOINT;
 if (!real) {
-  console.info('[s3 contract] the real S3-compatible endpoint variant did NOT run: S3_TEST_ENDPOINT is not set (with S3_TEST_BUCKET, S3_TEST_ACCESS_KEY_ID, S3_TEST_SECRET_ACCESS_KEY, S3_TEST_REGION)');
+  console.info('[s3 contract] the real S3-compatible endpoint variant did NOT run: S3_TEST_ENDPOINT is not set (with S3_TEST_BUCKET, S3_TEST_ACCESS_KEY_ID, S3_TEST_SECRET_ACCESS_KEY, S3_TEST_REGION; S3_TEST_SSE, S3_TEST_SSE_KMS_KEY_ID for server-side encryption)');
 }
 describeArtifactStore(
   `S3ArtifactStore on the real endpoint in S3_TEST_ENDPOINT${real ? '' : ' (not set: skipped)'}`,
@@ -58,6 +58,8 @@ describeArtifactStore(
       forcePathStyle: env.S3_TEST_FORCE_PATH_STYLE !== 'false',
       prefix: `contract-tests/${Date.now()}-${randomBytes(4).toString('hex')}`,
       credentials: { accessKeyId: env.S3_TEST_ACCESS_KEY_ID!, secretAccessKey: env.S3_TEST_SECRET_ACCESS_KEY! },
+      // The MinIO-with-KMS job of the workflow runs this variant with SSE enforced by the server.
+      ...(env.S3_TEST_SSE ? { sse: env.S3_TEST_SSE as 'AES256' | 'aws:kms', kmsKeyId: env.S3_TEST_SSE_KMS_KEY_ID || null } : {}),
     });
     return { store, close: async () => store.close() };
   },

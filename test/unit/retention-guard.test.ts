@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +35,7 @@ describe('retention guard', () => {
   });
 
   it('refuses, before touching storage, to delete the bytes of a READY or ARCHIVED version not purged, or purged under retention or on hold', async () => {
-    const artifacts = await FsArtifactStore.open({ root, publicUrl: () => 'http://127.0.0.1:1' });
+    const artifacts = await FsArtifactStore.open({ root, publicUrl: () => 'http://127.0.0.1:1', encryptionKey: randomBytes(32) });
     const created = new Date('2026-01-01T00:00:00Z');
     const base: ModelVersion = { ...newVersion('kept', { createdAt: created }), number: 1, legalHold: null, purgedAt: null };
     const deps = (days: number, now = new Date('2026-06-01T00:00:00Z')) => ({ artifacts, now: () => now, settings: { retentionDays: days } as never });
