@@ -8,7 +8,8 @@ async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return EXIT.OK;
+    // A command that found something wrong without failing (audit verify) set the exit code itself.
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and --version end with exitCode 0; anything else commander refuses is a usage error.

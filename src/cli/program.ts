@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { CLI_VERSION } from './context.js';
+import { registerAdmin } from './commands/admin.js';
 import { registerAudit } from './commands/audit.js';
 import { registerCompare } from './commands/compare.js';
 import { registerHistory } from './commands/history.js';
@@ -26,7 +27,7 @@ export function buildProgram(): Command {
     .addHelpText('after', `
 Exit codes: 0 ok, 1 error, 2 usage (or input the registry refused as invalid), 3 refused by policy
 or conflict, 4 not found, 5 unauthenticated or forbidden.`);
-  for (const register of [registerPush, registerPull, registerPromote, registerRollback, registerModels, registerVersions, registerCompare, registerHistory, registerAudit, registerToken]) {
+  for (const register of [registerPush, registerPull, registerPromote, registerRollback, registerModels, registerVersions, registerCompare, registerHistory, registerAudit, registerToken, registerAdmin]) {
     register(program);
   }
   return program;

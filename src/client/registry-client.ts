@@ -3,6 +3,7 @@ import {
   ModelVersionsDocument, ModelsDocument, RegistryEventsDocument, RevokeApiTokenDocument, type Role, type SortDirection, VerifyAuditLogDocument, ViewerDocument,
 } from './generated/graphql.js';
 import { type PromoteOptions, type RollbackOptions, promote, rollback } from './deploy.js';
+import { fetchAuditExport, fetchAuditPublicKey } from './audit-export.js';
 import { fetchManifest } from './manifest.js';
 import { type PullOptions, pull } from './pull.js';
 import { type PushOptions, push } from './push.js';
@@ -29,6 +30,9 @@ export class RegistryClient {
   promote = (o: PromoteOptions) => promote(this.transport, o);
   rollback = (o: RollbackOptions) => rollback(this.transport, o);
   productionModel = (model: string, environment?: string) => productionModel(this.transport, model, environment);
+  /** The signed checkpoints and the events up to the newest of them, as JSON lines (unscoped admin), for `verifyOffline`. */
+  auditExport = () => fetchAuditExport(this.transport);
+  auditPublicKey = () => fetchAuditPublicKey(this.transport);
   watchProduction = (model: string, o?: WatchOptions) => watchProduction(this.transport, model, o);
   /** The manifest of model@ref; with `etag`, `{ notModified: true }` while it still resolves to the same version. */
   manifest = (model: string, ref: string, etag?: string | null) => fetchManifest(this.transport, model, ref, etag);

@@ -15,14 +15,15 @@ export function publicKeyRoute(res: ServerResponse, services: Services): void {
 }
 
 /**
- * GET /v1/audit/export?after=N (unscoped admins): every audit event after sequence N, ascending,
+ * GET /v1/audit/export?after=N&until=M (unscoped admins): every audit event after sequence N (and
+ * up to M included), ascending,
  * as JSON lines (one event per line, canonical JSON), streamed. GET /v1/audit/checkpoints: every
  * signed checkpoint, as stored, one per line. With the public key, the offline verifier needs nothing else.
  */
 export async function exportRoute(res: ServerResponse, services: Services, principal: Principal, url: URL, what: 'events' | 'checkpoints'): Promise<void> {
-  let after: number;
+  let range: { after: number; until: number | null };
   try {
-    after = services.auditExport.authorize(principal, url.searchParams.get('after'));
+    range = services.auditExport.authorize(principal, url.searchParams.get('after'), url.searchParams.get('until'));
   } catch (err) {
     if (!(err instanceof RegistryError)) throw err;
     const status = err.code === 'FORBIDDEN' ? 403 : err.code === 'UNAUTHENTICATED' ? 401 : 400;
@@ -32,7 +33,7 @@ export async function exportRoute(res: ServerResponse, services: Services, princ
     return;
   }
   res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-store' });
-  const lines = what === 'events' ? services.auditExport.eventLines(after) : services.auditExport.checkpointLines();
+  const lines = what === 'events' ? services.auditExport.eventLines(range) : services.auditExport.checkpointLines();
   try {
     for await (const line of lines) {
       // A client that goes away ends the wait too (then the stream stops below).

@@ -48,7 +48,8 @@ const rules: Record<string, { layers: string[]; packages: (p: string) => boolean
   http: { layers: ['http', 'graphql', 'services', 'domain'], packages: (p) => !DRIVERS.some((d) => p.startsWith(d)) && p !== 'type-graphql' },
   // client/: the public GraphQL API and HTTP routes only, never the server's own code.
   client: { layers: ['client'], packages: (p) => p.startsWith('node:') || ['graphql', 'graphql-ws', 'ws', '@graphql-typed-document-node/core'].includes(p) },
-  cli: { layers: ['cli', 'client'], packages: (p) => p.startsWith('node:') || p === 'commander' || p === 'cli-progress' },
+  // cli/ may also use backup/ (admin backup and restore, on the data directory) and audit/ (the offline verifier): neither talks to the server.
+  cli: { layers: ['cli', 'client', 'backup', 'audit'], packages: (p) => p.startsWith('node:') || p === 'commander' || p === 'cli-progress' },
 };
 
 describe('architecture: imports follow the layering table', () => {

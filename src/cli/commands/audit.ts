@@ -3,6 +3,7 @@ import type { AuditEventFieldsFragment } from '../../client/index.js';
 import { action } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { pageSize } from './models.js';
+import { exportAudit, verifyOfflineCommand } from './audit-offline.js';
 
 const line = (e: AuditEventFieldsFragment) =>
   `${String(e.sequence).padStart(6)}  ${e.occurredAt}  ${e.action.padEnd(24)} ${e.actor}${e.modelName ? `  ${e.modelName}` : ''}${e.versionId ? ` ${e.versionId}` : ''}`;
@@ -11,13 +12,25 @@ export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('the tamper-evident audit log');
   audit
     .command('verify')
-    .description('recompute the hash chain (admin); exit 1 if it is broken')
-    .action(action(async ({ client, out }) => {
+    .description('recompute the hash chain and check it against the signed checkpoints (admin); exit 1 if it is broken. '
+      + 'With --export, --checkpoints and --public-key: offline, no server and no database')
+    .option('--export <file>', 'the events as JSON lines (`audit export`, or GET /v1/audit/export)')
+    .option('--checkpoints <path>', 'a folder of checkpoint objects (<16 digits>.json, e.g. synced from <prefix>_audit/checkpoints/ of the bucket) or a JSON-lines file')
+    .option('--public-key <file>', 'the registry\'s audit public key (PEM, GET /v1/audit/public-key)')
+    .action(action(async ({ client, out }, flags: { export?: string; checkpoints?: string; publicKey?: string }) => {
+      if (flags.export || flags.checkpoints || flags.publicKey) return verifyOfflineCommand(out, flags);
       const v = await client.verifyAuditLog();
       out.result(v, () => v.valid
         ? `audit log valid: ${v.eventsChecked} events, head ${v.headHash ?? '-'}`
         : `audit log INVALID at sequence ${v.firstInvalidSequence ?? '?'}: ${v.message ?? ''} (${v.eventsChecked} events checked)`);
       if (!v.valid) process.exitCode = EXIT.ERROR;
+    }));
+  audit
+    .command('export <dir>')
+    .description('save the signed checkpoints, the events up to the newest of them, and the public key into <dir> (unscoped admin), for `audit verify --export`')
+    .action(action(async ({ client, out }, dir: string) => {
+      const saved = await exportAudit(client, dir);
+      out.result(saved, () => `saved ${saved.events} events (up to sequence ${saved.until}) and ${saved.checkpoints} checkpoints in ${dir}`);
     }));
   audit
     .command('tail')

@@ -17,21 +17,31 @@ export class AuditExportService {
     private readonly access: AccessService,
   ) {}
 
-  /** Checks the caller and the cursor before anything is streamed. */
-  authorize(principal: Actor, after: string | null): number {
+  /**
+   * Checks the caller and the range before anything is streamed: events after `after` (default 0)
+   * up to `until` included (default: the end), so that an export can stop at the newest checkpoint
+   * fetched just before it.
+   */
+  authorize(principal: Actor, after: string | null, until: string | null = null): { after: number; until: number | null } {
     this.access.check(principal, 'admin', 'export the audit log');
     this.access.requireUnscoped(principal, 'the whole audit log');
-    if (after === null || after === '') return 0;
-    if (!/^(0|[1-9][0-9]{0,15})$/.test(after)) throw new InvalidArgumentError('after', 'must be a sequence number (0 or a positive integer)');
-    return Number(after);
+    const parse = (field: string, text: string | null): number | null => {
+      if (text === null || text === '') return null;
+      if (!/^(0|[1-9][0-9]{0,15})$/.test(text)) throw new InvalidArgumentError(field, 'must be a sequence number (0 or a positive integer)');
+      return Number(text);
+    };
+    return { after: parse('after', after) ?? 0, until: parse('until', until) };
   }
 
-  /** Every event after `after`, ascending, one canonical JSON line each, read in batches. */
-  async *eventLines(after: number): AsyncIterable<string> {
-    for (let last = after; ;) {
+  /** Every event in the range, ascending, one canonical JSON line each, read in batches. */
+  async *eventLines(range: { after: number; until: number | null }): AsyncIterable<string> {
+    for (let last = range.after; ;) {
       const batch: AuditEvent[] = await this.deps.store.auditEventsAfter(last, BATCH);
+      for (const e of batch) {
+        if (range.until !== null && e.sequence > range.until) return;
+        yield canonicalJson(e);
+      }
       if (batch.length === 0) return;
-      for (const e of batch) yield canonicalJson(e);
       last = batch.at(-1)!.sequence;
     }
   }
