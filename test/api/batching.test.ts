@@ -2,6 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RegistryStore } from '../../src/stores/registry.store.js';
 import { type Harness, promote, publish, startRegistry } from '../support/api-harness.js';
 
+/**
+ * The calls the registry's background services make on their own (webhook delivery polls, the
+ * audit checkpoints' look, leases): they may land while a request is counted, and are not its reads.
+ */
+const BACKGROUND = new Set(['listWebhooks', 'webhookRedeliveries', 'advanceWebhookCursor', 'acquireLease', 'releaseLease', 'getLease', 'listAuditEvents', 'auditEventsAfter']);
+
 /** Nested fields are batched per request: the number of store reads does not grow with the page. */
 describe('per-request DataLoaders', () => {
   let h: Harness;
@@ -36,7 +42,7 @@ describe('per-request DataLoaders', () => {
     calls.length = 0;
     const data = await h.ok(history(first));
     expect(data.deploymentHistory.edges).toHaveLength(first);
-    return calls.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c]: (acc[c] ?? 0) + 1 }), {});
+    return calls.filter((c) => !BACKGROUND.has(c)).reduce<Record<string, number>>((acc, c) => ({ ...acc, [c]: (acc[c] ?? 0) + 1 }), {});
   }
 
   it('lists 50 deployments with versions, previous versions, environments and active flags in a fixed number of store reads', async () => {
