@@ -43,6 +43,7 @@ export class CheckpointService {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -91,7 +92,8 @@ export class CheckpointService {
     const record = await newestRecord(this.deps.store);
     if (record !== null && record.sequence !== this.newest?.checkpoint.sequence) this.newest = await this.ensureSigned(record, 0);
     const fresh = head.sequence - (this.newest?.checkpoint.sequence ?? 0);
-    const age = this.newest ? this.deps.now().getTime() - Date.parse(this.newest.checkpoint.createdAt) : Infinity;
+    // Time since the last checkpoint, or, before the first one, since this process started.
+    const age = this.deps.now().getTime() - (this.newest ? Date.parse(this.newest.checkpoint.createdAt) : this.startedAt);
     const due = fresh > 0 && (force || fresh >= this.settings.everyEvents || (this.settings.everyMs > 0 && age >= this.settings.everyMs));
     if (!due) return null;
     // Renewed right before writing: a process that stalled past its lease does not write.
