@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Float, Int, Query, Resolver } from 'type-graphql';
 import { LIMITS } from '../domain/limits.js';
 import type { GraphQLContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
 import { AuditEventConnection, toConnection } from './connections.js';
-import { AuditVerification, RegistryStats } from './types.js';
+import { AuditEventType, AuditVerification, RegistryStats } from './types.js';
 
 @Resolver()
 export class AuditResolver {
@@ -33,5 +33,16 @@ export class AuditResolver {
   @Query(() => RegistryStats, { description: 'Counts over the whole registry (unscoped tokens)' })
   async registryStats(@Ctx() ctx: GraphQLContext) {
     return ctx.services.queries.stats(ctx.actor);
+  }
+
+  @Query(() => [AuditEventType], {
+    description: 'Unscoped admins: the audit log in sequence order after afterSequence, at most `first` events, with no gap: a page of the export the offline verifier reads (GET /v1/audit/export streams the whole log as JSON lines)',
+  })
+  async auditExport(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('afterSequence', () => Float, { nullable: true, defaultValue: 0, description: 'The last sequence already read; 0: from the first event' }) afterSequence: number | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 1000, description: 'Page size, 1-1000' }) first: number | null,
+  ) {
+    return ctx.services.auditExport.page(ctx.actor, afterSequence ?? 0, first ?? 1000);
   }
 }

@@ -5,6 +5,8 @@ import type { AccessService } from '../access.service.js';
 import type { ServiceDeps } from '../service-deps.js';
 
 const BATCH = 500;
+/** The largest page of the GraphQL export. */
+export const PAGE_MAX = 1000;
 
 /**
  * The audit log and its signed checkpoints as an unscoped admin may take them away, for the
@@ -31,6 +33,14 @@ export class AuditExportService {
       return Number(text);
     };
     return { after: parse('after', after) ?? 0, until: parse('until', until) };
+  }
+
+  /** The GraphQL form (`auditExport`): at most `first` (1-1000) events after `after`, ascending and contiguous. */
+  async page(principal: Actor, after: number, first: number): Promise<AuditEvent[]> {
+    this.authorize(principal, null);
+    if (!Number.isSafeInteger(after) || after < 0) throw new InvalidArgumentError('afterSequence', 'must be a sequence number (0 or a positive integer)');
+    if (!Number.isInteger(first) || first < 1 || first > PAGE_MAX) throw new InvalidArgumentError('first', `must be 1 to ${PAGE_MAX}`);
+    return this.deps.store.auditEventsAfter(after, first);
   }
 
   /** Every event in the range, ascending, one canonical JSON line each, read in batches. */
