@@ -49,7 +49,8 @@ const rules: Record<string, { layers: string[]; packages: (p: string) => boolean
   // client/: the public GraphQL API and HTTP routes only, never the server's own code.
   client: { layers: ['client'], packages: (p) => p.startsWith('node:') || ['graphql', 'graphql-ws', 'ws', '@graphql-typed-document-node/core'].includes(p) },
   // cli/ may also use backup/ (admin backup and restore, on the data directory) and audit/ (the offline verifier): neither talks to the server.
-  cli: { layers: ['cli', 'client', 'backup', 'audit'], packages: (p) => p.startsWith('node:') || p === 'commander' || p === 'cli-progress' },
+  // ... and the AWS SDK for one thing: an auditor reading the checkpoint objects from the bucket with its own credentials.
+  cli: { layers: ['cli', 'client', 'backup', 'audit'], packages: (p) => p.startsWith('node:') || p === 'commander' || p === 'cli-progress' || p === '@aws-sdk/client-s3' },
 };
 
 describe('architecture: imports follow the layering table', () => {

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { verifyOffline } from '../../audit/offline-verify.js';
 import type { RegistryClient } from '../../client/index.js';
 import { EXIT, UsageError } from '../exit-codes.js';
+import { parseS3Location, readS3Checkpoints } from './s3-checkpoints.js';
 import type { Output } from '../output.js';
 
 const EXPORT_FILE = 'audit-export.jsonl';
@@ -23,10 +24,11 @@ export async function exportAudit(client: RegistryClient, dir: string): Promise<
 }
 
 /** `audit verify --export … --checkpoints … --public-key …`: no server, no database. Exit 1 when anything is wrong. */
-export async function verifyOfflineCommand(out: Output, flags: { export?: string; checkpoints?: string; publicKey?: string }): Promise<void> {
+export async function verifyOfflineCommand(out: Output, flags: { export?: string; checkpoints?: string; publicKey?: string; s3Endpoint?: string; s3Region?: string }): Promise<void> {
   if (!flags.export || !flags.checkpoints || !flags.publicKey) throw new UsageError('offline verification needs all three: --export, --checkpoints and --public-key');
   const pem = await readFile(flags.publicKey, 'utf8').catch(() => { throw new UsageError(`cannot read ${flags.publicKey}`); });
-  const checkpoints = await readCheckpoints(flags.checkpoints);
+  const s3 = parseS3Location(flags.checkpoints);
+  const checkpoints = s3 ? await readS3Checkpoints(s3, { endpoint: flags.s3Endpoint, region: flags.s3Region }) : await readCheckpoints(flags.checkpoints);
   const lines = createInterface({ input: createReadStream(flags.export), crlfDelay: Infinity });
   const v = await verifyOffline(lines, checkpoints, pem);
   out.result(v, () => v.valid

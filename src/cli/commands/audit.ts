@@ -15,9 +15,11 @@ export function registerAudit(program: Command): void {
     .description('recompute the hash chain and check it against the signed checkpoints (admin); exit 1 if it is broken. '
       + 'With --export, --checkpoints and --public-key: offline, no server and no database')
     .option('--export <file>', 'the events as JSON lines (`audit export`, or GET /v1/audit/export)')
-    .option('--checkpoints <path>', 'a folder of checkpoint objects (<16 digits>.json, e.g. synced from <prefix>_audit/checkpoints/ of the bucket) or a JSON-lines file')
+    .option('--checkpoints <path>', 'a folder of checkpoint objects (<16 digits>.json), a JSON-lines file (`audit export`), or s3://<bucket>/<S3_PREFIX> to read them from the bucket with your AWS credentials')
+    .option('--s3-endpoint <url>', 'with s3://: an S3-compatible endpoint (MinIO), path-style')
+    .option('--s3-region <region>', 'with s3://: the bucket\'s region (default us-east-1)')
     .option('--public-key <file>', 'the registry\'s audit public key (PEM, GET /v1/audit/public-key)')
-    .action(action(async ({ client, out }, flags: { export?: string; checkpoints?: string; publicKey?: string }) => {
+    .action(action(async ({ client, out }, flags: { export?: string; checkpoints?: string; publicKey?: string; s3Endpoint?: string; s3Region?: string }) => {
       if (flags.export || flags.checkpoints || flags.publicKey) return verifyOfflineCommand(out, flags);
       const v = await client.verifyAuditLog();
       out.result(v, () => v.valid
