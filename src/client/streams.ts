@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, open, writeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { type RawFailure, RawGetError, rawGet } from './raw-get.js';
 import { IntegrityError, NetworkError, RegistryClientError, codeOfStatus, errorFor } from './errors.js';
 
 const CHUNK = 1024 * 1024;
@@ -47,9 +48,14 @@ const where = (url: URL) => `${url.protocol}//${url.host}`;
 async function failure(res: http.IncomingMessage, what: string, url: URL): Promise<RegistryClientError> {
   let text = '';
   for await (const chunk of res as AsyncIterable<Buffer>) if (text.length < 2000) text += chunk.toString();
+  return failureOf(res.statusCode ?? 0, text, what, url);
+}
+
+/** A failed answer's status and body as a typed error: the registry's JSON error, or S3's XML code. */
+function failureOf(status: number, text: string, what: string, url: URL): RegistryClientError {
   const s3Code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
-  let code = codeOfStatus(res.statusCode ?? 0);
-  let message = `${what} at ${where(url)} answered HTTP ${res.statusCode}${s3Code ? ` (${s3Code})` : ''}`;
+  let code = codeOfStatus(status);
+  let message = `${what} at ${where(url)} answered HTTP ${status}${s3Code ? ` (${s3Code})` : ''}`;
   try {
     const body = JSON.parse(text) as { error?: string; code?: string };
     if (body.code) code = body.code;
@@ -57,7 +63,7 @@ async function failure(res: http.IncomingMessage, what: string, url: URL): Promi
   } catch {
     /* storage answers XML or text */
   }
-  return errorFor(code, message, res.statusCode);
+  return errorFor(code, message, status);
 }
 
 const networkError = (what: string, url: URL, err: unknown) =>
@@ -96,39 +102,36 @@ export async function downloadVerified(
   source: string, file: string, expected: { sizeBytes: number; sha256: string; path: string }, onBytes?: (n: number) => void,
 ): Promise<void> {
   const url = new URL(source);
-  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const req = requestFn(url)(url, { method: 'GET', timeout: IDLE_MS }, resolve);
-    req.once('error', (err) => reject(networkError('The download', url, err)));
-    // The socket's idle timeout also covers the body: a stalled download ends with an error, and is retried.
-    req.once('timeout', () => req.destroy(Object.assign(new Error(`idle for ${IDLE_MS / 1000} s`), { code: 'ETIMEDOUT' })));
-    req.end();
-  });
-  if ((res.statusCode ?? 0) !== 200) throw await failure(res, `The download of ${expected.path}`, url);
+  requestFn(url); // refuses anything but http(s)
+  const what = `The download of ${expected.path}`;
   // Each chunk is hashed and written as it arrives, with a synchronous write (a copy into the page
-  // cache): this costs about half the CPU per byte of a stream pipeline with asynchronous writes,
-  // which is what limits a pull on a busy machine. `wx`: never over an existing file.
+  // cache) from the socket's reused read buffer (see raw-get.ts). `wx`: never over an existing file.
   const hash = createHash('sha256');
   let received = 0;
-  const fd = await new Promise<number>((resolve, reject) => open(file, 'wx', (err, fd) => (err ? reject(err) : resolve(fd))));
+  let fd: number | null = null;
+  let failed: RawFailure | null;
   try {
-    for await (const chunk of res as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      received += chunk.length;
-      if (received > expected.sizeBytes) break; // more than registered: stop reading, refused below
-      for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at);
-      onBytes?.(chunk.length);
-    }
+    failed = await rawGet(url, IDLE_MS, {
+      onHead: (head) => {
+        if (Number(head.headers.get('content-length')) !== expected.sizeBytes) return null; // refused below, without writing
+        fd = openSync(file, 'wx');
+        return (chunk) => {
+          hash.update(chunk);
+          received += chunk.length;
+          for (let at = 0; at < chunk.length; ) at += writeSync(fd!, chunk, at);
+          onBytes?.(chunk.length);
+        };
+      },
+    });
   } catch (err) {
-    throw networkError(`The download of ${expected.path}`, url, err);
+    throw err instanceof RawGetError || (err as NodeJS.ErrnoException).code ? networkError(what, url, err) : err;
   } finally {
-    closeSync(fd);
+    if (fd !== null) closeSync(fd);
   }
+  const mismatch = (got: string) =>
+    new IntegrityError('INTEGRITY', `${expected.path}: the downloaded bytes do not match the registry's record (expected ${expected.sizeBytes} bytes with sha256 ${expected.sha256}, got ${got}); nothing was kept`);
+  if (failed?.head.status === 200) throw mismatch(`an answer of ${failed.head.headers.get('content-length')} bytes`);
+  if (failed) throw failureOf(failed.head.status, failed.body, what, url);
   const sha256 = hash.digest('hex');
-  if (received !== expected.sizeBytes || sha256 !== expected.sha256) {
-    res.destroy();
-    throw new IntegrityError(
-      'INTEGRITY',
-      `${expected.path}: the downloaded bytes do not match the registry's record (expected ${expected.sizeBytes} bytes with sha256 ${expected.sha256}, got ${received > expected.sizeBytes ? 'more than that' : `${received} bytes`} with sha256 ${sha256}); nothing was kept`,
-    );
-  }
+  if (received !== expected.sizeBytes || sha256 !== expected.sha256) throw mismatch(`${received} bytes with sha256 ${sha256}`);
 }
