@@ -10,6 +10,8 @@ export interface ApiToken {
   role: Role;
   /** null: every model; `iris`: that model; `fraud-*`: names starting with `fraud-`. */
   modelScope: string | null;
+  /** null: every environment; otherwise the only environments it may promote to, roll back or undeploy in. */
+  environments: string[] | null;
   expiresAt: Date | null;
   createdAt: Date;
   createdBy: string;
@@ -60,6 +62,13 @@ export interface Principal {
   readonly tokenId: string;
   readonly role: Role;
   readonly modelScope: string | null;
+  /** The token's environments (deployment changes only there); null or absent: every environment. */
+  readonly environments?: readonly string[] | null;
+}
+
+/** Whether a token limited to `environments` (null: all) may change deployments in `environment`. */
+export function environmentAllows(environments: readonly string[] | null | undefined, environment: string): boolean {
+  return environments == null || environments.includes(environment);
 }
 
 /** How a token appears as an actor: its name and id, never its secret. */

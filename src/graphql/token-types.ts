@@ -27,6 +27,8 @@ export class ApiTokenType {
   @Field(() => String, { description: 'A label, e.g. the pipeline that uses it' }) name!: string;
   @Field(() => TokenRole, { description: 'What it may do' }) role!: Role;
   @Field(() => String, { nullable: true, description: 'A model name, a prefix ending in "*", or null for every model' }) modelScope!: string | null;
+  @Field(() => [String], { nullable: true, description: 'The only environments it may promote to, roll back or undeploy in; null: every environment' })
+  environments!: string[] | null;
   @Field(() => DateTimeScalar, { nullable: true, description: 'When it stops working; null: never' }) expiresAt!: Date | null;
   @Field(() => DateTimeScalar, { description: 'When it was created' }) createdAt!: Date;
   @Field(() => String, { description: 'Who created it' }) createdBy!: string;
@@ -46,4 +48,6 @@ export class ViewerType {
   @Field(() => ID, { description: 'The id of the token used' }) tokenId!: string;
   @Field(() => TokenRole, { description: "The token's role" }) role!: Role;
   @Field(() => String, { nullable: true, description: "The token's model scope; null: every model" }) modelScope!: string | null;
+  @Field(() => [String], { nullable: true, description: "The environments the token may change deployments in; null: every environment" })
+  environments!: string[] | null;
 }

@@ -62,6 +62,7 @@ export class DeploymentService {
     const version = await this.deps.store.getVersion(cmd.versionId);
     if (!version) throw new NotFoundError(notFound(cmd.versionId));
     await this.access.requireById(actor, 'deploy', version.modelName, 'promote versions', notFound(cmd.versionId));
+    await this.access.requireEnvironment(actor, version.modelName, environment, 'promote');
     const input = { versionId: version.id, environment, reason, expectedCurrentVersionId: expected, policy };
     return this.idempotent.run(
       key === null ? null : { modelName: version.modelName, key, operation: 'PROMOTE', fingerprint: idempotencyFingerprint('PROMOTE', input) },
@@ -135,6 +136,7 @@ export class DeploymentService {
     const modelName = checkModelName('input.modelName', cmd.modelName);
     const environment = checkEnvironment('input.environment', cmd.environment ?? DEFAULT_ENVIRONMENT);
     const reason = checkOptionalText('input.reason', cmd.reason, LIMITS.reasonChars);
+    await this.access.requireEnvironment(actor, modelName, environment, 'roll back');
     if (cmd.toVersionId) checkVersionIdFormat('input.toVersionId', cmd.toVersionId);
     const key = checkIdempotencyKey('input.idempotencyKey', cmd.idempotencyKey);
     if (!(await this.deps.store.getModel(modelName))) throw new NotFoundError(`Model "${modelName}" does not exist`);

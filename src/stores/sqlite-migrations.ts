@@ -14,6 +14,7 @@ export function migrateSqlite(db: Database.Database, append: (draft: AuditDraft)
     addAuditRefs(db, append);
     addPrimaryMetric(db);
     addRetentionColumns(db);
+    if (!hasColumn(db, 'api_tokens', 'environments')) db.exec('ALTER TABLE api_tokens ADD COLUMN environments TEXT');
   }).immediate();
 }
 

@@ -447,9 +447,10 @@ export class SqliteRegistryStore implements RegistryStore {
       const event = this.appendInTx(audit);
       this.db
         .prepare(`INSERT INTO api_tokens (id, name, role, model_scope, expires_at, created_at, created_by, last_used_at, revoked_at, secret_hash,
-                  audit_sequence, audit_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+                  audit_sequence, audit_hash, environments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(t.id, t.name, t.role, t.modelScope, t.expiresAt?.getTime() ?? null, t.createdAt.getTime(), t.createdBy,
-          t.lastUsedAt?.getTime() ?? null, t.revokedAt?.getTime() ?? null, t.secretHash, event.sequence, event.hash);
+          t.lastUsedAt?.getTime() ?? null, t.revokedAt?.getTime() ?? null, t.secretHash, event.sequence, event.hash,
+          t.environments === null ? null : JSON.stringify(t.environments));
       return { ...t, audit: { sequence: event.sequence, hash: event.hash } };
     });
   }

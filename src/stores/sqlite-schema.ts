@@ -105,7 +105,9 @@ CREATE TABLE IF NOT EXISTS api_tokens (
   revoked_at   INTEGER,
   secret_hash  TEXT NOT NULL UNIQUE,
   audit_sequence INTEGER,
-  audit_hash     TEXT
+  audit_hash     TEXT,
+  -- JSON array of the environments it may change deployments in; NULL: every one (added by migrateSqlite to older files).
+  environments TEXT
 ) STRICT;
 
 -- Leases: one holder at a time for work that must not run twice (completing a version, background jobs).
@@ -322,7 +324,7 @@ export function rowToAudit(r: AuditRow): AuditEvent {
 export interface TokenRow {
   id: string; name: string; role: string; model_scope: string | null; expires_at: number | null; created_at: number;
   created_by: string; last_used_at: number | null; revoked_at: number | null; secret_hash: string;
-  audit_sequence: number | null; audit_hash: string | null;
+  audit_sequence: number | null; audit_hash: string | null; environments?: string | null;
 }
 
 export function rowToToken(r: TokenRow): ApiToken {
@@ -330,6 +332,7 @@ export function rowToToken(r: TokenRow): ApiToken {
   return {
     id: r.id, name: r.name, role: r.role as Role, modelScope: r.model_scope, expiresAt: date(r.expires_at), createdAt: new Date(r.created_at),
     createdBy: r.created_by, lastUsedAt: date(r.last_used_at), revokedAt: date(r.revoked_at), secretHash: r.secret_hash,
+    environments: r.environments == null ? null : (JSON.parse(r.environments) as string[]),
     audit: rowToAuditRef(r),
   };
 }

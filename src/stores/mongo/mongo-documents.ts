@@ -139,8 +139,10 @@ export interface AuditDoc extends Omit<AuditEvent, 'id' | 'details'> {
 }
 
 /** A token as stored: the domain fields with its id as `_id` (the secret is never among them). */
-export interface TokenDoc extends Pending, Omit<ApiToken, 'id' | 'audit'> {
+export interface TokenDoc extends Pending, Omit<ApiToken, 'id' | 'audit' | 'environments'> {
   _id: string;
+  /** Absent on tokens from before per-environment tokens: every environment. */
+  environments?: string[] | null;
   /** As for pointers: null until the creation's (or revocation's) audit step anchors it; absent before anchors existed. */
   audit?: AuditRef | null;
 }
@@ -287,6 +289,7 @@ export function tokenToDoc(t: NewApiToken): TokenDoc {
   return {
     _id: t.id, name: t.name, role: t.role, modelScope: t.modelScope, expiresAt: t.expiresAt, createdAt: t.createdAt,
     createdBy: t.createdBy, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt, secretHash: t.secretHash, audit: null,
+    environments: t.environments,
   };
 }
 
@@ -294,5 +297,6 @@ export function docToToken(d: TokenDoc): ApiToken {
   return {
     id: d._id, name: d.name, role: d.role, modelScope: d.modelScope, expiresAt: d.expiresAt, createdAt: d.createdAt,
     createdBy: d.createdBy, lastUsedAt: d.lastUsedAt, revokedAt: d.revokedAt, secretHash: d.secretHash, audit: d.audit ?? null,
+    environments: d.environments ?? null,
   };
 }
