@@ -9,6 +9,7 @@ import type { AuditFilter, RegistryStore } from '../../src/stores/registry.store
 import { draft, eventAt, newDeployment, newVersion, tick } from '../support/fixtures.js';
 import { describeWebhookStore } from './webhook-store.contract.js';
 import { describeRetentionStore } from './retention-store.contract.js';
+import { describeGovernanceStore } from './governance-store.contract.js';
 
 export type OpenStore = () => Promise<{ store: RegistryStore; close: () => Promise<void> }>;
 
@@ -19,6 +20,7 @@ export type OpenStore = () => Promise<{ store: RegistryStore; close: () => Promi
 export function describeRegistryStore(name: string, open: OpenStore): void {
   describeWebhookStore(name, open);
   describeRetentionStore(name, open);
+  describeGovernanceStore(name, open);
   describe(`RegistryStore contract: ${name}`, () => {
     let store: RegistryStore;
     let close: () => Promise<void>;

@@ -25,6 +25,9 @@ export const COLLECTIONS = {
   webhooks: 'webhooks',
   webhookDeliveries: 'webhook_deliveries',
   webhookRedeliveries: 'webhook_redeliveries',
+  deploymentObservations: 'deployment_observations',
+  environmentPolicies: 'environment_policies',
+  promotionRequests: 'promotion_requests',
 } as const;
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
 
@@ -33,7 +36,7 @@ export interface StoredDraft extends Omit<AuditDraft, 'details'> {
   details: string;
 }
 
-export type PendingOp = 'register' | 'transition' | 'update' | 'move' | 'refused' | 'token' | 'webhook';
+export type PendingOp = 'register' | 'transition' | 'update' | 'move' | 'refused' | 'token' | 'webhook' | 'governance';
 export type PendingPhase = 'intent' | 'committed';
 
 /**
