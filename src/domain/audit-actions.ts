@@ -26,6 +26,16 @@ export const AuditAction = {
   legalHoldReleased: 'LEGAL_HOLD_RELEASED',
   /** Written BEFORE the artifacts are deleted: a purge cut off after it is finished by purging again. */
   versionPurged: 'MODEL_VERSION_PURGED',
+  /** Governance (issue 12): what workers observe, environment policies, promotion requests. */
+  deploymentStatusReported: 'DEPLOYMENT_STATUS_REPORTED',
+  environmentPolicySet: 'ENVIRONMENT_POLICY_SET',
+  promotionRequested: 'PROMOTION_REQUESTED',
+  promotionApproved: 'PROMOTION_APPROVED',
+  promotionRejected: 'PROMOTION_REJECTED',
+  promotionCancelled: 'PROMOTION_CANCELLED',
+  promotionRequestExecuted: 'PROMOTION_REQUEST_EXECUTED',
+  promotionRequestConflict: 'PROMOTION_REQUEST_CONFLICT',
+  promotionRequestExpired: 'PROMOTION_REQUEST_EXPIRED',
 } as const;
 
 /** An audit event name the registry writes: the set is closed (the GraphQL enum AuditAction lists exactly these). */

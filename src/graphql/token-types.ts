@@ -9,15 +9,17 @@ export enum TokenRole {
   PUBLISHER = 'publisher',
   DEPLOYER = 'deployer',
   ADMIN = 'admin',
+  WORKER = 'worker',
 }
 registerEnumType(TokenRole, {
   name: 'Role',
-  description: 'Each role includes the ones before it: VIEWER < PUBLISHER < DEPLOYER < ADMIN',
+  description: 'Each role includes the ones before it: VIEWER < PUBLISHER < DEPLOYER < ADMIN. WORKER stands aside: it reads and reports deployment status',
   valuesConfig: {
     VIEWER: { description: 'Reads models, versions, deployments, audit events; downloads artifacts' },
     PUBLISHER: { description: 'Also registers, completes, updates and archives versions' },
     DEPLOYER: { description: 'Also promotes and rolls back' },
     ADMIN: { description: 'Also manages API tokens and reads token events' },
+    WORKER: { description: 'An inference worker: reads, and reports what it serves (reportDeploymentStatus); nothing else' },
   },
 });
 

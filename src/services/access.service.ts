@@ -44,6 +44,12 @@ export class AccessService {
     throw new ForbiddenError(`Forbidden: ${reason}`);
   }
 
+  /** A refusal decided by a rule outside roles and scopes (the two-person rule): ACCESS_DENIED, then FORBIDDEN. */
+  async deny(principal: Principal, modelName: string, operation: string, reason: string): Promise<never> {
+    await this.recordDenied(principal, 'deploy', modelName, operation, reason);
+    throw new ForbiddenError(`Forbidden: ${reason}`);
+  }
+
   private async recordDenied(principal: Principal, permission: Permission, modelName: string | null, operation: string, reason: string): Promise<void> {
     if (!this.denials.admit(principal.tokenId, principal.name)) return;
     const model = modelName !== null && MODEL_NAME_PATTERN.test(modelName) ? modelName : null;

@@ -11,6 +11,7 @@ import type { AccessService } from './access.service.js';
 import { type ClaimFor as Claim, IdempotentRequests, NO_KEY } from './idempotency/idempotent-requests.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 import { notFound } from './version.service.js';
+import { effectivePolicy } from './governance/policy.service.js';
 
 export interface PromoteCommand {
   versionId: string;
@@ -52,7 +53,8 @@ export class DeploymentService {
     this.idempotent = new IdempotentRequests(deps);
   }
 
-  async promote(cmd: PromoteCommand, actor: Actor): Promise<Deployment> {
+  /** `viaRequest`: the execution of an approved promotion request (the environment's approvals are met). */
+  async promote(cmd: PromoteCommand, actor: Actor, opts: { viaRequest?: boolean } = {}): Promise<Deployment> {
     checkVersionIdFormat('input.versionId', cmd.versionId);
     const environment = checkEnvironment('input.environment', cmd.environment ?? DEFAULT_ENVIRONMENT);
     const reason = checkOptionalText('input.reason', cmd.reason, LIMITS.reasonChars);
@@ -63,11 +65,19 @@ export class DeploymentService {
     if (!version) throw new NotFoundError(notFound(cmd.versionId));
     await this.access.requireById(actor, 'deploy', version.modelName, 'promote versions', notFound(cmd.versionId));
     await this.access.requireEnvironment(actor, version.modelName, environment, 'promote');
+    const envPolicy = await effectivePolicy(this.deps.store, version.modelName, environment);
+    if (envPolicy && envPolicy.requiredApprovals > 0 && !opts.viaRequest) {
+      throw new FailedPreconditionError(
+        `${environment} of "${version.modelName}" needs ${envPolicy.requiredApprovals} approval(s): ask with requestPromotion(input), then another principal approves with approvePromotion(requestId)`,
+      );
+    }
     const input = { versionId: version.id, environment, reason, expectedCurrentVersionId: expected, policy };
+    // The environment's improvement rule applies to every promotion there, whatever the caller passed.
+    const rules = [policy, envPolicy?.requireImprovement ?? null].filter((p): p is { metric: string | null; minRatio: number } => p !== null);
     return this.idempotent.run(
       key === null ? null : { modelName: version.modelName, key, operation: 'PROMOTE', fingerprint: idempotencyFingerprint('PROMOTE', input) },
       (record) => this.replay(record),
-      async (claim) => this.promoteNew(expected, version, environment, reason, policy && (await this.withMetric(policy, version.modelName)), claim, actor),
+      async (claim) => this.promoteNew(expected, version, environment, reason, await Promise.all(rules.map((r) => this.withMetric(r, version.modelName))), claim, actor),
     );
   }
 
@@ -80,7 +90,7 @@ export class DeploymentService {
 
   /** `expected`: undefined, no check; null, nothing may be deployed; an id, that version must be deployed. */
   private async promoteNew(
-    expected: string | null | undefined, version: ModelVersion, environment: string, reason: string | null, policy: ImprovementPolicy | null,
+    expected: string | null | undefined, version: ModelVersion, environment: string, reason: string | null, policies: ImprovementPolicy[],
     claim: Claim, actor: Actor,
   ): Promise<Deployment> {
     for (let attempt = 1; ; attempt++) {
@@ -101,10 +111,12 @@ export class DeploymentService {
       if (version.status !== 'READY') {
         return refuse(new FailedPreconditionError(`Version ${version.id} is ${version.status}; only READY versions can be deployed`), version.status !== 'PENDING_UPLOAD');
       }
-      if (policy) {
+      if (policies.length > 0) {
         const current = pointer ? await this.deps.store.getVersion(pointer.versionId) : null;
-        const shortfall = improvementShortfall(policy, version, current);
-        if (shortfall) return refuse(new FailedPreconditionError(`Improvement policy not met: ${shortfall}`));
+        for (const policy of policies) {
+          const shortfall = improvementShortfall(policy, version, current);
+          if (shortfall) return refuse(new FailedPreconditionError(`Improvement policy not met: ${shortfall}`));
+        }
       }
       const deployment = this.newDeployment('PROMOTE', version, environment, pointer, reason, actor, null);
       const result = await this.deps.store.moveDeploymentPointer(
@@ -115,7 +127,8 @@ export class DeploymentService {
           deploymentId: deployment.id,
           previousVersionId: deployment.previousVersionId,
           reason,
-          policy: policy ? { metric: policy.metric, minRatio: policy.minRatio } : null,
+          policy: policies[0] ? { metric: policies[0].metric, minRatio: policies[0].minRatio } : null,
+          ...(policies.length > 1 && { policies: policies.map((p) => ({ metric: p.metric, minRatio: p.minRatio })) }),
           ...keyDetail(claim),
         }),
         claim(deployment.id),
