@@ -24,7 +24,8 @@ describe('environment policies and promotion approvals', () => {
     h = await startRegistry({ REGISTRY_ACCESS_DENIED_AUDIT_LIMIT: '10000' });
     for (let i = 0; i < 5; i++) v.push(await publish(h, 'gated', { metrics: [{ name: 'roc_auc', value: 0.8 + i * 0.01 }] }));
     expect((await promote(h, v[0]!)).errors).toBeUndefined();
-    [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map(async (name) => h.as((await h.token('DEPLOYER', { name })).secret)));
+    const [a, b, c] = await Promise.all(['alice', 'bob', 'carol'].map(async (name) => h.as((await h.token('DEPLOYER', { name })).secret)));
+    [alice, bob, carol] = [a!, b!, c!];
     await h.ok(POLICY, { input: { modelName: '*', environment: 'production', requiredApprovals: 1 } });
   });
   afterAll(async () => {
