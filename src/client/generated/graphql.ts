@@ -30,6 +30,10 @@ export type AuditAction =
   | 'API_TOKEN_REVOKED'
   /** A signed audit checkpoint: it signs this very event and is stored outside the database (docs/operations.md) */
   | 'AUDIT_CHECKPOINT_WRITTEN'
+  /** An inference worker reported a new state (SERVING, FAILED, DRAINED) for a deployment on one instance; repeats of the same state are not recorded */
+  | 'DEPLOYMENT_STATUS_REPORTED'
+  /** An environment's policy (approvals, improvement rule, allowed approvers) was set for a model or for every model (*) (admin) */
+  | 'ENVIRONMENT_POLICY_SET'
   /** A version's legal hold was released (admin); details give the reason and the hold's own */
   | 'LEGAL_HOLD_RELEASED'
   /** A version was put on legal hold (admin): it cannot be archived nor purged until released; details give the reason */
@@ -52,8 +56,22 @@ export type AuditAction =
   | 'MODEL_VERSION_ROLLED_BACK'
   /** A version's description or tags changed */
   | 'MODEL_VERSION_UPDATED'
+  /** A promotion request was approved by a principal other than its requester and earlier approvers */
+  | 'PROMOTION_APPROVED'
+  /** A promotion request was cancelled; nothing was deployed */
+  | 'PROMOTION_CANCELLED'
   /** A promotion or rollback was refused (improvement policy, state); a FAILED deployment records it */
   | 'PROMOTION_REFUSED'
+  /** A promotion request was rejected (by a principal, or by the registry when its promotion was refused); nothing was deployed */
+  | 'PROMOTION_REJECTED'
+  /** A promotion into an environment that needs approvals was requested (details: the request, the version it expects live) */
+  | 'PROMOTION_REQUESTED'
+  /** A promotion request reached its approvals, but the environment had moved since the request: nothing was deployed */
+  | 'PROMOTION_REQUEST_CONFLICT'
+  /** A promotion request reached its approvals and deployed its version (details: the deployment) */
+  | 'PROMOTION_REQUEST_EXECUTED'
+  /** A promotion request passed its expiry without its approvals; recorded when next touched */
+  | 'PROMOTION_REQUEST_EXPIRED'
   /** Fresh presigned upload URLs were issued for a PENDING_UPLOAD version */
   | 'UPLOAD_URLS_ISSUED'
   /** A webhook was created (admin); details name its target's origin (scheme, host, port), never its path or query */
@@ -159,7 +177,7 @@ export type RegisterModelVersionInput = {
   training?: TrainingInfoInput | null | undefined;
 };
 
-/** Each role includes the ones before it: VIEWER < PUBLISHER < DEPLOYER < ADMIN */
+/** Each role includes the ones before it: VIEWER < PUBLISHER < DEPLOYER < ADMIN. WORKER stands aside: it reads and reports deployment status */
 export type Role =
   /** Also manages API tokens and reads token events */
   | 'ADMIN'
@@ -168,7 +186,9 @@ export type Role =
   /** Also registers, completes, updates and archives versions */
   | 'PUBLISHER'
   /** Reads models, versions, deployments, audit events; downloads artifacts */
-  | 'VIEWER';
+  | 'VIEWER'
+  /** An inference worker: reads, and reports what it serves (reportDeploymentStatus); nothing else */
+  | 'WORKER';
 
 /** A rollback: which environment, and to what */
 export type RollbackInput = {
