@@ -27,6 +27,15 @@ export interface PromoteCommand {
   idempotencyKey?: string | null;
 }
 
+export interface UndeployCommand {
+  modelName: string;
+  environment?: string | null;
+  /** That version must be live now (CONFLICT otherwise). */
+  expectedCurrentVersionId?: string | null;
+  reason?: string | null;
+  idempotencyKey?: string | null;
+}
+
 export interface RollbackCommand {
   modelName: string;
   environment?: string | null;
@@ -112,7 +121,7 @@ export class DeploymentService {
         return refuse(new FailedPreconditionError(`Version ${version.id} is ${version.status}; only READY versions can be deployed`), version.status !== 'PENDING_UPLOAD');
       }
       if (policies.length > 0) {
-        const current = pointer ? await this.deps.store.getVersion(pointer.versionId) : null;
+        const current = pointer?.versionId ? await this.deps.store.getVersion(pointer.versionId) : null;
         for (const policy of policies) {
           const shortfall = improvementShortfall(policy, version, current);
           if (shortfall) return refuse(new FailedPreconditionError(`Improvement policy not met: ${shortfall}`));
@@ -173,8 +182,9 @@ export class DeploymentService {
       throw error;
     }
     const current = await this.deployment(pointer.deploymentId);
-    const currentVersion = await this.deps.store.getVersion(pointer.versionId);
-    if (!currentVersion) throw new Error(`pointer names missing version ${pointer.versionId}`);
+    // After an undeploy the pointer names no version: the rollback puts back the one live before it.
+    const currentVersion = pointer.versionId === null ? null : await this.deps.store.getVersion(pointer.versionId);
+    if (pointer.versionId !== null && !currentVersion) throw new Error(`pointer names missing version ${pointer.versionId}`);
 
     let target: ModelVersion;
     let restored: Deployment;
@@ -196,9 +206,13 @@ export class DeploymentService {
       const base = current.action === 'ROLLBACK' && current.restoredDeploymentId ? await this.deployment(current.restoredDeploymentId) : current;
       if (!base.priorDeploymentId) {
         const error = new FailedPreconditionError(`Nothing to roll back to: ${pointer.versionId} is the first version deployed in ${environment}`);
+        if (!currentVersion) throw error;
         return this.refuse('ROLLBACK', currentVersion, environment, pointer, reason, error, actor, claim);
       }
       restored = await this.deployment(base.priorDeploymentId);
+      if (restored.versionId === null) {
+        throw new FailedPreconditionError(`Nothing to roll back to: ${environment} of "${modelName}" was empty (undeployed) before; name a version with toVersionId`);
+      }
       const v = await this.deps.store.getVersion(restored.versionId);
       if (!v) throw new Error(`deployment ${restored.id} names missing version ${restored.versionId}`);
       target = v;
@@ -229,6 +243,45 @@ export class DeploymentService {
     }
     const error = new FailedPreconditionError(`Cannot roll back to ${target.id}: it is ${result.status ?? 'gone'}`);
     return this.refuse('ROLLBACK', target, environment, pointer, reason, error, actor, claim);
+  }
+
+  /**
+   * Empties the environment: an UNDEPLOY deployment (no version), by compare-and-set on the
+   * pointer, which keeps its revision. The version taken down may then be archived; a rollback
+   * puts it back.
+   */
+  async undeploy(cmd: UndeployCommand, actor: Actor): Promise<Deployment> {
+    const modelName = checkModelName('input.modelName', cmd.modelName);
+    const environment = checkEnvironment('input.environment', cmd.environment ?? DEFAULT_ENVIRONMENT);
+    const reason = checkOptionalText('input.reason', cmd.reason, LIMITS.reasonChars);
+    const expected = cmd.expectedCurrentVersionId == null ? null : checkVersionIdFormat('input.expectedCurrentVersionId', cmd.expectedCurrentVersionId);
+    const key = checkIdempotencyKey('input.idempotencyKey', cmd.idempotencyKey);
+    await this.access.require(actor, 'deploy', modelName, 'undeploy');
+    await this.access.requireEnvironment(actor, modelName, environment, 'undeploy');
+    if (!(await this.deps.store.getModel(modelName))) throw new NotFoundError(`Model "${modelName}" does not exist`);
+    return this.idempotent.run(
+      key === null ? null : { modelName, key, operation: 'UNDEPLOY', fingerprint: idempotencyFingerprint('UNDEPLOY', { modelName, environment, reason, expected }) },
+      (record) => this.replay(record),
+      async (claim) => {
+        const pointer = await this.deps.store.getPointer(modelName, environment);
+        if (!pointer?.versionId) throw new FailedPreconditionError(`Nothing to undeploy: "${modelName}" runs nothing in ${environment}`);
+        if (expected !== null && pointer.versionId !== expected) {
+          throw new ConflictError(`${environment} of "${modelName}" runs ${pointer.versionId}, but ${expected} was expected (expectedCurrentVersionId)`);
+        }
+        const deployment: Deployment = {
+          id: randomUUID(), modelName, environment, action: 'UNDEPLOY', status: 'SUCCEEDED', versionId: null, previousVersionId: pointer.versionId,
+          reason, failureReason: null, deployedAt: this.deps.now(), deployedBy: actor.name, revision: null, priorDeploymentId: pointer.deploymentId,
+          restoredDeploymentId: null,
+        };
+        const result = await this.deps.store.moveDeploymentPointer(deployment, pointer.revision,
+          auditDraft(this.deps, actor, AuditAction.modelUndeployed, { modelName, versionId: null }, {
+            environment, deploymentId: deployment.id, previousVersionId: pointer.versionId, reason, ...keyDetail(claim),
+          }),
+          claim(deployment.id));
+        if (result.kind === 'moved') return result.deployment;
+        throw new ConflictError(`${environment} of "${modelName}" changed while undeploying; look at the deployment history and try again`);
+      },
+    );
   }
 
   private newDeployment(

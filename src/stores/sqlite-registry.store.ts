@@ -299,7 +299,8 @@ export class SqliteRegistryStore implements RegistryStore {
       const current = this.sql('SELECT * FROM pointers WHERE model_name = ? AND environment = ?')
         .get(deployment.modelName, deployment.environment) as PointerRow | undefined;
       if ((current?.revision ?? null) !== expectedRevision) return { kind: 'conflict', current: current ? rowToPointer(current) : null };
-      const status = (this.sql('SELECT status FROM versions WHERE id = ? AND model_name = ?').get(deployment.versionId, deployment.modelName) as
+      // An undeploy (no version) empties the pointer; anything else needs a READY version of the model.
+      const status = deployment.versionId === null ? 'READY' : (this.sql('SELECT status FROM versions WHERE id = ? AND model_name = ?').get(deployment.versionId, deployment.modelName) as
         | { status: VersionStatus }
         | undefined)?.status;
       if (status !== 'READY') return { kind: 'version-not-ready', status: status ?? null };

@@ -43,7 +43,7 @@ CREATE INDEX IF NOT EXISTS version_metrics_rank ON version_metrics (model_name, 
 CREATE TABLE IF NOT EXISTS pointers (
   model_name    TEXT NOT NULL,
   environment   TEXT NOT NULL,
-  version_id    TEXT NOT NULL REFERENCES versions(id),
+  version_id    TEXT REFERENCES versions(id),
   deployment_id TEXT NOT NULL,
   revision      INTEGER NOT NULL,
   audit_sequence INTEGER,
@@ -184,7 +184,7 @@ export interface VersionRow {
   id: string; model_name: string; number: number; status: string; created_at: number; doc: string; legal_hold: string | null; purged_at: number | null;
 }
 export interface PointerRow {
-  model_name: string; environment: string; version_id: string; deployment_id: string; revision: number;
+  model_name: string; environment: string; version_id: string | null; deployment_id: string; revision: number;
   audit_sequence: number | null; audit_hash: string | null;
 }
 export interface DeploymentRow {
@@ -275,7 +275,7 @@ export function rowToDeployment(r: DeploymentRow): Deployment {
     environment: r.environment,
     action: r.action as Deployment['action'],
     status: r.status as Deployment['status'],
-    versionId: r.version_id,
+    versionId: r.version_id === '' ? null : r.version_id,
     previousVersionId: r.previous_version_id,
     reason: r.reason,
     failureReason: r.failure_reason,
@@ -294,7 +294,8 @@ export function deploymentToRow(d: Deployment): Omit<DeploymentRow, 'seq'> {
     environment: d.environment,
     action: d.action,
     status: d.status,
-    version_id: d.versionId,
+    // UNDEPLOY has no version; the column predates it (NOT NULL): '' stands for none.
+    version_id: d.versionId ?? '',
     previous_version_id: d.previousVersionId,
     reason: d.reason,
     failure_reason: d.failureReason,

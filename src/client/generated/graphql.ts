@@ -38,6 +38,8 @@ export type AuditAction =
   | 'LEGAL_HOLD_RELEASED'
   /** A version was put on legal hold (admin): it cannot be archived nor purged until released; details give the reason */
   | 'LEGAL_HOLD_SET'
+  /** An environment was emptied (undeployModel): an UNDEPLOY deployment; no version is live there until the next promotion or rollback */
+  | 'MODEL_UNDEPLOYED'
   /** A model's description or primary metric changed */
   | 'MODEL_UPDATED'
   /** A version was archived */
@@ -88,7 +90,9 @@ export type DeploymentAction =
   /** promoteModelVersion: put a READY version in place */
   | 'PROMOTE'
   /** rollbackModel: put an earlier version back */
-  | 'ROLLBACK';
+  | 'ROLLBACK'
+  /** undeployModel: emptied the environment (no version; previousVersion is the one taken down) */
+  | 'UNDEPLOY';
 
 /** Whether a deployment moved the environment */
 export type DeploymentStatus =
@@ -252,14 +256,14 @@ export type PromoteModelVersionMutationVariables = Exact<{
 }>;
 
 
-export type PromoteModelVersionMutation = { promoteModelVersion: { id: string, modelName: string, environment: string, action: DeploymentAction, status: DeploymentStatus, active: boolean, reason: string | null, failureReason: string | null, deployedAt: string, deployedBy: string, version: { id: string, number: number }, previousVersion: { id: string, number: number } | null } };
+export type PromoteModelVersionMutation = { promoteModelVersion: { id: string, modelName: string, environment: string, action: DeploymentAction, status: DeploymentStatus, active: boolean, reason: string | null, failureReason: string | null, deployedAt: string, deployedBy: string, version: { id: string, number: number } | null, previousVersion: { id: string, number: number } | null } };
 
 export type RollbackModelMutationVariables = Exact<{
   input: RollbackInput;
 }>;
 
 
-export type RollbackModelMutation = { rollbackModel: { id: string, modelName: string, environment: string, action: DeploymentAction, status: DeploymentStatus, active: boolean, reason: string | null, failureReason: string | null, deployedAt: string, deployedBy: string, version: { id: string, number: number }, previousVersion: { id: string, number: number } | null } };
+export type RollbackModelMutation = { rollbackModel: { id: string, modelName: string, environment: string, action: DeploymentAction, status: DeploymentStatus, active: boolean, reason: string | null, failureReason: string | null, deployedAt: string, deployedBy: string, version: { id: string, number: number } | null, previousVersion: { id: string, number: number } | null } };
 
 export type DeploymentHistoryQueryVariables = Exact<{
   modelName: string;
@@ -269,7 +273,7 @@ export type DeploymentHistoryQueryVariables = Exact<{
 }>;
 
 
-export type DeploymentHistoryQuery = { deploymentHistory: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, modelName: string, environment: string, action: DeploymentAction, status: DeploymentStatus, active: boolean, reason: string | null, failureReason: string | null, deployedAt: string, deployedBy: string, version: { id: string, number: number }, previousVersion: { id: string, number: number } | null } }> } };
+export type DeploymentHistoryQuery = { deploymentHistory: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, modelName: string, environment: string, action: DeploymentAction, status: DeploymentStatus, active: boolean, reason: string | null, failureReason: string | null, deployedAt: string, deployedBy: string, version: { id: string, number: number } | null, previousVersion: { id: string, number: number } | null } }> } };
 
 export type DeploymentChangedSubscriptionVariables = Exact<{
   modelName: string;
@@ -277,11 +281,11 @@ export type DeploymentChangedSubscriptionVariables = Exact<{
 }>;
 
 
-export type DeploymentChangedSubscription = { deploymentChanged: { id: string, modelName: string, environment: string, action: DeploymentAction, status: DeploymentStatus, active: boolean, reason: string | null, failureReason: string | null, deployedAt: string, deployedBy: string, version: { id: string, number: number }, previousVersion: { id: string, number: number } | null } };
+export type DeploymentChangedSubscription = { deploymentChanged: { id: string, modelName: string, environment: string, action: DeploymentAction, status: DeploymentStatus, active: boolean, reason: string | null, failureReason: string | null, deployedAt: string, deployedBy: string, version: { id: string, number: number } | null, previousVersion: { id: string, number: number } | null } };
 
 export type VersionSummaryFragment = { id: string, modelName: string, number: number, status: ModelVersionStatus, failureReason: string | null, modelType: string, datasetVersion: string, description: string | null, tags: Array<string>, environments: Array<string>, createdAt: string, createdBy: string, metrics: Array<{ name: string, value: number }> };
 
-export type DeploymentFieldsFragment = { id: string, modelName: string, environment: string, action: DeploymentAction, status: DeploymentStatus, active: boolean, reason: string | null, failureReason: string | null, deployedAt: string, deployedBy: string, version: { id: string, number: number }, previousVersion: { id: string, number: number } | null };
+export type DeploymentFieldsFragment = { id: string, modelName: string, environment: string, action: DeploymentAction, status: DeploymentStatus, active: boolean, reason: string | null, failureReason: string | null, deployedAt: string, deployedBy: string, version: { id: string, number: number } | null, previousVersion: { id: string, number: number } | null };
 
 export type UploadFieldsFragment = { path: string, upload: { url: string, method: HttpMethod, expiresAt: string, headers: Array<{ name: string, value: string }> } };
 

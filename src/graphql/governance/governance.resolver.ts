@@ -10,7 +10,7 @@ import { DateTimeScalar } from '../scalars.js';
 import { DeploymentType, ModelVersionType } from '../types.js';
 import {
   DeploymentObservationType, EnvironmentPolicyType, PromotionRequestConnection, PromotionRequestType, PromotionStatusEnum,
-  ReportDeploymentStatusInput, SetEnvironmentPolicyInput,
+  ReportDeploymentStatusInput, SetEnvironmentPolicyInput, UndeployInput,
 } from './governance.types.js';
 
 /** Environment policies, promotion requests and approvals, servingAt. */
@@ -114,6 +114,14 @@ export class DeploymentObservedResolver {
   @Mutation(() => DeploymentObservationType, { description: 'An inference worker reports what it serves (worker or deployer). A report about a deployment no longer live is recorded too. Audited when the state of an instance changes.' })
   async reportDeploymentStatus(@Ctx() ctx: GraphQLContext, @Arg('input', () => ReportDeploymentStatusInput, { description: 'The deployment, the instance and its state' }) input: ReportDeploymentStatusInput): Promise<DeploymentObservation> {
     return ctx.services.governance.observed.report({ deploymentId: input.deploymentId, instance: input.instance, state: input.state, message: input.message }, ctx.actor);
+  }
+
+  @Mutation(() => DeploymentType, { description: 'Empties the environment: an UNDEPLOY deployment with no version (deployer). productionModel then answers null and the download route 404; rollbackModel puts the previous version back. Audited (MODEL_UNDEPLOYED).' })
+  async undeployModel(@Ctx() ctx: GraphQLContext, @Arg('input', () => UndeployInput, { description: 'Which environment, with an optional compare-and-set' }) input: UndeployInput): Promise<Deployment> {
+    return ctx.services.deployments.undeploy({
+      modelName: input.modelName, environment: input.environment, expectedCurrentVersionId: input.expectedCurrentVersionId, reason: input.reason,
+      idempotencyKey: input.idempotencyKey ?? null,
+    }, ctx.actor);
   }
 
   @FieldResolver(() => [DeploymentObservationType], { description: 'The latest report of each instance, newest first (at most `first`, 0-1000)' })

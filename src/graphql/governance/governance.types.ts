@@ -124,3 +124,13 @@ export class ReportDeploymentStatusInput {
   @Field(() => ObservedStateEnum, { description: 'What it does with the deployment' }) state!: ObservedStateEnum;
   @Field(() => String, { nullable: true, description: 'Free text, e.g. an error (at most 1000 characters)' }) message?: string | null;
 }
+
+@InputType({ description: 'Take a model out of an environment: nothing is live there afterwards' })
+export class UndeployInput {
+  @Field(() => String, { description: 'The model' }) modelName!: string;
+  @Field(() => String, { nullable: true, defaultValue: 'production', description: 'The environment, ^[a-z][a-z0-9-]{0,31}$' }) environment?: string | null;
+  @Field(() => ID, { nullable: true, description: 'Compare-and-set: CONFLICT unless this version is live now. Null or absent: no check' }) expectedCurrentVersionId?: string | null;
+  @Field(() => String, { nullable: true, description: 'Why, for the deployment record and the audit log' }) reason?: string | null;
+  @Field(() => String, { nullable: true, description: 'Safe retries: the same key and input within 24 h give the same deployment. Per model; 1-200 characters of A-Z a-z 0-9 . _ : -' })
+  idempotencyKey?: string | null;
+}

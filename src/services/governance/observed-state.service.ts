@@ -40,7 +40,9 @@ export class ObservedStateService {
     const [deployment] = await this.deps.store.getDeployments([cmd.deploymentId]);
     if (!deployment || !this.access.canSee(actor, deployment.modelName)) throw new NotFoundError(`Deployment ${cmd.deploymentId} does not exist`);
     await this.access.require(actor, 'report', deployment.modelName, 'report deployment status');
-    if (deployment.status !== 'SUCCEEDED') throw new FailedPreconditionError(`Deployment ${deployment.id} is ${deployment.status}: nothing was deployed to serve`);
+    if (deployment.status !== 'SUCCEEDED' || deployment.versionId === null) {
+      throw new FailedPreconditionError(`Deployment ${deployment.id} is ${deployment.action === 'UNDEPLOY' ? 'an undeploy' : deployment.status}: nothing was deployed to serve`);
+    }
     const o: DeploymentObservation = {
       deploymentId: deployment.id, modelName: deployment.modelName, environment: deployment.environment, instance: cmd.instance, state: cmd.state,
       message, reportedAt: this.deps.now(), reportedBy: actor.name,
@@ -72,6 +74,8 @@ export class ObservedStateService {
     if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new InvalidArgumentError('at', 'must be a date-time');
     this.access.requireVisible(principal, modelName);
     if (!(await this.deps.store.getModel(modelName))) throw new NotFoundError(`Model "${modelName}" does not exist`);
-    return this.deps.store.deploymentLiveAt(modelName, env, at);
+    const live = await this.deps.store.deploymentLiveAt(modelName, env, at);
+    // After an undeploy nothing was live until the next move.
+    return live?.action === 'UNDEPLOY' ? null : live;
   }
 }

@@ -50,8 +50,8 @@ export interface PendingMarker {
   op: PendingOp;
   phase: PendingPhase;
   audit: StoredDraft;
-  /** move: the version the pointer is being moved to (archive checks intents too). */
-  versionId?: string;
+  /** move: the version the pointer is being moved to (archive checks intents too); null for an undeploy. */
+  versionId?: string | null;
   /** move: the SUCCEEDED deployment to store once committed. */
   deployment?: DeploymentDoc;
   /** register, move, refused with an idempotency key: the key document this write settles (mongo-idempotency.ts). */
@@ -265,7 +265,8 @@ export function docToModel(d: ModelDoc): Model {
 
 /** Null for the placeholder of a (model, environment) that was never deployed. */
 export function docToPointer(d: PointerDoc): DeploymentPointer | null {
-  if (d.versionId === null || d.deploymentId === null || d.revision === 0) return null;
+  // An undeployed environment keeps its pointer (revision > 0) with no version.
+  if (d.deploymentId === null || d.revision === 0) return null;
   return {
     modelName: d.modelName, environment: d.environment, versionId: d.versionId, deploymentId: d.deploymentId, revision: d.revision,
     audit: d.audit ?? null,
