@@ -62,6 +62,24 @@ export function describeGovernanceStore(name: string, open: OpenStore): void {
       expect(await store.deploymentLiveAt('nobody', 'production', t(30))).toBeNull();
     });
 
+    it('an undeploy empties the pointer (no version, next revision), frees the version for archiving, and stays in the history', async () => {
+      const v = await readyVersion('empty');
+      const d1 = await deploy(v, 'production', tick());
+      const p1 = (await store.getPointer('empty', 'production'))!;
+      const undeploy = newDeployment(v, 'production', { versionId: v.id, deploymentId: d1.id }, { action: 'UNDEPLOY', versionId: null });
+      const r = await store.moveDeploymentPointer(undeploy, p1.revision, draft('MODEL_UNDEPLOYED', { modelName: 'empty' }, { environment: 'production', deploymentId: undeploy.id }));
+      expect(r.kind).toBe('moved');
+      const p2 = await store.getPointer('empty', 'production');
+      expect(p2).toMatchObject({ versionId: null, deploymentId: undeploy.id, revision: p1.revision + 1 });
+      expect(await store.pointersForVersions([v.id])).toEqual([]);
+      expect((await store.getDeployments([undeploy.id]))[0]).toMatchObject({ action: 'UNDEPLOY', versionId: null, previousVersionId: v.id, revision: 2 });
+      expect((await store.deploymentLiveAt('empty', 'production', new Date(8.64e15)))?.id).toBe(undeploy.id);
+      const archived = await store.transitionVersion(v.id, { from: ['READY'], to: 'ARCHIVED', failureReason: null, requireUndeployed: true }, draft('MODEL_VERSION_ARCHIVED'));
+      expect(archived.kind).toBe('ok');
+      // The emptied pointer moves on by compare-and-set like any other.
+      expect((await store.moveDeploymentPointer(newDeployment(v, 'production', null), p1.revision, draft('X'))).kind).toBe('conflict');
+    });
+
     it('observations: latest report per instance, a late older report changes nothing, counts by state, audit only when asked', async () => {
       const base = { deploymentId: 'd1', modelName: 'gov', environment: 'production', message: null, reportedBy: 'worker' };
       const obs = (instance: string, state: DeploymentObservation['state'], reportedAt: Date): DeploymentObservation => ({ ...base, instance, state, reportedAt });
