@@ -17,7 +17,7 @@ import {
 } from './lib/processes.js';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './lib/profile-summary.js';
 import {
-  AUDIT_EVENTS, COMPARE_VERSIONS, DEPLOYMENT_HISTORY, HELLO, MODEL_VERSIONS, PRODUCTION_MODEL, REGISTRY_STATS, VERIFY_AUDIT_LOG,
+  AUDIT_EVENTS, COMPARE_VERSIONS, DEPLOYMENT_HISTORY, HELLO, MODEL_VERSIONS, PRODUCTION_MODEL, REGISTRY_STATS, SERVING_AT, VERIFY_AUDIT_LOG,
 } from './lib/queries.js';
 import { type EventsFigure, measureEvents } from './lib/events.js';
 import { type WebhookFigure, measureWebhooks } from './lib/webhook-delivery.js';
@@ -179,10 +179,13 @@ function registrySpecs(base: string, model: string, label: string, artifact = SE
     compareVersions: gqlSpec('compareVersions', `${label} compareVersions(first: 20)`, g, COMPARE_VERSIONS, v, DASHBOARD_CONNECTIONS),
     deploymentHistory: gqlSpec('deploymentHistory', `${label} deploymentHistory(first: 50)`, g, DEPLOYMENT_HISTORY, v, DASHBOARD_CONNECTIONS),
     auditEvents: gqlSpec('auditEvents', `${label} auditEvents(first: 50)`, g, AUDIT_EVENTS, undefined, DASHBOARD_CONNECTIONS),
+    servingAt: gqlSpec('servingAt', `${label} servingAt(production, at)`, g, SERVING_AT, { ...v, at: SERVING_AT_INSTANT }, DASHBOARD_CONNECTIONS),
   };
 }
 
-const DASHBOARD_KEYS = ['modelVersions', 'compareVersions', 'deploymentHistory', 'auditEvents'] as const;
+/** An instant inside the seeded history (bench/lib/seed.ts stamps version i at 2024-01-01 + i × 30 s): servingAt descends to a middle leaf. */
+const SERVING_AT_INSTANT = '2024-01-01T04:00:00.000Z';
+const DASHBOARD_KEYS = ['modelVersions', 'compareVersions', 'deploymentHistory', 'auditEvents', 'servingAt'] as const;
 const SCALE_KEYS = ['productionModel', 'download', ...DASHBOARD_KEYS] as const;
 
 /** One request of each kind before the load: answers must be complete, the route must redirect. */
@@ -199,6 +202,9 @@ async function preflight(client: Client, model: string, artifact = SEED_ARTIFACT
     const d = await client.gql(q, key === 'auditEvents' ? undefined : { modelName: model });
     bytes[key] = JSON.stringify({ data: d }).length;
   }
+  const sa = await client.gql(SERVING_AT, { modelName: model, at: SERVING_AT_INSTANT });
+  if (!(sa.servingAt as { id?: string } | null)?.id) throw new Error(`preflight: servingAt of ${model} at ${SERVING_AT_INSTANT} found no deployment: ${JSON.stringify(sa)}`);
+  bytes.servingAt = JSON.stringify({ data: sa }).length;
   return { shape: pm.productionModel, bytes };
 }
 

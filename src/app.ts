@@ -154,6 +154,7 @@ async function compose(
       downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
       adminToken: config.adminToken,
       accessDeniedAudit: config.accessDeniedAudit,
+      promotionRequestTtlSeconds: config.promotionRequestTtlSeconds,
       asyncCompletionBytes: config.asyncCompletionBytes,
       cleanup: config.cleanup,
       checkpoints: { everyEvents: config.checkpoints.everyEvents, everyMs: config.checkpoints.everyMs },

@@ -35,6 +35,8 @@ const schema = z.object({
   REGISTRY_ENCRYPTION: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
   REGISTRY_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
   REGISTRY_ASYNC_COMPLETION_BYTES: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+  /** How long a promotion request waits for its approvals before it expires (default 7 days). */
+  REGISTRY_PROMOTION_REQUEST_TTL_SECONDS: z.coerce.number().int().min(1).max(365 * 86_400).default(7 * 86_400),
   REGISTRY_ACCESS_DENIED_AUDIT_LIMIT: z.coerce.number().int().min(1).max(10_000).default(10),
   REGISTRY_ACCESS_DENIED_AUDIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   REGISTRY_MAX_RESPONSE_NODES: z.coerce.number().int().min(1000).max(100_000_000).default(2_000_000),
@@ -198,6 +200,8 @@ export interface Config {
   readonly checkpoints: { keyFile: string | null; everyEvents: number; everyMs: number };
   /** Per token and window: ACCESS_DENIED events recorded one by one; the rest go into one summary event. */
   readonly accessDeniedAudit: { readonly limit: number; readonly windowSeconds: number };
+  /** REGISTRY_PROMOTION_REQUEST_TTL_SECONDS: a promotion request not approved by then is EXPIRED. */
+  readonly promotionRequestTtlSeconds: number;
   readonly queryLimits: { readonly maxDepth: number; readonly maxAliases: number; readonly maxDirectives: number; readonly maxCost: number; readonly maxTokens: number };
   /** Per response, counted as resolvers return: list items and leaf values, and estimated JSON bytes. */
   readonly responseLimits: { readonly maxNodes: number; readonly maxBytes: number };
@@ -275,6 +279,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     cleanup: { intervalMs: c.REGISTRY_CLEANUP_INTERVAL_SECONDS * 1000, graceSeconds: c.REGISTRY_UPLOAD_GRACE_SECONDS },
     accessDeniedAudit: Object.freeze({ limit: c.REGISTRY_ACCESS_DENIED_AUDIT_LIMIT, windowSeconds: c.REGISTRY_ACCESS_DENIED_AUDIT_WINDOW_SECONDS }),
+    promotionRequestTtlSeconds: c.REGISTRY_PROMOTION_REQUEST_TTL_SECONDS,
     mongo: c.MONGODB_URI ? Object.freeze({ uri: c.MONGODB_URI, dbName: c.MONGODB_DB, pointerReadConcern: c.MONGODB_POINTER_READ_CONCERN }) : null,
     queryLimits: Object.freeze({
       maxDepth: c.REGISTRY_MAX_QUERY_DEPTH,

@@ -45,6 +45,11 @@ export const DEPLOYMENT_HISTORY = `query DeploymentHistory($modelName: String!) 
   }
 }`;
 
+/** Incident review: which deployment was live in production at an instant (one index descent, whatever the history's length). */
+export const SERVING_AT = `query ServingAt($modelName: String!, $at: DateTime!) {
+  servingAt(modelName: $modelName, at: $at) { id action deployedAt deployedBy version { id number } }
+}`;
+
 /** Dashboard: the newest 50 audit events of the whole registry. */
 export const AUDIT_EVENTS = `query AuditEvents {
   auditEvents(first: 50) {

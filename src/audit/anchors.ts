@@ -33,6 +33,9 @@ export function tokenAnchorProblem(token: ApiToken, event: AuditEvent | null): s
   if (d.role !== token.role || (d.modelScope ?? null) !== token.modelScope || (d.expiresAt ?? null) !== expires) {
     return `${where}: role, scope or expiry differ from its audit event ${event.sequence}`;
   }
+  if (JSON.stringify(d.environments ?? null) !== JSON.stringify(token.environments ?? null)) {
+    return `${where}: its environments differ from its audit event ${event.sequence}`;
+  }
   if (d.secretFingerprint !== tokenFingerprint(token.secretHash)) return `${where}: its secret is not the one its audit event ${event.sequence} recorded`;
   return null;
 }

@@ -48,7 +48,7 @@ export class RegistryClient {
   auditEvents = async (o: { first?: number; after?: string; modelName?: string; action?: string } = {}) => (await this.request(AuditEventsDocument, o)).auditEvents;
   tokens = async () => (await this.request(ApiTokensDocument, {})).apiTokens;
   /** Not retried: a second try after a lost answer would create a second token. */
-  createToken = async (o: { name: string; role: Role; modelScope?: string; expiresAt?: string }) => (await this.request(CreateApiTokenDocument, o, false)).createApiToken;
+  createToken = async (o: { name: string; role: Role; modelScope?: string; expiresAt?: string; environments?: string[] }) => (await this.request(CreateApiTokenDocument, o, false)).createApiToken;
   revokeToken = async (id: string) => (await this.request(RevokeApiTokenDocument, { id })).revokeApiToken;
 
   /** Audit events after `afterSequence` (all when null), then each new one as it is committed, until `signal` aborts. */

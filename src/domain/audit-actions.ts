@@ -26,6 +26,18 @@ export const AuditAction = {
   legalHoldReleased: 'LEGAL_HOLD_RELEASED',
   /** Written BEFORE the artifacts are deleted: a purge cut off after it is finished by purging again. */
   versionPurged: 'MODEL_VERSION_PURGED',
+  /** Governance (issue 12): what workers observe, environment policies, promotion requests. */
+  deploymentStatusReported: 'DEPLOYMENT_STATUS_REPORTED',
+  environmentPolicySet: 'ENVIRONMENT_POLICY_SET',
+  promotionRequested: 'PROMOTION_REQUESTED',
+  promotionApproved: 'PROMOTION_APPROVED',
+  promotionRejected: 'PROMOTION_REJECTED',
+  promotionCancelled: 'PROMOTION_CANCELLED',
+  promotionRequestExecuted: 'PROMOTION_REQUEST_EXECUTED',
+  promotionRequestConflict: 'PROMOTION_REQUEST_CONFLICT',
+  promotionRequestExpired: 'PROMOTION_REQUEST_EXPIRED',
+  /** An environment was emptied: an UNDEPLOY deployment, no version live there. */
+  modelUndeployed: 'MODEL_UNDEPLOYED',
 } as const;
 
 /** An audit event name the registry writes: the set is closed (the GraphQL enum AuditAction lists exactly these). */
@@ -33,7 +45,7 @@ export type AuditActionName = (typeof AuditAction)[keyof typeof AuditAction];
 export const AUDIT_ACTIONS: readonly AuditActionName[] = Object.values(AuditAction);
 
 /** Events that move a deployment pointer: the last one for a (model, environment) is what its pointer must show. */
-export const POINTER_MOVE_ACTIONS: readonly string[] = [AuditAction.versionPromoted, AuditAction.versionRolledBack];
+export const POINTER_MOVE_ACTIONS: readonly string[] = [AuditAction.versionPromoted, AuditAction.versionRolledBack, AuditAction.modelUndeployed];
 /** Events that create or change an API token row: the last one for a token id is what its row must show. */
 export const TOKEN_CHANGE_ACTIONS: readonly string[] = [AuditAction.tokenCreated, AuditAction.tokenRevoked, AuditAction.tokenAnchored];
 /** Events about tokens (ids, names, roles, scopes): readable by admins only. */

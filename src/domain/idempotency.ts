@@ -11,7 +11,7 @@ import { ConflictError, InvalidArgumentError } from './errors.js';
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
-export type IdempotentOperation = 'REGISTER' | 'PROMOTE' | 'ROLLBACK';
+export type IdempotentOperation = 'REGISTER' | 'PROMOTE' | 'ROLLBACK' | 'UNDEPLOY';
 
 /** What a key is claimed with; `resultId` is chosen before the write (a version id or a deployment id). */
 export interface IdempotencyClaim {

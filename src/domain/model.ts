@@ -8,7 +8,7 @@ export type VersionStatus = (typeof VERSION_STATUSES)[number];
 /** Versions whose artifacts were verified: the only ones that may be downloaded or compared. */
 export const VERIFIED_STATUSES: readonly VersionStatus[] = ['READY', 'ARCHIVED'];
 
-export type DeploymentAction = 'PROMOTE' | 'ROLLBACK';
+export type DeploymentAction = 'PROMOTE' | 'ROLLBACK' | 'UNDEPLOY';
 export type DeploymentStatus = 'SUCCEEDED' | 'FAILED';
 export type SortDirection = 'ASC' | 'DESC';
 
@@ -76,8 +76,9 @@ export interface LegalHold {
 export interface DeploymentPointer {
   modelName: string;
   environment: string;
-  versionId: string;
-  /** The SUCCEEDED deployment that put `versionId` in place. */
+  /** Null after an undeploy: nothing is live there (the pointer keeps its revision). */
+  versionId: string | null;
+  /** The SUCCEEDED deployment that put `versionId` in place (or, after an undeploy, that emptied it). */
   deploymentId: string;
   /** Incremented by every move; promotions and rollbacks compare-and-set on it. */
   revision: number;
@@ -100,7 +101,8 @@ export interface Deployment {
   environment: string;
   action: DeploymentAction;
   status: DeploymentStatus;
-  versionId: string;
+  /** Null only for UNDEPLOY: it puts no version in place (previousVersionId is the one taken down). */
+  versionId: string | null;
   previousVersionId: string | null;
   reason: string | null;
   failureReason: string | null;

@@ -1,7 +1,9 @@
 /** API tokens, roles and scopes: pure rules, no I/O. */
 import type { AuditRef } from './model.js';
 
-export const ROLES = ['viewer', 'publisher', 'deployer', 'admin'] as const;
+/** The first four form a ladder (each includes the ones before it); `worker` stands beside it: it reads and reports deployment status. */
+export const ROLES = ['viewer', 'publisher', 'deployer', 'admin', 'worker'] as const;
+const LADDER: readonly Role[] = ['viewer', 'publisher', 'deployer', 'admin'];
 export type Role = (typeof ROLES)[number];
 
 export interface ApiToken {
@@ -10,6 +12,8 @@ export interface ApiToken {
   role: Role;
   /** null: every model; `iris`: that model; `fraud-*`: names starting with `fraud-`. */
   modelScope: string | null;
+  /** null: every environment; otherwise the only environments it may promote to, roll back or undeploy in. */
+  environments: string[] | null;
   expiresAt: Date | null;
   createdAt: Date;
   createdBy: string;
@@ -25,11 +29,13 @@ export interface ApiToken {
 export type NewApiToken = Omit<ApiToken, 'audit'>;
 
 /** What each operation needs. Each role includes the ones before it. */
-export type Permission = 'read' | 'publish' | 'deploy' | 'admin';
-const REQUIRED_ROLE: Record<Permission, Role> = { read: 'viewer', publish: 'publisher', deploy: 'deployer', admin: 'admin' };
+export type Permission = 'read' | 'publish' | 'deploy' | 'admin' | 'report';
+/** `report` (what inference workers observe): the worker role, or deployer and above. */
+const REQUIRED_ROLE: Record<Permission, Role> = { read: 'viewer', publish: 'publisher', deploy: 'deployer', admin: 'admin', report: 'deployer' };
 
 export function roleAllows(role: Role, permission: Permission): boolean {
-  return ROLES.indexOf(role) >= ROLES.indexOf(REQUIRED_ROLE[permission]);
+  if (role === 'worker') return permission === 'read' || permission === 'report';
+  return LADDER.indexOf(role) >= LADDER.indexOf(REQUIRED_ROLE[permission]);
 }
 
 export function requiredRole(permission: Permission): Role {
@@ -60,6 +66,13 @@ export interface Principal {
   readonly tokenId: string;
   readonly role: Role;
   readonly modelScope: string | null;
+  /** The token's environments (deployment changes only there); null or absent: every environment. */
+  readonly environments?: readonly string[] | null;
+}
+
+/** Whether a token limited to `environments` (null: all) may change deployments in `environment`. */
+export function environmentAllows(environments: readonly string[] | null | undefined, environment: string): boolean {
+  return environments == null || environments.includes(environment);
 }
 
 /** How a token appears as an actor: its name and id, never its secret. */

@@ -46,8 +46,9 @@ export class DeploymentResolver {
     );
   }
 
-  @FieldResolver(() => ModelVersionType, { description: 'The version this deployment put (or tried to put) in place' })
-  async version(@Root() d: Deployment, @Ctx() ctx: GraphQLContext): Promise<ModelVersion> {
+  @FieldResolver(() => ModelVersionType, { nullable: true, description: 'The version this deployment put (or tried to put) in place; null only for UNDEPLOY (see previousVersion)' })
+  async version(@Root() d: Deployment, @Ctx() ctx: GraphQLContext): Promise<ModelVersion | null> {
+    if (d.versionId === null) return null;
     const v = await ctx.loaders.version.load(d.versionId);
     if (!v) throw new Error(`deployment ${d.id} names missing version ${d.versionId}`);
     return v;

@@ -31,6 +31,16 @@ const AUDIT_ACTION_MEANINGS: Record<AuditActionName, string> = {
   LEGAL_HOLD_SET: 'A version was put on legal hold (admin): it cannot be archived nor purged until released; details give the reason',
   LEGAL_HOLD_RELEASED: "A version's legal hold was released (admin); details give the reason and the hold's own",
   MODEL_VERSION_PURGED: 'The artifacts of an ARCHIVED version past retention were purged (admin); recorded before the bytes are deleted; metadata and audit stay',
+  DEPLOYMENT_STATUS_REPORTED: 'An inference worker reported a new state (SERVING, FAILED, DRAINED) for a deployment on one instance; repeats of the same state are not recorded',
+  ENVIRONMENT_POLICY_SET: "An environment's policy (approvals, improvement rule, allowed approvers) was set for a model or for every model (*) (admin)",
+  PROMOTION_REQUESTED: 'A promotion into an environment that needs approvals was requested (details: the request, the version it expects live)',
+  PROMOTION_APPROVED: 'A promotion request was approved by a principal other than its requester and earlier approvers',
+  PROMOTION_REJECTED: 'A promotion request was rejected (by a principal, or by the registry when its promotion was refused); nothing was deployed',
+  PROMOTION_CANCELLED: 'A promotion request was cancelled; nothing was deployed',
+  PROMOTION_REQUEST_EXECUTED: 'A promotion request reached its approvals and deployed its version (details: the deployment)',
+  PROMOTION_REQUEST_CONFLICT: 'A promotion request reached its approvals, but the environment had moved since the request: nothing was deployed',
+  PROMOTION_REQUEST_EXPIRED: 'A promotion request passed its expiry without its approvals; recorded when next touched',
+  MODEL_UNDEPLOYED: 'An environment was emptied (undeployModel): an UNDEPLOY deployment; no version is live there until the next promotion or rollback',
   AUDIT_CHECKPOINT_WRITTEN: 'A signed audit checkpoint: it signs this very event and is stored outside the database (docs/operations.md)',
 };
 

@@ -81,5 +81,5 @@ export class ModelResolver {
 
 async function deployedIn(ctx: GraphQLContext, modelName: string, environment: string): Promise<ModelVersion | null> {
   const pointer = await ctx.loaders.pointer.load(pointerKey(modelName, environment));
-  return pointer ? ctx.loaders.version.load(pointer.versionId) : null;
+  return pointer?.versionId ? ctx.loaders.version.load(pointer.versionId) : null;
 }

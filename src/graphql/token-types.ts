@@ -9,15 +9,17 @@ export enum TokenRole {
   PUBLISHER = 'publisher',
   DEPLOYER = 'deployer',
   ADMIN = 'admin',
+  WORKER = 'worker',
 }
 registerEnumType(TokenRole, {
   name: 'Role',
-  description: 'Each role includes the ones before it: VIEWER < PUBLISHER < DEPLOYER < ADMIN',
+  description: 'Each role includes the ones before it: VIEWER < PUBLISHER < DEPLOYER < ADMIN. WORKER stands aside: it reads and reports deployment status',
   valuesConfig: {
     VIEWER: { description: 'Reads models, versions, deployments, audit events; downloads artifacts' },
     PUBLISHER: { description: 'Also registers, completes, updates and archives versions' },
     DEPLOYER: { description: 'Also promotes and rolls back' },
     ADMIN: { description: 'Also manages API tokens and reads token events' },
+    WORKER: { description: 'An inference worker: reads, and reports what it serves (reportDeploymentStatus); nothing else' },
   },
 });
 
@@ -27,6 +29,8 @@ export class ApiTokenType {
   @Field(() => String, { description: 'A label, e.g. the pipeline that uses it' }) name!: string;
   @Field(() => TokenRole, { description: 'What it may do' }) role!: Role;
   @Field(() => String, { nullable: true, description: 'A model name, a prefix ending in "*", or null for every model' }) modelScope!: string | null;
+  @Field(() => [String], { nullable: true, description: 'The only environments it may promote to, roll back or undeploy in; null: every environment' })
+  environments!: string[] | null;
   @Field(() => DateTimeScalar, { nullable: true, description: 'When it stops working; null: never' }) expiresAt!: Date | null;
   @Field(() => DateTimeScalar, { description: 'When it was created' }) createdAt!: Date;
   @Field(() => String, { description: 'Who created it' }) createdBy!: string;
@@ -46,4 +50,6 @@ export class ViewerType {
   @Field(() => ID, { description: 'The id of the token used' }) tokenId!: string;
   @Field(() => TokenRole, { description: "The token's role" }) role!: Role;
   @Field(() => String, { nullable: true, description: "The token's model scope; null: every model" }) modelScope!: string | null;
+  @Field(() => [String], { nullable: true, description: "The environments the token may change deployments in; null: every environment" })
+  environments!: string[] | null;
 }

@@ -37,8 +37,16 @@ export class TokenResolver {
     @Arg('role', () => TokenRole, { description: 'What it may do' }) role: TokenRole,
     @Arg('modelScope', () => String, { nullable: true, description: 'A model name or a prefix ending in "*" (e.g. "fraud-*"); null: every model' }) modelScope: string | null,
     @Arg('expiresAt', () => DateTimeScalar, { nullable: true, description: 'When it stops working (in the future); null: never' }) expiresAt: Date | null,
+    @Arg('environments', () => [String], {
+      nullable: true,
+      description: 'The only environments it may promote to, roll back or undeploy in (1-20 names, e.g. ["staging"]); null: every environment',
+    })
+    environments: string[] | null,
   ): Promise<CreatedToken> {
-    return ctx.services.tokens.create({ name, role: role as Role, modelScope: modelScope ?? null, expiresAt: expiresAt ?? null }, ctx.actor);
+    return ctx.services.tokens.create(
+      { name, role: role as Role, modelScope: modelScope ?? null, expiresAt: expiresAt ?? null, environments: environments ?? null },
+      ctx.actor,
+    );
   }
 
   @Mutation(() => ApiTokenType, { description: 'Revokes a token (admin); it stops working at once.' })

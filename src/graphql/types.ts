@@ -18,6 +18,7 @@ export enum ModelVersionStatus {
 export enum DeploymentAction {
   PROMOTE = 'PROMOTE',
   ROLLBACK = 'ROLLBACK',
+  UNDEPLOY = 'UNDEPLOY',
 }
 export enum DeploymentStatus {
   SUCCEEDED = 'SUCCEEDED',
@@ -43,6 +44,7 @@ registerEnumType(DeploymentAction, {
   valuesConfig: {
     PROMOTE: { description: 'promoteModelVersion: put a READY version in place' },
     ROLLBACK: { description: 'rollbackModel: put an earlier version back' },
+    UNDEPLOY: { description: 'undeployModel: emptied the environment (no version; previousVersion is the one taken down)' },
   },
 });
 registerEnumType(DeploymentStatus, {

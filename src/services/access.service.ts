@@ -1,6 +1,6 @@
 import { ForbiddenError, NotFoundError } from '../domain/errors.js';
 import { MODEL_NAME_PATTERN } from '../domain/limits.js';
-import { type Permission, type Principal, requiredRole, roleAllows, scopeAllows } from '../domain/token.js';
+import { type Permission, type Principal, environmentAllows, requiredRole, roleAllows, scopeAllows } from '../domain/token.js';
 import { DeniedAuditLimiter } from './denied-audit-limiter.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 
@@ -30,6 +30,23 @@ export class AccessService {
     const reason = this.refusal(principal, permission, modelName, operation);
     if (reason === null) return;
     await this.recordDenied(principal, permission, modelName, operation, reason);
+    throw new ForbiddenError(`Forbidden: ${reason}`);
+  }
+
+  /**
+   * For deployment changes (promote, roll back, undeploy, approve): a token limited to some
+   * environments may change only those. ForbiddenError after recording ACCESS_DENIED otherwise.
+   */
+  async requireEnvironment(principal: Principal, modelName: string, environment: string, operation: string): Promise<void> {
+    if (environmentAllows(principal.environments, environment)) return;
+    const reason = `this token may ${operation} only in ${(principal.environments ?? []).join(', ')}, not in ${environment}`;
+    await this.recordDenied(principal, 'deploy', modelName, operation, reason);
+    throw new ForbiddenError(`Forbidden: ${reason}`);
+  }
+
+  /** A refusal decided by a rule outside roles and scopes (the two-person rule): ACCESS_DENIED, then FORBIDDEN. */
+  async deny(principal: Principal, modelName: string, operation: string, reason: string): Promise<never> {
+    await this.recordDenied(principal, 'deploy', modelName, operation, reason);
     throw new ForbiddenError(`Forbidden: ${reason}`);
   }
 

@@ -11,6 +11,7 @@ import type { AccessService } from './access.service.js';
 import { type ClaimFor as Claim, IdempotentRequests, NO_KEY } from './idempotency/idempotent-requests.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 import { notFound } from './version.service.js';
+import { effectivePolicy } from './governance/policy.service.js';
 
 export interface PromoteCommand {
   versionId: string;
@@ -23,6 +24,15 @@ export interface PromoteCommand {
   /** `metric` absent or null: the model's primaryMetric. */
   requireImprovement?: { metric?: string | null; minRatio: number } | null;
   /** Same key and input within 24 h: the same deployment (or the same refusal). */
+  idempotencyKey?: string | null;
+}
+
+export interface UndeployCommand {
+  modelName: string;
+  environment?: string | null;
+  /** That version must be live now (CONFLICT otherwise). */
+  expectedCurrentVersionId?: string | null;
+  reason?: string | null;
   idempotencyKey?: string | null;
 }
 
@@ -52,7 +62,8 @@ export class DeploymentService {
     this.idempotent = new IdempotentRequests(deps);
   }
 
-  async promote(cmd: PromoteCommand, actor: Actor): Promise<Deployment> {
+  /** `viaRequest`: the execution of an approved promotion request (the environment's approvals are met). */
+  async promote(cmd: PromoteCommand, actor: Actor, opts: { viaRequest?: boolean } = {}): Promise<Deployment> {
     checkVersionIdFormat('input.versionId', cmd.versionId);
     const environment = checkEnvironment('input.environment', cmd.environment ?? DEFAULT_ENVIRONMENT);
     const reason = checkOptionalText('input.reason', cmd.reason, LIMITS.reasonChars);
@@ -62,11 +73,20 @@ export class DeploymentService {
     const version = await this.deps.store.getVersion(cmd.versionId);
     if (!version) throw new NotFoundError(notFound(cmd.versionId));
     await this.access.requireById(actor, 'deploy', version.modelName, 'promote versions', notFound(cmd.versionId));
+    await this.access.requireEnvironment(actor, version.modelName, environment, 'promote');
+    const envPolicy = await effectivePolicy(this.deps.store, version.modelName, environment);
+    if (envPolicy && envPolicy.requiredApprovals > 0 && !opts.viaRequest) {
+      throw new FailedPreconditionError(
+        `${environment} of "${version.modelName}" needs ${envPolicy.requiredApprovals} approval(s): ask with requestPromotion(input), then another principal approves with approvePromotion(requestId)`,
+      );
+    }
     const input = { versionId: version.id, environment, reason, expectedCurrentVersionId: expected, policy };
+    // The environment's improvement rule applies to every promotion there, whatever the caller passed.
+    const rules = [policy, envPolicy?.requireImprovement ?? null].filter((p): p is { metric: string | null; minRatio: number } => p !== null);
     return this.idempotent.run(
       key === null ? null : { modelName: version.modelName, key, operation: 'PROMOTE', fingerprint: idempotencyFingerprint('PROMOTE', input) },
       (record) => this.replay(record),
-      async (claim) => this.promoteNew(expected, version, environment, reason, policy && (await this.withMetric(policy, version.modelName)), claim, actor),
+      async (claim) => this.promoteNew(expected, version, environment, reason, await Promise.all(rules.map((r) => this.withMetric(r, version.modelName))), claim, actor),
     );
   }
 
@@ -79,7 +99,7 @@ export class DeploymentService {
 
   /** `expected`: undefined, no check; null, nothing may be deployed; an id, that version must be deployed. */
   private async promoteNew(
-    expected: string | null | undefined, version: ModelVersion, environment: string, reason: string | null, policy: ImprovementPolicy | null,
+    expected: string | null | undefined, version: ModelVersion, environment: string, reason: string | null, policies: ImprovementPolicy[],
     claim: Claim, actor: Actor,
   ): Promise<Deployment> {
     for (let attempt = 1; ; attempt++) {
@@ -100,10 +120,12 @@ export class DeploymentService {
       if (version.status !== 'READY') {
         return refuse(new FailedPreconditionError(`Version ${version.id} is ${version.status}; only READY versions can be deployed`), version.status !== 'PENDING_UPLOAD');
       }
-      if (policy) {
-        const current = pointer ? await this.deps.store.getVersion(pointer.versionId) : null;
-        const shortfall = improvementShortfall(policy, version, current);
-        if (shortfall) return refuse(new FailedPreconditionError(`Improvement policy not met: ${shortfall}`));
+      if (policies.length > 0) {
+        const current = pointer?.versionId ? await this.deps.store.getVersion(pointer.versionId) : null;
+        for (const policy of policies) {
+          const shortfall = improvementShortfall(policy, version, current);
+          if (shortfall) return refuse(new FailedPreconditionError(`Improvement policy not met: ${shortfall}`));
+        }
       }
       const deployment = this.newDeployment('PROMOTE', version, environment, pointer, reason, actor, null);
       const result = await this.deps.store.moveDeploymentPointer(
@@ -114,7 +136,8 @@ export class DeploymentService {
           deploymentId: deployment.id,
           previousVersionId: deployment.previousVersionId,
           reason,
-          policy: policy ? { metric: policy.metric, minRatio: policy.minRatio } : null,
+          policy: policies[0] ? { metric: policies[0].metric, minRatio: policies[0].minRatio } : null,
+          ...(policies.length > 1 && { policies: policies.map((p) => ({ metric: p.metric, minRatio: p.minRatio })) }),
           ...keyDetail(claim),
         }),
         claim(deployment.id),
@@ -135,6 +158,7 @@ export class DeploymentService {
     const modelName = checkModelName('input.modelName', cmd.modelName);
     const environment = checkEnvironment('input.environment', cmd.environment ?? DEFAULT_ENVIRONMENT);
     const reason = checkOptionalText('input.reason', cmd.reason, LIMITS.reasonChars);
+    await this.access.requireEnvironment(actor, modelName, environment, 'roll back');
     if (cmd.toVersionId) checkVersionIdFormat('input.toVersionId', cmd.toVersionId);
     const key = checkIdempotencyKey('input.idempotencyKey', cmd.idempotencyKey);
     if (!(await this.deps.store.getModel(modelName))) throw new NotFoundError(`Model "${modelName}" does not exist`);
@@ -158,8 +182,9 @@ export class DeploymentService {
       throw error;
     }
     const current = await this.deployment(pointer.deploymentId);
-    const currentVersion = await this.deps.store.getVersion(pointer.versionId);
-    if (!currentVersion) throw new Error(`pointer names missing version ${pointer.versionId}`);
+    // After an undeploy the pointer names no version: the rollback puts back the one live before it.
+    const currentVersion = pointer.versionId === null ? null : await this.deps.store.getVersion(pointer.versionId);
+    if (pointer.versionId !== null && !currentVersion) throw new Error(`pointer names missing version ${pointer.versionId}`);
 
     let target: ModelVersion;
     let restored: Deployment;
@@ -181,9 +206,13 @@ export class DeploymentService {
       const base = current.action === 'ROLLBACK' && current.restoredDeploymentId ? await this.deployment(current.restoredDeploymentId) : current;
       if (!base.priorDeploymentId) {
         const error = new FailedPreconditionError(`Nothing to roll back to: ${pointer.versionId} is the first version deployed in ${environment}`);
+        if (!currentVersion) throw error;
         return this.refuse('ROLLBACK', currentVersion, environment, pointer, reason, error, actor, claim);
       }
       restored = await this.deployment(base.priorDeploymentId);
+      if (restored.versionId === null) {
+        throw new FailedPreconditionError(`Nothing to roll back to: ${environment} of "${modelName}" was empty (undeployed) before; name a version with toVersionId`);
+      }
       const v = await this.deps.store.getVersion(restored.versionId);
       if (!v) throw new Error(`deployment ${restored.id} names missing version ${restored.versionId}`);
       target = v;
@@ -214,6 +243,45 @@ export class DeploymentService {
     }
     const error = new FailedPreconditionError(`Cannot roll back to ${target.id}: it is ${result.status ?? 'gone'}`);
     return this.refuse('ROLLBACK', target, environment, pointer, reason, error, actor, claim);
+  }
+
+  /**
+   * Empties the environment: an UNDEPLOY deployment (no version), by compare-and-set on the
+   * pointer, which keeps its revision. The version taken down may then be archived; a rollback
+   * puts it back.
+   */
+  async undeploy(cmd: UndeployCommand, actor: Actor): Promise<Deployment> {
+    const modelName = checkModelName('input.modelName', cmd.modelName);
+    const environment = checkEnvironment('input.environment', cmd.environment ?? DEFAULT_ENVIRONMENT);
+    const reason = checkOptionalText('input.reason', cmd.reason, LIMITS.reasonChars);
+    const expected = cmd.expectedCurrentVersionId == null ? null : checkVersionIdFormat('input.expectedCurrentVersionId', cmd.expectedCurrentVersionId);
+    const key = checkIdempotencyKey('input.idempotencyKey', cmd.idempotencyKey);
+    await this.access.require(actor, 'deploy', modelName, 'undeploy');
+    await this.access.requireEnvironment(actor, modelName, environment, 'undeploy');
+    if (!(await this.deps.store.getModel(modelName))) throw new NotFoundError(`Model "${modelName}" does not exist`);
+    return this.idempotent.run(
+      key === null ? null : { modelName, key, operation: 'UNDEPLOY', fingerprint: idempotencyFingerprint('UNDEPLOY', { modelName, environment, reason, expected }) },
+      (record) => this.replay(record),
+      async (claim) => {
+        const pointer = await this.deps.store.getPointer(modelName, environment);
+        if (!pointer?.versionId) throw new FailedPreconditionError(`Nothing to undeploy: "${modelName}" runs nothing in ${environment}`);
+        if (expected !== null && pointer.versionId !== expected) {
+          throw new ConflictError(`${environment} of "${modelName}" runs ${pointer.versionId}, but ${expected} was expected (expectedCurrentVersionId)`);
+        }
+        const deployment: Deployment = {
+          id: randomUUID(), modelName, environment, action: 'UNDEPLOY', status: 'SUCCEEDED', versionId: null, previousVersionId: pointer.versionId,
+          reason, failureReason: null, deployedAt: this.deps.now(), deployedBy: actor.name, revision: null, priorDeploymentId: pointer.deploymentId,
+          restoredDeploymentId: null,
+        };
+        const result = await this.deps.store.moveDeploymentPointer(deployment, pointer.revision,
+          auditDraft(this.deps, actor, AuditAction.modelUndeployed, { modelName, versionId: null }, {
+            environment, deploymentId: deployment.id, previousVersionId: pointer.versionId, reason, ...keyDetail(claim),
+          }),
+          claim(deployment.id));
+        if (result.kind === 'moved') return result.deployment;
+        throw new ConflictError(`${environment} of "${modelName}" changed while undeploying; look at the deployment history and try again`);
+      },
+    );
   }
 
   private newDeployment(

@@ -70,7 +70,8 @@ export class QueryService {
     this.access.requireVisible(principal, modelName);
     // The hot path of inference workers: a pointer proves the model exists, so look it up first.
     const pointer = await this.store.getPointer(modelName, env);
-    if (pointer) return this.store.getVersion(pointer.versionId);
+    if (pointer?.versionId) return this.store.getVersion(pointer.versionId);
+    if (pointer) return null; // undeployed
     await this.requireModel(principal, 'modelName', modelName);
     return null;
   }
@@ -162,8 +163,8 @@ export class QueryService {
       environment = parsed.environment;
       // A pointer proves the model exists; only without one is the model looked up (for the message).
       const pointer = await this.store.getPointer(modelName, environment);
-      if (!pointer) {
-        await this.requireModel(principal, 'model', modelName);
+      if (!pointer?.versionId) {
+        if (!pointer) await this.requireModel(principal, 'model', modelName);
         throw new NotFoundError(`Model "${modelName}" has no deployment in ${environment}`);
       }
       version = await this.verifiedVersion(pointer.versionId);

@@ -23,6 +23,8 @@ export interface ServiceDeps {
     adminToken: string | null;
     /** ACCESS_DENIED events recorded one by one per token and window; the rest are summarized per window. */
     accessDeniedAudit: { limit: number; windowSeconds: number };
+    /** How long a promotion request waits for approvals. Absent: 7 days. */
+    promotionRequestTtlSeconds?: number;
     /** Versions whose artifacts total more bytes than this are verified in the background. */
     asyncCompletionBytes: number;
     /** The cleanup of abandoned uploads: background interval (0: none) and grace time. Absent: no background runs, one hour of grace. */

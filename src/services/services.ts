@@ -13,6 +13,9 @@ import type { ServiceDeps } from './service-deps.js';
 import { TokenService } from './token.service.js';
 import { VersionService } from './version.service.js';
 import { WebhookService } from './webhooks/webhook.service.js';
+import { ObservedStateService } from './governance/observed-state.service.js';
+import { PolicyService } from './governance/policy.service.js';
+import { PromotionRequestService } from './governance/promotion-request.service.js';
 
 export interface Services {
   versions: VersionService;
@@ -32,6 +35,8 @@ export interface Services {
   webhooks: WebhookService;
   /** Legal hold and purge of archived versions past retention. */
   retention: RetentionService;
+  /** Deployment governance (issue 12): environment policies, promotion requests, observed state and servingAt. */
+  governance: { policies: PolicyService; requests: PromotionRequestService; observed: ObservedStateService };
 }
 
 export function createServices(
@@ -53,6 +58,7 @@ export function createServices(
   }) };
   const access = new AccessService(deps);
   const queries = new QueryService(deps, access);
+  const deployments = new DeploymentService(deps, access);
   return {
     events,
     completions: new CompletionService(deps, access, hooks.onBackgroundStop),
@@ -60,7 +66,12 @@ export function createServices(
     checkpoints: new CheckpointService(deps, queries, deps.auditKey, deps.settings.checkpoints ?? { everyEvents: 1000, everyMs: 300_000 }, hooks.onCheckpointError),
     cleanup: new CleanupService(deps, access, deps.settings.cleanup ?? { intervalMs: 0, graceSeconds: 3600 }, hooks.onCleanupError),
     versions: new VersionService(deps, access),
-    deployments: new DeploymentService(deps, access),
+    deployments,
+    governance: {
+      policies: new PolicyService(deps, access),
+      requests: new PromotionRequestService(deps, access, deployments),
+      observed: new ObservedStateService(deps, access),
+    },
     queries,
     manifests: new ManifestService(deps, queries),
     tokens: new TokenService(deps, access),

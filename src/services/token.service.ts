@@ -5,7 +5,7 @@ import {
   type ApiToken, MODEL_SCOPE_PATTERN, type NewApiToken, type Principal, ROLES, type Role, actorName, tokenActive,
 } from '../domain/token.js';
 import type { Page } from '../domain/model.js';
-import { checkPageSize, checkText } from '../domain/validation.js';
+import { checkEnvironment, checkPageSize, checkText } from '../domain/validation.js';
 import { decodeListCursor, pageOf } from './paging/list-cursors.js';
 import type { AccessService } from './access.service.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
@@ -48,7 +48,7 @@ export class TokenService {
     if (secret.length > 512) throw new UnauthenticatedError('Unknown, expired or revoked API token');
     const hash = hashSecret(secret);
     if (this.envAdminHash && timingSafeEqual(this.envAdminHash, Buffer.from(hash, 'hex'))) {
-      return { name: actorName(ENV_ADMIN), tokenId: ENV_ADMIN.id, role: 'admin', modelScope: null };
+      return { name: actorName(ENV_ADMIN), tokenId: ENV_ADMIN.id, role: 'admin', modelScope: null, environments: null };
     }
     const token = await this.deps.store.findApiTokenByHash(hash);
     const now = this.deps.now();
@@ -59,7 +59,7 @@ export class TokenService {
       this.lastTouch.set(token.id, now.getTime());
       await this.deps.store.touchApiToken(token.id, now);
     }
-    return { name: actorName(token), tokenId: token.id, role: token.role, modelScope: token.modelScope };
+    return { name: actorName(token), tokenId: token.id, role: token.role, modelScope: token.modelScope, environments: token.environments };
   }
 
   /** Token rows (every field the check reads) found anchored in the chain by this process, and when. */
@@ -72,7 +72,7 @@ export class TokenService {
    * change to it, or that time passing, checks it again (one indexed read).
    */
   private async requireAnchored(token: ApiToken): Promise<void> {
-    const key = JSON.stringify([token.id, token.role, token.modelScope, token.expiresAt, token.secretHash, token.audit]);
+    const key = JSON.stringify([token.id, token.role, token.modelScope, token.environments, token.expiresAt, token.secretHash, token.audit]);
     const now = Date.now();
     if (now - (this.anchored.get(key) ?? -Infinity) < ANCHOR_RECHECK_MS) return;
     const last = await this.deps.store.lastTokenChange(token.id);
@@ -89,7 +89,7 @@ export class TokenService {
   }
 
   async create(
-    input: { name: string; role: Role; modelScope: string | null; expiresAt: Date | null },
+    input: { name: string; role: Role; modelScope: string | null; expiresAt: Date | null; environments?: readonly string[] | null },
     principal: Principal,
   ): Promise<CreatedToken> {
     await this.access.require(principal, 'admin', null, 'create API tokens');
@@ -98,9 +98,10 @@ export class TokenService {
     if (input.modelScope !== null && !MODEL_SCOPE_PATTERN.test(input.modelScope)) {
       throw new InvalidArgumentError('modelScope', `must be a model name or a prefix ending in "*" (${MODEL_SCOPE_PATTERN.source})`);
     }
+    const environments = checkEnvironments(input.environments ?? null);
     const now = this.deps.now();
     if (input.expiresAt !== null && input.expiresAt.getTime() <= now.getTime()) throw new InvalidArgumentError('expiresAt', 'must be in the future');
-    return this.mint(randomUUID(), { ...input, name }, principal.name);
+    return this.mint(randomUUID(), { ...input, name, environments }, principal.name);
   }
 
   async revoke(id: string, principal: Principal): Promise<ApiToken> {
@@ -144,20 +145,23 @@ export class TokenService {
     const tokens = await this.deps.store.listApiTokens();
     if (tokens.some((t) => t.id === BOOTSTRAP_TOKEN_ID || (t.role === 'admin' && tokenActive(t, now)))) return null;
     try {
-      return await this.mint(BOOTSTRAP_TOKEN_ID, { name: 'bootstrap-admin', role: 'admin', modelScope: null, expiresAt: null }, 'registry');
+      return await this.mint(BOOTSTRAP_TOKEN_ID, { name: 'bootstrap-admin', role: 'admin', modelScope: null, environments: null, expiresAt: null }, 'registry');
     } catch (err) {
       if (err instanceof ConflictError) return null;
       throw err;
     }
   }
 
-  private async mint(id: string, input: { name: string; role: Role; modelScope: string | null; expiresAt: Date | null }, createdBy: string): Promise<CreatedToken> {
+  private async mint(
+    id: string, input: { name: string; role: Role; modelScope: string | null; environments: string[] | null; expiresAt: Date | null }, createdBy: string,
+  ): Promise<CreatedToken> {
     const secret = `${SECRET_PREFIX}${randomBytes(32).toString('base64url')}`;
     const token: NewApiToken = {
       id,
       name: input.name,
       role: input.role,
       modelScope: input.modelScope,
+      environments: input.environments,
       expiresAt: input.expiresAt,
       createdAt: this.deps.now(),
       createdBy,
@@ -170,9 +174,20 @@ export class TokenService {
       name: token.name,
       role: token.role,
       modelScope: token.modelScope,
+      // Only when limited, so the events of unlimited tokens read as before.
+      ...(token.environments === null ? {} : { environments: token.environments }),
       expiresAt: token.expiresAt ? token.expiresAt.toISOString() : null,
       secretFingerprint: tokenFingerprint(token.secretHash),
     });
     return { token: await this.deps.store.createApiToken(token, audit), secret };
   }
+}
+
+/** A token's environments: null (every one), or 1..20 distinct valid names, sorted. */
+function checkEnvironments(environments: readonly string[] | null): string[] | null {
+  if (environments === null) return null;
+  if (environments.length === 0) throw new InvalidArgumentError('environments', 'give at least one environment, or null for every environment');
+  if (environments.length > 20) throw new InvalidArgumentError('environments', 'at most 20 environments');
+  const names = environments.map((e, i) => checkEnvironment(`environments[${i}]`, e));
+  return [...new Set(names)].sort();
 }

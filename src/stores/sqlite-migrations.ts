@@ -14,6 +14,8 @@ export function migrateSqlite(db: Database.Database, append: (draft: AuditDraft)
     addAuditRefs(db, append);
     addPrimaryMetric(db);
     addRetentionColumns(db);
+    if (!hasColumn(db, 'api_tokens', 'environments')) db.exec('ALTER TABLE api_tokens ADD COLUMN environments TEXT');
+    allowEmptyPointers(db);
   }).immediate();
 }
 
@@ -61,4 +63,30 @@ function addAuditRefs(db: Database.Database, append: (draft: AuditDraft) => Audi
       db.prepare('UPDATE api_tokens SET audit_sequence = ?, audit_hash = ? WHERE id = ?').run(event.sequence, event.hash, row.id);
     }
   }
+}
+
+/**
+ * Pointers from before undeploy required a version; an undeployed environment keeps its pointer
+ * (and revision) with none. SQLite cannot drop NOT NULL in place: the small table is rebuilt.
+ */
+function allowEmptyPointers(db: Database.Database): void {
+  const notNull = db.prepare("SELECT \"notnull\" AS n FROM pragma_table_info('pointers') WHERE name = 'version_id'").get() as { n: number } | undefined;
+  if (!notNull || notNull.n === 0) return;
+  db.exec(`
+    CREATE TABLE pointers_rebuilt (
+      model_name    TEXT NOT NULL,
+      environment   TEXT NOT NULL,
+      version_id    TEXT REFERENCES versions(id),
+      deployment_id TEXT NOT NULL,
+      revision      INTEGER NOT NULL,
+      audit_sequence INTEGER,
+      audit_hash     TEXT,
+      PRIMARY KEY (model_name, environment)
+    ) STRICT;
+    INSERT INTO pointers_rebuilt (model_name, environment, version_id, deployment_id, revision, audit_sequence, audit_hash)
+      SELECT model_name, environment, version_id, deployment_id, revision, audit_sequence, audit_hash FROM pointers;
+    DROP TABLE pointers;
+    ALTER TABLE pointers_rebuilt RENAME TO pointers;
+    CREATE INDEX IF NOT EXISTS pointers_by_version ON pointers (version_id);
+  `);
 }

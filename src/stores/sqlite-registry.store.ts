@@ -10,6 +10,8 @@ import { acquireSqliteLease, getSqliteLease } from './sqlite-leases.js';
 import { claimSqliteKey, getSqliteKey } from './sqlite-idempotency.js';
 import { SqliteWebhooks } from './sqlite-webhooks.js';
 import { SqliteRetention } from './sqlite-retention.js';
+import { SqliteGovernance } from './sqlite-governance.js';
+import type { DeploymentObservation, EnvironmentPolicy, ObservedState, PromotionRequest, PromotionStatus } from '../domain/governance.js';
 import type { NewWebhookDelivery, Webhook, WebhookDelivery, WebhookPatch } from '../domain/webhook.js';
 import type { IdempotencyClaim, IdempotencyRecord } from '../domain/idempotency.js';
 import { compareByMetric, ranksAfter } from '../domain/ranking.js';
@@ -43,7 +45,10 @@ export class SqliteRegistryStore implements RegistryStore {
     migrateSqlite(this.db, (draft) => this.appendInTx(draft));
     this.webhooks = new SqliteWebhooks(this.db, (fn) => this.write(fn), (draft) => this.appendInTx(draft));
     this.retention = new SqliteRetention(this.db, (fn) => this.write(fn), (draft) => this.appendInTx(draft));
+    this.governance = new SqliteGovernance(this.db, (fn) => this.write(fn), (draft) => this.appendInTx(draft));
   }
+
+  private readonly governance: SqliteGovernance;
 
   private readonly retention: SqliteRetention;
 
@@ -294,7 +299,8 @@ export class SqliteRegistryStore implements RegistryStore {
       const current = this.sql('SELECT * FROM pointers WHERE model_name = ? AND environment = ?')
         .get(deployment.modelName, deployment.environment) as PointerRow | undefined;
       if ((current?.revision ?? null) !== expectedRevision) return { kind: 'conflict', current: current ? rowToPointer(current) : null };
-      const status = (this.sql('SELECT status FROM versions WHERE id = ? AND model_name = ?').get(deployment.versionId, deployment.modelName) as
+      // An undeploy (no version) empties the pointer; anything else needs a READY version of the model.
+      const status = deployment.versionId === null ? 'READY' : (this.sql('SELECT status FROM versions WHERE id = ? AND model_name = ?').get(deployment.versionId, deployment.modelName) as
         | { status: VersionStatus }
         | undefined)?.status;
       if (status !== 'READY') return { kind: 'version-not-ready', status: status ?? null };
@@ -447,9 +453,10 @@ export class SqliteRegistryStore implements RegistryStore {
       const event = this.appendInTx(audit);
       this.db
         .prepare(`INSERT INTO api_tokens (id, name, role, model_scope, expires_at, created_at, created_by, last_used_at, revoked_at, secret_hash,
-                  audit_sequence, audit_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+                  audit_sequence, audit_hash, environments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(t.id, t.name, t.role, t.modelScope, t.expiresAt?.getTime() ?? null, t.createdAt.getTime(), t.createdBy,
-          t.lastUsedAt?.getTime() ?? null, t.revokedAt?.getTime() ?? null, t.secretHash, event.sequence, event.hash);
+          t.lastUsedAt?.getTime() ?? null, t.revokedAt?.getTime() ?? null, t.secretHash, event.sequence, event.hash,
+          t.environments === null ? null : JSON.stringify(t.environments));
       return { ...t, audit: { sequence: event.sequence, hash: event.hash } };
     });
   }
@@ -492,6 +499,20 @@ export class SqliteRegistryStore implements RegistryStore {
   // ---- legal hold and purge (sqlite-retention.ts) ----
   setLegalHold(id: string, hold: LegalHold | null, audit: AuditDraft): Promise<ModelVersion | null> { return this.retention.setLegalHold(id, hold, audit); }
   markVersionPurged(id: string, purgedAt: Date, audit: AuditDraft): Promise<PurgeMarkResult> { return this.retention.markVersionPurged(id, purgedAt, audit); }
+
+  // ---- governance (sqlite-governance.ts) ----
+  deploymentLiveAt(m: string, env: string, at: Date): Promise<Deployment | null> { return this.governance.deploymentLiveAt(m, env, at); }
+  recordObservation(o: DeploymentObservation, audit: (p: DeploymentObservation | null) => AuditDraft | null): Promise<boolean> { return this.governance.recordObservation(o, audit); }
+  listObservations(id: string, limit: number): Promise<DeploymentObservation[]> { return this.governance.listObservations(id, limit); }
+  countObservations(id: string, state: ObservedState): Promise<number> { return this.governance.countObservations(id, state); }
+  setEnvironmentPolicy(p: EnvironmentPolicy, audit: AuditDraft): Promise<EnvironmentPolicy> { return this.governance.setEnvironmentPolicy(p, audit); }
+  getEnvironmentPolicy(m: string, env: string): Promise<EnvironmentPolicy | null> { return this.governance.getEnvironmentPolicy(m, env); }
+  createPromotionRequest(r: PromotionRequest, audit: AuditDraft): Promise<PromotionRequest> { return this.governance.createPromotionRequest(r, audit); }
+  getPromotionRequest(id: string): Promise<PromotionRequest | null> { return this.governance.getPromotionRequest(id); }
+  updatePromotionRequest(r: PromotionRequest, rev: number, audit: AuditDraft): Promise<PromotionRequest | null> { return this.governance.updatePromotionRequest(r, rev, audit); }
+  listPromotionRequests(f: { modelName: string; status: PromotionStatus | null; now: Date }, page: PageRequest): Promise<Page<PromotionRequest>> {
+    return this.governance.listPromotionRequests(f, page);
+  }
 
   // ---- webhooks (sqlite-webhooks.ts) ----
   createWebhook(w: Webhook, audit: AuditDraft): Promise<Webhook> { return this.webhooks.createWebhook(w, audit); }

@@ -43,7 +43,7 @@ CREATE INDEX IF NOT EXISTS version_metrics_rank ON version_metrics (model_name, 
 CREATE TABLE IF NOT EXISTS pointers (
   model_name    TEXT NOT NULL,
   environment   TEXT NOT NULL,
-  version_id    TEXT NOT NULL REFERENCES versions(id),
+  version_id    TEXT REFERENCES versions(id),
   deployment_id TEXT NOT NULL,
   revision      INTEGER NOT NULL,
   audit_sequence INTEGER,
@@ -105,7 +105,9 @@ CREATE TABLE IF NOT EXISTS api_tokens (
   revoked_at   INTEGER,
   secret_hash  TEXT NOT NULL UNIQUE,
   audit_sequence INTEGER,
-  audit_hash     TEXT
+  audit_hash     TEXT,
+  -- JSON array of the environments it may change deployments in; NULL: every one (added by migrateSqlite to older files).
+  environments TEXT
 ) STRICT;
 
 -- Leases: one holder at a time for work that must not run twice (completing a version, background jobs).
@@ -182,7 +184,7 @@ export interface VersionRow {
   id: string; model_name: string; number: number; status: string; created_at: number; doc: string; legal_hold: string | null; purged_at: number | null;
 }
 export interface PointerRow {
-  model_name: string; environment: string; version_id: string; deployment_id: string; revision: number;
+  model_name: string; environment: string; version_id: string | null; deployment_id: string; revision: number;
   audit_sequence: number | null; audit_hash: string | null;
 }
 export interface DeploymentRow {
@@ -273,7 +275,7 @@ export function rowToDeployment(r: DeploymentRow): Deployment {
     environment: r.environment,
     action: r.action as Deployment['action'],
     status: r.status as Deployment['status'],
-    versionId: r.version_id,
+    versionId: r.version_id === '' ? null : r.version_id,
     previousVersionId: r.previous_version_id,
     reason: r.reason,
     failureReason: r.failure_reason,
@@ -292,7 +294,8 @@ export function deploymentToRow(d: Deployment): Omit<DeploymentRow, 'seq'> {
     environment: d.environment,
     action: d.action,
     status: d.status,
-    version_id: d.versionId,
+    // UNDEPLOY has no version; the column predates it (NOT NULL): '' stands for none.
+    version_id: d.versionId ?? '',
     previous_version_id: d.previousVersionId,
     reason: d.reason,
     failure_reason: d.failureReason,
@@ -322,7 +325,7 @@ export function rowToAudit(r: AuditRow): AuditEvent {
 export interface TokenRow {
   id: string; name: string; role: string; model_scope: string | null; expires_at: number | null; created_at: number;
   created_by: string; last_used_at: number | null; revoked_at: number | null; secret_hash: string;
-  audit_sequence: number | null; audit_hash: string | null;
+  audit_sequence: number | null; audit_hash: string | null; environments?: string | null;
 }
 
 export function rowToToken(r: TokenRow): ApiToken {
@@ -330,6 +333,7 @@ export function rowToToken(r: TokenRow): ApiToken {
   return {
     id: r.id, name: r.name, role: r.role as Role, modelScope: r.model_scope, expiresAt: date(r.expires_at), createdAt: new Date(r.created_at),
     createdBy: r.created_by, lastUsedAt: date(r.last_used_at), revokedAt: date(r.revoked_at), secretHash: r.secret_hash,
+    environments: r.environments == null ? null : (JSON.parse(r.environments) as string[]),
     audit: rowToAuditRef(r),
   };
 }

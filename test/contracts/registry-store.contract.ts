@@ -9,6 +9,7 @@ import type { AuditFilter, RegistryStore } from '../../src/stores/registry.store
 import { draft, eventAt, newDeployment, newVersion, tick } from '../support/fixtures.js';
 import { describeWebhookStore } from './webhook-store.contract.js';
 import { describeRetentionStore } from './retention-store.contract.js';
+import { describeGovernanceStore } from './governance-store.contract.js';
 
 export type OpenStore = () => Promise<{ store: RegistryStore; close: () => Promise<void> }>;
 
@@ -19,6 +20,7 @@ export type OpenStore = () => Promise<{ store: RegistryStore; close: () => Promi
 export function describeRegistryStore(name: string, open: OpenStore): void {
   describeWebhookStore(name, open);
   describeRetentionStore(name, open);
+  describeGovernanceStore(name, open);
   describe(`RegistryStore contract: ${name}`, () => {
     let store: RegistryStore;
     let close: () => Promise<void>;
@@ -587,6 +589,7 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         name: 'ci',
         role: 'publisher',
         modelScope: 'fraud-*',
+        environments: null,
         expiresAt: new Date('2027-01-01T00:00:00.000Z'),
         createdAt: tick(),
         createdBy: 'admin',
@@ -613,6 +616,15 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         await expect(store.createApiToken(token({ secretHash: t1.secretHash }), draft('API_TOKEN_CREATED'))).rejects.toBeInstanceOf(ConflictError);
         await expect(store.createApiToken(token({ id: t1.id }), draft('API_TOKEN_CREATED'))).rejects.toBeInstanceOf(ConflictError);
         expect((await store.stats()).auditEvents).toBe(events);
+      });
+
+      it('keeps the environments a token is limited to (null: every one) through find, list and revoke', async () => {
+        const limited = await store.createApiToken(token({ environments: ['staging', 'canary'] }), draft('API_TOKEN_CREATED'));
+        const open = await store.createApiToken(token({ environments: null }), draft('API_TOKEN_CREATED'));
+        expect((await store.findApiTokenByHash(limited.secretHash))?.environments).toEqual(['staging', 'canary']);
+        expect((await store.findApiTokenByHash(open.secretHash))?.environments).toBeNull();
+        expect((await store.listApiTokens()).find((t) => t.id === limited.id)?.environments).toEqual(['staging', 'canary']);
+        expect((await store.revokeApiToken(limited.id, tick(), draft('API_TOKEN_REVOKED')))?.environments).toEqual(['staging', 'canary']);
       });
 
       it('anchors each token row to the audit event that created it, then to the one that revoked it', async () => {

@@ -36,7 +36,7 @@ export function draft(action: string, target: { modelName?: string | null; versi
   return { id: randomUUID(), occurredAt: tick(), actor: 'tester', action, modelName: target.modelName ?? null, versionId: target.versionId ?? null, details };
 }
 
-export function newDeployment(v: Pick<ModelVersion, 'id' | 'modelName'>, environment: string, previous: { versionId: string; deploymentId: string } | null, overrides: Partial<Deployment> = {}): Deployment {
+export function newDeployment(v: Pick<ModelVersion, 'id' | 'modelName'>, environment: string, previous: { versionId: string | null; deploymentId: string } | null, overrides: Partial<Deployment> = {}): Deployment {
   return {
     id: randomUUID(),
     modelName: v.modelName,

@@ -41,7 +41,7 @@ const rankIds = async (store: Store, model: string, metric = 'roc_auc') =>
   (await store.rankVersions({ modelName: model, metric, direction: 'DESC', statuses: ['READY', 'ARCHIVED'], versionIds: null, limit: 10 })).map((v) => v.id);
 const v = (ctx: Record<string, unknown>, k = 'v') => ctx[k] as ModelVersion;
 const newToken = (): NewApiToken => ({
-  id: randomUUID(), name: 'ci', role: 'publisher', modelScope: null, expiresAt: null, createdAt: tick(), createdBy: 'admin',
+  id: randomUUID(), name: 'ci', role: 'publisher', modelScope: null, environments: null, expiresAt: null, createdAt: tick(), createdBy: 'admin',
   lastUsedAt: null, revokedAt: null, secretHash: createHash('sha256').update(randomUUID()).digest('hex'),
 });
 

@@ -13,9 +13,10 @@ import * as Anchors from '../../src/stores/mongo/mongo-anchors.js';
 import * as Leases from '../../src/stores/mongo/mongo-leases.js';
 import * as Keys from '../../src/stores/mongo/mongo-key-specs.js';
 import * as Hooks from '../../src/stores/mongo/mongo-webhook-specs.js';
+import * as Gov from '../../src/stores/mongo/mongo-governance-specs.js';
 import { newClaim } from '../../src/domain/idempotency.js';
 
-const Q = { ...Reads, ...Updates, ...Anchors, ...Leases, ...Keys, ...Hooks };
+const Q = { ...Reads, ...Updates, ...Anchors, ...Leases, ...Keys, ...Hooks, ...Gov };
 type UpdateSpec = Updates.UpdateSpec;
 type FindSpec = Reads.FindSpec;
 import { type FoundPending, planRecovery } from '../../src/stores/mongo/mongo-recovery.js';
@@ -616,7 +617,7 @@ function everySpec(): AnySpec[] {
   for (const direction of ['ASC', 'DESC'] as const) specs.push(Q.rankQuery({ modelName: 'm', metric: 'f', direction, limit: 3, after: { value: 0.5, number: 4 } }));
   specs.push(Q.unrankedQuery({ modelName: 'm', metric: 'f', statuses: ['READY', 'ARCHIVED'], limit: 3, beforeNumber: 4 }));
   for (const c of Object.values(COLLECTIONS)) specs.push(Q.byIdsQuery(c, ['a']));
-  for (const c of [COLLECTIONS.models, COLLECTIONS.versions, COLLECTIONS.pointers, COLLECTIONS.deployments, COLLECTIONS.tokens, COLLECTIONS.webhooks]) {
+  for (const c of [COLLECTIONS.models, COLLECTIONS.versions, COLLECTIONS.pointers, COLLECTIONS.deployments, COLLECTIONS.tokens, COLLECTIONS.webhooks, COLLECTIONS.environmentPolicies, COLLECTIONS.promotionRequests]) {
     specs.push(Q.pendingQuery(c), Q.unfinishedCountQuery(c, new Date()), Q.abortStaleIntent(c, 'id', 'x', 10), Q.clearMarker(c, 'id', 'x'), Q.releaseIntent(c, 'id', 'x'));
   }
   specs.push(Q.pointersForVersionsQuery(['v']));
@@ -655,6 +656,12 @@ function everySpec(): AnySpec[] {
   specs.push(Q.nextDeliverySeq(), Q.lastDeliveryQuery('w', 3), Q.requestRedeliveryUpdate('w', 3, new Date()), Q.redeliveriesQuery('w', 5));
   specs.push(Q.clearRedeliveryFilter('w', 3));
   for (const after of [null, 7]) page(Q.deliveriesQuery('w', after, 5));
+  specs.push(Q.liveAtQuery('m', 'e', new Date()), Q.observationsQuery('d', 5), Q.observationCount('d', 'SERVING'));
+  const o = { deploymentId: 'd', modelName: 'm', environment: 'e', instance: 'i', state: 'SERVING' as const, message: null, reportedAt: new Date(), reportedBy: 'w' };
+  specs.push(Q.observationUpsert(o));
+  const policy = { modelName: '*', environment: 'e', requiredApprovals: 1, requireImprovement: null, allowedActors: null, updatedAt: new Date(), updatedBy: 'a' };
+  specs.push(Q.policyUpsert(policy, marker('x', 'committed', 'governance')), Q.requestUpdate(govRequest('r'), 1, marker('x', 'committed', 'governance')));
+  for (const status of [null, 'PENDING', 'EXPIRED', 'EXECUTED'] as const) for (const after of [null, [5, 'r'] as const]) page(Q.requestsQuery({ modelName: 'm', status, now: new Date() }, after, 5));
   return specs;
 }
 
@@ -709,6 +716,68 @@ describe('mongo queries: webhooks (meaning)', () => {
     ];
     expect(run(queued, Q.redeliveriesQuery('w', 10)).map((d) => d.eventSequence)).toEqual([3, 1]);
     expect(queued.filter((d) => matches(d, Q.clearRedeliveryFilter('w', 1).filter)).map((d) => d._id)).toEqual(['w/1']);
+  });
+});
+
+function govRequest(id: string, over: Record<string, unknown> = {}) {
+  return {
+    id, modelName: 'm', versionId: 'v', environment: 'production', requestedBy: 'a', requestedByTokenId: 't', requestedAt: new Date(0), expiresAt: new Date(1000),
+    reason: null, expectedCurrentVersionId: null, requiredApprovals: 1, status: 'PENDING' as const, approvals: [], decidedBy: null, decisionComment: null,
+    decidedAt: null, deploymentId: null, revision: 1, ...over,
+  };
+}
+
+describe('mongo queries: governance (meaning)', () => {
+  it('servingAt: the latest SUCCEEDED deployment of (model, environment) not after the instant, ties by revision', () => {
+    const d = (id: string, s: number, over: Document = {}) => ({ _id: id, modelName: 'm', environment: 'production', status: 'SUCCEEDED', deployedAt: new Date(s * 1000), revision: s, ...over });
+    const docs = [d('a', 10), d('b', 20), d('c', 20, { revision: 21 }), d('f', 25, { status: 'FAILED', revision: null }), d('s', 15, { environment: 'staging' }), d('x', 5, { modelName: 'x' })];
+    const at = (s: number) => run(docs, Q.liveAtQuery('m', 'production', new Date(s * 1000))).map((x) => x._id);
+    expect(at(9)).toEqual([]);
+    expect(at(10)).toEqual(['a']);
+    expect(at(19)).toEqual(['a']);
+    expect(at(20)).toEqual(['c']);
+    expect(at(99)).toEqual(['c']);
+  });
+
+  it('observations: a report replaces only an older or equal record of that instance; listed newest first; counted by state', () => {
+    const stored = { _id: 'd/i', deploymentId: 'd', instance: 'i', state: 'SERVING', reportedAt: new Date(10) };
+    const o = (t: number) => ({ deploymentId: 'd', modelName: 'm', environment: 'e', instance: 'i', state: 'FAILED' as const, message: null, reportedAt: new Date(t), reportedBy: 'w' });
+    expect(matches(stored, Q.observationUpsert(o(11)).filter)).toBe(true);
+    expect(matches(stored, Q.observationUpsert(o(10)).filter)).toBe(true);
+    expect(matches(stored, Q.observationUpsert(o(9)).filter)).toBe(false);
+    expect(applied(stored, Q.observationUpsert(o(11)))).toMatchObject({ state: 'FAILED', reportedAt: new Date(11) });
+    const docs = [stored, { ...stored, _id: 'd/j', instance: 'j', reportedAt: new Date(12), state: 'FAILED' }, { ...stored, _id: 'e/i', deploymentId: 'e' }];
+    expect(run(docs, Q.observationsQuery('d', 5)).map((x) => x._id)).toEqual(['d/j', 'd/i']);
+    expect(find(docs, Q.observationCount('d', 'SERVING').filter).all()).toHaveLength(1);
+  });
+
+  it('policies upsert only without an unfinished change; requests change only from the revision read', () => {
+    const policy = { modelName: '*', environment: 'e', requiredApprovals: 1, requireImprovement: null, allowedActors: null, updatedAt: new Date(), updatedBy: 'a' };
+    const spec = Q.policyUpsert(policy, marker('x', 'committed', 'governance'));
+    expect(spec.filter._id).toBe('*:e');
+    expect(matches({ _id: '*:e' }, spec.filter)).toBe(true);
+    expect(matches({ _id: '*:e', pending: marker('y') }, spec.filter)).toBe(false);
+    const req = Q.requestUpdate(govRequest('r', { status: 'CANCELLED' }), 3, marker('x', 'committed', 'governance'));
+    expect(matches({ _id: 'r', revision: 3 }, req.filter)).toBe(true);
+    expect(matches({ _id: 'r', revision: 4 }, req.filter)).toBe(false);
+    expect(matches({ _id: 'r', revision: 3, pending: marker('y') }, req.filter)).toBe(false);
+    expect(applied({ _id: 'r', revision: 3, status: 'PENDING' }, req)).toMatchObject({ revision: 4, status: 'CANCELLED' });
+  });
+
+  it('lists requests newest first by status, PENDING and EXPIRED told apart by now, after a cursor', () => {
+    const now = new Date(100);
+    const r = (id: string, t: number, status: string, expires: number, model = 'm') => ({ _id: id, modelName: model, requestedAt: new Date(t), status, expiresAt: new Date(expires) });
+    const docs = [r('a', 1, 'PENDING', 50), r('b', 2, 'PENDING', 500), r('c', 3, 'EXECUTED', 50), r('d', 4, 'EXPIRED', 50), r('e', 4, 'PENDING', 500), r('z', 5, 'PENDING', 500, 'x')];
+    const ids = (status: Parameters<typeof Q.requestsQuery>[0]['status'], after: readonly [number, string] | null = null) => {
+      const q = Q.requestsQuery({ modelName: 'm', status, now }, after, 10);
+      return { page: run(docs, q.page).map((x) => x._id), count: find(docs, q.count.filter).all().length };
+    };
+    expect(ids(null)).toEqual({ page: ['e', 'd', 'c', 'b', 'a'], count: 5 });
+    expect(ids('PENDING')).toEqual({ page: ['e', 'b'], count: 2 });
+    expect(ids('EXPIRED')).toEqual({ page: ['d', 'a'], count: 2 });
+    expect(ids('EXECUTED')).toEqual({ page: ['c'], count: 1 });
+    expect(ids(null, [4, 'e']).page).toEqual(['d', 'c', 'b', 'a']);
+    expect(ids(null, [4, 'd']).page).toEqual(['c', 'b', 'a']);
   });
 });
 

@@ -22,6 +22,7 @@ const ALLOWED_DEFAULT_DIFFERENCES = new Set(['RegisterModelVersionInput.hyperpar
  * The sanctioned changes to the shared design contract (issue 17), each exactly from → to; any
  * other change of a type or default fails. Responses and old requests stay valid:
  * - two output fields become enums of a closed set: the JSON carries the same strings;
+ * - Deployment.version becomes nullable (issue 12): null only for an UNDEPLOY deployment;
  * - the improvement policy's metric becomes optional (loosening an input breaks no request), and
  *   compareVersions' metric loses its "roc_auc" default: absent now means the model's
  *   primaryMetric, which is roc_auc unless set.
@@ -31,6 +32,8 @@ const SANCTIONED_CHANGES: Record<string, { type?: [string, string]; default?: [s
   'PresignedUrl.method': { type: ['String!', 'HttpMethod!'] },
   'ImprovementPolicyInput.metric': { type: ['String!', 'String'] },
   'Query.compareVersions.metric': { default: ['"roc_auc"', undefined] },
+  // Issue 12: an UNDEPLOY deployment puts no version in place (every other deployment still has one).
+  'Deployment.version': { type: ['ModelVersion!', 'ModelVersion'] },
 };
 const sanctioned = (where: string, kind: 'type' | 'default', from: string | undefined, to: string | undefined) => {
   const change = SANCTIONED_CHANGES[where]?.[kind];

@@ -16,7 +16,7 @@ export function registerHistory(program: Command): void {
       const rows = page.edges.map((e) => e.node);
       out.result({ totalCount: page.totalCount, deployments: rows.map(deploymentJson) }, () => table(
         ['deployed at', 'env', 'action', 'status', '#', 'version id', 'previous', 'by', 'reason'],
-        rows.map((d) => [d.deployedAt, d.environment, d.action, d.active ? `${d.status} (live)` : d.status, d.version.number, d.version.id, d.previousVersion?.number ?? null, d.deployedBy, d.failureReason ?? d.reason]),
+        rows.map((d) => [d.deployedAt, d.environment, d.action, d.active ? `${d.status} (live)` : d.status, d.version?.number ?? null, d.version?.id ?? null, d.previousVersion?.number ?? null, d.deployedBy, d.failureReason ?? d.reason]),
       ));
     }));
 }

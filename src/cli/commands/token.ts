@@ -4,7 +4,7 @@ import { action } from '../context.js';
 import { UsageError } from '../exit-codes.js';
 import { table } from '../output.js';
 
-const ROLES = ['VIEWER', 'PUBLISHER', 'DEPLOYER', 'ADMIN'];
+const ROLES = ['VIEWER', 'PUBLISHER', 'DEPLOYER', 'ADMIN', 'WORKER'];
 
 export function registerToken(program: Command): void {
   const token = program.command('token').description('API tokens (admin)');
@@ -15,10 +15,12 @@ export function registerToken(program: Command): void {
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
     .option('--scope <model>', 'a model name or a prefix ending in "*" (default: every model)')
     .option('--expires <iso-date>', 'expiry, e.g. 2027-01-01T00:00:00.000Z')
-    .action(action(async ({ client, out }, name: string, flags: { role: string; scope?: string; expires?: string }) => {
+    .option('--environments <list>', 'comma-separated environments it may promote to, roll back or undeploy in (default: every one)')
+    .action(action(async ({ client, out }, name: string, flags: { role: string; scope?: string; expires?: string; environments?: string }) => {
       const role = flags.role.toUpperCase();
       if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-      const created = await client.createToken({ name, role: role as Role, ...(flags.scope ? { modelScope: flags.scope } : {}), ...(flags.expires ? { expiresAt: flags.expires } : {}) });
+      const created = await client.createToken({ name, role: role as Role, ...(flags.scope ? { modelScope: flags.scope } : {}), ...(flags.expires ? { expiresAt: flags.expires } : {}),
+        ...(flags.environments ? { environments: flags.environments.split(',').map((e) => e.trim()) } : {}) });
       out.result(created, () => `${created.secret}\n(token ${created.token.id}, ${created.token.role}; store the secret now, it is not shown again)`);
     }));
   token

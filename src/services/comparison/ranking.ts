@@ -60,7 +60,8 @@ export async function rankPage(store: RegistryStore, model: Model, args: Compare
     const known = [...new Set(ranked.concat(best ?? []).flatMap((v) => v.metrics.map((m) => m.name)))].slice(0, 20);
     throw new NotFoundError(`No version compared has the metric "${metric}"${known.length ? `; they have: ${known.join(', ')}` : ''}`);
   }
-  const production = pointer ? (ranked.find((v) => v.id === pointer.versionId) ?? (await store.getVersion(pointer.versionId))) : null;
+  const live = pointer?.versionId ?? null;
+  const production = live ? (ranked.find((v) => v.id === live) ?? (await store.getVersion(live))) : null;
   const base = production ? metricValue(production.metrics, metric) : null;
   const rows = ranked.map((version, i) => {
     const value = metricValue(version.metrics, metric);

@@ -132,6 +132,8 @@ export class MongoDeploymentWrites {
 
   /** The version's status for deployment; 'busy' while a status change of it stays undecided. */
   private async readyForDeployment(d: Deployment, session: ClientSession): Promise<VersionStatus | null | 'busy'> {
+    // An undeploy puts no version in place: nothing to check (an archive racing it sees the pointer still naming its version, and refuses).
+    if (d.versionId === null) return 'READY';
     for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
       const v = await this.steps.findById<VersionDoc>(COLLECTIONS.versions, d.versionId, session);
       if (!v || v.modelName !== d.modelName) return null;

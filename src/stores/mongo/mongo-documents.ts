@@ -25,6 +25,9 @@ export const COLLECTIONS = {
   webhooks: 'webhooks',
   webhookDeliveries: 'webhook_deliveries',
   webhookRedeliveries: 'webhook_redeliveries',
+  deploymentObservations: 'deployment_observations',
+  environmentPolicies: 'environment_policies',
+  promotionRequests: 'promotion_requests',
 } as const;
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
 
@@ -33,7 +36,7 @@ export interface StoredDraft extends Omit<AuditDraft, 'details'> {
   details: string;
 }
 
-export type PendingOp = 'register' | 'transition' | 'update' | 'move' | 'refused' | 'token' | 'webhook';
+export type PendingOp = 'register' | 'transition' | 'update' | 'move' | 'refused' | 'token' | 'webhook' | 'governance';
 export type PendingPhase = 'intent' | 'committed';
 
 /**
@@ -47,8 +50,8 @@ export interface PendingMarker {
   op: PendingOp;
   phase: PendingPhase;
   audit: StoredDraft;
-  /** move: the version the pointer is being moved to (archive checks intents too). */
-  versionId?: string;
+  /** move: the version the pointer is being moved to (archive checks intents too); null for an undeploy. */
+  versionId?: string | null;
   /** move: the SUCCEEDED deployment to store once committed. */
   deployment?: DeploymentDoc;
   /** register, move, refused with an idempotency key: the key document this write settles (mongo-idempotency.ts). */
@@ -139,8 +142,10 @@ export interface AuditDoc extends Omit<AuditEvent, 'id' | 'details'> {
 }
 
 /** A token as stored: the domain fields with its id as `_id` (the secret is never among them). */
-export interface TokenDoc extends Pending, Omit<ApiToken, 'id' | 'audit'> {
+export interface TokenDoc extends Pending, Omit<ApiToken, 'id' | 'audit' | 'environments'> {
   _id: string;
+  /** Absent on tokens from before per-environment tokens: every environment. */
+  environments?: string[] | null;
   /** As for pointers: null until the creation's (or revocation's) audit step anchors it; absent before anchors existed. */
   audit?: AuditRef | null;
 }
@@ -260,7 +265,8 @@ export function docToModel(d: ModelDoc): Model {
 
 /** Null for the placeholder of a (model, environment) that was never deployed. */
 export function docToPointer(d: PointerDoc): DeploymentPointer | null {
-  if (d.versionId === null || d.deploymentId === null || d.revision === 0) return null;
+  // An undeployed environment keeps its pointer (revision > 0) with no version.
+  if (d.deploymentId === null || d.revision === 0) return null;
   return {
     modelName: d.modelName, environment: d.environment, versionId: d.versionId, deploymentId: d.deploymentId, revision: d.revision,
     audit: d.audit ?? null,
@@ -287,6 +293,7 @@ export function tokenToDoc(t: NewApiToken): TokenDoc {
   return {
     _id: t.id, name: t.name, role: t.role, modelScope: t.modelScope, expiresAt: t.expiresAt, createdAt: t.createdAt,
     createdBy: t.createdBy, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt, secretHash: t.secretHash, audit: null,
+    environments: t.environments,
   };
 }
 
@@ -294,5 +301,6 @@ export function docToToken(d: TokenDoc): ApiToken {
   return {
     id: d._id, name: d.name, role: d.role, modelScope: d.modelScope, expiresAt: d.expiresAt, createdAt: d.createdAt,
     createdBy: d.createdBy, lastUsedAt: d.lastUsedAt, revokedAt: d.revokedAt, secretHash: d.secretHash, audit: d.audit ?? null,
+    environments: d.environments ?? null,
   };
 }

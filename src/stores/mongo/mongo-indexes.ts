@@ -59,7 +59,21 @@ export const MONGO_INDEXES: Readonly<Record<CollectionName, readonly IndexSpec[]
       name: 'deployments_revision', key: { modelName: 1, environment: 1, revision: 1 }, unique: true,
       partialFilterExpression: { status: 'SUCCEEDED' },
     },
+    // servingAt: the live deployment at an instant, one index descent (mongo-governance-specs.ts).
+    { name: 'deployments_live_at', key: { modelName: 1, environment: 1, status: 1, deployedAt: -1, revision: -1 } },
     pendingIndex(COLLECTIONS.deployments),
+  ],
+  // One document per (deployment, instance): `_id` "<deploymentId>/<instance>".
+  [COLLECTIONS.deploymentObservations]: [
+    { name: 'observations_deployment_time', key: { deploymentId: 1, reportedAt: -1, instance: 1 } },
+    { name: 'observations_deployment_state', key: { deploymentId: 1, state: 1 } },
+  ],
+  // One document per (model or '*', environment): `_id` "<model>:<environment>".
+  [COLLECTIONS.environmentPolicies]: [pendingIndex(COLLECTIONS.environmentPolicies)],
+  [COLLECTIONS.promotionRequests]: [
+    { name: 'promotion_requests_model_time', key: { modelName: 1, requestedAt: -1, _id: -1 } },
+    { name: 'promotion_requests_model_status_time', key: { modelName: 1, status: 1, requestedAt: -1, _id: -1 } },
+    pendingIndex(COLLECTIONS.promotionRequests),
   ],
   [COLLECTIONS.audit]: [
     // Serialises appends: two writers sealing after the same head collide here.

@@ -39,6 +39,8 @@ const COMMITTED_STEPS: Record<string, readonly RecoveryStep[]> = {
   [`${COLLECTIONS.deployments}/refused`]: [],
   [`${COLLECTIONS.tokens}/token`]: [],
   [`${COLLECTIONS.webhooks}/webhook`]: [],
+  [`${COLLECTIONS.environmentPolicies}/governance`]: [],
+  [`${COLLECTIONS.promotionRequests}/governance`]: [],
 };
 const INTENT_OPS = new Set([`${COLLECTIONS.versions}/transition`, `${COLLECTIONS.pointers}/move`]);
 /** Rows that name the audit event that last changed them (verified against the chain). */

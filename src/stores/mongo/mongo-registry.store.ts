@@ -24,6 +24,8 @@ import { acquireMongoLease, getMongoLease, releaseMongoLease } from './mongo-lea
 import { MongoAuditLog } from './mongo-audit-log.js';
 import { MongoTokens } from './mongo-tokens.js';
 import { MongoWebhooks } from './mongo-webhooks.js';
+import { MongoGovernance } from './mongo-governance.js';
+import type { DeploymentObservation, EnvironmentPolicy, ObservedState, PromotionRequest, PromotionStatus } from '../../domain/governance.js';
 import type { NewWebhookDelivery, Webhook, WebhookDelivery, WebhookPatch } from '../../domain/webhook.js';
 import { MongoIdempotencyKeys } from './mongo-idempotency.js';
 import type { IdempotencyClaim, IdempotencyRecord } from '../../domain/idempotency.js';
@@ -122,6 +124,7 @@ export class MongoRegistryStore implements RegistryStore {
   private readonly auditLog: MongoAuditLog;
   private readonly tokens: MongoTokens;
   private readonly webhooks: MongoWebhooks;
+  private readonly governance: MongoGovernance;
   private readonly keys: MongoIdempotencyKeys;
   private readonly onClose: () => Promise<void>;
 
@@ -141,6 +144,7 @@ export class MongoRegistryStore implements RegistryStore {
     this.auditLog = new MongoAuditLog(this.steps);
     this.tokens = new MongoTokens(this.steps);
     this.webhooks = new MongoWebhooks(this.steps);
+    this.governance = new MongoGovernance(this.steps);
   }
 
   /** Connects, creates the indexes (idempotent) and runs recovery. */
@@ -436,6 +440,20 @@ export class MongoRegistryStore implements RegistryStore {
   }
 
   // ---- operations ----
+
+  // ---- governance (mongo-governance.ts) ----
+  deploymentLiveAt(m: string, env: string, at: Date): Promise<Deployment | null> { return this.governance.deploymentLiveAt(m, env, at); }
+  recordObservation(o: DeploymentObservation, audit: (p: DeploymentObservation | null) => AuditDraft | null): Promise<boolean> { return this.governance.recordObservation(o, audit); }
+  listObservations(id: string, limit: number): Promise<DeploymentObservation[]> { return this.governance.listObservations(id, limit); }
+  countObservations(id: string, state: ObservedState): Promise<number> { return this.governance.countObservations(id, state); }
+  setEnvironmentPolicy(p: EnvironmentPolicy, audit: AuditDraft): Promise<EnvironmentPolicy> { return this.governance.setEnvironmentPolicy(p, audit); }
+  getEnvironmentPolicy(m: string, env: string): Promise<EnvironmentPolicy | null> { return this.governance.getEnvironmentPolicy(m, env); }
+  createPromotionRequest(r: PromotionRequest, audit: AuditDraft): Promise<PromotionRequest> { return this.governance.createPromotionRequest(r, audit); }
+  getPromotionRequest(id: string): Promise<PromotionRequest | null> { return this.governance.getPromotionRequest(id); }
+  updatePromotionRequest(r: PromotionRequest, rev: number, audit: AuditDraft): Promise<PromotionRequest | null> { return this.governance.updatePromotionRequest(r, rev, audit); }
+  listPromotionRequests(f: { modelName: string; status: PromotionStatus | null; now: Date }, page: PageRequest): Promise<Page<PromotionRequest>> {
+    return this.governance.listPromotionRequests(f, page);
+  }
 
   // ---- webhooks (mongo-webhooks.ts) ----
   createWebhook(w: Webhook, audit: AuditDraft): Promise<Webhook> { return this.webhooks.createWebhook(w, audit); }

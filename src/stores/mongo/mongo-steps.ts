@@ -20,6 +20,7 @@ export { isDuplicateKey } from './mongo-access.js';
 /** The collections whose documents can carry a pending marker, in the order recovery settles them. */
 export const PENDING_COLLECTIONS: readonly CollectionName[] = [
   COLLECTIONS.versions, COLLECTIONS.models, COLLECTIONS.pointers, COLLECTIONS.deployments, COLLECTIONS.tokens, COLLECTIONS.webhooks,
+  COLLECTIONS.environmentPolicies, COLLECTIONS.promotionRequests,
 ];
 
 const AUDIT_APPEND_ATTEMPTS = 200;

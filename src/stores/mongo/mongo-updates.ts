@@ -214,7 +214,7 @@ export function reservePointer(
  * Promotion/rollback, step 3 (the commit point): the pointer moves, the marker turns `committed`,
  * and the pointer names no audit event until the move's own event anchors it (anchorAudit).
  */
-export function commitPointer(key: string, markerId: string, move: { versionId: string; deploymentId: string; revision: number }): UpdateSpec {
+export function commitPointer(key: string, markerId: string, move: { versionId: string | null; deploymentId: string; revision: number }): UpdateSpec {
   return {
     collection: COLLECTIONS.pointers,
     filter: { _id: key, 'pending.id': markerId, 'pending.phase': 'intent' },
