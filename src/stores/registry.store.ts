@@ -16,6 +16,7 @@ import type {
 import type { IdempotencyClaim, IdempotencyRecord } from '../domain/idempotency.js';
 import type { RankPosition } from '../domain/ranking.js';
 import type { ApiToken, NewApiToken } from '../domain/token.js';
+import type { VersionSearchStore } from './version-search.store.js';
 import type { WebhookStore } from './webhook.store.js';
 
 /**
@@ -31,7 +32,7 @@ import type { WebhookStore } from './webhook.store.js';
  * - pages are newest first unless said otherwise; cursors are opaque strings owned by the store, and
  *   a cursor the store did not make is refused with InvalidArgumentError('after', …).
  */
-export interface RegistryStore extends WebhookStore {
+export interface RegistryStore extends WebhookStore, VersionSearchStore {
   /** Human-readable engine name, for logs and /readyz. */
   readonly engine: string;
 
