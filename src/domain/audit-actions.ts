@@ -26,6 +26,8 @@ export const AuditAction = {
   legalHoldReleased: 'LEGAL_HOLD_RELEASED',
   /** Written BEFORE the artifacts are deleted: a purge cut off after it is finished by purging again. */
   versionPurged: 'MODEL_VERSION_PURGED',
+  /** setVersionLabels: a version's labels were replaced (details: the labels before and after). */
+  versionLabelsSet: 'MODEL_VERSION_LABELS_SET',
 } as const;
 
 /** An audit event name the registry writes: the set is closed (the GraphQL enum AuditAction lists exactly these). */

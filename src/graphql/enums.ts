@@ -31,6 +31,7 @@ const AUDIT_ACTION_MEANINGS: Record<AuditActionName, string> = {
   LEGAL_HOLD_SET: 'A version was put on legal hold (admin): it cannot be archived nor purged until released; details give the reason',
   LEGAL_HOLD_RELEASED: "A version's legal hold was released (admin); details give the reason and the hold's own",
   MODEL_VERSION_PURGED: 'The artifacts of an ARCHIVED version past retention were purged (admin); recorded before the bytes are deleted; metadata and audit stay',
+  MODEL_VERSION_LABELS_SET: "A version's labels were replaced (setVersionLabels); details give the labels before and after",
   AUDIT_CHECKPOINT_WRITTEN: 'A signed audit checkpoint: it signs this very event and is stored outside the database (docs/operations.md)',
 };
 

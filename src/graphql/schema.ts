@@ -10,6 +10,7 @@ import { ModelResolver } from './model.resolver.js';
 import { TokenResolver } from './token.resolver.js';
 import { ArtifactResolver, VersionResolver } from './version.resolver.js';
 import { WebhookResolver } from './webhook.resolver.js';
+import { ComparisonBaselineResolver, LineageResolver } from './search/search.resolver.js';
 
 let built: Promise<GraphQLSchema> | null = null;
 
@@ -37,7 +38,7 @@ const ROOT_DESCRIPTIONS = {
 /** The executable schema; built once per process (type-graphql metadata is global). */
 export function buildRegistrySchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver, WebhookResolver, RetentionResolver],
+    resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver, WebhookResolver, RetentionResolver, LineageResolver, ComparisonBaselineResolver],
     pubSub: NO_TOPICS,
     validate: false,
   }).then((schema) => {

@@ -12,6 +12,7 @@ import { RetentionService } from './retention/retention.service.js';
 import type { ServiceDeps } from './service-deps.js';
 import { TokenService } from './token.service.js';
 import { VersionService } from './version.service.js';
+import { VersionSearchService } from './search/version-search.service.js';
 import { WebhookService } from './webhooks/webhook.service.js';
 
 export interface Services {
@@ -32,6 +33,8 @@ export interface Services {
   webhooks: WebhookService;
   /** Legal hold and purge of archived versions past retention. */
   retention: RetentionService;
+  /** modelVersions(filter, orderBy), setVersionLabels, compareVersions against a baseline. */
+  search: VersionSearchService;
 }
 
 export function createServices(
@@ -66,5 +69,6 @@ export function createServices(
     tokens: new TokenService(deps, access),
     retention: new RetentionService(deps, access, (id) => queries.forgetDownloadable(id)),
     webhooks: new WebhookService(deps, access, base.webhookBox ?? null, base.settings.webhooks),
+    search: new VersionSearchService(deps, access),
   };
 }
