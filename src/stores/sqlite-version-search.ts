@@ -76,13 +76,21 @@ export class SqliteVersionSearch {
   }
 
   async searchVersions(search: VersionSearch, page: PageRequest): Promise<Page<ModelVersion>> {
-    const after = decodeSearchCursor(search.order, page.after);
-    const q = searchSql(search, after);
-    const rows = this.db.prepare(`SELECT v.* ${q.from} WHERE ${q.where} AND ${q.after} ORDER BY ${q.orderBy} LIMIT @limit`)
-      .all({ ...q.params, limit: page.first + 1 }) as VersionRow[];
-    const { n } = this.db.prepare(`SELECT COUNT(*) AS n ${q.from} WHERE ${q.where}`).get(q.params) as { n: number };
+    const q = searchStatements(search, decodeSearchCursor(search.order, page.after));
+    const rows = this.db.prepare(q.page).all({ ...q.params, limit: page.first + 1 }) as VersionRow[];
+    const { n } = this.db.prepare(q.count).get(q.params) as { n: number };
     return searchPage(rows.map(rowToVersion), page.first, n, search.order);
   }
+}
+
+/** The page statement (bind `limit` too) and the count statement of a search, with their parameters. */
+export function searchStatements(search: VersionSearch, after: SearchPosition | null): { page: string; count: string; params: SearchSql['params'] } {
+  const q = searchSql(search, after);
+  return {
+    page: `SELECT v.* ${q.from} WHERE ${q.where} AND ${q.after} ORDER BY ${q.orderBy} LIMIT @limit`,
+    count: `SELECT COUNT(*) AS n ${q.from} WHERE ${q.where}`,
+    params: q.params,
+  };
 }
 
 export interface SearchSql {
@@ -149,16 +157,26 @@ export function searchSql(search: VersionSearch, after: SearchPosition | null): 
       orderBy = `v.number ${dir}`;
       break;
     case 'number':
-      from = 'FROM versions v';
+      // The UNIQUE (model_name, number) constraint's index (the second of the table, after the primary key's).
+      from = 'FROM versions v INDEXED BY sqlite_autoindex_versions_2';
       where.push('v.model_name = @model');
       orderBy = `v.number ${dir}`;
       break;
   }
   if (after?.by === 'NUMBER') { afterSql = `${numberCol} ${cmp} @afterNumber`; params.afterNumber = after.number; }
   // Residual conditions, each on the row the walk reached (primary-key lookups for tags, labels, metrics).
-  if (f.statuses) { where.push('v.status IN (SELECT value FROM json_each(@statuses))'); params.statuses = JSON.stringify(f.statuses); }
-  f.tags.forEach((t, i) => { where.push(`EXISTS (SELECT 1 FROM version_tags t WHERE t.version_id = v.id AND t.tag = @tag${i})`); params[`tag${i}`] = t; });
-  filterPairs(search).forEach((p, i) => { where.push(`EXISTS (SELECT 1 FROM version_labels l WHERE l.version_id = v.id AND l.pair = @pair${i})`); params[`pair${i}`] = p; });
+  // (The driver's own condition is not repeated.)
+  if (f.statuses && d.kind !== 'status') { where.push('v.status IN (SELECT value FROM json_each(@statuses))'); params.statuses = JSON.stringify(f.statuses); }
+  f.tags.forEach((t, i) => {
+    if (d.kind === 'tag' && d.tag === t) return;
+    where.push(`EXISTS (SELECT 1 FROM version_tags t WHERE t.version_id = v.id AND t.tag = @tag${i})`);
+    params[`tag${i}`] = t;
+  });
+  filterPairs(search).forEach((p, i) => {
+    if (d.kind === 'label' && d.pair === p) return;
+    where.push(`EXISTS (SELECT 1 FROM version_labels l WHERE l.version_id = v.id AND l.pair = @pair${i})`);
+    params[`pair${i}`] = p;
+  });
   if (f.datasetVersion !== null) { where.push(`${DATASET} = @dataset`); params.dataset = f.datasetVersion; }
   if (f.createdBy !== null) { where.push(`${CREATOR} = @creator`); params.creator = f.createdBy; }
   if (f.createdAfter) { where.push('v.created_at >= @createdAfter'); params.createdAfter = f.createdAfter.getTime(); }
