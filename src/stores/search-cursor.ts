@@ -15,8 +15,8 @@ export function encodeSearchCursor(order: VersionOrder, p: SearchPosition): stri
   return Buffer.from(JSON.stringify([...head(order), ...key]), 'utf8').toString('base64url');
 }
 
-export function decodeSearchCursor(order: VersionOrder, cursor: string | null): SearchPosition | null {
-  if (cursor === null) return null;
+export function decodeSearchCursor(order: VersionOrder, cursor: string | null | undefined): SearchPosition | null {
+  if (cursor === null || cursor === undefined) return null;
   let parsed: unknown;
   try {
     parsed = cursor.length <= 512 ? JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) : undefined;

@@ -53,7 +53,7 @@ export class VersionSearchService {
     const first = checkPageSize('first', page.first);
     const model = await this.requireModel(principal, modelName);
     const ordered = checkVersionOrder('orderBy', order, model.primaryMetric);
-    return this.deps.store.searchVersions({ modelName, filter: checked, order: ordered }, { first, after: page.after });
+    return this.deps.store.searchVersions({ modelName, filter: checked, order: ordered }, { first, after: page.after ?? null });
   }
 
   async setLabels(versionId: string, labels: unknown, actor: Principal): Promise<ModelVersion> {
