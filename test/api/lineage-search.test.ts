@@ -158,6 +158,15 @@ describe('lineage, labels, modelVersions(filter, orderBy), compareVersions(metri
     expect(await h.code(`{ modelVersions(modelName: "missing", filter: {}) { totalCount } }`)).toBe('NOT_FOUND');
   });
 
+  it('keeps a scoped token to its models: another model answers NOT_FOUND for the search, the labels and the comparison', async () => {
+    const id = await publish(h, 'scoped-away', { extra: { labels: { team: 'ml' } } });
+    const scoped = h.as((await h.token('PUBLISHER', { modelScope: 'mine-*' })).secret);
+    expect(await scoped.code(`{ modelVersions(modelName: "scoped-away", filter: { labels: { team: "ml" } }) { totalCount } }`)).toBe('NOT_FOUND');
+    expect(await scoped.code(`mutation { setVersionLabels(versionId: "${id}", labels: { team: "x" }) { id } }`)).toBe('NOT_FOUND');
+    expect(await scoped.code(`{ compareVersions(modelName: "scoped-away", baseline: { versionId: "${id}" }) { rank } }`)).toBe('NOT_FOUND');
+    expect((await h.ok(`query($id: ID!) { modelVersion(id: $id) { labels } }`, { id })).modelVersion.labels).toEqual({ team: 'ml' });
+  });
+
   it('compareVersions(metrics, baseline): value and delta per metric and a hyperparameter diff; unchanged without them', async () => {
     const prod = await publish(h, 'cmp', { metrics: [{ name: 'roc_auc', value: 0.8 }, { name: 'f1', value: 0.5 }], extra: { hyperparameters: { depth: 4, opt: { lr: 0.1 }, drop: true } } });
     const cand = await publish(h, 'cmp', { metrics: [{ name: 'roc_auc', value: 0.9 }], extra: { hyperparameters: { depth: 6, opt: { lr: 0.1 }, seed: 1 } } });
