@@ -30,7 +30,7 @@ function makeData(seed: number): { versions: ModelVersion[]; vdocs: Document[]; 
   const base = Date.UTC(2026, 5, 1);
   const versions: ModelVersion[] = [];
   const numbers = new Map<string, number>();
-  for (let i = 0; i < 150; i++) {
+  for (let i = 0; i < 100; i++) {
     const modelName = rnd.chance(0.8) ? 'a' : 'b';
     const number = (numbers.get(modelName) ?? 0) + 1;
     numbers.set(modelName, number);
@@ -89,7 +89,7 @@ describe('mongo search reads: meaning (mingo) against the brute-force reference'
     const data = makeData(424242);
     const rnd = seeded(7);
     let nonEmpty = 0;
-    for (let q = 0; q < 300; q++) {
+    for (let q = 0; q < 200; q++) {
       const filter: Partial<VersionFilter> = {};
       if (rnd.chance(0.3)) filter.statuses = (['PENDING_UPLOAD', 'READY', 'FAILED', 'ARCHIVED'] as VersionStatus[]).filter(() => rnd.chance(0.5)).concat('READY').filter((x, i, xs) => xs.indexOf(x) === i).sort();
       if (rnd.chance(0.3)) filter.tags = [...new Set([rnd.pick(['gpu', 'cpu', 'nightly']), ...(rnd.chance(0.3) ? ['gpu'] : [])])];
@@ -104,7 +104,7 @@ describe('mongo search reads: meaning (mingo) against the brute-force reference'
       const s: VersionSearch = { modelName: rnd.chance(0.8) ? 'a' : 'b', filter: { ...EMPTY_FILTER, ...filter }, order };
       const expected = referenceSearch(data.versions, s).map((v) => v.id);
       if (expected.length > 0) nonEmpty++;
-      const size = 1 + rnd.int(7);
+      const size = 2 + rnd.int(7);
       const ids: string[] = [];
       let after: string | null = null;
       for (let p = 0; p < 500; p++) {
@@ -116,6 +116,6 @@ describe('mongo search reads: meaning (mingo) against the brute-force reference'
       }
       expect({ q, ids }, JSON.stringify(s)).toEqual({ q, ids: expected });
     }
-    expect(nonEmpty).toBeGreaterThan(150);
-  });
+    expect(nonEmpty).toBeGreaterThan(100);
+  }, 120_000);
 });
