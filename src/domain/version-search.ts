@@ -108,22 +108,6 @@ export function checkVersionOrder(
   return { by, metric, direction };
 }
 
-/** Whether `v` passes the filter: the meaning every store's index plan must give (documented in docs/queries.md). */
-export function matchesFilter(v: ModelVersion, f: VersionFilter, orderMetric: string | null): boolean {
-  if (f.statuses && !f.statuses.includes(v.status)) return false;
-  if (!f.tags.every((t) => v.tags.includes(t))) return false;
-  if (!Object.entries(f.labels).every(([k, val]) => v.labels[k] === val)) return false;
-  if (f.datasetVersion !== null && v.datasetVersion !== f.datasetVersion) return false;
-  if (f.createdAfter && v.createdAt.getTime() < f.createdAfter.getTime()) return false;
-  if (f.createdBefore && v.createdAt.getTime() >= f.createdBefore.getTime()) return false;
-  if (f.createdBy !== null && v.createdBy !== f.createdBy) return false;
-  if (f.metric) {
-    const value = metricValue(v.metrics, f.metric.name);
-    if (value === null || (f.metric.gte !== null && value < f.metric.gte) || (f.metric.lte !== null && value > f.metric.lte)) return false;
-  }
-  return orderMetric === null || metricValue(v.metrics, orderMetric) !== null;
-}
-
 /** A version's position in an order (the metric's value must exist for METRIC). */
 export function positionOf(v: ModelVersion, order: VersionOrder): SearchPosition {
   if (order.by === 'NUMBER') return { by: 'NUMBER', number: v.number };

@@ -9,7 +9,7 @@ import type { VersionSearch } from '../domain/version-search.js';
  */
 export interface VersionSearchStore {
   /**
-   * The model's versions that match `search.filter` (domain/version-search.ts `matchesFilter`), in
+   * The model's versions that match `search.filter` (every condition given; docs/queries.md has the table), in
    * `search.order`; keyset pages (the cursor is the last version's position in that order; a
    * cursor of another order is refused with InvalidArgumentError('after')). totalCount: all matches.
    */

@@ -8,7 +8,7 @@ import type { CountSpec, FindSpec } from './mongo-queries.js';
  * The reads of searchVersions (plan: ../search-plan.ts, docs/queries.md). The driver's condition
  * is the index prefix; every other condition is residual: checked on the documents of that one
  * index range, in the same query. test/unit/mongo-search-queries.test.ts evaluates them with mingo
- * against the domain's matchesFilter and checks their index fit.
+ * against a brute-force reference; test/unit/mongo-queries.test.ts checks their index fit.
  */
 
 const RESIDUAL = "checked on the documents of the driver's index range (docs/queries.md)";
