@@ -106,7 +106,7 @@ export class SqliteRegistryStore implements RegistryStore {
       const verified = VERIFIED_STATUSES.includes(stored.status) ? 1 : 0;
       const insertMetric = this.sql('INSERT INTO version_metrics (version_id, model_name, name, value, number, verified) VALUES (?, ?, ?, ?, ?, ?)');
       for (const m of stored.metrics) insertMetric.run(stored.id, stored.modelName, m.name, m.value, stored.number, verified);
-      this.search.indexVersion(stored);
+      this.search.indexNewVersion(stored);
       this.appendInTx(audit(stored));
       return stored;
     });

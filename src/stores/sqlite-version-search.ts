@@ -29,21 +29,31 @@ CREATE TABLE IF NOT EXISTS version_labels (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS version_labels_search ON version_labels (model_name, pair, number);
 CREATE INDEX IF NOT EXISTS versions_by_model_created ON versions (model_name, created_at, number);
-CREATE INDEX IF NOT EXISTS versions_by_model_dataset ON versions (model_name, json_extract(doc, '$.datasetVersion'), number);
-CREATE INDEX IF NOT EXISTS versions_by_model_creator ON versions (model_name, json_extract(doc, '$.createdBy'), number);
+CREATE INDEX IF NOT EXISTS versions_by_model_dataset ON versions (model_name, dataset_version, number);
+CREATE INDEX IF NOT EXISTS versions_by_model_creator ON versions (model_name, created_by, number);
 CREATE INDEX IF NOT EXISTS version_metrics_search ON version_metrics (model_name, name, value, number);
 `;
 
-/** Fills the tag and label rows of versions registered before the search tables existed (idempotent). */
+/** The columns the search reads from the versions row (added by migrateSqlite before SQLITE_SEARCH_SCHEMA). */
+export const SQLITE_SEARCH_COLUMNS = ['dataset_version', 'created_by'] as const;
+
+/**
+ * Fills the columns, tag and label rows of versions registered before they existed (idempotent).
+ * A document SQLite cannot parse (an older registry accepted hyperparameters nested deeper than
+ * SQLite's JSON limit) is left out, never a reason for the upgrade to fail: such a version is not
+ * found by these filters (and cannot be read anyway).
+ */
 export const SQLITE_SEARCH_BACKFILL = `
+UPDATE versions SET dataset_version = json_extract(doc, '$.datasetVersion'), created_by = json_extract(doc, '$.createdBy')
+  WHERE dataset_version IS NULL AND json_valid(doc);
 INSERT OR IGNORE INTO version_tags (version_id, model_name, tag, number)
-  SELECT v.id, v.model_name, t.value, v.number FROM versions v, json_each(v.doc, '$.tags') t;
+  SELECT v.id, v.model_name, t.value, v.number FROM versions v, json_each(CASE WHEN json_valid(v.doc) THEN v.doc ELSE '{}' END, '$.tags') t;
 INSERT OR IGNORE INTO version_labels (version_id, model_name, pair, number)
-  SELECT v.id, v.model_name, l.key || '=' || l.value, v.number FROM versions v, json_each(v.doc, '$.labels') l;
+  SELECT v.id, v.model_name, l.key || '=' || l.value, v.number FROM versions v, json_each(CASE WHEN json_valid(v.doc) THEN v.doc ELSE '{}' END, '$.labels') l;
 `;
 
-const DATASET = "json_extract(v.doc, '$.datasetVersion')";
-const CREATOR = "json_extract(v.doc, '$.createdBy')";
+const DATASET = 'v.dataset_version';
+const CREATOR = 'v.created_by';
 
 /** searchVersions and setVersionLabels of SqliteRegistryStore, and the upkeep of the tag and label rows. */
 export class SqliteVersionSearch {
@@ -52,6 +62,12 @@ export class SqliteVersionSearch {
     private readonly write: <T>(fn: () => T) => T,
     private readonly append: (draft: AuditDraft) => AuditEvent,
   ) {}
+
+  /** Inside the registration's transaction: the search columns of the new row, its tags and labels. */
+  indexNewVersion(v: Pick<ModelVersion, 'id' | 'modelName' | 'number' | 'tags' | 'labels' | 'datasetVersion' | 'createdBy'>): void {
+    this.db.prepare('UPDATE versions SET dataset_version = ?, created_by = ? WHERE id = ?').run(v.datasetVersion, v.createdBy, v.id);
+    this.indexVersion(v);
+  }
 
   /** Inside the caller's transaction: the version's tag and label rows as they are now. */
   indexVersion(v: Pick<ModelVersion, 'id' | 'modelName' | 'number' | 'tags' | 'labels'>): void {

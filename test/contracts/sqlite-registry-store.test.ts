@@ -66,11 +66,16 @@ describe('SqliteRegistryStore: the search tables are created and filled for an o
       const store = new SqliteRegistryStore(file);
       const tagged = await store.registerVersion(newVersion('old', { tags: ['gpu'], labels: { team: 'ml' } }), () => draft('MODEL_VERSION_REGISTERED'));
       await store.registerVersion(newVersion('old', { tags: ['cpu'] }), () => draft('MODEL_VERSION_REGISTERED'));
+      const deep = await store.registerVersion(newVersion('old', { tags: ['gpu'], hyperparameters: {} }), () => draft('MODEL_VERSION_REGISTERED'));
       await store.close();
-      // The file as an earlier release left it: no search tables nor indexes.
+      // The file as an earlier release left it: no search tables, indexes nor columns; and one document nested deeper than
+      // SQLite's JSON functions accept (earlier releases took any depth), which must not stop the upgrade.
       const db = new Database(file);
       db.exec(`DROP TABLE version_tags; DROP TABLE version_labels; DROP INDEX versions_by_model_created; DROP INDEX versions_by_model_dataset;
-               DROP INDEX versions_by_model_creator; DROP INDEX version_metrics_search;`);
+               DROP INDEX versions_by_model_creator; DROP INDEX version_metrics_search;
+               ALTER TABLE versions DROP COLUMN dataset_version; ALTER TABLE versions DROP COLUMN created_by;`);
+      const { doc } = db.prepare('SELECT doc FROM versions WHERE id = ?').get(deep.id) as { doc: string };
+      db.prepare('UPDATE versions SET doc = ? WHERE id = ?').run(doc.replace('"hyperparameters":{}', `"hyperparameters":${'{"d":'.repeat(5000)}1${'}'.repeat(5000)}`), deep.id);
       db.close();
       const reopened = new SqliteRegistryStore(file);
       const find = (filter: Partial<VersionFilter>) => reopened.searchVersions({ modelName: 'old', filter: { ...EMPTY_FILTER, ...filter }, order: { by: 'NUMBER', metric: null, direction: 'DESC' } }, { first: 10, after: null });
