@@ -33,7 +33,7 @@ export class VersionResolver {
     return ctx.services.queries.version(ctx.actor, id);
   }
 
-  @Query(() => ModelVersionConnection, { description: 'Newest first' })
+  @Query(() => ModelVersionConnection, { description: 'Newest first; with filter or orderBy, the versions matching every condition in that order (docs/queries.md)' })
   async modelVersions(
     @Ctx() ctx: GraphQLContext,
     @Arg('modelName', () => String, { description: 'The model' }) modelName: string,
