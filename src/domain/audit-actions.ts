@@ -38,6 +38,8 @@ export const AuditAction = {
   promotionRequestExpired: 'PROMOTION_REQUEST_EXPIRED',
   /** An environment was emptied: an UNDEPLOY deployment, no version live there. */
   modelUndeployed: 'MODEL_UNDEPLOYED',
+  /** setVersionLabels: a version's labels were replaced (details: the labels before and after). */
+  versionLabelsSet: 'MODEL_VERSION_LABELS_SET',
 } as const;
 
 /** An audit event name the registry writes: the set is closed (the GraphQL enum AuditAction lists exactly these). */

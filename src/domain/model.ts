@@ -1,4 +1,5 @@
 /** Plain domain types shared by every layer. No I/O, no npm imports. */
+import type { DatasetRef, Labels, VersionSource } from './lineage.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -61,10 +62,19 @@ export interface ModelVersion {
   legalHold: LegalHold | null;
   /** When a purge deleted (or began deleting) the artifacts of this ARCHIVED version; metadata and audit stay. */
   purgedAt: Date | null;
+  /** Where it came from (code, pipeline run); null if not given (domain/lineage.ts). */
+  source: VersionSource | null;
+  /** The training data's location and digest; null if not given. */
+  dataset: DatasetRef | null;
+  /** string → string, searchable; set at registration or by setVersionLabels. */
+  labels: Labels;
 }
 
-/** A version as registered: not on hold, not purged (the store fills those in). */
-export type NewModelVersion = Omit<ModelVersion, 'number' | 'legalHold' | 'purgedAt'>;
+/** Lineage fields a registration may leave out (read back as null / {}). */
+export type LineageFields = 'source' | 'dataset' | 'labels';
+
+/** A version as registered: not on hold, not purged (the store fills those in); lineage optional. */
+export type NewModelVersion = Omit<ModelVersion, 'number' | 'legalHold' | 'purgedAt' | LineageFields> & Partial<Pick<ModelVersion, LineageFields>>;
 
 export interface LegalHold {
   reason: string;

@@ -41,6 +41,7 @@ const AUDIT_ACTION_MEANINGS: Record<AuditActionName, string> = {
   PROMOTION_REQUEST_CONFLICT: 'A promotion request reached its approvals, but the environment had moved since the request: nothing was deployed',
   PROMOTION_REQUEST_EXPIRED: 'A promotion request passed its expiry without its approvals; recorded when next touched',
   MODEL_UNDEPLOYED: 'An environment was emptied (undeployModel): an UNDEPLOY deployment; no version is live there until the next promotion or rollback',
+  MODEL_VERSION_LABELS_SET: "A version's labels were replaced (setVersionLabels); details give the labels before and after",
   AUDIT_CHECKPOINT_WRITTEN: 'A signed audit checkpoint: it signs this very event and is stored outside the database (docs/operations.md)',
 };
 

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Field, Float, ID, InputType, Int } from 'type-graphql';
 import { DateTimeScalar, JsonScalar } from './scalars.js';
+import { DatasetInput, VersionSourceInput } from './search/search.inputs.js';
 
 @InputType({ description: 'One evaluation result' })
 export class MetricInput {
@@ -42,6 +43,9 @@ export class RegisterModelVersionInput {
   @Field(() => [ArtifactInput], { description: 'One or more' }) artifacts!: ArtifactInput[];
   @Field(() => String, { nullable: true, description: 'Safe retries: the same key and input within 24 h give the same version (with fresh upload URLs while it is PENDING_UPLOAD); the same key with another input is a CONFLICT. Per model; 1-200 characters of A-Z a-z 0-9 . _ : -' })
   idempotencyKey?: string | null;
+  @Field(() => VersionSourceInput, { nullable: true, description: 'Where it came from: git commit, repository, pipeline run' }) source?: VersionSourceInput | null;
+  @Field(() => DatasetInput, { nullable: true, description: 'The training data: uri and digest' }) dataset?: DatasetInput | null;
+  @Field(() => JsonScalar, { nullable: true, description: 'Searchable labels: a JSON object of strings (at most 32; keys ^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$, values up to 256 characters)' }) labels?: unknown;
 }
 
 @InputType({ description: 'Promotion succeeds only if candidate.metric >= production.metric * minRatio (or there is no production version).' })

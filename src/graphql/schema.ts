@@ -11,6 +11,7 @@ import { TokenResolver } from './token.resolver.js';
 import { ArtifactResolver, VersionResolver } from './version.resolver.js';
 import { WebhookResolver } from './webhook.resolver.js';
 import { DeploymentObservedResolver, GovernanceResolver } from './governance/governance.resolver.js';
+import { ComparisonBaselineResolver, LineageResolver } from './search/search.resolver.js';
 
 let built: Promise<GraphQLSchema> | null = null;
 
@@ -38,7 +39,10 @@ const ROOT_DESCRIPTIONS = {
 /** The executable schema; built once per process (type-graphql metadata is global). */
 export function buildRegistrySchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver, WebhookResolver, RetentionResolver, GovernanceResolver, DeploymentObservedResolver],
+    resolvers: [
+      ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver, WebhookResolver, RetentionResolver,
+      GovernanceResolver, DeploymentObservedResolver, LineageResolver, ComparisonBaselineResolver,
+    ],
     pubSub: NO_TOPICS,
     validate: false,
   }).then((schema) => {

@@ -8,6 +8,8 @@ import type { UploadVerification } from '../services/completion/verification.js'
 import { LIMITS } from '../domain/limits.js';
 import type { GraphQLContext } from './context.js';
 import { RegisterModelVersionInput } from './inputs.js';
+import { CompareBaselineInput, VersionFilterInput, VersionOrderInput } from './search/search.inputs.js';
+import { InvalidArgumentError } from '../domain/errors.js';
 import { DeploymentConnection, ModelVersionConnection, VersionComparisonConnection, toConnection } from './connections.js';
 import {
   type ArtifactParent, ArtifactType, ArtifactUpload, ModelVersionStatus, ModelVersionType,
@@ -20,6 +22,8 @@ const COMPARE = {
   metric: "The metric to rank by; null or absent: the model's primaryMetric (roc_auc unless set). NOT_FOUND when no version compared has it",
   direction: 'DESC: highest first; ASC: lowest first',
   versionIds: 'Only these versions (at most 100); absent: every READY and ARCHIVED version',
+  metrics: 'Metrics to give per version against the baseline (1-20; rows then carry metricDeltas); absent: the ranking metric',
+  baseline: 'What to compare against (rows then carry baseline, metricDeltas, hyperparameterDiff); absent with metrics: production',
 };
 
 @Resolver(() => ModelVersionType)
@@ -29,15 +33,22 @@ export class VersionResolver {
     return ctx.services.queries.version(ctx.actor, id);
   }
 
-  @Query(() => ModelVersionConnection, { description: 'Newest first' })
+  @Query(() => ModelVersionConnection, { description: 'Newest first; with filter or orderBy, the versions matching every condition in that order (docs/queries.md)' })
   async modelVersions(
     @Ctx() ctx: GraphQLContext,
     @Arg('modelName', () => String, { description: 'The model' }) modelName: string,
     @Arg('status', () => ModelVersionStatus, { nullable: true, description: 'Only versions in this status' }) status: ModelVersionStatus | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage, description: PAGE.first }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: PAGE.after }) after: string | null,
+    @Arg('filter', () => VersionFilterInput, { nullable: true, description: 'Only versions matching every condition given (served from indexes: docs/queries.md)' }) filter?: VersionFilterInput | null,
+    @Arg('orderBy', () => VersionOrderInput, { nullable: true, description: 'The order; absent: number, newest first' }) orderBy?: VersionOrderInput | null,
   ) {
-    return toConnection(await ctx.services.queries.versions(ctx.actor, modelName, status as VersionStatus | null, { first: first ?? LIMITS.defaultPage, after }), after);
+    const page = { first: first ?? LIMITS.defaultPage, after };
+    // Without filter and orderBy: the plain list, as before.
+    if (!filter && !orderBy) return toConnection(await ctx.services.queries.versions(ctx.actor, modelName, status as VersionStatus | null, page), after);
+    if (status && filter?.statuses) throw new InvalidArgumentError('status', 'give the statuses in filter.statuses only');
+    const withStatus = status ? { ...filter, statuses: [status] } : filter ?? null;
+    return toConnection(await ctx.services.search.search(ctx.actor, modelName, withStatus, orderBy ?? null, page), after);
   }
 
   @Query(() => ModelVersionType, { nullable: true, description: 'The version deployed in the environment now; null if none.' })
@@ -57,10 +68,13 @@ export class VersionResolver {
     @Arg('direction', () => SortDirection, { nullable: true, defaultValue: SortDirection.DESC, description: COMPARE.direction }) direction: SortDirection | null,
     @Arg('versionIds', () => [ID], { nullable: true, description: COMPARE.versionIds }) versionIds: string[] | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage, description: 'How many, 0-100' }) first: number | null,
+    @Arg('metrics', () => [String], { nullable: true, description: COMPARE.metrics }) metrics?: string[] | null,
+    @Arg('baseline', () => CompareBaselineInput, { nullable: true, description: COMPARE.baseline }) baseline?: CompareBaselineInput | null,
   ) {
-    const page = await ctx.services.queries.compare(ctx.actor, {
-      modelName, metric, direction: (direction ?? SortDirection.DESC) as DomainSortDirection, versionIds: versionIds ?? null, first: first ?? LIMITS.defaultPage,
-    });
+    const args = { modelName, metric, direction: (direction ?? SortDirection.DESC) as DomainSortDirection, versionIds: versionIds ?? null, first: first ?? LIMITS.defaultPage };
+    const page = metrics || baseline
+      ? await ctx.services.search.compare(ctx.actor, { ...args, metrics: metrics ?? null, baseline: baseline ?? null })
+      : await ctx.services.queries.compare(ctx.actor, args);
     return page.items.map((i) => i.node);
   }
 
@@ -73,10 +87,15 @@ export class VersionResolver {
     @Arg('versionIds', () => [ID], { nullable: true, description: COMPARE.versionIds }) versionIds: string[] | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage, description: PAGE.first }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: PAGE.after }) after: string | null,
+    @Arg('metrics', () => [String], { nullable: true, description: COMPARE.metrics }) metrics?: string[] | null,
+    @Arg('baseline', () => CompareBaselineInput, { nullable: true, description: COMPARE.baseline }) baseline?: CompareBaselineInput | null,
   ) {
-    const page = await ctx.services.queries.compare(ctx.actor, {
+    const args = {
       modelName, metric, direction: (direction ?? SortDirection.DESC) as DomainSortDirection, versionIds: versionIds ?? null, first: first ?? LIMITS.defaultPage, after, withTotal: true,
-    });
+    };
+    const page = metrics || baseline
+      ? await ctx.services.search.compare(ctx.actor, { ...args, metrics: metrics ?? null, baseline: baseline ?? null })
+      : await ctx.services.queries.compare(ctx.actor, args);
     return toConnection(page, after);
   }
 
@@ -95,6 +114,9 @@ export class VersionResolver {
         tags: input.tags ?? [],
         artifacts: input.artifacts.map((a) => ({ path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256, contentType: a.contentType ?? 'application/octet-stream' })),
         idempotencyKey: input.idempotencyKey ?? null,
+        source: input.source ?? null,
+        dataset: input.dataset ?? null,
+        labels: input.labels ?? null,
       },
       ctx.actor,
     );

@@ -12,6 +12,7 @@ import { RetentionService } from './retention/retention.service.js';
 import type { ServiceDeps } from './service-deps.js';
 import { TokenService } from './token.service.js';
 import { VersionService } from './version.service.js';
+import { VersionSearchService } from './search/version-search.service.js';
 import { WebhookService } from './webhooks/webhook.service.js';
 import { ObservedStateService } from './governance/observed-state.service.js';
 import { PolicyService } from './governance/policy.service.js';
@@ -37,6 +38,8 @@ export interface Services {
   retention: RetentionService;
   /** Deployment governance (issue 12): environment policies, promotion requests, observed state and servingAt. */
   governance: { policies: PolicyService; requests: PromotionRequestService; observed: ObservedStateService };
+  /** modelVersions(filter, orderBy), setVersionLabels, compareVersions against a baseline. */
+  search: VersionSearchService;
 }
 
 export function createServices(
@@ -77,5 +80,6 @@ export function createServices(
     tokens: new TokenService(deps, access),
     retention: new RetentionService(deps, access, (id) => queries.forgetDownloadable(id)),
     webhooks: new WebhookService(deps, access, base.webhookBox ?? null, base.settings.webhooks),
+    search: new VersionSearchService(deps, access),
   };
 }

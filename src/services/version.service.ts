@@ -7,6 +7,7 @@ import {
   checkMetricName, checkText, checkTraining, checkVersionIdFormat,
 } from '../domain/validation.js';
 import { newVersionId } from '../domain/version-id.js';
+import { type VersionSource, checkDataset, checkLabels, checkSource } from '../domain/lineage.js';
 import { legalHoldRefusal } from '../domain/retention.js';
 import { type IdempotencyRecord, checkIdempotencyKey, idempotencyFingerprint } from '../domain/idempotency.js';
 import type { AccessService } from './access.service.js';
@@ -26,6 +27,10 @@ export interface RegisterVersionCommand {
   artifacts: Artifact[];
   /** Same key and input within 24 h: the same version (fresh upload URLs while PENDING_UPLOAD). */
   idempotencyKey?: string | null;
+  /** Lineage (domain/lineage.ts); absent: none. */
+  source?: Partial<Record<keyof VersionSource, unknown>> | null;
+  dataset?: { uri?: unknown; digest?: unknown } | null;
+  labels?: unknown;
 }
 
 export interface RegisteredVersion {
@@ -64,6 +69,8 @@ export class VersionService {
       description: checkOptionalText(`${f}.description`, cmd.description, LIMITS.descriptionChars),
       tags: checkTags(`${f}.tags`, cmd.tags),
       artifacts: checkArtifacts(`${f}.artifacts`, cmd.artifacts),
+      // Lineage only when given: the idempotency fingerprint of a registration without it stays what it was.
+      ...givenLineage(f, cmd),
     };
     const key = checkIdempotencyKey(`${f}.idempotencyKey`, cmd.idempotencyKey);
     const request = key === null ? null : { modelName: base.modelName, key, operation: 'REGISTER' as const, fingerprint: idempotencyFingerprint('REGISTER', base) };
@@ -97,6 +104,7 @@ export class VersionService {
             datasetVersion: v.datasetVersion,
             metrics: Object.fromEntries(v.metrics.map((m) => [m.name, m.value])),
             artifacts: v.artifacts.map((a) => ({ path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256 })),
+            ...lineageDetails(v),
             ...(claim.key !== null && { idempotencyKey: claim.key }),
           }),
           claim(version.id),
@@ -230,4 +238,20 @@ export class VersionService {
 /** The answer for a version id that does not exist, or that the caller's scope does not cover. */
 export function notFound(versionId: string): string {
   return `Model version ${versionId} does not exist`;
+}
+
+/** The lineage given at registration, for its audit event (only what was given). */
+function lineageDetails(v: ModelVersion): JsonObject {
+  return {
+    ...(v.source !== null && { source: { ...v.source } }),
+    ...(v.dataset !== null && { dataset: { ...v.dataset } }),
+    ...(Object.keys(v.labels).length > 0 && { labels: { ...v.labels } }),
+  };
+}
+
+function givenLineage(f: string, cmd: RegisterVersionCommand): Partial<Pick<ModelVersion, 'source' | 'dataset' | 'labels'>> {
+  const source = checkSource(`${f}.source`, cmd.source);
+  const dataset = checkDataset(`${f}.dataset`, cmd.dataset);
+  const labels = checkLabels(`${f}.labels`, cmd.labels);
+  return { ...(source !== null && { source }), ...(dataset !== null && { dataset }), ...(Object.keys(labels).length > 0 && { labels }) };
 }

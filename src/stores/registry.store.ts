@@ -17,6 +17,7 @@ import type { IdempotencyClaim, IdempotencyRecord } from '../domain/idempotency.
 import type { RankPosition } from '../domain/ranking.js';
 import type { ApiToken, NewApiToken } from '../domain/token.js';
 import type { GovernanceStore } from './governance.store.js';
+import type { VersionSearchStore } from './version-search.store.js';
 import type { WebhookStore } from './webhook.store.js';
 
 /**
@@ -32,7 +33,7 @@ import type { WebhookStore } from './webhook.store.js';
  * - pages are newest first unless said otherwise; cursors are opaque strings owned by the store, and
  *   a cursor the store did not make is refused with InvalidArgumentError('after', …).
  */
-export interface RegistryStore extends WebhookStore, GovernanceStore {
+export interface RegistryStore extends WebhookStore, GovernanceStore, VersionSearchStore {
   /** Human-readable engine name, for logs and /readyz. */
   readonly engine: string;
 

@@ -3,6 +3,7 @@ import { legacyTokenAnchorDraft, needsLegacyAnchor } from '../audit/anchors.js';
 import { POINTER_MOVE_ACTIONS, TOKEN_CHANGE_ACTIONS } from '../domain/audit-actions.js';
 import type { AuditDraft, AuditEvent } from '../domain/model.js';
 import { type AuditRow, type TokenRow, rowToAudit, rowToToken } from './sqlite-schema.js';
+import { SQLITE_SEARCH_BACKFILL, SQLITE_SEARCH_COLUMNS, SQLITE_SEARCH_SCHEMA } from './sqlite-version-search.js';
 
 /**
  * Brings a registry file made by an earlier version up to the current schema, once, in one
@@ -16,7 +17,19 @@ export function migrateSqlite(db: Database.Database, append: (draft: AuditDraft)
     addRetentionColumns(db);
     if (!hasColumn(db, 'api_tokens', 'environments')) db.exec('ALTER TABLE api_tokens ADD COLUMN environments TEXT');
     allowEmptyPointers(db);
+    addSearchTables(db);
   }).immediate();
+}
+
+/**
+ * The tables and indexes of modelVersions(filter, orderBy) (sqlite-version-search.ts): created when
+ * missing, then filled once from the version documents of a registry made before them.
+ */
+function addSearchTables(db: Database.Database): void {
+  const existed = (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'version_labels'").get() as unknown) !== undefined;
+  for (const column of SQLITE_SEARCH_COLUMNS) if (!hasColumn(db, 'versions', column)) db.exec(`ALTER TABLE versions ADD COLUMN ${column} TEXT`);
+  db.exec(SQLITE_SEARCH_SCHEMA);
+  if (!existed) db.exec(SQLITE_SEARCH_BACKFILL);
 }
 
 /** Versions from before legal hold and purge: the columns are added empty (not on hold, not purged). */

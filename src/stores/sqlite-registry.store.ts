@@ -1,3 +1,7 @@
+import type { Labels } from '../domain/lineage.js';
+import type { VersionSearch } from '../domain/version-search.js';
+import { SqliteVersionSearch } from './sqlite-version-search.js';
+import { lineageOf } from '../domain/lineage.js';
 import Database from 'better-sqlite3';
 import { sealEvent } from '../audit/hash-chain.js';
 import { TOKEN_CHANGE_ACTIONS } from '../domain/audit-actions.js';
@@ -46,9 +50,11 @@ export class SqliteRegistryStore implements RegistryStore {
     this.webhooks = new SqliteWebhooks(this.db, (fn) => this.write(fn), (draft) => this.appendInTx(draft));
     this.retention = new SqliteRetention(this.db, (fn) => this.write(fn), (draft) => this.appendInTx(draft));
     this.governance = new SqliteGovernance(this.db, (fn) => this.write(fn), (draft) => this.appendInTx(draft));
+    this.search = new SqliteVersionSearch(this.db, (fn) => this.write(fn), (draft) => this.appendInTx(draft));
   }
 
   private readonly governance: SqliteGovernance;
+  private readonly search: SqliteVersionSearch;
 
   private readonly retention: SqliteRetention;
 
@@ -98,12 +104,13 @@ export class SqliteRegistryStore implements RegistryStore {
         .run(version.modelName, version.createdAt.getTime());
       const { version_count } = this.sql('UPDATE models SET version_count = version_count + 1 WHERE name = ? RETURNING version_count')
         .get(version.modelName) as { version_count: number };
-      const stored: ModelVersion = { ...version, number: version_count, legalHold: null, purgedAt: null };
+      const stored: ModelVersion = { ...version, ...lineageOf(version), number: version_count, legalHold: null, purgedAt: null };
       this.sql('INSERT INTO versions (id, model_name, number, status, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)')
         .run(stored.id, stored.modelName, stored.number, stored.status, stored.createdAt.getTime(), versionToDoc(stored));
       const verified = VERIFIED_STATUSES.includes(stored.status) ? 1 : 0;
       const insertMetric = this.sql('INSERT INTO version_metrics (version_id, model_name, name, value, number, verified) VALUES (?, ?, ?, ?, ?, ?)');
       for (const m of stored.metrics) insertMetric.run(stored.id, stored.modelName, m.name, m.value, stored.number, verified);
+      this.search.indexNewVersion(stored);
       this.appendInTx(audit(stored));
       return stored;
     });
@@ -261,6 +268,7 @@ export class SqliteRegistryStore implements RegistryStore {
         tags: patch.tags === undefined ? current.tags : patch.tags,
       };
       this.sql('UPDATE versions SET doc = ? WHERE id = ?').run(versionToDoc(next), id);
+      if (patch.tags !== undefined) this.search.indexVersion(next);
       this.appendInTx(audit);
       return next;
     });
@@ -497,6 +505,8 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   // ---- legal hold and purge (sqlite-retention.ts) ----
+  searchVersions(search: VersionSearch, page: PageRequest): Promise<Page<ModelVersion>> { return this.search.searchVersions(search, page); }
+  setVersionLabels(id: string, labels: Labels, audit: AuditDraft): Promise<ModelVersion | null> { return this.search.setVersionLabels(id, labels, audit); }
   setLegalHold(id: string, hold: LegalHold | null, audit: AuditDraft): Promise<ModelVersion | null> { return this.retention.setLegalHold(id, hold, audit); }
   markVersionPurged(id: string, purgedAt: Date, audit: AuditDraft): Promise<PurgeMarkResult> { return this.retention.markVersionPurged(id, purgedAt, audit); }
 

@@ -1,6 +1,7 @@
 import { DEFAULT_PRIMARY_METRIC } from '../domain/limits.js';
 import type { ApiToken, Role } from '../domain/token.js';
-import type { AuditEvent, AuditRef, Deployment, DeploymentPointer, LegalHold, Model, ModelVersion, NewModelVersion, VersionStatus } from '../domain/model.js';
+import { lineageOf } from '../domain/lineage.js';
+import type { AuditEvent, AuditRef, Deployment, DeploymentPointer, LegalHold, LineageFields, Model, ModelVersion, NewModelVersion, VersionStatus } from '../domain/model.js';
 
 /** DDL for the SQLite store. Idempotent: run at every open. */
 export const SQLITE_SCHEMA = `
@@ -198,9 +199,9 @@ export interface AuditRow {
 }
 
 /** The version fields kept in the JSON `doc` column (everything not queried by SQL). */
-type VersionDoc = Omit<ModelVersion, 'id' | 'modelName' | 'number' | 'status' | 'createdAt' | 'training' | 'legalHold' | 'purgedAt'> & {
+type VersionDoc = Omit<ModelVersion, 'id' | 'modelName' | 'number' | 'status' | 'createdAt' | 'training' | 'legalHold' | 'purgedAt' | LineageFields> & {
   training: Omit<ModelVersion['training'], 'trainedAt'> & { trainedAt: string | null };
-};
+} & Partial<Pick<ModelVersion, LineageFields>>;
 
 export function versionToDoc(v: NewModelVersion): string {
   const doc: VersionDoc = {
@@ -215,6 +216,7 @@ export function versionToDoc(v: NewModelVersion): string {
     tags: v.tags,
     artifacts: v.artifacts,
     createdBy: v.createdBy,
+    ...lineageOf(v),
   };
   return JSON.stringify(doc);
 }
@@ -238,6 +240,8 @@ export function rowToVersion(r: VersionRow): ModelVersion {
     tags: doc.tags,
     artifacts: doc.artifacts,
     createdBy: doc.createdBy,
+    // Versions from before lineage have none: null, null, {}.
+    ...lineageOf(doc),
     legalHold: holdFromColumn(r.legal_hold),
     purgedAt: r.purged_at === null ? null : new Date(r.purged_at),
   };

@@ -10,6 +10,7 @@ import { draft, eventAt, newDeployment, newVersion, tick } from '../support/fixt
 import { describeWebhookStore } from './webhook-store.contract.js';
 import { describeRetentionStore } from './retention-store.contract.js';
 import { describeGovernanceStore } from './governance-store.contract.js';
+import { describeVersionSearchStore } from './version-search-store.contract.js';
 
 export type OpenStore = () => Promise<{ store: RegistryStore; close: () => Promise<void> }>;
 
@@ -21,6 +22,7 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
   describeWebhookStore(name, open);
   describeRetentionStore(name, open);
   describeGovernanceStore(name, open);
+  describeVersionSearchStore(name, open);
   describe(`RegistryStore contract: ${name}`, () => {
     let store: RegistryStore;
     let close: () => Promise<void>;
@@ -82,7 +84,7 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         (input.hyperparameters as Record<string, unknown>).own = proto;
         await store.registerVersion(input, () => draft('X'));
         const got = await store.getVersion(input.id);
-        expect(got).toEqual({ ...input, number: 1, legalHold: null, purgedAt: null });
+        expect(got).toEqual({ ...input, number: 1, legalHold: null, purgedAt: null, source: null, dataset: null, labels: {} });
         expect(JSON.stringify(got!.hyperparameters)).toBe(JSON.stringify(input.hyperparameters));
         expect(Object.keys(got!.hyperparameters)).toEqual(Object.keys(input.hyperparameters));
         expect(got!.createdAt.getTime()).toBe(input.createdAt.getTime());

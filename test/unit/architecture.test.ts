@@ -25,7 +25,7 @@ function layer(path: string): string {
   const rel = relative(src, path);
   const [top] = rel.split('/');
   if (top === 'app.ts' || top === 'main.ts' || top === 'config.ts') return top.replace('.ts', '');
-  if (top === 'stores' || top === 'artifacts') return rel === 'stores/registry.store.ts' || rel === 'stores/webhook.store.ts' || rel === 'stores/governance.store.ts' || rel === 'artifacts/artifact.store.ts' ? `${top}:port` : top;
+  if (top === 'stores' || top === 'artifacts') return rel === 'stores/registry.store.ts' || rel === 'stores/webhook.store.ts' || rel === 'stores/governance.store.ts' || rel === 'stores/version-search.store.ts' || rel === 'artifacts/artifact.store.ts' ? `${top}:port` : top;
   return top!;
 }
 

@@ -14,9 +14,11 @@ import * as Leases from '../../src/stores/mongo/mongo-leases.js';
 import * as Keys from '../../src/stores/mongo/mongo-key-specs.js';
 import * as Hooks from '../../src/stores/mongo/mongo-webhook-specs.js';
 import * as Gov from '../../src/stores/mongo/mongo-governance-specs.js';
+import * as Search from '../../src/stores/mongo/mongo-search-queries.js';
+import { EMPTY_FILTER, type VersionFilter, type VersionOrder } from '../../src/domain/version-search.js';
 import { newClaim } from '../../src/domain/idempotency.js';
 
-const Q = { ...Reads, ...Updates, ...Anchors, ...Leases, ...Keys, ...Hooks, ...Gov };
+const Q = { ...Reads, ...Updates, ...Anchors, ...Leases, ...Keys, ...Hooks, ...Gov, ...Search };
 type UpdateSpec = Updates.UpdateSpec;
 type FindSpec = Reads.FindSpec;
 import { type FoundPending, planRecovery } from '../../src/stores/mongo/mongo-recovery.js';
@@ -662,6 +664,36 @@ function everySpec(): AnySpec[] {
   const policy = { modelName: '*', environment: 'e', requiredApprovals: 1, requireImprovement: null, allowedActors: null, updatedAt: new Date(), updatedBy: 'a' };
   specs.push(Q.policyUpsert(policy, marker('x', 'committed', 'governance')), Q.requestUpdate(govRequest('r'), 1, marker('x', 'committed', 'governance')));
   for (const status of [null, 'PENDING', 'EXPIRED', 'EXECUTED'] as const) for (const after of [null, [5, 'r'] as const]) page(Q.requestsQuery({ modelName: 'm', status, now: new Date() }, after, 5));
+  specs.push(...searchSpecs());
+  return specs;
+}
+
+/** modelVersions(filter, orderBy): every driver (docs/queries.md) with and without residuals and cursors. */
+function searchSpecs(): AnySpec[] {
+  const filters: Partial<VersionFilter>[] = [
+    {}, { statuses: ['READY'] }, { statuses: ['READY', 'ARCHIVED'] }, { tags: ['gpu', 'cpu'] }, { labels: { team: 'ml', env: 'prod' } },
+    { datasetVersion: 'ds' }, { createdBy: 'alice' }, { createdAfter: new Date(1), createdBefore: new Date(9) }, { metric: { name: 'f1', gte: 0.5, lte: null } },
+    { statuses: ['READY', 'FAILED'], tags: ['gpu'], labels: { team: 'ml' }, datasetVersion: 'ds', createdBy: 'a', createdAfter: new Date(1), metric: { name: 'f1', gte: null, lte: 1 } },
+  ];
+  const orders: VersionOrder[] = (['ASC', 'DESC'] as const).flatMap((direction) => [
+    { by: 'NUMBER', metric: null, direction }, { by: 'CREATED_AT', metric: null, direction }, { by: 'METRIC', metric: 'f1', direction },
+  ] as VersionOrder[]);
+  const specs: AnySpec[] = [];
+  for (const f of filters) {
+    for (const order of orders) {
+      const s = { modelName: 'm', filter: { ...EMPTY_FILTER, ...f }, order };
+      if (order.by === 'METRIC') {
+        for (const after of [null, { value: 0.5, number: 4 }]) specs.push(Q.searchMetricQuery(s, after, 10));
+        specs.push(Q.searchMetricVersionsQuery(s, ['v1', 'v2']), Q.searchMetricCountQuery(s));
+        continue;
+      }
+      const afters = order.by === 'NUMBER' ? [null, { by: 'NUMBER' as const, number: 4 }] : [null, { by: 'CREATED_AT' as const, createdAt: 5, number: 4 }];
+      for (const after of afters) {
+        const q = Q.searchVersionsQuery(s, after, 10);
+        specs.push(q.page, q.count);
+      }
+    }
+  }
   return specs;
 }
 

@@ -37,7 +37,7 @@ describe('retention guard', () => {
   it('refuses, before touching storage, to delete the bytes of a READY or ARCHIVED version not purged, or purged under retention or on hold', async () => {
     const artifacts = await FsArtifactStore.open({ root, publicUrl: () => 'http://127.0.0.1:1', encryptionKey: randomBytes(32) });
     const created = new Date('2026-01-01T00:00:00Z');
-    const base: ModelVersion = { ...newVersion('kept', { createdAt: created }), number: 1, legalHold: null, purgedAt: null };
+    const base: ModelVersion = { ...newVersion('kept', { createdAt: created }), number: 1, legalHold: null, purgedAt: null, source: null, dataset: null, labels: {} };
     const deps = (days: number, now = new Date('2026-06-01T00:00:00Z')) => ({ artifacts, now: () => now, settings: { retentionDays: days } as never });
     const hold = { reason: 'case 7', setBy: 'a', setAt: created };
     const refused: [string, ModelVersion, 'failed' | 'purged', number][] = [

@@ -46,6 +46,8 @@ export type AuditAction =
   | 'MODEL_VERSION_ARCHIVED'
   /** Verification failed, or the upload was abandoned (the cleanup, as system:cleanup): the version is FAILED (details say why) */
   | 'MODEL_VERSION_FAILED'
+  /** A version's labels were replaced (setVersionLabels); details give the labels before and after */
+  | 'MODEL_VERSION_LABELS_SET'
   /** A version was deployed to an environment */
   | 'MODEL_VERSION_PROMOTED'
   /** The artifacts of an ARCHIVED version past retention were purged (admin); recorded before the bytes are deleted; metadata and audit stay */
@@ -84,6 +86,14 @@ export type AuditAction =
   | 'WEBHOOK_SECRET_ROTATED'
   /** A webhook's target, actions, scope, description or state changed */
   | 'WEBHOOK_UPDATED';
+
+/** The training data a version was built from. Recorded and shown only: the registry never fetches it */
+export type DatasetInput = {
+  /** Its digest: 40 or 64 lowercase hex; null if unknown */
+  digest?: string | null | undefined;
+  /** Where it lives: scheme://host/... (e.g. s3://bucket/key, https://...), at most 2048 characters, no credentials */
+  uri: string;
+};
 
 /** What a deployment did to its environment */
 export type DeploymentAction =
@@ -159,6 +169,8 @@ export type PromoteInput = {
 export type RegisterModelVersionInput = {
   /** One or more */
   artifacts: Array<ArtifactInput>;
+  /** The training data: uri and digest */
+  dataset?: DatasetInput | null | undefined;
   /** The dataset version it was trained on */
   datasetVersion: string;
   /** Free text */
@@ -169,12 +181,16 @@ export type RegisterModelVersionInput = {
   hyperparameters?: unknown;
   /** Safe retries: the same key and input within 24 h give the same version (with fresh upload URLs while it is PENDING_UPLOAD); the same key with another input is a CONFLICT. Per model; 1-200 characters of A-Z a-z 0-9 . _ : - */
   idempotencyKey?: string | null | undefined;
+  /** Searchable labels: a JSON object of strings (at most 32; keys ^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$, values up to 256 characters) */
+  labels?: unknown;
   /** Evaluation results, kept in this order */
   metrics: Array<MetricInput>;
   /** ^[a-z0-9][a-z0-9_-]{0,99}$; the model is created on first registration */
   modelName: string;
   /** Free text, e.g. random_forest */
   modelType: string;
+  /** Where it came from: git commit, repository, pipeline run */
+  source?: VersionSourceInput | null | undefined;
   /** Labels (at most 50) */
   tags?: Array<string> | null | undefined;
   /** How it was trained */
@@ -225,6 +241,18 @@ export type TrainingInfoInput = {
   trainingSamples?: number | null | undefined;
   /** Rows used for validation */
   validationSamples?: number | null | undefined;
+};
+
+/** Where a version came from; give at least one field */
+export type VersionSourceInput = {
+  /** The git commit: 40 (SHA-1) or 64 (SHA-256) lowercase hex */
+  gitCommit?: string | null | undefined;
+  /** The pipeline run's page: an http or https URL without credentials */
+  pipelineRunUrl?: string | null | undefined;
+  /** The repository URL: https, http, ssh or git scheme; no password (and no user name for http/https) */
+  repository?: string | null | undefined;
+  /** The run id in its tracker, 1-200 characters */
+  runId?: string | null | undefined;
 };
 
 export type VerifyAuditLogQueryVariables = Exact<{ [key: string]: never; }>;

@@ -1,3 +1,4 @@
+import { type DatasetRef, type Labels, type VersionSource, labelPair, lineageOf } from '../../domain/lineage.js';
 import type {
   Artifact, AuditDraft, AuditEvent, AuditRef, Deployment, DeploymentPointer, JsonObject, LegalHold, Metric, Model, ModelVersion, VersionStatus,
 } from '../../domain/model.js';
@@ -97,6 +98,12 @@ export interface VersionDoc extends Pending {
   legalHold?: LegalHold | null;
   /** When the version's artifacts were purged; absent on older versions (reads as not purged). */
   purgedAt?: Date | null;
+  /** Lineage; absent on versions from before it (reads as null / null / {}). */
+  source?: VersionSource | null;
+  dataset?: DatasetRef | null;
+  labels?: Labels;
+  /** The labels as "key=value" strings: the multikey index `versions_model_label_number` serves label filters from it. */
+  labelPairs?: string[];
 }
 
 /** One per (version, metric): ranks versions by any metric from an index. */
@@ -238,7 +245,8 @@ export function versionToDoc(v: ModelVersion, pending: PendingMarker, pendingAt:
     },
     tags: v.tags,
     artifacts: v.artifacts.map((a) => ({ path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256, contentType: a.contentType })),
-    createdAt: v.createdAt, createdBy: v.createdBy, statusRev: 0, legalHold: v.legalHold, purgedAt: v.purgedAt, pending, pendingAt,
+    createdAt: v.createdAt, createdBy: v.createdBy, statusRev: 0, legalHold: v.legalHold, purgedAt: v.purgedAt,
+    source: v.source, dataset: v.dataset, labels: v.labels, labelPairs: labelPairsOf(v.labels), pending, pendingAt,
   };
 }
 
@@ -256,6 +264,7 @@ export function docToVersion(d: VersionDoc): ModelVersion {
     createdAt: d.createdAt, createdBy: d.createdBy,
     legalHold: d.legalHold ? { reason: d.legalHold.reason, setBy: d.legalHold.setBy, setAt: d.legalHold.setAt } : null,
     purgedAt: d.purgedAt ?? null,
+    ...lineageOf(d),
   };
 }
 
@@ -303,4 +312,9 @@ export function docToToken(d: TokenDoc): ApiToken {
     createdBy: d.createdBy, lastUsedAt: d.lastUsedAt, revokedAt: d.revokedAt, secretHash: d.secretHash, audit: d.audit ?? null,
     environments: d.environments ?? null,
   };
+}
+
+/** The labels as the indexed "key=value" strings (sorted by key, as stored). */
+export function labelPairsOf(labels: Labels): string[] {
+  return Object.entries(labels).map(([k, v]) => labelPair(k, v));
 }

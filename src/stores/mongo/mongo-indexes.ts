@@ -34,6 +34,12 @@ export const MONGO_INDEXES: Readonly<Record<CollectionName, readonly IndexSpec[]
     { name: 'versions_model_status_number', key: { modelName: 1, status: 1, number: -1 } },
     { name: 'versions_status', key: { status: 1 } },
     { name: 'versions_pending_by_age', key: { createdAt: 1 }, partialFilterExpression: { status: 'PENDING_UPLOAD' } },
+    // modelVersions(filter, orderBy): the driver indexes of mongo-search-queries.ts (docs/queries.md).
+    { name: 'versions_model_created_number', key: { modelName: 1, createdAt: -1, number: -1 } },
+    { name: 'versions_model_label_number', key: { modelName: 1, labelPairs: 1, number: -1 } },
+    { name: 'versions_model_tag_number', key: { modelName: 1, tags: 1, number: -1 } },
+    { name: 'versions_model_dataset_number', key: { modelName: 1, datasetVersion: 1, number: -1 } },
+    { name: 'versions_model_creator_number', key: { modelName: 1, createdBy: 1, number: -1 } },
     pendingIndex(COLLECTIONS.versions),
   ],
   [COLLECTIONS.versionMetrics]: [
@@ -41,6 +47,8 @@ export const MONGO_INDEXES: Readonly<Record<CollectionName, readonly IndexSpec[]
     { name: 'metrics_rank_asc', key: { modelName: 1, name: 1, verified: 1, value: 1, number: -1 } },
     { name: 'metrics_rank_desc', key: { modelName: 1, name: 1, verified: 1, value: -1, number: -1 } },
     { name: 'metrics_version', key: { versionId: 1 } },
+    // Searches ordered by a metric: ties by number in the same direction, so one index serves both directions.
+    { name: 'metrics_search', key: { modelName: 1, name: 1, value: 1, number: 1 } },
   ],
   [COLLECTIONS.pointers]: [
     { name: 'pointers_version', key: { versionId: 1 } },

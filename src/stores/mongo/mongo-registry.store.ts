@@ -19,6 +19,9 @@ import { MongoSteps, PENDING_COLLECTIONS, type StoreProblem } from './mongo-step
 import { DEFAULT_OPERATION_TIMEOUT_MS, storeClientOptions, storeWriteConcern } from './mongo-client.js';
 import { MongoRetention } from './mongo-retention.js';
 import { MongoVersionWrites } from './mongo-version-writes.js';
+import { MongoVersionSearch } from './mongo-version-search.js';
+import type { Labels } from '../../domain/lineage.js';
+import type { VersionSearch } from '../../domain/version-search.js';
 import { allPointerDocs, backfillAnchors } from './mongo-anchors.js';
 import { acquireMongoLease, getMongoLease, releaseMongoLease } from './mongo-leases.js';
 import { MongoAuditLog } from './mongo-audit-log.js';
@@ -119,6 +122,7 @@ export class MongoRegistryStore implements RegistryStore {
   readonly engine = 'mongodb';
   private readonly steps: MongoSteps;
   private readonly versionWrites: MongoVersionWrites;
+  private readonly search: MongoVersionSearch;
   private readonly retention: MongoRetention;
   private readonly deploymentWrites: MongoDeploymentWrites;
   private readonly auditLog: MongoAuditLog;
@@ -140,6 +144,7 @@ export class MongoRegistryStore implements RegistryStore {
     this.keys = new MongoIdempotencyKeys(this.steps);
     this.versionWrites = new MongoVersionWrites(this.steps, session, this.keys);
     this.retention = new MongoRetention(this.steps);
+    this.search = new MongoVersionSearch(this.steps);
     this.deploymentWrites = new MongoDeploymentWrites(this.steps, session, this.keys, options.pointerReads === 'linearizable' ? 'linearizable' : null);
     this.auditLog = new MongoAuditLog(this.steps);
     this.tokens = new MongoTokens(this.steps);
@@ -220,6 +225,14 @@ export class MongoRegistryStore implements RegistryStore {
 
   markVersionPurged(id: string, purgedAt: Date, audit: AuditDraft): Promise<PurgeMarkResult> {
     return this.retention.markVersionPurged(id, purgedAt, audit);
+  }
+
+  searchVersions(search: VersionSearch, page: PageRequest): Promise<Page<ModelVersion>> {
+    return this.search.searchVersions(search, page);
+  }
+
+  setVersionLabels(id: string, labels: Labels, audit: AuditDraft): Promise<ModelVersion | null> {
+    return this.search.setVersionLabels(id, labels, audit);
   }
 
   updateVersionMetadata(id: string, patch: { description?: string | null; tags?: string[] }, audit: AuditDraft): Promise<ModelVersion | null> {

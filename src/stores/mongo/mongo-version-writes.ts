@@ -1,3 +1,4 @@
+import { lineageOf } from '../../domain/lineage.js';
 import type { ClientSession } from 'mongodb';
 import { ConflictError } from '../../domain/errors.js';
 import type { AuditDraft, Model, ModelVersion, NewModelVersion, VersionStatus } from '../../domain/model.js';
@@ -40,7 +41,7 @@ export class MongoVersionWrites {
   ): Promise<ModelVersion> {
     for (let attempt = 1; ; attempt++) {
       const [top] = await this.steps.find<{ number: number }>(maxNumberQuery(version.modelName), session);
-      const stored: ModelVersion = { ...version, number: (top?.number ?? 0) + 1, legalHold: null, purgedAt: null };
+      const stored: ModelVersion = { ...version, ...lineageOf(version), number: (top?.number ?? 0) + 1, legalHold: null, purgedAt: null };
       const draft = audit(stored);
       const marker: PendingMarker = { id: draft.id, op: 'register', phase: 'committed', audit: draftToDoc(draft), ...(idempotency && { idempotency }) };
       const doc = versionToDoc(stored, marker, new Date());
