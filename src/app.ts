@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import type { ArtifactStore } from './artifacts/artifact.store.js';
 import { fsArtifactRoutes } from './artifacts/fs-artifact.http.js';
+import { fsMultipartRoutes } from './artifacts/multipart/fs-multipart.http.js';
 import { FsArtifactStore } from './artifacts/fs-artifact.store.js';
 import { S3ArtifactStore } from './artifacts/s3/s3-artifact.store.js';
 import { SigningSecretError, loadOrCreateSigningSecret } from './artifacts/signing-secret.js';
@@ -136,7 +137,7 @@ async function compose(
       const version = await store.getVersion(t.versionId);
       return version !== null && version.modelName === t.modelName && version.status === 'PENDING_UPLOAD';
     };
-    routes.push(fsArtifactRoutes(fsArtifacts, acceptsUpload));
+    routes.push(fsMultipartRoutes(fsArtifacts, acceptsUpload), fsArtifactRoutes(fsArtifacts, acceptsUpload));
   }
 
   if (overrides.wrapArtifacts) artifacts = overrides.wrapArtifacts(artifacts);
