@@ -113,6 +113,7 @@ async function compose(
       conditionalUploads: config.s3.conditionalUploads,
       trustStoreChecksums: config.s3.trustStoreChecksums,
       objectLock: config.s3.objectLock,
+      multipartCopy: config.s3.multipartCopy,
     });
     const storageUrl = config.s3.publicEndpoint ?? config.s3.endpoint;
     const registryHost = config.publicUrl ? new URL(config.publicUrl).hostname : ['0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host;
@@ -156,6 +157,7 @@ async function compose(
       adminToken: config.adminToken,
       accessDeniedAudit: config.accessDeniedAudit,
       asyncCompletionBytes: config.asyncCompletionBytes,
+      multipart: config.multipart,
       cleanup: config.cleanup,
       checkpoints: { everyEvents: config.checkpoints.everyEvents, everyMs: config.checkpoints.everyMs },
       events: { pollMs: config.events.pollMs, recentEvents: config.events.recentEvents, maxLag: config.events.maxLag, gapRetryMs: config.events.pollMs },

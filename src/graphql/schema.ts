@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { ArtifactUploadResolver } from './multipart/multipart.types.js';
 import { CleanupResolver } from './cleanup/cleanup.resolver.js';
 import { RetentionResolver } from './retention/retention.resolver.js';
 import type { GraphQLSchema } from 'graphql';
@@ -37,7 +38,7 @@ const ROOT_DESCRIPTIONS = {
 /** The executable schema; built once per process (type-graphql metadata is global). */
 export function buildRegistrySchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver, WebhookResolver, RetentionResolver],
+    resolvers: [ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver, WebhookResolver, RetentionResolver, ArtifactUploadResolver],
     pubSub: NO_TOPICS,
     validate: false,
   }).then((schema) => {
