@@ -26,6 +26,8 @@ import { type AppendFigure, measureAuditAppends } from './lib/audit-appends.js';
 import { type PullFigure, measurePullThroughput } from './lib/pull-throughput.js';
 import { BIG_MODEL, SEED_ARTIFACT, type SeedStats, seedRegistry, verifySeed } from './lib/seed.js';
 import { type TransferFigure, measureTransfer, transferRows } from './lib/transfer.js';
+import { type MultipartFigure, measureMultipart, multipartRows } from './lib/multipart-upload.js';
+import { startS3rver } from '../test/support/s3rver.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -35,12 +37,14 @@ const PROFILE = argv.includes('--profile');
 const FORCE_TSX = argv.includes('--tsx');
 /** Only the push/pull transfer figures (client and CLI's TypeScript client against curl). */
 const TRANSFER_ONLY = argv.includes('--transfer');
+/** Only the multipart figures (issue 16): one large upload through s3rver, one PUT against parts. */
+const MULTIPART_ONLY = argv.includes('--multipart');
 const scalesFlag = argv.find((a) => a.startsWith('--scales='));
 /** A compiled registry entry to run instead of building src/ (A/B measurements of a product change). */
 const REGISTRY_MAIN = argv.find((a) => a.startsWith('--registry='))?.slice('--registry='.length) ?? null;
-const unknown = argv.filter((a) => !['--quick', '--profile', '--tsx', '--transfer'].includes(a) && !a.startsWith('--scales=') && !a.startsWith('--registry='));
+const unknown = argv.filter((a) => !['--quick', '--profile', '--tsx', '--transfer', '--multipart'].includes(a) && !a.startsWith('--scales=') && !a.startsWith('--registry='));
 if (unknown.length) {
-  process.stderr.write(`unknown flag(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick] [--profile] [--tsx] [--transfer] [--scales=1000,10000] [--registry=path/to/main.js]\n`);
+  process.stderr.write(`unknown flag(s): ${unknown.join(' ')}\nusage: npm run bench [-- --quick] [--profile] [--tsx] [--transfer] [--multipart] [--scales=1000,10000] [--registry=path/to/main.js]\n`);
   process.exit(2);
 }
 
@@ -61,6 +65,8 @@ const AUTOMATION = QUICK
 const VERIFY_RUNS = QUICK ? 1 : 3;
 /** Push and pull of one file through the TypeScript client, against curl of the same presigned URLs. */
 const TRANSFER = QUICK ? { sizeBytes: 16 * 2 ** 20, rounds: 2 } : { sizeBytes: 256 * 2 ** 20, rounds: 3 };
+/** One large upload through s3rver (issue 16): 1 GiB in full runs (128 parts of 8 MiB), 32 MiB past a 16 MiB threshold in quick ones. */
+const MULTIPART = QUICK ? { sizeBytes: 32 * 2 ** 20, thresholdBytes: 16 * 2 ** 20 } : { sizeBytes: 2 ** 30, thresholdBytes: 64 * 2 ** 20 };
 /** Seconds per audit-append load (1, 4 and 16 writers; SQLite, and MongoDB when MONGODB_URI is set). */
 const AUDIT_APPEND_SECONDS = QUICK ? 1 : 5;
 /** Registry events: subscriber counts, writers and seconds per load. */
@@ -324,6 +330,17 @@ async function main(): Promise<void> {
   say(`Each registry server first runs every load for ${SERVER_WARMUP} s, unrecorded (JIT, page cache).`);
   say();
 
+  if (MULTIPART_ONLY) {
+    const multipart = await multipartPhase(launcher);
+    reportMultipart(multipart);
+    const seconds = (Date.now() - t0) / 1000;
+    const file = join(ROOT, 'bench', 'results', `${stamp(started)}-multipart${QUICK ? '-quick' : ''}.json`);
+    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+    writeFileSync(file, `${JSON.stringify({ schema: 1, mode: QUICK ? 'multipart-quick' : 'multipart', startedAt: started.toISOString(), durationSeconds: Math.round(seconds), source: { gitCommit, uncommittedChangesUnderSrc: dirty }, multipart, valid: multipart.errors.length === 0, table: printed.join('\n') }, null, 2)}\n`);
+    say(`Done in ${Math.round(seconds)} s. Results: ${file.slice(ROOT.length + 1)}`);
+    return;
+  }
+
   if (TRANSFER_ONLY) {
     const transfer = await transferPhase(launcher);
     reportTransfer(transfer);
@@ -529,7 +546,9 @@ async function main(): Promise<void> {
   const pulls = await measurePullThroughput({ encrypted, plain, token: TOKEN, ...PULL, progress });
   await stopChild(encrypted);
   await stopChild(plain);
-  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart, auditAppends, events, webhooks, transfer, pulls });
+  // 9. One large upload through s3rver: one PUT (curl, client) against multipart with 1 and 4 parts at a time.
+  const multipart = await multipartPhase(launcher);
+  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart, auditAppends, events, webhooks, transfer, pulls, multipart });
 }
 
 /** A registry of its own (embedded store, local artifact directory) for the transfer figures. */
@@ -543,6 +562,36 @@ async function transferPhase(launcher: RegistryLauncher): Promise<TransferFigure
     await stopChild(server);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A registry of its own on S3 (s3rver, run in this process) for the multipart figures. */
+async function multipartPhase(launcher: RegistryLauncher): Promise<MultipartFigure> {
+  progress(`multipart: one ${MULTIPART.sizeBytes / 2 ** 20} MiB upload through s3rver: curl and client one PUT, client multipart with 1 and 4 parts at a time`);
+  const dir = tempDir('registry-bench-multipart-');
+  const s3 = await startS3rver('bench-multipart');
+  const server = await startRegistry(launcher, join(dir, 'data'), {
+    env: {
+      S3_BUCKET: s3.bucket, S3_ENDPOINT: s3.endpoint, S3_FORCE_PATH_STYLE: 'true', S3_REGION: s3.region,
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED', AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+      REGISTRY_MULTIPART_THRESHOLD_BYTES: String(MULTIPART.thresholdBytes), REGISTRY_ASYNC_COMPLETION_BYTES: String(2 ** 40),
+    },
+  });
+  try {
+    return await measureMultipart({ url: server.url, token: TOKEN, dir, sizeBytes: MULTIPART.sizeBytes, progress });
+  } finally {
+    await stopChild(server);
+    await s3.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function reportMultipart(m: MultipartFigure): void {
+  say();
+  say(`Multipart (issue 16): one ${m.sizeMiB} MiB upload through s3rver (run in the benchmark process, which also runs the client); one upload each, in the order listed`);
+  say(table(['figure', 'MiB/s', '÷ curl'], multipartRows(m)));
+  say(`Completion of the 4-part upload (CompleteMultipartUpload, copy to a private key, read-back of every byte, copy to the final key): ${m.completeSeconds.toFixed(1)} s, ${m.completeStatus}.`);
+  for (const e of m.errors) say(`(!) multipart error: ${e}`);
 }
 
 const transferTarget = (t: TransferFigure): Target => {
@@ -591,6 +640,7 @@ function report(r: {
   webhooks: WebhookFigure[];
   transfer: TransferFigure;
   pulls: PullFigure[];
+  multipart: MultipartFigure;
 }): void {
   const { ceilings: c, scales } = r;
   const head = ['figure', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'other CPU %', '÷ node:http', '÷ apollo{hello}', '÷ apollo(shape)'];
@@ -665,6 +715,7 @@ function report(r: {
   for (const e of [...a.registration.errors, ...a.registrationAlone.errors, ...a.promote.errors]) say(`(!) automation error: ${e}`);
 
   reportTransfer(r.transfer);
+  reportMultipart(r.multipart);
 
   // Backends.
   say();
@@ -719,6 +770,7 @@ function report(r: {
     || r.events.some((f) => f.errors.length > 0 || f.broken > 0)
     || r.webhooks.some((f) => f.errors.length > 0 || f.broken > 0)
     || r.transfer.errors.length > 0
+    || r.multipart.errors.length > 0
     || r.pulls.some((f) => f.errors.length > 0);
   say();
   say('Targets');
@@ -785,6 +837,7 @@ function report(r: {
     events: r.events,
     webhooks: r.webhooks,
     transfer: r.transfer,
+    multipart: r.multipart,
     pulls: r.pulls,
     targets,
     valid: !invalid,

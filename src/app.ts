@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import type { ArtifactStore } from './artifacts/artifact.store.js';
 import { fsArtifactRoutes } from './artifacts/fs-artifact.http.js';
+import { fsMultipartRoutes } from './artifacts/multipart/fs-multipart.http.js';
 import { FsArtifactStore } from './artifacts/fs-artifact.store.js';
 import { S3ArtifactStore } from './artifacts/s3/s3-artifact.store.js';
 import { SigningSecretError, loadOrCreateSigningSecret } from './artifacts/signing-secret.js';
@@ -112,6 +113,7 @@ async function compose(
       conditionalUploads: config.s3.conditionalUploads,
       trustStoreChecksums: config.s3.trustStoreChecksums,
       objectLock: config.s3.objectLock,
+      multipartCopy: config.s3.multipartCopy,
     });
     const storageUrl = config.s3.publicEndpoint ?? config.s3.endpoint;
     const registryHost = config.publicUrl ? new URL(config.publicUrl).hostname : ['0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host;
@@ -136,7 +138,7 @@ async function compose(
       const version = await store.getVersion(t.versionId);
       return version !== null && version.modelName === t.modelName && version.status === 'PENDING_UPLOAD';
     };
-    routes.push(fsArtifactRoutes(fsArtifacts, acceptsUpload));
+    routes.push(fsMultipartRoutes(fsArtifacts, acceptsUpload), fsArtifactRoutes(fsArtifacts, acceptsUpload));
   }
 
   if (overrides.wrapArtifacts) artifacts = overrides.wrapArtifacts(artifacts);
@@ -156,6 +158,7 @@ async function compose(
       accessDeniedAudit: config.accessDeniedAudit,
       promotionRequestTtlSeconds: config.promotionRequestTtlSeconds,
       asyncCompletionBytes: config.asyncCompletionBytes,
+      multipart: config.multipart,
       cleanup: config.cleanup,
       checkpoints: { everyEvents: config.checkpoints.everyEvents, everyMs: config.checkpoints.everyMs },
       events: { pollMs: config.events.pollMs, recentEvents: config.events.recentEvents, maxLag: config.events.maxLag, gapRetryMs: config.events.pollMs },

@@ -34,6 +34,9 @@ const schema = z.object({
   // Encryption at rest of the embedded (filesystem) artifact store; off is a benchmark ceiling only.
   REGISTRY_ENCRYPTION: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
   REGISTRY_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
+  // Multipart uploads of large artifacts (issue 16): the threshold (capped at 5 GiB) and the smallest part.
+  REGISTRY_MULTIPART_THRESHOLD_BYTES: z.coerce.number().int().min(1).max(5 * 1024 ** 3).default(64 * 1024 ** 2),
+  REGISTRY_MULTIPART_PART_BYTES: z.coerce.number().int().min(1).max(5 * 1024 ** 3).default(8 * 1024 ** 2),
   REGISTRY_ASYNC_COMPLETION_BYTES: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   /** How long a promotion request waits for its approvals before it expires (default 7 days). */
   REGISTRY_PROMOTION_REQUEST_TTL_SECONDS: z.coerce.number().int().min(1).max(365 * 86_400).default(7 * 86_400),
@@ -98,6 +101,9 @@ const schema = z.object({
   S3_PING_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).optional(),
   S3_CONDITIONAL_UPLOADS: bool.optional(),
   S3_TRUST_STORE_CHECKSUMS: bool.optional(),
+  // Objects past this size are copied part by part (UploadPartCopy) in finalize: 5 GiB, lower only in tests.
+  S3_MULTIPART_COPY_ABOVE_BYTES: z.coerce.number().int().min(1).max(5 * 1024 ** 3).optional(),
+  S3_MULTIPART_COPY_PART_BYTES: z.coerce.number().int().min(1).max(5 * 1024 ** 3).optional(),
 }).superRefine((c, ctx) => {
   if (c.REGISTRY_WEBHOOK_KEY && c.REGISTRY_WEBHOOK_KEY_FILE) {
     ctx.addIssue({ code: 'custom', path: ['REGISTRY_WEBHOOK_KEY'], message: 'set either REGISTRY_WEBHOOK_KEY or REGISTRY_WEBHOOK_KEY_FILE, not both' });
@@ -137,7 +143,7 @@ const schema = z.object({
   }
   if (!c.S3_BUCKET) {
     // Any other S3 setting without a bucket would silently fall back to the local directory.
-    for (const name of ['S3_ENDPOINT', 'S3_PUBLIC_ENDPOINT', 'S3_PREFIX', 'S3_SSE_KMS_KEY_ID', 'S3_CONNECT_TIMEOUT_MS', 'S3_SOCKET_TIMEOUT_MS', 'S3_PING_TIMEOUT_MS', 'S3_CONDITIONAL_UPLOADS', 'S3_TRUST_STORE_CHECKSUMS'] as const) {
+    for (const name of ['S3_ENDPOINT', 'S3_PUBLIC_ENDPOINT', 'S3_PREFIX', 'S3_SSE_KMS_KEY_ID', 'S3_CONNECT_TIMEOUT_MS', 'S3_SOCKET_TIMEOUT_MS', 'S3_PING_TIMEOUT_MS', 'S3_CONDITIONAL_UPLOADS', 'S3_TRUST_STORE_CHECKSUMS', 'S3_MULTIPART_COPY_ABOVE_BYTES', 'S3_MULTIPART_COPY_PART_BYTES'] as const) {
       if (c[name] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
     }
     if (c.S3_SSE !== undefined) ctx.addIssue({ code: 'custom', path: ['S3_SSE'], message: 'is set but S3_BUCKET is not (S3_BUCKET selects S3 storage)' });
@@ -168,6 +174,8 @@ export interface S3Config {
   readonly trustStoreChecksums: boolean;
   /** S3 Object Lock on final objects (retained for the retention days from finalize); null: none. */
   readonly objectLock: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly retainDays: number } | null;
+  /** Objects past `singleMaxBytes` are copied in parts of `partBytes` (5 GiB and 512 MiB; lower only in tests). */
+  readonly multipartCopy: { readonly singleMaxBytes: number; readonly partBytes: number };
 }
 
 export interface Config {
@@ -194,6 +202,8 @@ export interface Config {
   readonly encryption: { readonly enabled: boolean; readonly keyFile: string | null };
   /** Versions whose artifacts total more bytes are verified in the background (completion answers at once). */
   readonly asyncCompletionBytes: number;
+  /** Artifacts past `thresholdBytes` (and always past 5 GiB) are offered in parts of at least `minPartBytes`. */
+  readonly multipart: { readonly thresholdBytes: number; readonly minPartBytes: number };
   /** The cleanup of abandoned uploads: how often it runs in the background, and the grace after the upload URLs' expiry. */
   readonly cleanup: { intervalMs: number; graceSeconds: number };
   /** Signed audit checkpoints: the key file (null: `<data dir>/audit-signing-key.pem`, created when absent) and how often. */
@@ -272,6 +282,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     development: c.NODE_ENV === 'development',
     adminToken: c.REGISTRY_ADMIN_TOKEN ?? null,
     asyncCompletionBytes: c.REGISTRY_ASYNC_COMPLETION_BYTES,
+    multipart: Object.freeze({ thresholdBytes: c.REGISTRY_MULTIPART_THRESHOLD_BYTES, minPartBytes: c.REGISTRY_MULTIPART_PART_BYTES }),
     retentionDays: c.REGISTRY_RETENTION_DAYS,
     encryption: Object.freeze({ enabled: c.REGISTRY_ENCRYPTION === 'on', keyFile: c.REGISTRY_ENCRYPTION_KEY_FILE ?? null }),
     checkpoints: {
@@ -333,6 +344,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           conditionalUploads: c.S3_CONDITIONAL_UPLOADS ?? true,
           trustStoreChecksums: c.S3_TRUST_STORE_CHECKSUMS ?? false,
           objectLock: c.S3_OBJECT_LOCK_MODE === 'off' ? null : Object.freeze({ mode: c.S3_OBJECT_LOCK_MODE, retainDays: c.REGISTRY_RETENTION_DAYS }),
+          multipartCopy: Object.freeze({ singleMaxBytes: c.S3_MULTIPART_COPY_ABOVE_BYTES ?? 5 * 1024 ** 3, partBytes: c.S3_MULTIPART_COPY_PART_BYTES ?? 512 * 1024 ** 2 }),
         })
       : null,
   });

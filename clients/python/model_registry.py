@@ -245,9 +245,12 @@ fragment D on Deployment {
   id modelName environment action status reason failureReason deployedAt deployedBy active
   version { id number } previousVersion { id number }
 }"""
+_PARTS = "parts { partSizeBytes parts { partNumber etag upload { url method headers { name value } expiresAt } } }"
 _REGISTER = """mutation Register($input: RegisterModelVersionInput!) { registerModelVersion(input: $input) {
-  version { ...V } uploads { path upload { url method headers { name value } } } } }""" + _VERSION_FIELDS
-_COMPLETE = """mutation Complete($id: ID!) { completeModelVersionUpload(versionId: $id) {
+  version { ...V } uploads { path upload { url method headers { name value } } """ + _PARTS + """ } } }""" + _VERSION_FIELDS
+_REISSUE = """mutation Reissue($id: ID!, $paths: [String!], $parts: [Int!]) {
+  createUploadUrls(versionId: $id, paths: $paths, partNumbers: $parts) { path """ + _PARTS + """ } }"""
+_COMPLETE = """mutation Complete($id: ID!, $parts: [ArtifactPartsInput!]) { completeModelVersionUpload(versionId: $id, parts: $parts) {
   ...V verification { running bytesVerified bytesTotal } } }""" + _VERSION_FIELDS
 _VERSION = """query Version($id: ID!) { modelVersion(id: $id) { ...V verification { running } } }""" + _VERSION_FIELDS
 _PROMOTE = """mutation Promote($input: PromoteInput!) { promoteModelVersion(input: $input) { ...D } }""" + _DEPLOYMENT_FIELDS
@@ -305,12 +308,32 @@ def _network_failure(err: BaseException) -> _Retryable:
 _NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout, TimeoutError)
 
 
-class _HashingReader:
-    """A file body for an upload: sends exactly ``size`` bytes and hashes them on the way."""
+class _Progress:
+    """Bytes uploaded of all the files of a push, told to a ``progress(done, total)`` callback."""
 
-    def __init__(self, path: Path, size: int) -> None:
+    def __init__(self, total: int, callback: Optional[Callable[[int, int], None]]) -> None:
+        self.total = total
+        self.done = 0
+        self._callback = callback
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.done += n
+            done = self.done
+        if self._callback is not None:
+            self._callback(done, self.total)
+
+
+class _HashingReader:
+    """A file body for an upload: sends exactly ``size`` bytes (from ``start``) and hashes them on the way."""
+
+    def __init__(self, path: Path, size: int, start: int = 0, meter: Optional[_Progress] = None) -> None:
         self._file = open(path, "rb")
+        self._file.seek(start)
         self._left = size
+        self._meter = meter
+        self.sent = 0
         self.sha256 = hashlib.sha256()
 
     def read(self, n: int = -1) -> bytes:
@@ -320,8 +343,17 @@ class _HashingReader:
         if not chunk:
             raise IntegrityError("the file became shorter after it was hashed", "INTEGRITY_MISMATCH")
         self._left -= len(chunk)
+        self.sent += len(chunk)
         self.sha256.update(chunk)
+        if self._meter is not None:
+            self._meter.add(len(chunk))
         return chunk
+
+    def undo(self) -> None:
+        """A failed attempt: its bytes no longer count as uploaded."""
+        if self._meter is not None and self.sent:
+            self._meter.add(-self.sent)
+        self.sent = 0
 
     def close(self) -> None:
         self._file.close()
@@ -337,7 +369,7 @@ class Registry:
     ``url`` is the server's base address (a trailing ``/graphql`` is accepted too); ``token`` an
     API token secret (sent as ``Authorization: Bearer``, and only to the registry, never to storage).
     ``timeout``: seconds without progress before a request fails; ``parallel``: files transferred
-    at once; ``retries``: attempts per request or file on network errors and 5xx answers, waiting
+    at once; ``part_parallel``: parts of one large file uploaded at once; ``retries``: attempts per request or file on network errors and 5xx answers, waiting
     ``backoff`` seconds before the first retry and twice as long before each next one (at most 8 s).
     Safe to share between threads.
     """
@@ -349,6 +381,7 @@ class Registry:
         *,
         timeout: float = 60.0,
         parallel: int = PARALLEL_TRANSFERS,
+        part_parallel: int = PARALLEL_TRANSFERS,
         retries: int = RETRY_ATTEMPTS,
         backoff: float = 0.5,
     ) -> None:
@@ -361,6 +394,7 @@ class Registry:
         self._token = token
         self.timeout = timeout
         self.parallel = max(1, parallel)
+        self.part_parallel = max(1, part_parallel)
         self.retries = max(1, retries)
         self.backoff = backoff
         self._api = urllib.request.build_opener(_RefuseRedirects())
@@ -444,6 +478,7 @@ class Registry:
         description: Optional[str] = None,
         training: Optional[Mapping[str, Any]] = None,
         content_types: Optional[Mapping[str, str]] = None,
+        progress: Optional[Callable[[int, int], None]] = None,
     ) -> Version:
         """Registers a version, uploads its files and completes it; returns the version (READY).
 
@@ -455,7 +490,11 @@ class Registry:
         contents included), so running the same push again, e.g. after a timeout or a crash,
         gives the same version instead of a second one; it finishes the uploads if they were
         cut short. Uploads run up to ``parallel`` at a time, retried with backoff on network
-        errors and 5xx answers.
+        errors and 5xx answers. A file the registry asks for in parts (a large one: past 64 MiB
+        by default) goes up ``part_parallel`` parts at a time, each part retried on its own (with
+        a fresh URL when its URL expired); pushed again after a crash, the parts storage already
+        holds are skipped. ``progress(bytes_done, bytes_total)`` is told as the upload of all the
+        files moves on (from several threads).
         """
         metric_list = [{"name": str(k), "value": float(v)} for k, v in (metrics or {}).items()]
         for m in metric_list:
@@ -483,50 +522,107 @@ class Registry:
         version = Version.from_graphql(answer["version"])
         log.info("registered %s version %d (%s), status %s", version.model, version.number, version.id, version.status)
         if version.status == "PENDING_UPLOAD":
-            self._upload_all(answer["uploads"], local)
-            version = self._complete(version.id)
+            parts = self._upload_all(version.id, answer["uploads"], local, progress)
+            version = self._complete(version.id, parts)
         if version.status == "FAILED":
             raise FailedPreconditionError(
                 f"version {version.id} FAILED verification: {version.failure_reason}; push again with another idempotency_key",
                 "FAILED_PRECONDITION")
         return version
 
-    def _upload_all(self, uploads: Iterable[Mapping[str, Any]], local: Mapping[str, Tuple[Path, int, str]]) -> None:
-        jobs = [(u["path"], u["upload"], local[u["path"]]) for u in uploads]
-        _run_parallel(self.parallel, [lambda j=j: self._upload(j[0], j[1], *j[2]) for j in jobs])
+    def _upload_all(
+        self, version_id: str, uploads: Iterable[Mapping[str, Any]], local: Mapping[str, Tuple[Path, int, str]],
+        progress: Optional[Callable[[int, int], None]] = None,
+    ) -> List[Dict[str, Any]]:
+        uploads = list(uploads)
+        meter = _Progress(sum(local[u["path"]][1] for u in uploads), progress)
+        parts: List[Dict[str, Any]] = []
+        whole = [(u["path"], u["upload"], local[u["path"]]) for u in uploads if not u.get("parts")]
+        jobs = [lambda j=j: self._upload(j[0], j[1], *j[2], meter=meter) for j in whole]
+        for u in uploads:
+            if u.get("parts"):
+                file, size, _ = local[u["path"]]
+                jobs.append(lambda u=u, file=file, size=size: parts.append(
+                    {"path": u["path"], "etags": self._upload_parts(version_id, u["path"], u["parts"], file, size, meter)}))
+        _run_parallel(self.parallel, jobs)
+        return parts
 
-    def _upload(self, path: str, upload: Mapping[str, Any], file: Path, size: int, digest: str) -> None:
+    def _upload(self, path: str, upload: Mapping[str, Any], file: Path, size: int, digest: str, *, meter: Optional["_Progress"] = None) -> None:
+        etag, sha = self._put(f'upload of "{path}"', upload, file, 0, size, meter)
+        if sha != digest:
+            raise IntegrityError(f'"{path}" changed while it was uploaded; push again', "INTEGRITY_MISMATCH")
+        log.info("uploaded %s (%d bytes)", path, size)
+
+    def _put(self, what: str, upload: Mapping[str, Any], file: Path, start: int, size: int, meter: Optional["_Progress"]) -> Tuple[Optional[str], str]:
+        """PUTs bytes ``start``..``start+size`` of ``file`` to a presigned URL, with retries; returns (ETag, sha256 of what was sent)."""
         headers = {h["name"]: h["value"] for h in upload["headers"]}
         headers["Content-Length"] = str(size)
 
-        def attempt() -> None:
-            reader = _HashingReader(file, size)
+        def attempt() -> Tuple[Optional[str], str]:
+            reader = _HashingReader(file, size, start, meter)
             try:
                 request = urllib.request.Request(upload["url"], data=reader, method=upload["method"], headers=headers)  # type: ignore[arg-type]
                 with self._storage.open(request, timeout=self.timeout) as res:
                     res.read()
+                    etag = res.headers.get("ETag")
             except urllib.error.HTTPError as err:
+                reader.undo()
                 message = _storage_message(err.code, err.read())
                 err.close()
                 if err.code >= 500:
                     raise _Retryable(message) from None
-                raise TransferError(f'upload of "{path}" refused by storage: {message}', "TRANSFER_FAILED", err.code) from None
+                raise TransferError(f"{what} refused by storage: {message}", "TRANSFER_FAILED", err.code) from None
             except _NETWORK_ERRORS as err:
+                reader.undo()
                 raise _network_failure(err) from None
             finally:
                 reader.close()
-            if reader.sha256.hexdigest() != digest:
-                raise IntegrityError(f'"{path}" changed while it was uploaded; push again', "INTEGRITY_MISMATCH")
+            return etag, reader.sha256.hexdigest()
 
-        self._retry(f'upload of "{path}"', attempt)
-        log.info("uploaded %s (%d bytes)", path, size)
+        return self._retry(what, attempt)
 
-    def _complete(self, version_id: str, poll_seconds: float = 1.0, timeout: float = 6 * 3600) -> Version:
-        """Completes the upload, waiting out a background verification (versions over 1 GiB)."""
+    def _upload_parts(self, version_id: str, path: str, plan: Mapping[str, Any], file: Path, size: int, meter: "_Progress") -> List[str]:
+        """Uploads one file in the registry's parts, ``part_parallel`` at a time; returns their ETags, part 1 first."""
+        part = int(plan["partSizeBytes"])
+        count = max(1, -(-size // part))
+        etags: List[Optional[str]] = [None] * count
+        urls = {p["partNumber"]: p["upload"] for p in plan["parts"]}
+        for p in plan["parts"]:
+            if p.get("etag"):  # storage holds it already (a resumed push)
+                etags[p["partNumber"] - 1] = p["etag"]
+                meter.add(min(part, size - (p["partNumber"] - 1) * part))
+        lock = threading.Lock()
+
+        def fresh(n: int) -> Mapping[str, Any]:
+            answer = self.graphql(_REISSUE, {"id": version_id, "paths": [path], "parts": [n]})["createUploadUrls"]
+            upload = answer[0]["parts"]["parts"][0]["upload"]
+            with lock:
+                urls[n] = upload
+            return upload
+
+        def send(n: int) -> None:
+            start, length = (n - 1) * part, min(part, size - (n - 1) * part)
+            what = f'upload of part {n} of "{path}"'
+            try:
+                etag, _ = self._put(what, urls[n], file, start, length, meter)
+            except TransferError as err:
+                if err.status != 403:
+                    raise
+                etag, _ = self._put(what, fresh(n), file, start, length, meter)  # the URL expired: once more with a fresh one
+            if not etag:
+                raise TransferError(f"{what}: storage answered without an ETag", "TRANSFER_FAILED")
+            etags[n - 1] = etag
+
+        _run_parallel(self.part_parallel, [lambda n=n: send(n) for n in range(1, count + 1) if etags[n - 1] is None])
+        log.info("uploaded %s in %d parts (%d bytes)", path, count, size)
+        return [e for e in etags if e is not None]
+
+    def _complete(self, version_id: str, parts: Optional[List[Dict[str, Any]]] = None, poll_seconds: float = 1.0, timeout: float = 6 * 3600) -> Version:
+        """Completes the upload (with the ETags of files sent in parts), waiting out a background verification (versions over 1 GiB)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
-                v = self.graphql(_COMPLETE, {"id": version_id})["completeModelVersionUpload"]
+                v = self.graphql(_COMPLETE, {"id": version_id, "parts": parts or None})["completeModelVersionUpload"]
             except ConflictError:
                 v = None  # another completion of this version is running: wait for it
             while v is None or (v["status"] == "PENDING_UPLOAD" and (v.get("verification") or {}).get("running")):

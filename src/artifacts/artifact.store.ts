@@ -1,3 +1,5 @@
+import type { MultipartArtifacts } from './multipart/multipart.port.js';
+
 /**
  * The artifact port. The store chooses every object key from (model, versionId, path); no
  * client-supplied location ever reaches it. Uploads go to a staging key; `finalize` verifies
@@ -13,6 +15,11 @@ export interface ArtifactTarget {
   contentType: string;
   /** The declared sha256 (hex), when known: a store may bind the upload to it (S3 checks the body against it). */
   sha256?: string;
+  /**
+   * The registry offers this artifact in parts too (multipart): a single PUT larger than storage
+   * takes in one (5 GiB on S3) is then still signed, for old clients, and storage refuses its body.
+   */
+  multipart?: boolean;
 }
 
 export interface PresignedRequest {
@@ -34,6 +41,8 @@ export interface FinalizeOptions {
 
 export interface ArtifactStore {
   readonly engine: string;
+  /** Multipart uploads of large artifacts (both stores offer them; see multipart/multipart.port.ts). */
+  readonly multipart?: MultipartArtifacts;
   /** A URL to PUT the artifact's bytes to its staging key, bound to its size and content type. */
   presignUpload(target: ArtifactTarget, ttlSeconds: number): Promise<PresignedRequest>;
   /**

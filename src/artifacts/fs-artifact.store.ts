@@ -9,6 +9,7 @@ import { listFsStaged, removeFsStaged } from './fs-staging.js';
 import type { StagedGroup } from './artifact.store.js';
 import { loadOrCreateSigningSecret } from './signing-secret.js';
 import { keyToUrlPath, sign } from './signed-url.js';
+import { FsMultipart } from './multipart/fs-multipart.js';
 
 /** Where each stage of an artifact lives, relative to the root. Chosen here, never by a client. */
 export type Stage = 'uploads' | 'verifying' | 'models';
@@ -46,6 +47,7 @@ export class FsArtifactStore implements ArtifactStore {
   readonly engine = 'filesystem';
   /** Plaintext files from before encryption that opening the store sealed (the first start with encryption on). */
   sealedFromBefore = 0;
+  readonly multipart: FsMultipart;
 
   private constructor(
     readonly root: string,
@@ -54,7 +56,11 @@ export class FsArtifactStore implements ArtifactStore {
     /** Seals every artifact byte written under the root, and opens it on the way out (encryption/). */
     readonly codec: ArtifactCodec,
     private readonly now: () => Date,
-  ) {}
+  ) {
+    this.multipart = new FsMultipart({
+      root, fileFor: (key) => this.fileFor(key), stagingKey: (t) => objectKey('uploads', t), secret, publicUrl, codec, now,
+    });
+  }
 
   /**
    * Opens the store under `root`; `publicUrl` gives the base of the registry's own HTTP server
@@ -196,6 +202,7 @@ export class FsArtifactStore implements ArtifactStore {
 
   async discard(targets: readonly ArtifactTarget[]): Promise<void> {
     for (const t of targets) {
+      await this.multipart.abort(t);
       for (const stage of ['uploads', 'models'] as const) await rm(this.fileFor(objectKey(stage, t)), { force: true });
       await rm(this.verifyingDir(t), { recursive: true, force: true });
     }

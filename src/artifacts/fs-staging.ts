@@ -7,10 +7,11 @@ import { groupConsecutive } from './staging.js';
  * The filesystem store's staged bytes: `uploads/<model>/<version>/<path>` (uploaded, not yet
  * verified), `verifying/<model>/<version>/<call>/<path>` (claimed by a verification that did not
  * finish) and `tmp/<uuid>` (an upload cut off mid-body). Listed in key order, grouped by version
- * (a `tmp/` file is a group of its own, naming no version).
+ * (a `tmp/` file is a group of its own, naming no version), and `multipart/<model>/<version>/…`
+ * (the parts and plan of multipart uploads not joined, multipart/fs-multipart.ts).
  */
 export async function* listFsStaged(root: string, sizeOf: (file: string, diskBytes: number) => Promise<number>): AsyncIterable<StagedGroup> {
-  for (const stage of ['uploads', 'verifying', 'tmp'] as const) {
+  for (const stage of ['uploads', 'verifying', 'tmp', 'multipart'] as const) {
     yield* groupConsecutive(walk(root, stage, sizeOf), (key) => {
       const [s, model, version] = key.split('/');
       if (s === 'tmp') return { id: key, modelName: null, versionId: null };
@@ -23,7 +24,7 @@ export async function* listFsStaged(root: string, sizeOf: (file: string, diskByt
 export async function removeFsStaged(root: string, fileFor: (key: string) => string, group: StagedGroup): Promise<void> {
   for (const key of group.keys) {
     const stage = key.split('/')[0];
-    if (stage !== 'uploads' && stage !== 'verifying' && stage !== 'tmp') throw new Error('not a staged key');
+    if (stage !== 'uploads' && stage !== 'verifying' && stage !== 'tmp' && stage !== 'multipart') throw new Error('not a staged key');
     const file = fileFor(key);
     // Inside its stage folder, whatever the key's segments say (keys come from the listing, but still).
     if (!file.startsWith(join(root, stage) + sep)) throw new Error('not a staged key');

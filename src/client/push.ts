@@ -6,6 +6,7 @@ import {
 } from './generated/graphql.js';
 import { inParallel, withRetries } from './retry.js';
 import { hashFile, putFile } from './streams.js';
+import { uploadParts } from './multipart-push.js';
 import type { Transport } from './transport.js';
 import type { ProgressListener } from './progress.js';
 
@@ -31,6 +32,8 @@ export interface PushOptions {
   idempotencyKey?: string;
   /** Files uploaded at once (default 4). */
   parallel?: number;
+  /** Parts of one large file uploaded at once (multipart uploads; default 4). */
+  partParallel?: number;
   onProgress?: ProgressListener;
   /** How long to wait for a completion that runs in the background (default 1 h). */
   completionTimeoutMs?: number;
@@ -52,8 +55,9 @@ export function pushIdempotencyKey(input: Omit<RegisterModelVersionInput, 'idemp
 
 /**
  * Hashes the files (streaming), registers the version with an idempotency key, uploads the files
- * (up to 4 at once, retried with backoff on network errors and 5xx), and completes it. Run again
- * after a crash, the same push finds the same version and finishes it.
+ * (up to 4 at once, retried with backoff on network errors and 5xx; a file the registry plans in
+ * parts goes up 4 parts at a time, multipart-push.ts), and completes it. Run again after a crash,
+ * the same push finds the same version and finishes it, skipping parts storage already holds.
  */
 export async function push(t: Transport, o: PushOptions): Promise<PushResult> {
   if (o.files.length === 0) throw new RegistryClientError('BAD_USER_INPUT', 'push needs at least one file');
@@ -85,9 +89,19 @@ export async function push(t: Transport, o: PushOptions): Promise<PushResult> {
     .finally(() => (refreshing = null)));
   const totalBytes = hashed.reduce((s, f) => s + f.sizeBytes, 0);
   o.onProgress?.({ phase: 'upload', totalBytes, files: total });
-  await inParallel(reg.uploads, o.parallel ?? 4, async ({ path }) => {
+  const partEtags: { path: string; etags: string[] }[] = [];
+  await inParallel(reg.uploads, o.parallel ?? 4, async ({ path, parts }) => {
     const f = byPath.get(path);
     if (!f) throw new RegistryClientError('BAD_RESPONSE', `The registry asked for an upload of ${path}, which is not one of the files`);
+    if (parts) {
+      // A large file: in the parts the registry planned, several at once, skipping those storage already holds.
+      const etags = await uploadParts(t, {
+        versionId: reg.version.id, path, file: f.file, sizeBytes: f.sizeBytes, plan: parts, parallel: o.partParallel ?? 4, retry: t.options.retry,
+        onBytes: (n) => o.onProgress?.({ phase: 'upload', bytes: n }),
+      });
+      partEtags.push({ path, etags });
+      return;
+    }
     let sent = 0;
     const put = async () => {
       if (sent) o.onProgress?.({ phase: 'upload', bytes: -sent });
@@ -112,7 +126,7 @@ export async function push(t: Transport, o: PushOptions): Promise<PushResult> {
     }, t.options.retry);
   });
   o.onProgress?.({ phase: 'complete', totalBytes, files: total });
-  return finished(await complete(t, reg.version.id, o.completionTimeoutMs ?? 3_600_000), idempotencyKey, true);
+  return finished(await complete(t, reg.version.id, o.completionTimeoutMs ?? 3_600_000, partEtags), idempotencyKey, true);
 }
 
 function finished(version: VersionSummaryFragment, idempotencyKey: string, uploaded: boolean): PushResult {
@@ -127,12 +141,14 @@ function finished(version: VersionSummaryFragment, idempotencyKey: string, uploa
  * completeModelVersionUpload until the version leaves PENDING_UPLOAD: large versions are checked
  * in the background (the status is polled), and a CONFLICT means another completion runs now.
  */
-export async function complete(t: Transport, versionId: string, timeoutMs: number): Promise<VersionSummaryFragment> {
+export async function complete(
+  t: Transport, versionId: string, timeoutMs: number, parts: { path: string; etags: string[] }[] = [],
+): Promise<VersionSummaryFragment> {
   const deadline = Date.now() + timeoutMs;
   let pause = 200;
   for (;;) {
     try {
-      const { completeModelVersionUpload: v } = await t.request(CompleteModelVersionUploadDocument, { versionId });
+      const { completeModelVersionUpload: v } = await t.request(CompleteModelVersionUploadDocument, { versionId, ...(parts.length > 0 && { parts }) });
       if (v.status !== 'PENDING_UPLOAD') return v;
       if (!v.verification?.running) throw new VersionFailedError('VERSION_FAILED', `Version ${versionId} is still PENDING_UPLOAD and no check runs`);
     } catch (err) {

@@ -69,25 +69,31 @@ function failureOf(status: number, text: string, what: string, url: URL): Regist
 const networkError = (what: string, url: URL, err: unknown) =>
   err instanceof RegistryClientError ? err : new NetworkError('NETWORK', `${what} at ${where(url)} failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
 
-/** PUTs a file to a presigned URL with exactly the headers it was signed with, as a stream. */
+/**
+ * PUTs a file (or the byte range `range` of it: one part of a multipart upload) to a presigned URL
+ * with exactly the headers it was signed with, as a stream. Resolves with storage's ETag, if any.
+ */
 export async function putFile(
   target: { url: string; method: string; headers: { name: string; value: string }[] }, file: string, onBytes?: (n: number) => void,
-): Promise<void> {
+  range?: { start: number; length: number },
+): Promise<string | null> {
   const url = new URL(target.url);
-  const { size } = await stat(file);
+  const size = range ? range.length : (await stat(file)).size;
   const headers: Record<string, string> = { 'content-length': String(size) };
   for (const h of target.headers) headers[h.name.toLowerCase()] = h.value;
   const meter = new Meter(onBytes);
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<string | null>((resolve, reject) => {
     const req = requestFn(url)(url, { method: target.method, headers, timeout: IDLE_MS }, (res) => {
       if ((res.statusCode ?? 0) >= 300) return failure(res, 'The upload', url).then(reject, reject);
       res.resume();
-      res.once('end', resolve);
+      const etag = res.headers.etag ?? null;
+      res.once('end', () => resolve(etag));
       res.once('error', (err) => reject(networkError('The upload', url, err)));
     });
     req.once('error', (err) => reject(networkError('The upload', url, err)));
     req.once('timeout', () => req.destroy(Object.assign(new Error(`idle for ${IDLE_MS / 1000} s`), { code: 'ETIMEDOUT' })));
-    pipeline(createReadStream(file, { highWaterMark: CHUNK }), meter, req).catch((err: unknown) => {
+    const source = createReadStream(file, { highWaterMark: CHUNK, ...(range ? { start: range.start, end: range.start + range.length - 1 } : {}) });
+    pipeline(source, meter, req).catch((err: unknown) => {
       req.destroy();
       reject(networkError('The upload', url, err));
     });

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { ArtifactUploadResolver } from './multipart/multipart.types.js';
 import { CleanupResolver } from './cleanup/cleanup.resolver.js';
 import { RetentionResolver } from './retention/retention.resolver.js';
 import type { GraphQLSchema } from 'graphql';
@@ -41,7 +42,7 @@ export function buildRegistrySchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
     resolvers: [
       ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver, WebhookResolver, RetentionResolver,
-      GovernanceResolver, DeploymentObservedResolver, LineageResolver, ComparisonBaselineResolver,
+      GovernanceResolver, DeploymentObservedResolver, LineageResolver, ComparisonBaselineResolver, ArtifactUploadResolver,
     ],
     pubSub: NO_TOPICS,
     validate: false,

@@ -10,6 +10,7 @@ import type { GraphQLContext } from './context.js';
 import { RegisterModelVersionInput } from './inputs.js';
 import { CompareBaselineInput, VersionFilterInput, VersionOrderInput } from './search/search.inputs.js';
 import { InvalidArgumentError } from '../domain/errors.js';
+import { ArtifactPartsInput } from './multipart/multipart.types.js';
 import { DeploymentConnection, ModelVersionConnection, VersionComparisonConnection, toConnection } from './connections.js';
 import {
   type ArtifactParent, ArtifactType, ArtifactUpload, ModelVersionStatus, ModelVersionType,
@@ -123,13 +124,27 @@ export class VersionResolver {
   }
 
   @Mutation(() => [ArtifactUpload], { description: 'Fresh presigned PUT URLs for a PENDING_UPLOAD version, when the first ones expired.' })
-  async createUploadUrls(@Ctx() ctx: GraphQLContext, @Arg('versionId', () => ID, { description: 'A PENDING_UPLOAD version' }) versionId: string): Promise<RegisteredVersion['uploads']> {
-    return ctx.services.versions.createUploadUrls(versionId, ctx.actor);
+  async createUploadUrls(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('versionId', () => ID, { description: 'A PENDING_UPLOAD version' }) versionId: string,
+    @Arg('paths', () => [String], { nullable: true, description: 'Only these artifacts; absent: all' }) paths: string[] | null | undefined,
+    @Arg('partNumbers', () => [Int], { nullable: true, description: 'Only these parts of artifacts uploaded in parts (resume, expired part URLs); absent: all' })
+    partNumbers: number[] | null | undefined,
+  ): Promise<RegisteredVersion['uploads']> {
+    return ctx.services.versions.createUploadUrls(versionId, ctx.actor, { paths: paths ?? null, partNumbers: partNumbers ?? null });
   }
 
   @Mutation(() => ModelVersionType, { description: "Checks every artifact's presence, size and sha256: READY, or FAILED with failureReason." })
-  async completeModelVersionUpload(@Ctx() ctx: GraphQLContext, @Arg('versionId', () => ID, { description: 'A PENDING_UPLOAD version whose files are uploaded' }) versionId: string): Promise<ModelVersion> {
-    return ctx.services.completions.complete(versionId, ctx.actor);
+  async completeModelVersionUpload(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('versionId', () => ID, { description: 'A PENDING_UPLOAD version whose files are uploaded' }) versionId: string,
+    @Arg('parts', () => [ArtifactPartsInput], {
+      nullable: true,
+      description: 'Artifacts uploaded in parts: the ETags of their parts. Absent (or an artifact left out): the registry lists the parts from storage',
+    })
+    parts: ArtifactPartsInput[] | null | undefined,
+  ): Promise<ModelVersion> {
+    return ctx.services.completions.complete(versionId, ctx.actor, parts ? parts.map((p) => ({ path: p.path, etags: p.etags })) : null);
   }
 
   @Mutation(() => ModelVersionType, { description: 'Archives a READY version; it keeps its artifacts (downloadable) until purged past retention. FAILED_PRECONDITION while the version is deployed in any environment or on legal hold.' })

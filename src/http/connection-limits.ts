@@ -45,8 +45,8 @@ export type ConnectionEvent = 'refused_per_address' | 'refused_total' | 'refused
  * at once and the busy ones as their answers end.
  */
 
-/** The artifact upload route: the only requests exempt from the body timeout (an idle timeout instead). */
-const UPLOAD_ROUTE = '/artifacts/upload/';
+/** The artifact upload routes (whole files, and parts of multipart uploads): the only requests exempt from the body timeout (an idle timeout instead). */
+const UPLOAD_ROUTES = ['/artifacts/upload/', '/artifacts/part/'];
 
 export class ConnectionGuard {
   private readonly connections = new Map<Socket, Connection>();
@@ -139,7 +139,7 @@ export class ConnectionGuard {
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     if (req.complete || !hasBody) return;
     const socket = req.socket;
-    if (req.method === 'PUT' && (req.url ?? '').startsWith(UPLOAD_ROUTE)) {
+    if (req.method === 'PUT' && UPLOAD_ROUTES.some((r) => (req.url ?? '').startsWith(r))) {
       // An upload may last hours; it is cut only when no byte moves for uploadIdleTimeoutMs.
       if (this.settings.uploadIdleTimeoutMs <= 0) return;
       socket.setTimeout(this.settings.uploadIdleTimeoutMs);

@@ -7,6 +7,7 @@ import type { CleanupSettings } from './cleanup/cleanup.service.js';
 import type { CheckpointSettings } from './checkpoints/checkpoint.service.js';
 import type { AuditSigningKey } from './checkpoints/audit-signing-key.js';
 import type { RegistryStore } from '../stores/registry.store.js';
+import type { MultipartSettings } from './multipart/part-plan.js';
 import type { SecretBox } from '../events/webhooks/secret-box.js';
 
 /** What every service is built from; app.ts is the only place that fills it in. */
@@ -35,6 +36,8 @@ export interface ServiceDeps {
     events: EventSettings;
     /** REGISTRY_RETENTION_DAYS: artifacts of verified versions are kept at least this long after registration. Absent: DEFAULT_RETENTION_DAYS. */
     retentionDays?: number;
+    /** Multipart uploads of large artifacts: threshold and smallest part size. Absent: 64 MiB and 8 MiB. */
+    multipart?: MultipartSettings;
     /** Webhooks: whether URLs may name private addresses (REGISTRY_WEBHOOK_ALLOW_PRIVATE). */
     webhooks: { allowPrivate: boolean };
   };

@@ -1,5 +1,5 @@
 import type { ArtifactTarget, PresignedRequest } from '../artifacts/artifact.store.js';
-import { ConflictError, FailedPreconditionError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import type { Actor, Artifact, JsonObject, Metric, Model, ModelVersion, NewModelVersion, TrainingInfo } from '../domain/model.js';
 import {
@@ -12,6 +12,7 @@ import { legalHoldRefusal } from '../domain/retention.js';
 import { type IdempotencyRecord, checkIdempotencyKey, idempotencyFingerprint } from '../domain/idempotency.js';
 import type { AccessService } from './access.service.js';
 import { type ClaimFor, IdempotentRequests } from './idempotency/idempotent-requests.js';
+import { type MultipartPlan, MultipartUploads } from './multipart/multipart-uploads.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 
 export interface RegisterVersionCommand {
@@ -35,7 +36,14 @@ export interface RegisterVersionCommand {
 
 export interface RegisteredVersion {
   version: ModelVersion;
-  uploads: { path: string; upload: PresignedRequest }[];
+  /** Per artifact: one PUT, and for a large artifact also its multipart plan (issue 16). */
+  uploads: { path: string; upload: PresignedRequest; parts: MultipartPlan | null }[];
+}
+
+/** Which URLs createUploadUrls issues: of these artifacts only (null: all), and of these parts only (null: all). */
+export interface UploadUrlSelection {
+  paths: string[] | null;
+  partNumbers: number[] | null;
 }
 
 const ID_ATTEMPTS = 3;
@@ -47,12 +55,14 @@ export function artifactTarget(v: Pick<ModelVersion, 'modelName' | 'id'>, a: Art
 /** Use cases that create and change versions and models. */
 export class VersionService {
   private readonly idempotent: IdempotentRequests;
+  private readonly multipart: MultipartUploads;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly access: AccessService,
   ) {
     this.idempotent = new IdempotentRequests(deps);
+    this.multipart = new MultipartUploads(deps);
   }
 
   async register(cmd: RegisterVersionCommand, actor: Actor): Promise<RegisteredVersion> {
@@ -127,34 +137,48 @@ export class VersionService {
   }
 
   /** Fresh upload URLs for a version still waiting for its files (the first ones expired). */
-  async createUploadUrls(versionId: string, actor: Actor): Promise<RegisteredVersion['uploads']> {
+  async createUploadUrls(versionId: string, actor: Actor, only: UploadUrlSelection = { paths: null, partNumbers: null }): Promise<RegisteredVersion['uploads']> {
     const version = await this.requireVersion('versionId', versionId);
     await this.access.requireById(actor, 'publish', version.modelName, 'issue upload URLs', notFound(versionId));
+    const unknown = (only.paths ?? []).filter((p) => !version.artifacts.some((a) => a.path === p));
+    if (unknown.length > 0) throw new InvalidArgumentError('paths', `not artifacts of version ${version.id}: ${unknown.map((p) => `"${p}"`).join(', ')}`);
     if (version.status !== 'PENDING_UPLOAD') {
       throw new FailedPreconditionError(`Version ${version.id} is ${version.status}; upload URLs are only issued for PENDING_UPLOAD versions`);
     }
-    return this.issueUploadUrls(version, actor, {});
+    return this.issueUploadUrls(version, actor, {}, only);
   }
 
   /** Fresh upload URLs for a PENDING_UPLOAD version, recorded as UPLOAD_URLS_ISSUED (with `extra` details). */
-  private async issueUploadUrls(version: ModelVersion, actor: Actor, extra: JsonObject): Promise<RegisteredVersion['uploads']> {
-    const uploads = await this.presignUploads(version);
+  private async issueUploadUrls(
+    version: ModelVersion, actor: Actor, extra: JsonObject, only: UploadUrlSelection = { paths: null, partNumbers: null },
+  ): Promise<RegisteredVersion['uploads']> {
+    const uploads = await this.presignUploads(version, only);
     await this.deps.store.appendAudit(
       auditDraft(this.deps, actor, AuditAction.uploadUrlsIssued, { modelName: version.modelName, versionId: version.id }, {
-        paths: version.artifacts.map((a) => a.path),
+        paths: uploads.map((u) => u.path),
         expiresAt: uploads[0]?.upload.expiresAt.toISOString() ?? null,
+        ...(only.partNumbers !== null && { partNumbers: only.partNumbers }),
         ...extra,
       }),
     );
     return uploads;
   }
 
-  private presignUploads(version: Pick<ModelVersion, 'modelName' | 'id' | 'artifacts'>): Promise<RegisteredVersion['uploads']> {
+  /** One PUT per artifact, and for an artifact offered in parts its multipart plan (started here the first time). */
+  private presignUploads(
+    version: Pick<ModelVersion, 'modelName' | 'id' | 'artifacts'>, only: UploadUrlSelection = { paths: null, partNumbers: null },
+  ): Promise<RegisteredVersion['uploads']> {
+    const ttl = this.deps.settings.uploadUrlTtlSeconds;
     return Promise.all(
-      version.artifacts.map(async (a) => ({
-        path: a.path,
-        upload: await this.deps.artifacts.presignUpload(artifactTarget(version, a), this.deps.settings.uploadUrlTtlSeconds),
-      })),
+      version.artifacts.filter((a) => only.paths === null || only.paths.includes(a.path)).map(async (a) => {
+        const inParts = this.multipart.offers(a);
+        const target = { ...artifactTarget(version, a), multipart: inParts };
+        return {
+          path: a.path,
+          upload: await this.deps.artifacts.presignUpload(target, ttl),
+          parts: inParts ? await this.multipart.plan(target, only.partNumbers, 'partNumbers') : null,
+        };
+      }),
     );
   }
 

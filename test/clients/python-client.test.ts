@@ -81,7 +81,11 @@ describe.each(artifactBackends('pyclient'))('Python client (%s) against a regist
       await storage.dispose();
       rmSync(dataDir, { recursive: true, force: true });
     };
-    server = await startServerProcess({ REGISTRY_DATA_DIR: dataDir, REGISTRY_ADMIN_TOKEN: token, ...storage.env, ...b.env });
+    // Files past 3 MiB go up in 1 MiB parts (issue 16): tests/test_multipart.py, and the crash test's 4 MiB file.
+    server = await startServerProcess({
+      REGISTRY_DATA_DIR: dataDir, REGISTRY_ADMIN_TOKEN: token, REGISTRY_MULTIPART_THRESHOLD_BYTES: String(3 * 1024 * 1024), REGISTRY_MULTIPART_PART_BYTES: String(1024 * 1024),
+      ...storage.env, ...b.env,
+    });
     // The tamper test finds the stored file by its plaintext bytes: possible on s3rver, not in the
     // embedded store, which encrypts at rest (and never serves altered bytes: test/api/encryption-at-rest.test.ts).
     run = await runPythonSuite({ REGISTRY_URL: server.url, REGISTRY_TOKEN: token, ...(b.storageDir ? { REGISTRY_TEST_STORAGE_DIR: b.storageDir } : {}) });

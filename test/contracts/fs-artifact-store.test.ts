@@ -11,12 +11,17 @@ import { describe, expect, it } from 'vitest';
 import { fsArtifactRoutes } from '../../src/artifacts/fs-artifact.http.js';
 import { FsArtifactStore, objectKey } from '../../src/artifacts/fs-artifact.store.js';
 import { describeArtifactStore } from './artifact-store.contract.js';
+import { describeMultipartArtifacts } from './multipart.contract.js';
+import { fsMultipartRoutes } from '../../src/artifacts/multipart/fs-multipart.http.js';
 
 /**
  * The filesystem store, its signed URLs served by a real node:http server on 127.0.0.1: with
  * encryption at rest (as the server runs it), and with REGISTRY_ENCRYPTION=off (the benchmark's ceiling).
  */
-for (const encryptionKey of [randomBytes(32), null]) describeArtifactStore(`FsArtifactStore (temp dir, node:http on 127.0.0.1, encryption ${encryptionKey ? 'on' : 'off'})`, async () => {
+for (const encryptionKey of [randomBytes(32), null]) describeArtifactStore(`FsArtifactStore (temp dir, node:http on 127.0.0.1, encryption ${encryptionKey ? 'on' : 'off'})`, () => openFs(encryptionKey));
+describeMultipartArtifacts('FsArtifactStore (temp dir, node:http on 127.0.0.1, encryption on)', () => openFs(randomBytes(32)), { listsParts: true, checksEtags: true });
+
+async function openFs(encryptionKey: Buffer | null) {
   const root = await mkdtemp(join(tmpdir(), 'fs-artifacts-'));
   let base: string | null = null;
   const store = await FsArtifactStore.open({
@@ -27,9 +32,12 @@ for (const encryptionKey of [randomBytes(32), null]) describeArtifactStore(`FsAr
       return base;
     },
   });
+  const parts = fsMultipartRoutes(store, async () => true);
   const routes = fsArtifactRoutes(store, async () => true);
   const server = createServer((req, res) => {
-    routes(req, res, new URL(req.url ?? '/', 'http://127.0.0.1'))
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    parts(req, res, url)
+      .then((handled) => handled || routes(req, res, url))
       .then((handled) => {
         if (!handled) {
           res.writeHead(404);
@@ -53,7 +61,7 @@ for (const encryptionKey of [randomBytes(32), null]) describeArtifactStore(`FsAr
       await rm(root, { recursive: true, force: true });
     },
   };
-});
+}
 
 /** Overlapping finalize calls on one artifact (a lost lease): never a false "not uploaded" or mismatch, never other bytes. */
 describe('FsArtifactStore: overlapping finalize calls', () => {

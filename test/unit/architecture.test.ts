@@ -25,7 +25,7 @@ function layer(path: string): string {
   const rel = relative(src, path);
   const [top] = rel.split('/');
   if (top === 'app.ts' || top === 'main.ts' || top === 'config.ts') return top.replace('.ts', '');
-  if (top === 'stores' || top === 'artifacts') return rel === 'stores/registry.store.ts' || rel === 'stores/webhook.store.ts' || rel === 'stores/governance.store.ts' || rel === 'stores/version-search.store.ts' || rel === 'artifacts/artifact.store.ts' ? `${top}:port` : top;
+  if (top === 'stores' || top === 'artifacts') return rel === 'stores/registry.store.ts' || rel === 'stores/webhook.store.ts' || rel === 'stores/governance.store.ts' || rel === 'stores/version-search.store.ts' || rel === 'artifacts/artifact.store.ts' || rel === 'artifacts/multipart/multipart.port.ts' ? `${top}:port` : top;
   return top!;
 }
 
@@ -36,7 +36,7 @@ const rules: Record<string, { layers: string[]; packages: (p: string) => boolean
   domain: { layers: ['domain', 'audit'], packages: (p) => p.startsWith('node:crypto') },
   audit: { layers: ['domain', 'audit'], packages: (p) => p.startsWith('node:crypto') },
   'stores:port': { layers: ['domain', 'stores:port'], packages: () => false },
-  'artifacts:port': { layers: ['domain'], packages: () => false },
+  'artifacts:port': { layers: ['domain', 'artifacts:port'], packages: () => false },
   stores: { layers: ['domain', 'audit', 'stores:port', 'stores'], packages: (p) => p.startsWith('node:') || p === 'better-sqlite3' || p === 'mongodb' },
   artifacts: { layers: ['domain', 'artifacts:port', 'artifacts'], packages: (p) => p.startsWith('node:') || p.startsWith('@aws-sdk/') },
   // events/: the audit log read forward, a use case on the store port like services/ (which compose it).

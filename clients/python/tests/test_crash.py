@@ -14,15 +14,18 @@ from pathlib import Path
 
 from support import TOKEN, URL, RegistryTestCase
 
-# The pushing process: the real client, with its upload body made to stop after the first chunk
-# (and say so), so that the kill lands while the upload is in progress, every time.
+# The pushing process: the real client, with its upload bodies made to stop after their first chunk
+# (the first one to get there says so: parts of a large file go up on several threads), so that the
+# kill lands while the upload is in progress, every time.
 CHILD = textwrap.dedent("""
     import sys, threading, time
     import model_registry
     read = model_registry._HashingReader.read
+    first = threading.Lock()
     def stalling_read(self, n=-1):
         chunk = read(self, n)
-        print("uploading", flush=True)
+        if first.acquire(blocking=False):
+            print("uploading", flush=True)
         threading.Event().wait()  # hangs here until killed
         return chunk
     model_registry._HashingReader.read = stalling_read

@@ -8,6 +8,8 @@ import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, P
 import { S3_MAX_SINGLE_OBJECT_BYTES, finalizeUpload } from './s3-finalize.js';
 import { type ObjectLockSettings, S3Objects, type SseParams } from './s3-objects.js';
 import { S3UrlSigner } from './s3-presign.js';
+import { S3Multipart } from '../multipart/s3-multipart.js';
+import { listS3Markers, removeS3Markers } from '../multipart/s3-multipart-staging.js';
 import { S3StorageError, normalizePrefix, sha256HexToBase64, status } from './s3-support.js';
 
 export { S3_MAX_SINGLE_OBJECT_BYTES } from './s3-finalize.js';
@@ -48,6 +50,8 @@ export interface S3ArtifactStoreOptions {
   trustStoreChecksums?: boolean;
   /** S3 Object Lock retention on final objects (the bucket must have Object Lock enabled); absent: none. */
   objectLock?: ObjectLockSettings | null;
+  /** Objects past `singleMaxBytes` (default 5 GiB) are copied in parts of `partBytes` (default 512 MiB); tests lower both. */
+  multipartCopy?: { singleMaxBytes: number; partBytes: number };
   /** Further S3Client settings (a `requestHandler` given here replaces the one built from `timeouts`). */
   clientConfig?: Omit<S3ClientConfig, 'region' | 'endpoint' | 'forcePathStyle' | 'credentials'>;
   now?: () => Date;
@@ -56,6 +60,7 @@ export interface S3ArtifactStoreOptions {
 const DELETE_CONCURRENCY = 8;
 const STAGING = '_staging';
 const VERIFYING = '_verifying';
+const MULTIPART = '_multipart';
 
 /**
  * Artifacts in an S3 bucket (AWS S3, MinIO). Uploads go, through presigned PUTs bound to the
@@ -66,6 +71,7 @@ const VERIFYING = '_verifying';
  */
 export class S3ArtifactStore implements ArtifactStore {
   readonly engine = 's3';
+  readonly multipart: S3Multipart;
 
   private constructor(
     private readonly client: S3Client,
@@ -77,7 +83,11 @@ export class S3ArtifactStore implements ArtifactStore {
     private readonly prefix: string,
     private readonly sse: SseParams,
     private readonly settings: { conditionalUploads: boolean; trustStoreChecksums: boolean; pingMs: number },
-  ) {}
+  ) {
+    this.multipart = new S3Multipart({
+      client, bucket, sse, signer, markerPrefix: `${prefix}${MULTIPART}/`, stagingKey: (t) => this.stagingKey(t), remove: (key) => this.objects.remove(key),
+    });
+  }
 
   static async open(opts: S3ArtifactStoreOptions): Promise<S3ArtifactStore> {
     if (!opts.bucket) throw new Error('S3 bucket is required');
@@ -103,9 +113,11 @@ export class S3ArtifactStore implements ArtifactStore {
       opts.now ?? (() => new Date()),
     );
     const sse: SseParams = sseMode === 'none' ? {} : { ServerSideEncryption: sseMode, ...(opts.kmsKeyId ? { SSEKMSKeyId: opts.kmsKeyId } : {}) };
+    const objects = new S3Objects(client, opts.bucket, sse, opts.objectLock ?? null, opts.now ?? (() => new Date()));
+    if (opts.multipartCopy) objects.copyLimits = { ...opts.multipartCopy };
     return new S3ArtifactStore(
       client,
-      new S3Objects(client, opts.bucket, sse, opts.objectLock ?? null, opts.now ?? (() => new Date())),
+      objects,
       signer,
       opts.bucket,
       !opts.endpoint && opts.region !== 'us-east-1' ? opts.region : null,
@@ -129,7 +141,7 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async presignUpload(t: ArtifactTarget, ttlSeconds: number): Promise<PresignedRequest> {
-    if (t.sizeBytes > S3_MAX_SINGLE_OBJECT_BYTES) {
+    if (t.sizeBytes > S3_MAX_SINGLE_OBJECT_BYTES && !t.multipart) {
       throw new InvalidArgumentError(
         'artifacts',
         `artifact "${t.path}" has ${t.sizeBytes} bytes; S3 storage accepts at most ${S3_MAX_SINGLE_OBJECT_BYTES} bytes (5 GiB) per artifact`,
@@ -159,17 +171,22 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async discard(targets: readonly ArtifactTarget[]): Promise<void> {
+    for (const t of targets) await this.multipart.abort(t);
     const keys = targets.flatMap((t) => [this.stagingKey(t), this.finalKey(t)]);
     for (let i = 0; i < keys.length; i += DELETE_CONCURRENCY) {
       await Promise.all(keys.slice(i, i + DELETE_CONCURRENCY).map((k) => this.objects.remove(k)));
     }
   }
 
-  listStaged(): AsyncIterable<StagedGroup> {
-    return listS3Staged(this.client, this.bucket, this.prefix, STAGING, VERIFYING);
+  async *listStaged(): AsyncIterable<StagedGroup> {
+    yield* listS3Staged(this.client, this.bucket, this.prefix, STAGING, VERIFYING);
+    // Multipart uploads not joined: listed by their markers (removing one aborts the upload).
+    yield* listS3Markers(this.client, this.bucket, `${this.prefix}${MULTIPART}/`);
   }
 
-  removeStaged(group: StagedGroup): Promise<void> {
+  async removeStaged(group: StagedGroup): Promise<void> {
+    const markers = `${this.prefix}${MULTIPART}/`;
+    if (group.keys.every((k) => k.startsWith(markers))) return removeS3Markers(this.multipart, group, markers);
     return removeS3Staged((key) => this.objects.remove(key), group, [`${this.prefix}${STAGING}/`, `${this.prefix}${VERIFYING}/`]);
   }
 

@@ -4,6 +4,8 @@ import { S3StorageError, sha256HexToBase64 } from './s3-support.js';
 
 /** The largest object one PUT or one CopyObject can carry. */
 export const S3_MAX_SINGLE_OBJECT_BYTES = 5 * 1024 ** 3;
+/** The largest object S3 stores (a multipart upload). */
+export const S3_MAX_OBJECT_BYTES = 5 * 1024 ** 4;
 const FINALIZE_ATTEMPTS = 3;
 
 export interface FinalizeKeys {
@@ -43,7 +45,7 @@ export async function finalizeUpload(
       await objects.delete(keys.staging, head.versionId);
       return { ok: false, reason: refused };
     }
-    const copy = await objects.copy(keys.staging, keys.verifying, { ifMatch: head.etag, contentType: t.contentType });
+    const copy = await objects.copy(keys.staging, keys.verifying, { ifMatch: head.etag, contentType: t.contentType, size: head.size });
     if (copy === 'missing') return verifyFinal(objects, t, sha256, keys.final, 'missing', opts);
     if (copy === 'changed') continue;
     try {
@@ -54,7 +56,7 @@ export async function finalizeUpload(
         await objects.delete(keys.staging, head.versionId);
         return { ok: false, reason: problem };
       }
-      const moved = await objects.copy(keys.verifying, keys.final, { ifMatch: copy.etag, contentType: t.contentType, final: true });
+      const moved = await objects.copy(keys.verifying, keys.final, { ifMatch: copy.etag, contentType: t.contentType, final: true, size: head.size });
       if (typeof moved === 'string') throw new S3StorageError('CopyObject', keys.verifying, null, `the private copy is ${moved}`);
       await objects.delete(keys.staging, head.versionId);
       return { ok: true };
@@ -68,7 +70,7 @@ export async function finalizeUpload(
 
 /** What HEAD alone shows to be wrong with the staged upload, or null. */
 function refuseStaged(t: ArtifactTarget, sha256: string, head: ObjectHead): string | null {
-  if (head.size > S3_MAX_SINGLE_OBJECT_BYTES) return `artifact "${t.path}" has ${head.size} bytes; S3 storage accepts at most ${S3_MAX_SINGLE_OBJECT_BYTES} bytes per artifact`;
+  if (head.size > S3_MAX_OBJECT_BYTES) return `artifact "${t.path}" has ${head.size} bytes; S3 storage accepts at most ${S3_MAX_OBJECT_BYTES} bytes per artifact`;
   if (head.contentEncoding !== null) {
     return `artifact "${t.path}" was uploaded with Content-Encoding "${head.contentEncoding}"; upload the bytes themselves, without a Content-Encoding header`;
   }

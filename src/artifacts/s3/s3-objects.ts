@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3StorageError, encodeKey, errorName, missingObject, status } from './s3-support.js';
 import type { FinalizeOptions } from '../artifact.store.js';
+import { multipartCopy } from '../multipart/s3-multipart-copy.js';
 
 export interface SseParams {
   ServerSideEncryption?: 'AES256' | 'aws:kms';
@@ -41,6 +42,9 @@ export type Absent = 'missing' | 'denied';
 
 /** The object operations the store needs, each translating driver errors at this edge. */
 export class S3Objects {
+  /** Objects larger than `singleMaxBytes` are copied part by part (UploadPartCopy); tests lower both. */
+  copyLimits = { singleMaxBytes: 5 * 1024 ** 3, partBytes: 512 * 1024 ** 2 };
+
   constructor(
     private readonly client: S3Client,
     readonly bucket: string,
@@ -131,7 +135,14 @@ export class S3Objects {
    * computes (ChecksumAlgorithm), and the configured encryption. With `final`, also the configured
    * Object Lock retention (only final objects are locked: staging and verifying copies are deleted).
    */
-  async copy(from: string, to: string, opts: { ifMatch: string; contentType: string; final?: boolean }): Promise<CopiedObject | 'missing' | 'changed'> {
+  async copy(from: string, to: string, opts: { ifMatch: string; contentType: string; final?: boolean; size?: number }): Promise<CopiedObject | 'missing' | 'changed'> {
+    if (opts.size !== undefined && opts.size > this.copyLimits.singleMaxBytes) {
+      const out = await multipartCopy(this.client, {
+        bucket: this.bucket, from, to, size: opts.size, ifMatch: opts.ifMatch, contentType: opts.contentType, sse: this.sse,
+        lock: opts.final ? this.lockParams() : {}, partBytes: this.copyLimits.partBytes,
+      });
+      return typeof out === 'string' ? out : { ...out, sha256Base64: null };
+    }
     try {
       const out = await this.client.send(
         new CopyObjectCommand({

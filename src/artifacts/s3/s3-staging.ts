@@ -32,7 +32,7 @@ export async function removeS3Staged(remove: (key: string) => Promise<void>, gro
   }
 }
 
-async function* listObjects(client: S3Client, bucket: string, prefix: string): AsyncIterable<{ key: string; size: number; modified: Date }> {
+export async function* listObjects(client: S3Client, bucket: string, prefix: string): AsyncIterable<{ key: string; size: number; modified: Date }> {
   let token: string | undefined;
   do {
     let page;

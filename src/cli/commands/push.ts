@@ -17,6 +17,7 @@ interface PushFlags {
   description?: string;
   idempotencyKey?: string;
   parallel: string;
+  partParallel: string;
 }
 
 /** `k=v` pairs; values parsed as JSON when they are JSON (numbers, booleans, …), else kept as text. */
@@ -108,9 +109,12 @@ export function registerPush(program: Command): void {
     .option('--description <text>', 'description of the version')
     .option('--idempotency-key <key>', 'key for safe retries (default: derived from the inputs and the files\' SHA-256)')
     .option('--parallel <n>', 'files uploaded at once', '4')
+    .option('--part-parallel <n>', 'parts of one large file uploaded at once (multipart uploads)', '4')
     .action(action(async ({ client, out }, model: string, files: string[], flags: PushFlags) => {
       const parallel = Number(flags.parallel);
       if (!Number.isInteger(parallel) || parallel < 1 || parallel > 16) throw new UsageError('--parallel must be 1..16');
+      const partParallel = Number(flags.partParallel);
+      if (!Number.isInteger(partParallel) || partParallel < 1 || partParallel > 32) throw new UsageError('--part-parallel must be 1..32');
       const bar = progressBar(out.json);
       try {
         const result = await client.push({
@@ -125,6 +129,7 @@ export function registerPush(program: Command): void {
           ...(flags.description !== undefined ? { description: flags.description } : {}),
           ...(flags.idempotencyKey ? { idempotencyKey: flags.idempotencyKey } : {}),
           parallel,
+          partParallel,
           ...(bar.listener ? { onProgress: bar.listener } : {}),
         });
         bar.stop();

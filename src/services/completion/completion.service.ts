@@ -8,6 +8,7 @@ import { artifactTarget, notFound } from '../version.service.js';
 import { deleteVersionArtifacts } from '../retention/artifact-deletion.js';
 import { BackgroundJobs } from './background-jobs.js';
 import { type UploadVerification, verificationOf } from './verification.js';
+import { type GivenParts, MultipartUploads, type PartsToJoin } from '../multipart/multipart-uploads.js';
 
 /** A check's lease lasts this long without renewal (a killed process frees it then), and is renewed, with its progress, this often. */
 const LEASE_TTL_MS = 60_000;
@@ -26,22 +27,31 @@ const REPORT_EVERY_MS = 2_000;
  */
 export class CompletionService {
   private readonly jobs = new BackgroundJobs();
+  private readonly multipart: MultipartUploads;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly access: AccessService,
     /** Told when a background check stops early (`stoppedByShutdown`: a clean stop, not a failure). */
     private readonly onBackgroundStop: (versionId: string, err: unknown, stoppedByShutdown: boolean) => void = () => {},
-  ) {}
+  ) {
+    this.multipart = new MultipartUploads(deps);
+  }
 
-  async complete(versionId: string, actor: Actor): Promise<ModelVersion> {
+  /**
+   * `parts`: the ETags of artifacts uploaded in parts (else the parts are listed from storage);
+   * their parts are checked to cover each artifact before anything is written, and joined first
+   * thing in the check.
+   */
+  async complete(versionId: string, actor: Actor, parts: readonly GivenParts[] | null = null): Promise<ModelVersion> {
     checkVersionIdFormat('versionId', versionId);
     const version = await this.deps.store.getVersion(versionId);
     if (!version) throw new NotFoundError(notFound(versionId));
     await this.access.requireById(actor, 'publish', version.modelName, 'complete uploads', notFound(versionId));
     if (version.status === 'READY') return version;
     if (version.status !== 'PENDING_UPLOAD') throw notPending(version);
-    const check: Check = { version, actor, holder: randomUUID(), startedAt: new Date() };
+    const joins = await this.multipart.partsToJoin(version, parts, (a) => artifactTarget(version, a));
+    const check: Check = { version, actor, holder: randomUUID(), startedAt: new Date(), joins };
     const total = totalBytes(version);
     const started = await this.deps.store.acquireLease(completionLeaseName(version.id), check.holder, LEASE_TTL_MS, progress(0, total, check.startedAt));
     if (total <= this.deps.settings.asyncCompletionBytes) {
@@ -73,7 +83,7 @@ export class CompletionService {
     return this.jobs.stop();
   }
 
-  private async checkUnderLease({ version, actor, holder, startedAt }: Check, signal: AbortSignal | undefined): Promise<ModelVersion> {
+  private async checkUnderLease({ version, actor, holder, startedAt, joins }: Check, signal: AbortSignal | undefined): Promise<ModelVersion> {
     const name = completionLeaseName(version.id);
     const total = totalBytes(version);
     let done = 0;
@@ -97,6 +107,8 @@ export class CompletionService {
       const failures: string[] = [];
       for (const a of version.artifacts) {
         current = 0;
+        // Parts first (multipart uploads): joined into the staging object that finalize checks as a single upload.
+        await this.multipart.join(artifactTarget(version, a), joins.get(a.path), stop);
         const outcome = await this.deps.artifacts.finalize(artifactTarget(version, a), a.sha256, { signal: stop, onProgress: (n) => (current = n) });
         done += a.sizeBytes;
         current = 0;
@@ -139,6 +151,8 @@ interface Check {
   actor: Actor;
   holder: string;
   startedAt: Date;
+  /** Parts to join first, per artifact path (multipart uploads). */
+  joins: Map<string, PartsToJoin>;
 }
 
 /** The lease a version's completion holds while it checks the files (the cleanup takes it too before failing a version). */
