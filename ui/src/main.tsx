@@ -1,0 +1,74 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { gql, token } from './api.js';
+import { behind } from './hooks.js';
+import { href, useRoute } from './router.js';
+import { AuditScreen } from './screens/Audit.js';
+import { CompareScreen } from './screens/Compare.js';
+import { DeploymentsScreen } from './screens/Deployments.js';
+import { ExplorerScreen } from './screens/Explorer.js';
+import { ModelScreen } from './screens/Model.js';
+import { ModelsScreen } from './screens/Models.js';
+import { SignIn } from './screens/SignIn.js';
+import { VersionScreen } from './screens/Version.js';
+import { VIEWER_QUERY, type Viewer, ViewerContext } from './viewer.js';
+
+function App() {
+  const route = useRoute();
+  const [viewer, setViewer] = useState<Viewer | null>(null);
+  const [checking, setChecking] = useState(token.get() !== null);
+  useEffect(() => {
+    if (!token.get()) return;
+    gql<{ viewer: Viewer }>(VIEWER_QUERY).then(
+      (d) => setViewer(d.viewer),
+      () => token.clear(),
+    ).finally(() => setChecking(false));
+  }, []);
+  const signOut = () => {
+    token.clear();
+    setViewer(null);
+    location.hash = '#/';
+  };
+  if (checking) return <p class="page">Checking the token…</p>;
+  if (!viewer) return <SignIn onSignedIn={setViewer} />;
+  return (
+    <ViewerContext.Provider value={viewer}>
+      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
+      <header class="top">
+        <nav aria-label="Main">
+          <a href={href([])} class="brand">Model registry</a>
+          <a href={href([])}>Models</a>
+          <a href={href(['audit'])}>Audit</a>
+          <a href={href(['explorer'])}>API explorer</a>
+        </nav>
+        <div class="who" aria-label="Signed in as">
+          <span data-testid="viewer-name">{viewer.name}</span>
+          <span class="badge" data-testid="viewer-role">{viewer.role}</span>
+          <span class="badge" data-testid="viewer-scope">{viewer.modelScope ? `scope ${viewer.modelScope}` : 'all models'}</span>
+          <button type="button" onClick={signOut}>Sign out</button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1} class="page">
+        <Screen path={route.path} params={route.params} />
+        <footer class="behind">
+          <a href={href(['explorer'], { query: behind.query, variables: JSON.stringify(behind.variables) })} data-testid="query-behind">
+            The query behind this view
+          </a>
+        </footer>
+      </main>
+    </ViewerContext.Provider>
+  );
+}
+
+function Screen({ path, params }: { path: string[]; params: URLSearchParams }) {
+  const [first, second, third] = path;
+  if (first === 'models' && second && third === 'deployments') return <DeploymentsScreen model={second} />;
+  if (first === 'models' && second && third === 'compare') return <CompareScreen model={second} ids={(params.get('ids') ?? '').split(',').filter(Boolean)} />;
+  if (first === 'models' && second) return <ModelScreen model={second} />;
+  if (first === 'versions' && second) return <VersionScreen id={second} />;
+  if (first === 'audit') return <AuditScreen params={params} />;
+  if (first === 'explorer') return <ExplorerScreen params={params} />;
+  return <ModelsScreen />;
+}
+
+render(<App />, document.getElementById('app')!);
