@@ -34,5 +34,5 @@ export function useQuery<T = any>(query: string, variables: Record<string, unkno
 }
 
 export const fmtDate = (iso: string | null | undefined) => (iso ? new Date(iso).toISOString().replace('T', ' ').slice(0, 19) + 'Z' : '—');
-export const fmtNum = (n: number | null | undefined) => (n === null || n === undefined ? '—' : Number.isInteger(n) ? String(n) : n.toPrecision(4));
+export const fmtNum = (n: number | null | undefined) => (n === null || n === undefined ? '—' : String(Number(n.toPrecision(4))));
 export const fmtBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
