@@ -44,7 +44,7 @@ describe.skipIf(missing !== null)(`the web console in a real browser${missing ? 
   const signIn = async (secret: string) => {
     await page.goto(`${server.url}/ui/`);
     await page.getByLabel('API token').fill(secret);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.keyboard.press('Enter');
     await page.getByTestId('viewer-role').waitFor();
   };
 
@@ -154,6 +154,27 @@ describe.skipIf(missing !== null)(`the web console in a real browser${missing ? 
     expect(await page.getByLabel('Query').inputValue()).toContain('query');
     await page.getByRole('button', { name: 'Run' }).click();
     await expect.poll(() => text('[data-testid=explorer-result]')).toContain('"edges"');
+  });
+
+  it('labels every control, works by keyboard and fits a phone screen', async () => {
+    const id = seed.versions.get(4)!.id;
+    for (const hash of ['#/', '#/models/fraud-detector', `#/models/fraud-detector/deployments`, `#/versions/${id}`, '#/audit', '#/explorer']) {
+      await page.goto(`${server.url}/ui/${hash}`);
+      await page.locator('main h1').waitFor();
+      const unlabelled = await page.evaluate(
+        `[...document.querySelectorAll('input, select, textarea, button')].filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim()).map((e) => e.outerHTML)`,
+      );
+      expect(unlabelled, hash).toEqual([]);
+    }
+    await page.goto(`${server.url}/ui/#/models/fraud-detector`);
+    await page.getByTestId('sort-f1').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('versions-table').locator('tbody tr').first().getAttribute('data-version')).toBe('5');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${server.url}/ui/#/`);
+    await page.getByTestId('models-table').locator('li').first().waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   it('shows a viewer token no action buttons, and sign-out clears the token', async () => {

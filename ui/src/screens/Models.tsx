@@ -47,7 +47,7 @@ export function ModelsScreen() {
       {q.error && <p role="alert" class="error">{q.error}</p>}
       {q.data && <p class="muted">{q.data.models.totalCount} model(s)</p>}
       <div class="scroll">
-        <table data-testid="models-table">
+        <table data-testid="models-table" class="cards">
           <caption class="sr-only">Models</caption>
           <thead>
             <tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">Versions</th><th scope="col">Running</th><th scope="col">Production metric</th></tr>
@@ -58,16 +58,16 @@ export function ModelsScreen() {
               return (
                 <tr key={m.name}>
                   <th scope="row"><a href={href(['models', m.name])}>{m.name}</a></th>
-                  <td>{m.description ?? ''}</td>
-                  <td>{m.versionCount}</td>
-                  <td>
+                  <td data-label="Description">{m.description ?? ''}</td>
+                  <td data-label="Versions">{m.versionCount}</td>
+                  <td data-label="Running">
                     <ul class="plain">
                       {(live.get(m.name) ?? []).map((d) => (
                         <li key={d.environment}><span class="badge">{d.environment}</span> v{d.version.number} since {fmtDate(d.deployedAt)} by {d.deployedBy}</li>
                       ))}
                     </ul>
                   </td>
-                  <td>{headline ? `${m.primaryMetric} ${fmtNum(headline.value)}` : '—'}</td>
+                  <td data-label="Production metric">{headline ? `${m.primaryMetric} ${fmtNum(headline.value)}` : '—'}</td>
                 </tr>
               );
             })}
