@@ -59,6 +59,8 @@ describe.skipIf(missing !== null)(`the web console in a real browser${missing ? 
     const js = await fetch(`${server.url}${asset}`);
     expect(js.status).toBe(200);
     expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(js.headers.get('content-encoding')).toBe('gzip');
+    expect((await js.text()).length).toBeGreaterThan(Number(js.headers.get('content-length')));
     expect((await fetch(`${server.url}/ui/assets/..%2F..%2Fpackage.json`)).status).toBe(404);
   });
 

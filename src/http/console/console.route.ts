@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 
 /**
  * The web console (ui/, built by Vite into dist/ui) served at /ui: index.html never cached,
@@ -20,10 +23,11 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** dist/ui next to this file's build: src/http/console → ../../../dist/ui, dist/http/console → ../../ui. */
+/** dist/ui of the package this file belongs to (the nearest folder up with a package.json): from src/, dist/ or a bench build. */
 export function defaultConsoleDir(): string {
-  const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
-  return basename(root) === 'dist' ? join(root, 'ui') : join(root, '..', 'dist', 'ui');
+  let dir = fileURLToPath(new URL('.', import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'dist', 'ui');
 }
 
 const TYPES: Record<string, string> = {
@@ -66,9 +70,27 @@ export function consoleRoute(dir: string = defaultConsoleDir()) {
       else send(res, 404, 'text/plain; charset=utf-8', 'Not found', 'no-store', req.method);
       return true;
     }
-    send(res, 200, TYPES[extname(file)] ?? 'application/octet-stream', body, asset ? IMMUTABLE : 'no-cache', req.method);
+    const type = TYPES[extname(file)] ?? 'application/octet-stream';
+    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) && COMPRESSIBLE.test(type);
+    const vary = { vary: 'accept-encoding' };
+    if (gzip) send(res, 200, type, gzipped(file, body), asset ? IMMUTABLE : 'no-cache', req.method, { ...vary, 'content-encoding': 'gzip' });
+    else send(res, 200, type, body, asset ? IMMUTABLE : 'no-cache', req.method, vary);
     return true;
   };
+}
+
+const COMPRESSIBLE = /^(text\/|image\/svg)/;
+/** Gzipped bodies by file and content: built once per build of the console, a few files. */
+const compressed = new Map<string, Buffer>();
+function gzipped(file: string, body: Buffer): Buffer {
+  const key = `${file}:${body.length}:${createHash('sha256').update(body).digest('hex')}`;
+  let out = compressed.get(key);
+  if (!out) {
+    out = gzipSync(body, { level: 9 });
+    if (compressed.size > 64) compressed.clear();
+    compressed.set(key, out);
+  }
+  return out;
 }
 
 function send(res: ServerResponse, status: number, type: string, body: Buffer | string, cache: string, method: string | undefined, extra: Record<string, string> = {}): void {
