@@ -141,7 +141,7 @@ async function compose(
   }
 
   // The web console: static files on the public GraphQL API (ui/, built into dist/ui).
-  routes.push(consoleRoute());
+  routes.push(consoleRoute(config.consoleDir ?? undefined));
 
   if (overrides.wrapArtifacts) artifacts = overrides.wrapArtifacts(artifacts);
   const webhookKey = await loadWebhookKey(config, dataDir);

@@ -50,10 +50,18 @@ function newest(dir: string): number {
   return t;
 }
 
-/** Builds ui/ into dist/ui (as `npm run build` does) unless the build is newer than every source. */
+/** Builds ui/ into `outDir` (a test's own folder: `npm start` elsewhere may be rebuilding dist/ui meanwhile). */
+export function buildConsole(outDir: string): void {
+  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'ui/vite.config.ts', '--logLevel', 'warn', '--outDir', outDir], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`building the console failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+/** Builds ui/ into dist/ui (as `npm run build` does) unless that build is newer than every source. */
 export function ensureConsoleBuilt(): void {
   const index = join(root, 'dist', 'ui', 'index.html');
   if (existsSync(index) && statSync(index).mtimeMs >= newest(join(root, 'ui'))) return;
-  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'ui/vite.config.ts', '--logLevel', 'warn'], { cwd: root, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`building the console failed:\n${r.stdout}\n${r.stderr}`);
+  buildConsole(join(root, 'dist', 'ui'));
 }

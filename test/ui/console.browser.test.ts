@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, browserMissing, ensureConsoleBuilt, launchBrowser } from '../support/browser.js';
+import { type Browser, browserMissing, buildConsole, launchBrowser } from '../support/browser.js';
 import { type ConsoleSeed, apiClient, seedConsole } from '../support/console-seed.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 
@@ -24,10 +24,10 @@ describe.skipIf(missing !== null)(`the web console in a real browser${missing ? 
   const violations: string[] = [];
 
   beforeAll(async () => {
-    ensureConsoleBuilt();
     dataDir = mkdtempSync(join(tmpdir(), 'registry-ui-'));
+    buildConsole(join(dataDir, 'console'));
     const adminToken = randomBytes(24).toString('base64url');
-    server = await startServerProcess({ REGISTRY_DATA_DIR: dataDir, REGISTRY_ADMIN_TOKEN: adminToken });
+    server = await startServerProcess({ REGISTRY_DATA_DIR: join(dataDir, 'data'), REGISTRY_ADMIN_TOKEN: adminToken, REGISTRY_CONSOLE_DIR: join(dataDir, 'console') });
     seed = await seedConsole(server.url, adminToken);
     browser = await launchBrowser();
     page = await browser.context.newPage();
