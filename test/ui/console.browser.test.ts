@@ -147,6 +147,9 @@ describe.skipIf(missing !== null)(`the web console in a real browser${missing ? 
     await page.getByTestId('verify').click();
     await expect.poll(() => text('[data-testid=verify-result]')).toMatch(/^Valid: \d+ events/);
     expect(await page.getByTestId('audit-table').locator('tbody tr').first().innerText()).toMatch(/[0-9a-f]{64}/);
+    // Live: an event committed by another client appears without a reload.
+    await apiClient(server.url, seed.adminToken)(`mutation { updateModel(name: "image-tagger", description: "live now") { name } }`);
+    await expect.poll(() => page.getByTestId('audit-table').locator('tbody tr').first().innerText(), { timeout: 10_000 }).toContain('MODEL_UPDATED');
   });
 
   it('links every view to its query in the API explorer', async () => {
