@@ -83,6 +83,29 @@ describe.skipIf(missing !== null)(`the web console in a real browser${missing ? 
     await expect.poll(() => page.getByTestId('models-table').locator('tbody tr').count()).toBe(1);
   });
 
+  it('pages through models and versions with the API cursors', async () => {
+    const names = () => page.getByTestId('models-table').locator('tbody th').allInnerTexts();
+    await page.goto(`${server.url}/ui/#/?first=2`);
+    await expect.poll(names).toEqual(['churn-predictor', 'fraud-detector']);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(names).toEqual(['image-tagger']);
+    expect(await page.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await expect.poll(names).toEqual(['churn-predictor', 'fraud-detector']);
+
+    await page.goto(`${server.url}/ui/#/models/fraud-detector?first=2`);
+    const numbers = () => page.getByTestId('versions-table').locator('tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-version'))));
+    await expect.poll(numbers).toEqual([5, 4]);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(numbers).toEqual([3, 2]);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(numbers).toEqual([1]);
+    await page.getByTestId('sort-roc_auc').click();
+    await expect.poll(numbers).toEqual([4, 5]);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(numbers).toEqual([2, 1]);
+  });
+
   it('opens a model, sorts its versions by a metric and plots it', async () => {
     await page.goto(`${server.url}/ui/#/models/fraud-detector`);
     const numbers = () => page.getByTestId('versions-table').locator('tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-version'))));

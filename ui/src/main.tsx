@@ -2,7 +2,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { gql, token } from './api.js';
 import { behind } from './hooks.js';
-import { href, useRoute } from './router.js';
+import { href, pageSize, useRoute } from './router.js';
 import { AuditScreen } from './screens/Audit.js';
 import { CompareScreen } from './screens/Compare.js';
 import { DeploymentsScreen } from './screens/Deployments.js';
@@ -64,11 +64,11 @@ function Screen({ path, params }: { path: string[]; params: URLSearchParams }) {
   const [first, second, third] = path;
   if (first === 'models' && second && third === 'deployments') return <DeploymentsScreen model={second} />;
   if (first === 'models' && second && third === 'compare') return <CompareScreen model={second} ids={(params.get('ids') ?? '').split(',').filter(Boolean)} />;
-  if (first === 'models' && second) return <ModelScreen model={second} />;
+  if (first === 'models' && second) return <ModelScreen key={`${second}:${pageSize(params)}`} model={second} first={pageSize(params)} />;
   if (first === 'versions' && second) return <VersionScreen id={second} />;
   if (first === 'audit') return <AuditScreen params={params} />;
   if (first === 'explorer') return <ExplorerScreen params={params} />;
-  return <ModelsScreen />;
+  return <ModelsScreen key={params.toString()} first={pageSize(params)} search={params.get('search') ?? ''} />;
 }
 
 render(<App />, document.getElementById('app')!);

@@ -30,3 +30,9 @@ export function href(path: (string | number)[], params: Record<string, string> =
 export function go(path: (string | number)[], params: Record<string, string> = {}): void {
   location.hash = href(path, params);
 }
+
+/** The page size a list shows: `?first=N` in the hash (1-100), else 20. */
+export function pageSize(params: URLSearchParams): number {
+  const n = Number(params.get('first'));
+  return Number.isInteger(n) && n >= 1 && n <= 100 ? n : 20;
+}

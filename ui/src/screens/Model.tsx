@@ -5,14 +5,13 @@ import { MODEL_OVERVIEW, type Page, RANKED_PAGE, VERSIONS_PAGE, type VersionRow 
 import { MetricPlot } from './Plot.js';
 
 const STATUSES = ['READY', 'PENDING_UPLOAD', 'FAILED', 'ARCHIVED'];
-const PAGE = 20;
 
 interface Overview {
   model: { name: string; description: string | null; primaryMetric: string; versionCount: number; production: { id: string; number: number } | null; versions: Page<VersionRow> } | null;
 }
 
 /** A model: versions table (sort by a metric through compareVersionsConnection), plot, compare. */
-export function ModelScreen({ model }: { model: string }) {
+export function ModelScreen({ model, first }: { model: string; first: number }) {
   const overview = useQuery<Overview>(MODEL_OVERVIEW, { name: model });
   const [sort, setSort] = useState<{ metric: string; direction: 'ASC' | 'DESC' } | null>(null);
   const [status, setStatus] = useState('');
@@ -20,10 +19,10 @@ export function ModelScreen({ model }: { model: string }) {
   const [selected, setSelected] = useState<string[]>([]);
   const [plotMetric, setPlotMetric] = useState<string | null>(null);
   const after = cursors[cursors.length - 1] ?? null;
-  const plain = useQuery<{ modelVersions: Page<VersionRow> }>(VERSIONS_PAGE, { modelName: model, status: status || null, first: PAGE, after }, sort !== null);
+  const plain = useQuery<{ modelVersions: Page<VersionRow> }>(VERSIONS_PAGE, { modelName: model, status: status || null, first, after }, sort !== null);
   const ranked = useQuery<{ compareVersionsConnection: Page<{ rank: number; value: number | null; version: VersionRow }> }>(
     RANKED_PAGE,
-    { modelName: model, metric: sort?.metric ?? null, direction: sort?.direction ?? 'DESC', first: PAGE, after },
+    { modelName: model, metric: sort?.metric ?? null, direction: sort?.direction ?? 'DESC', first, after },
     sort === null,
   );
   const m = overview.data?.model;

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { fmtDate, fmtNum, useQuery } from '../hooks.js';
 import { type DeploymentRow, liveByModel } from '../live-deployments.js';
-import { href } from '../router.js';
+import { go, href } from '../router.js';
 
 const MODELS = `query Models($search: String, $first: Int, $after: String) {
   models(search: $search, first: $first, after: $after) {
@@ -19,16 +19,14 @@ interface ModelRow {
   production: { id: string; number: number; metrics: { name: string; value: number }[] } | null;
 }
 
-const PAGE = 20;
-
-export function ModelsScreen() {
-  const [search, setSearch] = useState('');
-  const [applied, setApplied] = useState('');
+/** The search and page size live in the URL (#/?search=fraud&first=50): bookmarkable, and Back works. */
+export function ModelsScreen({ first, search: applied }: { first: number; search: string }) {
+  const [search, setSearch] = useState(applied);
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const after = cursors[cursors.length - 1] ?? null;
   const q = useQuery<{ models: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: ModelRow }[] } }>(MODELS, {
     search: applied || null,
-    first: PAGE,
+    first,
     after,
   });
   const rows = q.data?.models.edges.map((e) => e.node) ?? [];
@@ -39,7 +37,7 @@ export function ModelsScreen() {
   return (
     <section aria-labelledby="models-h">
       <h1 id="models-h">Models</h1>
-      <form class="filters" role="search" onSubmit={(e) => { e.preventDefault(); setCursors([null]); setApplied(search.trim()); }}>
+      <form class="filters" role="search" onSubmit={(e) => { e.preventDefault(); go([], { ...(search.trim() ? { search: search.trim() } : {}), ...(first !== 20 ? { first: String(first) } : {}) }); }}>
         <label for="model-search">Search by name</label>
         <input id="model-search" type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
         <button type="submit">Search</button>
