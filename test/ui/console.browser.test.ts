@@ -215,6 +215,26 @@ describe.skipIf(missing !== null)(`the web console in a real browser${missing ? 
     await page.getByTestId('artifacts').waitFor();
     expect(await page.getByTestId('actions').count()).toBe(0);
     expect(await page.getByRole('button', { name: /Promote|Roll back|Archive/ }).count()).toBe(0);
+  });
+
+  it('shows a scoped deployer actions on its models only, and a refused token the server\'s message', async () => {
+    const gql = apiClient(server.url, seed.adminToken);
+    const { createApiToken } = await gql(`mutation { createApiToken(name: "churn-deployer", role: DEPLOYER, modelScope: "churn-*") { secret } }`);
+    const churn = (await gql(`{ modelVersions(modelName: "churn-predictor", first: 1) { edges { node { id } } } }`)).modelVersions.edges[0].node.id;
+    await page.goto(`${server.url}/ui/`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').fill('not-a-token');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/token/i);
+    await signIn(createApiToken.secret);
+    expect(await text('[data-testid=viewer-scope]')).toBe('scope churn-*');
+    await page.goto(`${server.url}/ui/#/versions/${churn}`);
+    await page.getByTestId('actions').waitFor();
+    expect(await page.getByRole('button', { name: /^Promote v3/ }).count()).toBe(1);
+    // fraud-detector is outside the scope: the API hides it, and no button is drawn.
+    await page.goto(`${server.url}/ui/#/versions/${seed.versions.get(4)!.id}`);
+    await expect.poll(() => page.locator('main').innerText()).toContain('outside your token');
+    expect(await page.getByRole('button', { name: /Promote|Roll back|Archive/ }).count()).toBe(0);
     expect(violations).toEqual([]);
   });
 });
