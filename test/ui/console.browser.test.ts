@@ -6,6 +6,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, browserMissing, buildConsole, launchBrowser } from '../support/browser.js';
 import { type ConsoleSeed, apiClient, seedConsole } from '../support/console-seed.js';
+import { storeEnv } from '../support/api-harness.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 
 /**
@@ -21,13 +22,15 @@ describe.skipIf(missing !== null)(`the web console in a real browser${missing ? 
   let page: Page;
   let seed: ConsoleSeed;
   let dataDir: string;
+  // SQLite here; a fresh MongoDB database when MONGODB_URI is set.
+  const storage = storeEnv();
   const violations: string[] = [];
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'registry-ui-'));
     buildConsole(join(dataDir, 'console'));
     const adminToken = randomBytes(24).toString('base64url');
-    server = await startServerProcess({ REGISTRY_DATA_DIR: join(dataDir, 'data'), REGISTRY_ADMIN_TOKEN: adminToken, REGISTRY_CONSOLE_DIR: join(dataDir, 'console') });
+    server = await startServerProcess({ ...storage.env, REGISTRY_DATA_DIR: join(dataDir, 'data'), REGISTRY_ADMIN_TOKEN: adminToken, REGISTRY_CONSOLE_DIR: join(dataDir, 'console') });
     seed = await seedConsole(server.url, adminToken);
     browser = await launchBrowser();
     page = await browser.context.newPage();
@@ -37,6 +40,7 @@ describe.skipIf(missing !== null)(`the web console in a real browser${missing ? 
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await storage.dispose();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
