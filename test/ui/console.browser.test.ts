@@ -162,6 +162,26 @@ describe.skipIf(missing !== null)(`the web console in a real browser${missing ? 
     expect(await lane.locator('li').first().innerText()).toContain('Rollback to v2');
   });
 
+  it('rolls back (here refused: the server\'s message is shown) and archives after a confirmation', async () => {
+    // production went v1 → v2 → v4 → (rollback) v2; rolling back again would bring v1, which is ARCHIVED.
+    await page.goto(`${server.url}/ui/#/versions/${seed.versions.get(2)!.id}`);
+    await page.getByRole('button', { name: 'Roll back production' }).click();
+    await expect.poll(() => text('[data-testid=action-message]')).toMatch(/^Cannot roll back to /);
+    expect(await page.getByTestId('action-message').getAttribute('role')).toBe('alert');
+
+    const gql = apiClient(server.url, seed.adminToken);
+    const tagger = (await gql(`{ modelVersions(modelName: "image-tagger", first: 1) { edges { node { id } } } }`)).modelVersions.edges[0].node.id;
+    await page.goto(`${server.url}/ui/#/versions/${tagger}`);
+    page.once('dialog', (d) => void d.dismiss());
+    await page.getByRole('button', { name: 'Archive v1' }).click();
+    expect(await page.getByTestId('action-message').count()).toBe(0);
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Archive v1' }).click();
+    await expect.poll(() => text('[data-testid=action-message]')).toBe('Archived v1.');
+    await expect.poll(() => text('main h1')).toContain('ARCHIVED');
+    expect((await gql(`query($id: ID!) { modelVersion(id: $id) { status } }`, { id: tagger })).modelVersion.status).toBe('ARCHIVED');
+  });
+
   it('downloads an artifact through a fresh presigned URL, byte for byte', async () => {
     await page.goto(`${server.url}/ui/#/versions/${seed.versions.get(2)!.id}`);
     const row = page.getByTestId('artifacts').locator('tr', { hasText: 'model.bin' });

@@ -62,11 +62,11 @@ function App() {
 
 function Screen({ path, params }: { path: string[]; params: URLSearchParams }) {
   const [first, second, third] = path;
-  if (first === 'models' && second && third === 'deployments') return <DeploymentsScreen model={second} />;
-  if (first === 'models' && second && third === 'compare') return <CompareScreen model={second} ids={(params.get('ids') ?? '').split(',').filter(Boolean)} />;
+  if (first === 'models' && second && third === 'deployments') return <DeploymentsScreen key={second} model={second} />;
+  if (first === 'models' && second && third === 'compare') return <CompareScreen key={params.toString()} model={second} ids={(params.get('ids') ?? '').split(',').filter(Boolean)} />;
   if (first === 'models' && second) return <ModelScreen key={`${second}:${pageSize(params)}`} model={second} first={pageSize(params)} />;
-  if (first === 'versions' && second) return <VersionScreen id={second} />;
-  if (first === 'audit') return <AuditScreen params={params} />;
+  if (first === 'versions' && second) return <VersionScreen key={second} id={second} />;
+  if (first === 'audit') return <AuditScreen key={params.get('model') ?? ''} params={params} />;
   if (first === 'explorer') return <ExplorerScreen params={params} />;
   return <ModelsScreen key={params.toString()} first={pageSize(params)} search={params.get('search') ?? ''} />;
 }
