@@ -203,7 +203,11 @@ describe.skipIf(missing !== null)(`the web console in a real browser${missing ? 
     await page.goto(`${server.url}/ui/#/models/fraud-detector`);
     await page.getByTestId('versions-table').locator('tbody tr').first().waitFor();
     await page.getByTestId('query-behind').click();
-    expect(await page.getByLabel('Query').inputValue()).toContain('query');
+    const ops = await page.getByLabel('Queries behind the view').locator('option').allInnerTexts();
+    expect(ops.sort()).toEqual(['ModelOverview', 'VersionsPage']);
+    expect(await page.getByLabel('Query', { exact: true }).inputValue()).toMatch(/^query (ModelOverview|VersionsPage)\(/);
+    expect(await page.getByLabel('Variables (JSON)').inputValue()).toContain('"fraud-detector"');
+    expect(page.url()).not.toContain('query');
     await page.getByRole('button', { name: 'Run' }).click();
     await expect.poll(() => text('[data-testid=explorer-result]')).toContain('"edges"');
   });

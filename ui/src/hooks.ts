@@ -1,8 +1,26 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { gql } from './api.js';
 
-/** The query a screen shows: for the "query behind this view" link. */
-export let behind: { query: string; variables: Record<string, unknown> } = { query: '', variables: {} };
+export interface Operation {
+  query: string;
+  variables: Record<string, unknown>;
+}
+
+/**
+ * The queries the screen on show ran (the latest of each operation), for the "query behind this
+ * view" link: cleared when the route changes, handed to the explorer through sessionStorage.
+ */
+const behind = new Map<string, Operation>();
+const operationName = (query: string) => /^\s*(?:query|mutation|subscription)\s+(\w+)/.exec(query)?.[1] ?? query.slice(0, 40);
+export function recordOperation(op: Operation): void {
+  behind.set(operationName(op.query), op);
+}
+export function clearOperations(): void {
+  behind.clear();
+}
+export function operationsBehind(): Operation[] {
+  return [...behind.values()];
+}
 
 export interface Loaded<T> {
   data: T | null;
@@ -18,7 +36,7 @@ export function useQuery<T = any>(query: string, variables: Record<string, unkno
   const [tick, setTick] = useState(0);
   useEffect(() => {
     if (skip) return;
-    behind = { query, variables };
+    recordOperation({ query, variables });
     let current = true;
     setState((s) => ({ ...s, loading: true }));
     gql<T>(query, variables).then(

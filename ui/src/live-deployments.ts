@@ -1,4 +1,5 @@
 import { gql } from './api.js';
+import { recordOperation } from './hooks.js';
 
 /** A deployment as the timeline and the models list read it. */
 export interface DeploymentRow {
@@ -27,7 +28,9 @@ export function liveByModelQuery(count: number): string {
 export async function liveByModel(names: string[]): Promise<Map<string, DeploymentRow[]>> {
   const out = new Map<string, DeploymentRow[]>();
   if (names.length === 0) return out;
-  const data = await gql<Record<string, { edges: { node: DeploymentRow }[] }>>(liveByModelQuery(names.length), Object.fromEntries(names.map((n, i) => [`m${i}`, n])));
+  const op = { query: liveByModelQuery(names.length), variables: Object.fromEntries(names.map((n, i) => [`m${i}`, n])) };
+  recordOperation(op);
+  const data = await gql<Record<string, { edges: { node: DeploymentRow }[] }>>(op.query, op.variables);
   names.forEach((name, i) => out.set(name, (data[`m${i}`]?.edges ?? []).map((e) => e.node).filter((d) => d.active)));
   return out;
 }

@@ -1,12 +1,12 @@
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { gql, token } from './api.js';
-import { behind } from './hooks.js';
-import { href, pageSize, useRoute } from './router.js';
+import { clearOperations, operationsBehind } from './hooks.js';
+import { go, href, pageSize, useRoute } from './router.js';
 import { AuditScreen } from './screens/Audit.js';
 import { CompareScreen } from './screens/Compare.js';
 import { DeploymentsScreen } from './screens/Deployments.js';
-import { ExplorerScreen } from './screens/Explorer.js';
+import { BEHIND_KEY, ExplorerScreen } from './screens/Explorer.js';
 import { ModelScreen } from './screens/Model.js';
 import { ModelsScreen } from './screens/Models.js';
 import { SignIn } from './screens/SignIn.js';
@@ -15,6 +15,8 @@ import { VIEWER_QUERY, type Viewer, ViewerContext } from './viewer.js';
 
 function App() {
   const route = useRoute();
+  const routeKey = route.path.join('/');
+  useMemo(() => clearOperations(), [routeKey]);
   const [viewer, setViewer] = useState<Viewer | null>(null);
   const [checking, setChecking] = useState(token.get() !== null);
   useEffect(() => {
@@ -51,13 +53,19 @@ function App() {
       <main id="main" tabIndex={-1} class="page">
         <Screen path={route.path} params={route.params} />
         <footer class="behind">
-          <a href={href(['explorer'], { query: behind.query, variables: JSON.stringify(behind.variables) })} data-testid="query-behind">
+          <a href={href(['explorer'])} onClick={(e) => { e.preventDefault(); openExplorer(); }} data-testid="query-behind">
             The query behind this view
           </a>
         </footer>
       </main>
     </ViewerContext.Provider>
   );
+}
+
+/** The explorer with the queries this view ran (kept in sessionStorage: queries can be long for a URL). */
+function openExplorer(): void {
+  sessionStorage.setItem(BEHIND_KEY, JSON.stringify(operationsBehind()));
+  go(['explorer'], { from: 'view' });
 }
 
 function Screen({ path, params }: { path: string[]; params: URLSearchParams }) {

@@ -1,5 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { gql } from '../api.js';
+import type { Operation } from '../hooks.js';
+
+export const BEHIND_KEY = 'registry.behind';
 
 const TYPES = `query ExplorerSchema { __schema { queryType { name } mutationType { name } subscriptionType { name } types { name kind description fields { name description args { name type { name kind ofType { name kind ofType { name kind ofType { name } } } } } type { name kind ofType { name kind ofType { name kind ofType { name } } } } } inputFields { name type { name kind ofType { name kind ofType { name } } } } enumValues { name description } } } }`;
 
@@ -22,8 +25,9 @@ const base = (t: TypeRef): string => (t.ofType ? base(t.ofType) : t.name ?? '');
  * token, and the schema's docs from introspection.
  */
 export function ExplorerScreen({ params }: { params: URLSearchParams }) {
-  const [query, setQuery] = useState(params.get('query') || '{ viewer { name role modelScope } }');
-  const [variables, setVariables] = useState(params.get('variables') || '{}');
+  const [ops] = useState<Operation[]>(() => (params.get('from') === 'view' ? JSON.parse(sessionStorage.getItem(BEHIND_KEY) ?? '[]') : []));
+  const [query, setQuery] = useState(ops[0]?.query ?? (params.get('query') || '{ viewer { name role modelScope } }'));
+  const [variables, setVariables] = useState(ops[0] ? JSON.stringify(ops[0].variables, null, 2) : params.get('variables') || '{}');
   const [result, setResult] = useState('');
   const [types, setTypes] = useState<SchemaType[]>([]);
   const [doc, setDoc] = useState('Query');
@@ -43,6 +47,14 @@ export function ExplorerScreen({ params }: { params: URLSearchParams }) {
     <section aria-labelledby="ex-h" class="explorer">
       <h1 id="ex-h">API explorer</h1>
       <p class="muted">Runs on POST /graphql with your token. Ctrl+Enter runs.</p>
+      {ops.length > 1 && (
+        <p>
+          <label for="ex-op">Queries behind the view</label>{' '}
+          <select id="ex-op" onChange={(e) => { const op = ops[Number(e.currentTarget.value)]!; setQuery(op.query); setVariables(JSON.stringify(op.variables, null, 2)); }}>
+            {ops.map((op, i) => <option key={i} value={i}>{/^\s*\w+\s+(\w+)/.exec(op.query)?.[1] ?? `query ${i + 1}`}</option>)}
+          </select>
+        </p>
+      )}
       <form onSubmit={run} class="ex-grid" onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) run(e); }}>
         <div class="stack">
           <label for="ex-query">Query</label>
