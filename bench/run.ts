@@ -28,6 +28,7 @@ import { BIG_MODEL, SEED_ARTIFACT, type SeedStats, seedRegistry, verifySeed } fr
 import { type TransferFigure, measureTransfer, transferRows } from './lib/transfer.js';
 import { type MultipartFigure, measureMultipart, multipartRows } from './lib/multipart-upload.js';
 import { startS3rver } from '../test/support/s3rver.js';
+import { type ConsoleLoadFigure, measureConsoleLoad } from './lib/console-load.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -77,6 +78,8 @@ const EVENT_SECONDS = QUICK ? 2 : 5;
 const PULL = QUICK
   ? { bytes: 32 * 2 ** 20, connections: 2, rounds: 2, seconds: 1 }
   : { bytes: 256 * 2 ** 20, connections: 4, rounds: 3, seconds: 4 };
+/** The console's first load in headless Chromium: rounds, each in a fresh browser profile. */
+const CONSOLE_ROUNDS = QUICK ? 1 : 5;
 /** Webhook delivery: webhooks per load (each one sender at a time, in sequence order). */
 const WEBHOOK_COUNTS = [1, 10] as const;
 /**
@@ -548,7 +551,11 @@ async function main(): Promise<void> {
   await stopChild(plain);
   // 9. One large upload through s3rver: one PUT (curl, client) against multipart with 1 and 4 parts at a time.
   const multipart = await multipartPhase(launcher);
-  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart, auditAppends, events, webhooks, transfer, pulls, multipart });
+  // 10. The web console's first load in headless Chromium, on a registry of its own seeded through the API.
+  const consoleServer = await startRegistry(launcher, tempDir('registry-bench-console-'));
+  const consoleLoad = await measureConsoleLoad({ url: consoleServer.url, token: TOKEN, rounds: CONSOLE_ROUNDS, progress });
+  await stopChild(consoleServer);
+  report({ launcher, scales, ceilings: ceilingFigures, ceilingStart, ceilingEnd, automation, automationBackgroundPct, backends, profiles, gitCommit, dirty, loadStart, auditAppends, events, webhooks, transfer, pulls, multipart, consoleLoad });
 }
 
 /** A registry of its own (embedded store, local artifact directory) for the transfer figures. */
@@ -641,6 +648,7 @@ function report(r: {
   transfer: TransferFigure;
   pulls: PullFigure[];
   multipart: MultipartFigure;
+  consoleLoad: ConsoleLoadFigure;
 }): void {
   const { ceilings: c, scales } = r;
   const head = ['figure', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'other CPU %', '÷ node:http', '÷ apollo{hello}', '÷ apollo(shape)'];
@@ -803,6 +811,18 @@ function report(r: {
     f.rangesPerSecond.toFixed(0), (f.mibPerSecond / pullOff.mibPerSecond).toFixed(2),
   ])));
   say(`Encryption at rest costs ${((1 - pullOn.mibPerSecond / pullOff.mibPerSecond) * 100).toFixed(0)} % of pull throughput in this run.`);
+  say();
+  const cl = r.consoleLoad;
+  if (cl.skipped) say(`Console first load: NOT MEASURED (${cl.skipped}).`);
+  else {
+    say(`Console first load (/ui in headless Chromium, a fresh profile each round, medians of ${cl.rounds} rounds; ceiling: the same fresh browser loading /healthz)`);
+    say(table(['figure', 'value', '÷ ceiling'], [
+      ['bytes transferred (headers included)', `${(cl.bytes / 1024).toFixed(1)} KiB in ${cl.requests} responses`, ''],
+      ['time to the models list, cold', fmt.ms(cl.msToModelsList), (cl.msToModelsList / cl.msBareLoad).toFixed(1)],
+      ['time to the models list, reload (assets cached)', fmt.ms(cl.warmMsToModelsList), (cl.warmMsToModelsList / cl.msBareLoad).toFixed(1)],
+      ['ceiling: fresh browser, GET /healthz', fmt.ms(cl.msBareLoad), '1.0'],
+    ]));
+  }
   for (const n of notes) say(`Note: ${n}`);
   say(`Load average at the start: ${r.loadStart.map((x) => x.toFixed(2)).join(' ')}; at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}.`);
 
@@ -839,6 +859,7 @@ function report(r: {
     transfer: r.transfer,
     multipart: r.multipart,
     pulls: r.pulls,
+    consoleLoad: r.consoleLoad,
     targets,
     valid: !invalid,
     notes,

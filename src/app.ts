@@ -24,6 +24,7 @@ import { type Services, createServices } from './services/services.js';
 import type { RegistryStore } from './stores/registry.store.js';
 import { MongoRegistryStore } from './stores/mongo/mongo-registry.store.js';
 import { SqliteRegistryStore } from './stores/sqlite-registry.store.js';
+import { consoleRoute } from './http/console/console.route.js';
 
 export interface App {
   /** Base URL the server listens on (after listen). */
@@ -140,6 +141,9 @@ async function compose(
     };
     routes.push(fsMultipartRoutes(fsArtifacts, acceptsUpload), fsArtifactRoutes(fsArtifacts, acceptsUpload));
   }
+
+  // The web console: static files on the public GraphQL API (ui/, built into dist/ui).
+  routes.push(consoleRoute(config.consoleDir ?? undefined));
 
   if (overrides.wrapArtifacts) artifacts = overrides.wrapArtifacts(artifacts);
   const webhookKey = await loadWebhookKey(config, dataDir);

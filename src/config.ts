@@ -9,6 +9,7 @@ const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   REGISTRY_DATA_DIR: z.string().min(1).default('./data'),
   REGISTRY_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  REGISTRY_CONSOLE_DIR: z.string().min(1).optional(),
   REGISTRY_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   REGISTRY_UPLOAD_URL_TTL_SECONDS: z.coerce.number().int().min(1).max(604800).default(900),
   REGISTRY_DOWNLOAD_URL_TTL_SECONDS: z.coerce.number().int().min(1).max(604800).default(900),
@@ -182,6 +183,8 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
+  /** The web console's built files (served at /ui); null: dist/ui of this package. */
+  readonly consoleDir: string | null;
   /** Base of every URL handed out; null: derived from the address the server listens on. */
   readonly publicUrl: string | null;
   readonly signingSecret: string | null;
@@ -273,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port: c.PORT,
     host: c.HOST,
     dataDir: c.REGISTRY_DATA_DIR,
+    consoleDir: c.REGISTRY_CONSOLE_DIR ?? null,
     publicUrl: c.REGISTRY_PUBLIC_URL ? c.REGISTRY_PUBLIC_URL.replace(/\/+$/, '') : null,
     signingSecret: c.REGISTRY_SIGNING_SECRET ?? null,
     uploadUrlTtlSeconds: c.REGISTRY_UPLOAD_URL_TTL_SECONDS,
