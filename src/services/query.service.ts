@@ -91,6 +91,12 @@ export class QueryService {
     return this.store.listDeployments({ modelName: version.modelName, environment: null, versionId: version.id, status: null }, pageRequest(page));
   }
 
+  /** ModelVersion.deployments without `after`, for many versions in one store call (the per-request loader's batch). */
+  async versionDeploymentPages(versions: readonly ModelVersion[], first: number): Promise<Map<string, Page<Deployment>>> {
+    const n = checkPageSize('first', first);
+    return this.store.listVersionDeployments(versions.map((v) => ({ modelName: v.modelName, versionId: v.id })), n);
+  }
+
   /** A scoped token sees only the events of models in its scope; token events (ids, names, roles, scopes) are for admins only. */
   async auditEvents(principal: Principal, filter: Omit<AuditFilter, 'modelScope' | 'hiddenActionPrefix'>, page: PageArgs): Promise<Page<AuditEvent>> {
     if (filter.modelName !== null) checkModelName('modelName', filter.modelName);

@@ -18,6 +18,12 @@ import type { RankPosition } from '../domain/ranking.js';
 import type { ApiToken, NewApiToken } from '../domain/token.js';
 import type { WebhookStore } from './webhook.store.js';
 
+/** One parent of a batched per-parent page: a version, with its model. */
+export interface VersionKey {
+  modelName: string;
+  versionId: string;
+}
+
 /**
  * The metadata port. Every guarantee of the registry (gap-free version numbers, one live version
  * per environment, a gap-free audit chain, pointer + deployment + audit written together) comes
@@ -135,6 +141,12 @@ export interface RegistryStore extends WebhookStore {
     filter: { modelName: string; environment: string | null; versionId: string | null; status: 'SUCCEEDED' | 'FAILED' | null },
     page: PageRequest,
   ): Promise<Page<Deployment>>;
+  /**
+   * Per-parent pages in one read (the DataLoader behind ModelVersion.deployments): for each
+   * version, the page listDeployments({ modelName, versionId }, { first, after: null }) gives,
+   * keyed by version id; every version asked gets a page (empty when it has no deployment).
+   */
+  listVersionDeployments(versions: readonly VersionKey[], first: number): Promise<Map<string, Page<Deployment>>>;
 
   /**
    * Claims a key for an answer that writes nothing else (a promotion of the version already
