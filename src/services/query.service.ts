@@ -17,6 +17,7 @@ import type { Principal } from '../domain/token.js';
 import type { AccessService } from './access.service.js';
 import type { ServiceDeps } from './service-deps.js';
 import { artifactTarget } from './version.service.js';
+import { type Deployed, DeployedCache } from './hot-path/deployed-cache.js';
 
 export interface PageArgs {
   first: number;
@@ -31,11 +32,24 @@ const DOWNLOADABLE_CACHE_MS = 60_000;
 /** Read use cases, including the batch reads behind the per-request DataLoaders. */
 export class QueryService {
   private readonly downloadable = new Map<string, { version: ModelVersion; at: number }>();
+  /** (model, environment) → deployed version, checked against the store's change stamp on every read. */
+  private readonly deployed: DeployedCache;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly access: AccessService,
-  ) {}
+  ) {
+    this.deployed = new DeployedCache(() => deps.store.changeStamp());
+  }
+
+  /** The pointer of (model, environment) and its version, through the per-process cache; null without a pointer. */
+  private deployment(modelName: string, environment: string): Promise<Deployed | null> {
+    return this.deployed.get(modelName, environment, async () => {
+      const pointer = await this.store.getPointer(modelName, environment);
+      const version = pointer && (await this.store.getVersion(pointer.versionId));
+      return pointer && version ? { pointer, version } : null;
+    });
+  }
 
   private get store() {
     return this.deps.store;
@@ -69,8 +83,8 @@ export class QueryService {
     checkModelName('modelName', modelName);
     this.access.requireVisible(principal, modelName);
     // The hot path of inference workers: a pointer proves the model exists, so look it up first.
-    const pointer = await this.store.getPointer(modelName, env);
-    if (pointer) return this.store.getVersion(pointer.versionId);
+    const deployed = await this.deployment(modelName, env);
+    if (deployed) return deployed.version;
     await this.requireModel(principal, 'modelName', modelName);
     return null;
   }
@@ -167,12 +181,12 @@ export class QueryService {
     } else {
       environment = parsed.environment;
       // A pointer proves the model exists; only without one is the model looked up (for the message).
-      const pointer = await this.store.getPointer(modelName, environment);
-      if (!pointer) {
+      const deployed = await this.deployment(modelName, environment);
+      if (!deployed) {
         await this.requireModel(principal, 'model', modelName);
         throw new NotFoundError(`Model "${modelName}" has no deployment in ${environment}`);
       }
-      version = await this.verifiedVersion(pointer.versionId);
+      version = deployed.version;
     }
     if (!version) throw new NotFoundError(`Model "${modelName}" has no version ${ref}`);
     if (!VERIFIED_STATUSES.includes(version.status)) {

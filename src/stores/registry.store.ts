@@ -42,6 +42,13 @@ export interface RegistryStore extends WebhookStore {
   readonly engine: string;
 
   /**
+   * A value that differs from the last one read whenever a write committed since, by this process
+   * or any other; null when the store has no check much cheaper than the reads it would save
+   * (callers then read every time). Synchronous: it gates the inference hot path's cache.
+   */
+  changeStamp(): string | null;
+
+  /**
    * Creates the model on its first version, gives the version the model's next number
    * (1..n without gaps, also across processes), stores it and appends `audit(version)`.
    * Throws ConflictError if `version.id` is taken.

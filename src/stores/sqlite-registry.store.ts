@@ -63,6 +63,16 @@ export class SqliteRegistryStore implements RegistryStore {
     return stmt;
   }
 
+  /**
+   * `PRAGMA data_version` moves when another connection (another process) commits; this
+   * connection's own writes show in `total_changes()`. Together: any committed write anywhere.
+   */
+  changeStamp(): string {
+    const version = this.sql('PRAGMA data_version').pluck().get() as number;
+    const own = this.sql('SELECT total_changes()').pluck().get() as number;
+    return `${version}:${own}`;
+  }
+
   private write<T>(fn: () => T): T {
     try {
       return this.db.transaction(fn).immediate();

@@ -332,6 +332,26 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect((await store.listVersionDeployments([], 5)).size).toBe(0);
       });
 
+      it('changeStamp: null (no cheap check), or the same value until a write commits and a new one after each', async () => {
+        const first = store.changeStamp();
+        if (first === null) {
+          expect(store.changeStamp()).toBeNull();
+          return;
+        }
+        expect(store.changeStamp()).toBe(first);
+        const v = await ready(await register('stamped'));
+        const afterRegister = store.changeStamp();
+        expect(afterRegister).not.toBe(first);
+        await store.getVersion(v.id);
+        await store.getPointer('stamped', 'production');
+        expect(store.changeStamp()).toBe(afterRegister);
+        await deploy(v);
+        const afterDeploy = store.changeStamp();
+        expect(afterDeploy).not.toBe(afterRegister);
+        await store.updateVersionMetadata(v.id, { description: 'new' }, draft('MODEL_VERSION_UPDATED'));
+        expect(store.changeStamp()).not.toBe(afterDeploy);
+      });
+
       it('records refused deployments as FAILED with their audit event, without touching the pointer', async () => {
         const v = await ready(await register('refused'));
         await deploy(v);

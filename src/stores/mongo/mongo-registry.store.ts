@@ -117,6 +117,11 @@ const DEFAULT_SETTLE_GRACE_MS = 2_000;
 
 export class MongoRegistryStore implements RegistryStore {
   readonly engine = 'mongodb';
+
+  /** None cheaper than the pointer read it would save: the hot path reads MongoDB every time (see DeployedCache). */
+  changeStamp(): null {
+    return null;
+  }
   private readonly steps: MongoSteps;
   private readonly versionWrites: MongoVersionWrites;
   private readonly retention: MongoRetention;
