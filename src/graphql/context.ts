@@ -11,6 +11,8 @@ export interface Loaders {
   environments: DataLoader<string, string[]>;
   /** Pointer of (model, environment), keyed `${model}\u0000${environment}`. */
   pointer: DataLoader<string, DeploymentPointer | null>;
+  /** Model.latestVersion, by model name. */
+  latestVersion: DataLoader<string, ModelVersion | null>;
   /** ModelVersion.deployments(first) without `after` (loaders/version-deployments.ts). */
   versionDeployments: ReturnType<typeof versionDeploymentsLoader>;
 }
@@ -50,6 +52,7 @@ export function createLoaders(services: Services): Loaders {
       });
       return byKey(keys, await q.pointers(parsed), (p) => pointerKey(p.modelName, p.environment));
     }),
+    latestVersion: new DataLoader(async (names) => byKey(names, await q.latestVersions(names), (v) => v.modelName), { maxBatchSize: 100 }),
     versionDeployments: versionDeploymentsLoader(q),
   };
 }

@@ -230,8 +230,8 @@ export class QueryService {
   pointers(keys: readonly { modelName: string; environment: string }[]): Promise<DeploymentPointer[]> {
     return this.store.getPointers(keys);
   }
-  latestVersion(modelName: string): Promise<ModelVersion | null> {
-    return this.store.latestVersion(modelName, null);
+  latestVersions(modelNames: readonly string[]): Promise<ModelVersion[]> {
+    return this.store.latestVersions(modelNames);
   }
 
   /** NOT_FOUND for a missing model and, alike, for one outside the caller's scope. */

@@ -84,6 +84,11 @@ export interface RegistryStore extends WebhookStore {
   /** The highest-numbered version of the model, optionally only among those in `status`. */
   latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null>;
   /**
+   * latestVersion(name, null) of each of these models in one read (the DataLoader behind
+   * Model.latestVersion), in no particular order; a model without versions has none in the answer.
+   */
+  latestVersions(modelNames: readonly string[]): Promise<ModelVersion[]>;
+  /**
    * The model's versions in `statuses` (optionally only `versionIds`), best first by `metric` in
    * `direction` (ties: higher number first), then those lacking the metric, higher number first.
    * At most `limit`, starting after `after` (the position of a previous page's last version) when

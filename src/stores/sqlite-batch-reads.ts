@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Deployment, Page } from '../domain/model.js';
 import { type VersionKey, versionPages } from './batched-pages.js';
-import { type DeploymentRow, rowToDeployment } from './sqlite-schema.js';
+import { type DeploymentRow, type VersionRow, rowToDeployment } from './sqlite-schema.js';
 
 /**
  * Per-parent pages in one statement (window functions): each version's newest first+1 deployments
@@ -13,6 +13,17 @@ const VERSION_DEPLOYMENTS = `
            COUNT(*) OVER (PARTITION BY d.version_id) AS total
     FROM deployments d WHERE d.version_id IN (SELECT value FROM json_each(@ids))
   ) WHERE rn <= @limit`;
+
+/** Each asked model's highest-numbered version, each found through versions (model_name, number). */
+const LATEST_VERSIONS = `
+  SELECT v.* FROM (SELECT DISTINCT value AS name FROM json_each(?)) asked
+  JOIN versions v ON v.model_name = asked.name
+   AND v.number = (SELECT MAX(number) FROM versions WHERE model_name = asked.name)`;
+
+export function sqliteLatestVersions(sql: (text: string) => Database.Statement, modelNames: readonly string[]): VersionRow[] {
+  if (modelNames.length === 0) return [];
+  return sql(LATEST_VERSIONS).all(JSON.stringify(modelNames)) as VersionRow[];
+}
 
 export function sqliteVersionDeployments(sql: (text: string) => Database.Statement, keys: readonly VersionKey[], first: number): Map<string, Page<Deployment>> {
   if (keys.length === 0) return new Map();

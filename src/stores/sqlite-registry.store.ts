@@ -7,7 +7,7 @@ import { VERIFIED_STATUSES } from '../domain/model.js';
 import { contiguousAfter, decodeCursor, toPage } from './paging.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import type { VersionKey } from './batched-pages.js';
-import { sqliteVersionDeployments } from './sqlite-batch-reads.js';
+import { sqliteLatestVersions, sqliteVersionDeployments } from './sqlite-batch-reads.js';
 import { acquireSqliteLease, getSqliteLease } from './sqlite-leases.js';
 import { claimSqliteKey, getSqliteKey } from './sqlite-idempotency.js';
 import { SqliteWebhooks } from './sqlite-webhooks.js';
@@ -372,6 +372,10 @@ export class SqliteRegistryStore implements RegistryStore {
     const { n } = this.countDeployments(filter, where, bound);
     const seqOf = new Map(rows.map((r) => [r.id, r.seq]));
     return toPage(rows.map(rowToDeployment), page.first, n, (d) => [seqOf.get(d.id)!]);
+  }
+
+  async latestVersions(modelNames: readonly string[]): Promise<ModelVersion[]> {
+    return rowsToVersions(sqliteLatestVersions((text) => this.sql(text), modelNames));
   }
 
   async listVersionDeployments(versions: readonly VersionKey[], first: number): Promise<Map<string, Page<Deployment>>> {

@@ -110,3 +110,58 @@ describe('dashboard: ModelVersion.deployments batched per request', () => {
     expect(await h.code('{ modelVersions(modelName: "dash", first: 2) { edges { node { deployments(first: 101) { totalCount } } } } }')).toBe('BAD_USER_INPUT');
   });
 });
+
+/** The models list: each model's latestVersion comes from one batched store call, whatever the page size. */
+describe('models list: Model.latestVersion batched per request', () => {
+  let h: Harness;
+  let store: RegistryStore | null = null;
+  const calls: string[] = [];
+  beforeAll(async () => {
+    h = await startRegistry({}, {
+      wrapStore: (s: RegistryStore): RegistryStore => {
+        store = s;
+        return new Proxy(s, {
+          get(target, prop, receiver) {
+            const value = Reflect.get(target, prop, receiver);
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) => {
+              calls.push(String(prop));
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        });
+      },
+    });
+    for (let i = 0; i < 24; i++) {
+      const bytes = Buffer.from(`lv ${i}`);
+      await h.ok(REGISTER, {
+        input: { modelName: `lv-${i % 8}`, modelType: 't', datasetVersion: 'd', metrics: [{ name: 'roc_auc', value: 0.5 }], artifacts: [{ path: 'm.bin', sizeBytes: bytes.length, sha256: sha256(bytes) }] },
+      });
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const list = (first: number) => `{ models(search: "lv-", first: ${first}) { edges { node { name latestVersion { id number status } } } } }`;
+  async function readsFor(first: number) {
+    calls.length = 0;
+    const data = await h.ok(list(first));
+    const reads = calls.filter((c) => !BACKGROUND.has(c)).reduce<Record<string, number>>((acc, c) => ({ ...acc, [c]: (acc[c] ?? 0) + 1 }), {});
+    return { data, reads };
+  }
+
+  it('makes the same store calls for 2 models as for 8, and answers as latestVersion does for each', async () => {
+    const eight = await readsFor(8);
+    const two = await readsFor(2);
+    expect(eight.data.models.edges).toHaveLength(8);
+    expect(eight.reads).toEqual(two.reads);
+    expect(eight.reads.latestVersions).toBe(1);
+    expect(eight.reads.latestVersion ?? 0).toBe(0);
+    for (const { node } of eight.data.models.edges) {
+      const v = await store!.latestVersion(node.name, null);
+      expect(node.latestVersion).toEqual({ id: v!.id, number: v!.number, status: v!.status });
+      expect(node.latestVersion.number).toBe(3);
+    }
+  });
+});

@@ -128,6 +128,26 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect(got.map((v) => v.id).sort()).toEqual([v1.id, v2.id].sort());
       });
 
+      it('finds the latest version of many models in one call, as latestVersion finds each', async () => {
+        let seed = 99;
+        const rand = (n: number) => {
+          seed = (seed * 1103515245 + 12345) % 2 ** 31;
+          return seed % n;
+        };
+        const names = ['lv-a', 'lv-b', 'lv-c', 'lv-d'];
+        for (let i = 0; i < 14; i++) {
+          const v = await register(names[rand(names.length)]!);
+          if (rand(2) === 0) await ready(v);
+        }
+        const asked = [...names, 'lv-none', 'lv-a'];
+        const found = await store.latestVersions(asked);
+        const expected = (await Promise.all(names.map((n) => store.latestVersion(n, null)))).filter((v) => v !== null);
+        const byName = (vs: ModelVersion[]) => [...vs].sort((x, y) => x.modelName.localeCompare(y.modelName));
+        expect(byName(found)).toEqual(byName(expected));
+        expect(found.map((v) => v.modelName).sort()).toEqual([...new Set(expected.map((v) => v.modelName))].sort());
+        expect(await store.latestVersions([])).toEqual([]);
+      });
+
       it('finds pending versions registered before a time, oldest first across models, bounded by the limit', async () => {
         const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 0, minutes));
         const old1 = await register('stale-a', { createdAt: at(1) });

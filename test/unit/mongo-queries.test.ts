@@ -857,6 +857,18 @@ describe('mongo batched reads: one aggregation for many parents', () => {
     }
   });
 
+  it('finds each model\'s highest-numbered version in any status, through versions_model_number', () => {
+    const versions: Document[] = [];
+    for (const [modelName, n] of [['a', 3], ['b', 1], ['c', 5]] as const) {
+      for (let number = n; number >= 1; number--) versions.push({ _id: `${modelName}${number}`, modelName, number, status: number % 2 ? 'READY' : 'FAILED' });
+    }
+    const spec = Batch.latestVersionsQuery(['a', 'b', 'zz', 'a']);
+    const groups = aggregate(versions.reverse(), spec.pipeline) as { _id: string; doc: Document }[];
+    expect(groups.map((g) => g.doc._id).sort()).toEqual(['a3', 'b1']);
+    expect((spec.pipeline[0] as Document).$match.modelName.$in).toEqual(['a', 'b', 'zz']);
+    expect(aggregateCoverageProblem(spec)).toBeNull();
+  });
+
   it('asks each version once, whatever the keys repeat', () => {
     const spec = Batch.versionDeploymentsQuery([...keys, ...keys], 5);
     expect((spec.pipeline[0] as Document).$match.versionId.$in).toEqual(['v1', 'v2', 'v3']);

@@ -17,6 +17,23 @@ export interface AggregateSpec {
 }
 
 /**
+ * Each asked model's highest-numbered version (latestVersion(name, null) for many models): $first
+ * after a $sort on versions_model_number reads one index entry per model (a DISTINCT_SCAN).
+ */
+export function latestVersionsQuery(modelNames: readonly string[]): AggregateSpec {
+  return {
+    collection: COLLECTIONS.versions,
+    pipeline: [
+      { $match: { modelName: { $in: [...new Set(modelNames)] } } },
+      { $sort: { modelName: 1, number: -1 } },
+      { $group: { _id: '$modelName', doc: { $first: '$$ROOT' } } },
+    ],
+    index: 'versions_model_number',
+    bounded: 'one document per asked model ($first of each group)',
+  };
+}
+
+/**
  * Each version's newest first+1 deployments (by seq) and its total, for up to a page of versions
  * (the versions of one GraphQL page): one walk of deployments_version_seq over the asked ids, then
  * one group per version. Works on MongoDB 4.4 ($push then $slice, no $topN).

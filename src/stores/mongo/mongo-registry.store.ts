@@ -15,7 +15,7 @@ import {
   pointersForVersionsQuery, rankQuery, statusCountQuery, unfinishedCountQuery, unrankedQuery,
 } from './mongo-queries.js';
 import { MongoDeploymentWrites } from './mongo-deployment-writes.js';
-import { versionDeploymentsQuery } from './mongo-batch-queries.js';
+import { latestVersionsQuery, versionDeploymentsQuery } from './mongo-batch-queries.js';
 import { type VersionKey, versionPages } from '../batched-pages.js';
 import { MongoSteps, PENDING_COLLECTIONS, type StoreProblem } from './mongo-steps.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS, storeClientOptions, storeWriteConcern } from './mongo-client.js';
@@ -278,6 +278,12 @@ export class MongoRegistryStore implements RegistryStore {
   async latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null> {
     const [doc] = await this.steps.find<VersionDoc>(latestVersionQuery(modelName, status));
     return doc ? docToVersion(doc) : null;
+  }
+
+  async latestVersions(modelNames: readonly string[]): Promise<ModelVersion[]> {
+    if (modelNames.length === 0) return [];
+    const groups = await this.steps.aggregate<{ _id: string; doc: VersionDoc }>(latestVersionsQuery(modelNames));
+    return groups.map((g) => docToVersion(g.doc));
   }
 
   async rankVersions(q: Parameters<RegistryStore['rankVersions']>[0]): Promise<ModelVersion[]> {
