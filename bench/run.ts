@@ -58,6 +58,11 @@ const TIMING: LoadTiming = QUICK
   ? { roundSeconds: 1.5, warmupSeconds: 0.5, rounds: 3, maxRequestsPerSecond: 50_000 }
   : { roundSeconds: 5, warmupSeconds: 2, rounds: 3, maxRequestsPerSecond: 50_000 };
 const SERVER_WARMUP = QUICK ? 0.5 : 1.5;
+/**
+ * Dashboards run in rounds alternating with their same-shape ceilings: twice the rounds of a
+ * single load, so `--quick` gives each side 2 rounds of 1 s (its time stays what it was).
+ */
+const DASH_TIMING: LoadTiming = QUICK ? { ...TIMING, rounds: 2, roundSeconds: 1 } : TIMING;
 const INFERENCE_CONNECTIONS = 32;
 const DASHBOARD_CONNECTIONS = 8;
 const AUTOMATION = QUICK
@@ -198,8 +203,9 @@ const DASHBOARD_KEYS = ['modelVersions', 'compareVersions', 'deploymentHistory',
 const SCALE_KEYS = ['productionModel', 'download', ...DASHBOARD_KEYS] as const;
 
 /** One request of each kind before the load: answers must be complete, the route must redirect. */
-async function preflight(client: Client, model: string, artifact = SEED_ARTIFACT): Promise<{ shape: unknown; bytes: Record<string, number> }> {
+async function preflight(client: Client, model: string, artifact = SEED_ARTIFACT): Promise<{ shape: unknown; bytes: Record<string, number>; dashboards: Record<string, unknown> }> {
   const bytes: Record<string, number> = {};
+  const dashboards: Record<string, unknown> = {};
   const pm = await client.gql(PRODUCTION_MODEL, { modelName: model });
   const v = pm.productionModel as { artifacts: { path: string; downloadUrl: { url: string } | null }[] } | null;
   if (!v || !v.artifacts.some((a) => a.path === artifact && a.downloadUrl)) throw new Error(`preflight: productionModel of ${model} has no downloadable ${artifact}: ${JSON.stringify(pm)}`);
@@ -210,11 +216,12 @@ async function preflight(client: Client, model: string, artifact = SEED_ARTIFACT
   for (const [key, q] of [['modelVersions', MODEL_VERSIONS], ['compareVersions', COMPARE_VERSIONS], ['deploymentHistory', DEPLOYMENT_HISTORY], ['auditEvents', AUDIT_EVENTS]] as const) {
     const d = await client.gql(q, key === 'auditEvents' ? undefined : { modelName: model });
     bytes[key] = JSON.stringify({ data: d }).length;
+    dashboards[key] = d[key];
   }
   const sa = await client.gql(SERVING_AT, { modelName: model, at: SERVING_AT_INSTANT });
   if (!(sa.servingAt as { id?: string } | null)?.id) throw new Error(`preflight: servingAt of ${model} at ${SERVING_AT_INSTANT} found no deployment: ${JSON.stringify(sa)}`);
   bytes.servingAt = JSON.stringify({ data: sa }).length;
-  return { shape: pm.productionModel, bytes };
+  return { shape: pm.productionModel, bytes, dashboards };
 }
 
 /**
@@ -254,6 +261,8 @@ interface ScaleResult {
   figures: Record<string, Figure>;
   /** The ceilings measured in rounds alternating with productionModel (shape) and download (http). */
   paired: { shape: Figure; http: Figure } | null;
+  /** Each dashboard query's same-shape ceiling at this size, measured in rounds alternating with it. */
+  dashCeilings: Record<string, Figure>;
   verifyAuditLog: Awaited<ReturnType<typeof timeVerify>>;
 }
 
@@ -269,6 +278,9 @@ const httpSpec = (c: ServerChild): LoadSpec => ({
   key: 'http', title: 'ceiling: bare node:http, 300-byte JSON', url: `${c.url}/`, method: 'GET', headers: auth, connections: INFERENCE_CONNECTIONS, expectStatus: 200,
 });
 const helloSpec = (c: ServerChild) => gqlSpec('hello', 'ceiling: bare Apollo { hello }', `${c.url}/`, HELLO, undefined, INFERENCE_CONNECTIONS);
+/** A dashboard query sent to its same-shape ceiling (bare Apollo with the registry's schema, answering from memory). */
+const dashCeilingSpec = (c: ServerChild, key: (typeof DASHBOARD_KEYS)[number], spec: LoadSpec): LoadSpec =>
+  ({ ...spec, key: `${key}-ceiling`, title: `ceiling: bare Apollo, ${key} shape (memory)`, url: `${c.url}/` });
 const shapeSpec = (c: ServerChild) =>
   gqlSpec('shape', 'ceiling: bare Apollo, productionModel shape (memory)', `${c.url}/`, PRODUCTION_MODEL, { modelName: BIG_MODEL }, INFERENCE_CONNECTIONS);
 
@@ -393,12 +405,19 @@ async function main(): Promise<void> {
 
     const label = `${scale >= 1000 ? `${scale / 1000}k` : scale}:`;
     const specs = registrySpecs(server.url, BIG_MODEL, label);
+    // The dashboards' same-shape ceiling: this size's own answers, served from memory (a file: too large for an env variable).
+    const dashFile = join(tempDir('registry-bench-dash-'), 'answers.json');
+    writeFileSync(dashFile, JSON.stringify(pre.dashboards));
+    const dashCeiling = await startCeiling('bare Apollo dashboards', 'bare-apollo.ts', ['dashboard'], { BENCH_DASHBOARD_FILE: dashFile });
+    const dashSpecs = Object.fromEntries(DASHBOARD_KEYS.map((k) => [k, dashCeilingSpec(dashCeiling, k, specs[k]!)]));
+    if (!QUICK) await warmServer(dashCeiling, dashSpecs);
+    const dashCeilings: Record<string, Figure> = {};
     await warmServer(server, specs);
     const figures: Record<string, Figure> = {};
     let pairedShape: Figure | null = null;
     let pairedHttp: Figure | null = null;
     for (const key of SCALE_KEYS) {
-      progress(`${scale} versions: ${specs[key]!.title.slice(label.length + 1)}${PAIRED && (key === 'productionModel' || key === 'download') ? ', alternating with its ceiling' : ''}`);
+      progress(`${scale} versions: ${specs[key]!.title.slice(label.length + 1)}${(PAIRED && (key === 'productionModel' || key === 'download')) || (DASHBOARD_KEYS as readonly string[]).includes(key) ? ', alternating with its ceiling' : ''}`);
       if (PAIRED && key === 'productionModel') {
         const [f, c] = await measurePaired({ spec: specs[key]!, server }, { spec: shapeSpec(ceilingProcs.shape), server: ceilingProcs.shape }, TIMING);
         figures[key] = f;
@@ -407,15 +426,20 @@ async function main(): Promise<void> {
         const [f, c] = await measurePaired({ spec: specs[key]!, server }, { spec: httpSpec(ceilingProcs.http), server: ceilingProcs.http }, TIMING);
         figures[key] = f;
         pairedHttp = c;
+      } else if ((DASHBOARD_KEYS as readonly string[]).includes(key)) {
+        const [f, c] = await measurePaired({ spec: specs[key]!, server }, { spec: dashSpecs[key]!, server: dashCeiling }, DASH_TIMING);
+        figures[key] = f;
+        dashCeilings[key] = c;
       } else {
         figures[key] = await measure(specs[key]!, server, TIMING);
       }
     }
+    await stopChild(dashCeiling);
     const paired = pairedShape && pairedHttp ? { shape: pairedShape, http: pairedHttp } : null;
     progress(`${scale} versions: verifyAuditLog ×${VERIFY_RUNS}`);
     const verify = await timeVerify(client, server, VERIFY_RUNS);
     await stopChild(server);
-    scales.push({ versions: scale, seed, seedCheck, stats, responseBytes: pre.bytes, figures, paired, verifyAuditLog: verify });
+    scales.push({ versions: scale, seed, seedCheck, stats, responseBytes: pre.bytes, figures, paired, dashCeilings, verifyAuditLog: verify });
   }
 
   // 2. Automation on its own, empty registry.
@@ -651,7 +675,7 @@ function report(r: {
   consoleLoad: ConsoleLoadFigure;
 }): void {
   const { ceilings: c, scales } = r;
-  const head = ['figure', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'other CPU %', '÷ node:http', '÷ apollo{hello}', '÷ apollo(shape)'];
+  const head = ['figure', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'other CPU %', 'RSS MiB', '÷ node:http', '÷ apollo{hello}', '÷ apollo(shape)'];
   const rows: (string | number)[][] = [];
   rows.push(figureRow(c.http, [c.http, c.hello]));
   rows.push(figureRow(c.hello, [c.http, c.hello]));
@@ -673,8 +697,26 @@ function report(r: {
     say(`Ceiling drift over the run (start → end): ${drift('http')}; ${drift('hello')}; ${drift('shape')}.`);
     say('Ceiling rows: the median of all their rounds (start, end and, for http and shape, those alternating with the registry at each size).');
   }
-  const problems = [...Object.values(c), ...scales.flatMap((s) => Object.values(s.figures))].filter((f) => f.problems.length);
+  say('RSS MiB: the server process\'s resident set size at the end of the load (for a size\'s registry: after every load before it at that size).');
+  const problems = [...Object.values(c), ...scales.flatMap((s) => [...Object.values(s.figures), ...Object.values(s.dashCeilings)])].filter((f) => f.problems.length);
   for (const f of problems) say(`(!) ${f.title}: ${f.problems.join('; ')}`);
+
+  // Dashboards against their same-shape ceilings.
+  say();
+  say('Dashboards against their same-shape ceilings: bare Apollo with the registry\'s schema answering the same query with the registry\'s own');
+  say('answer at that size from memory, in rounds alternating with the registry. ÷: registry over ceiling (req/s; CPU: ceiling µs ÷ registry µs).');
+  const dRows: (string | number)[][] = [];
+  for (const sc of scales) {
+    for (const key of DASHBOARD_KEYS) {
+      const f = sc.figures[key]!;
+      const ce = sc.dashCeilings[key]!;
+      dRows.push([
+        sc.versions.toLocaleString('en-US'), key, fmt.rps(f.rps), fmt.rps(ce.rps), fmt.ratio(ratio(f.rps, ce.rps)),
+        fmt.us(f.cpuUsPerReq), fmt.us(ce.cpuUsPerReq), fmt.ratio(ratio(ce.cpuUsPerReq, f.cpuUsPerReq)), f.rssMiB === null ? '-' : Math.round(f.rssMiB),
+      ]);
+    }
+  }
+  say(table(['versions', 'query', 'req/s', 'ceiling req/s', '÷ ceiling', 'CPU µs/req', 'ceiling µs/req', '÷ (CPU)', 'RSS MiB'], dRows, 2));
 
   // Scale curve.
   const first = scales[0]!;
@@ -763,12 +805,23 @@ function report(r: {
   for (const key of DASHBOARD_KEYS) {
     const lo = scales.find((s) => s.versions === 1000) ?? first;
     const hi = scales.find((s) => s.versions === 100_000) ?? null;
-    const x = hi ? ratio(hi.figures[key]!.p50, lo.figures[key]!.p50) : null;
+    const x = hi ? ratio(hi.figures[key]!.cpuUsPerReq, lo.figures[key]!.cpuUsPerReq) : null;
+    const p = hi ? ratio(hi.figures[key]!.p50, lo.figures[key]!.p50) : null;
     targets.push({
       name: `${key} flat with size`,
-      goal: 'p50 at 100k versions ≤ 1.2 × p50 at 1k',
-      value: x === null ? `not evaluated (no 100k scale in this run)` : `${x.toFixed(2)} (${fmt.ms(lo.figures[key]!.p50)} → ${fmt.ms(hi!.figures[key]!.p50)} ms)`,
+      goal: 'CPU/req at 100k versions ≤ 1.2 × at 1k',
+      value: x === null ? `not evaluated (no 100k scale in this run)`
+        : `${x.toFixed(2)} (${fmt.us(lo.figures[key]!.cpuUsPerReq)} → ${fmt.us(hi!.figures[key]!.cpuUsPerReq)} µs; p50 ×${fmt.ratio(p)})`,
       pass: x === null ? null : x <= 1.2,
+    });
+    const r = hi ? ratio(hi.figures[key]!.rps, hi.dashCeilings[key]!.rps) : null;
+    targets.push({
+      name: `${key} vs its same-shape ceiling`,
+      goal: '≥ 0.60 × bare Apollo serving the same answer from memory, at 100k versions (req/s)',
+      value: r === null
+        ? `not evaluated (no 100k scale in this run; at ${last.versions}: ${fmt.ratio(ratio(last.figures[key]!.rps, last.dashCeilings[key]!.rps))})`
+        : `${r.toFixed(2)} (by CPU/req: ${fmt.ratio(ratio(hi!.dashCeilings[key]!.cpuUsPerReq, hi!.figures[key]!.cpuUsPerReq))})`,
+      pass: r === null ? null : r >= 0.6,
     });
   }
   targets.push(transferTarget(r.transfer));

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 
@@ -6,6 +7,9 @@ import { startStandaloneServer } from '@apollo/server/standalone';
  * `hello`: the schema `{ hello }`. `shape`: the same response shape as the registry's inference
  * query `productionModel { id artifacts { path sha256 downloadUrl { url } } }`, served from memory:
  * the object in BENCH_SHAPE_DATA (the registry's own answer, captured once) is returned as is.
+ * `dashboard`: the registry's own schema (schema.graphql), each root field in the JSON file BENCH_DASHBOARD_FILE
+ * (`{ modelVersions: …, deploymentHistory: …, … }`, the registry's answers captured at this size)
+ * returned as is, so every dashboard query is answered with the same bytes through the same types.
  */
 const mode = process.argv[2];
 let typeDefs: string;
@@ -22,8 +26,14 @@ if (mode === 'hello') {
     type ModelVersion { id: ID! artifacts: [Artifact!]! }
     type Query { productionModel(modelName: String!, environment: String = "production"): ModelVersion }`;
   resolvers = { Query: { productionModel: () => data } };
+} else if (mode === 'dashboard') {
+  const file = process.env.BENCH_DASHBOARD_FILE;
+  if (!file) throw new Error('BENCH_DASHBOARD_FILE must name a JSON file of the answers by root field');
+  const data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  typeDefs = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
+  resolvers = { Query: Object.fromEntries(Object.entries(data).map(([field, value]) => [field, () => value])) };
 } else {
-  throw new Error('usage: bare-apollo.ts hello|shape');
+  throw new Error('usage: bare-apollo.ts hello|shape|dashboard');
 }
 
 const server = new ApolloServer({ typeDefs, resolvers });

@@ -57,6 +57,8 @@ export interface Figure {
   rounds: RoundResult[];
   /** Wrong statuses, errors, body mismatches: a figure with problems is not valid. */
   problems: string[];
+  /** The server's resident set size (MiB) at the end of the load; null where /proc is unavailable. */
+  rssMiB: number | null;
 }
 
 export function median(xs: number[]): number {
@@ -151,7 +153,7 @@ export async function measure(spec: LoadSpec, server: ServerChild | null, t: Loa
   if (t.warmupSeconds > 0) await runLoad(spec, t.warmupSeconds, cap(t.warmupSeconds), server);
   const rounds: RoundResult[] = [];
   for (let i = 0; i < t.rounds; i++) rounds.push(await runLoad(spec, t.roundSeconds, cap(t.roundSeconds), server));
-  return figureOf(spec, rounds);
+  return figureOf(spec, rounds, server?.rssMiB() ?? null);
 }
 
 function medianOrNull(xs: (number | null)[]): number | null {
@@ -162,7 +164,8 @@ function medianOrNull(xs: (number | null)[]): number | null {
 /** Merges the rounds of two measurements of the same target (the ceilings at the start and the end of a run). */
 export function mergeFigures(...figures: Figure[]): Figure {
   const first = figures[0]!;
-  const f = figureOf({ key: first.key, title: first.title, connections: first.connections } as LoadSpec, figures.flatMap((x) => x.rounds));
+  const rss = figures.map((x) => x.rssMiB).filter((x): x is number => x !== null);
+  const f = figureOf({ key: first.key, title: first.title, connections: first.connections } as LoadSpec, figures.flatMap((x) => x.rounds), rss.length ? Math.max(...rss) : null);
   return { ...f, problems: [...new Set(figures.flatMap((x) => x.problems))] };
 }
 
@@ -181,10 +184,10 @@ export async function measurePaired(
   for (let i = 0; i < t.rounds; i++) {
     for (const [k, x] of [a, b].entries()) rounds[k]!.push(await runLoad(x.spec, t.roundSeconds, cap(x.spec, t.roundSeconds), x.server));
   }
-  return [figureOf(a.spec, rounds[0]), figureOf(b.spec, rounds[1])];
+  return [figureOf(a.spec, rounds[0], a.server?.rssMiB() ?? null), figureOf(b.spec, rounds[1], b.server?.rssMiB() ?? null)];
 }
 
-function figureOf(spec: LoadSpec, rounds: RoundResult[]): Figure {
+function figureOf(spec: LoadSpec, rounds: RoundResult[], rssMiB: number | null = null): Figure {
   const cpus = rounds.map((r) => r.cpuUsPerReq).filter((c): c is number => c !== null);
   return {
     key: spec.key,
@@ -197,5 +200,6 @@ function figureOf(spec: LoadSpec, rounds: RoundResult[]): Figure {
     backgroundPct: medianOrNull(rounds.map((r) => r.backgroundPct)),
     rounds,
     problems: [...new Set(rounds.flatMap((r) => problemsOf(spec, r)))],
+    rssMiB,
   };
 }

@@ -19,7 +19,7 @@ export function ratio(a: number | null | undefined, b: number | null | undefined
   return a !== null && a !== undefined && b !== null && b !== undefined && b > 0 && Number.isFinite(a) ? a / b : null;
 }
 
-/** A figure row: req/s, p50, p99, CPU/req, then ratios of req/s to each ceiling. */
+/** A figure row: req/s, p50, p99, CPU/req, other CPU, server RSS at the end of the load, then ratios of req/s to each ceiling. */
 export function figureRow(f: Figure, ceilings: (Figure | null)[], ownCeiling?: Figure | null): (string | number)[] {
   return [
     f.title + (f.problems.length ? '  (!)' : ''),
@@ -29,6 +29,7 @@ export function figureRow(f: Figure, ceilings: (Figure | null)[], ownCeiling?: F
     fmt.ms(f.p99),
     fmt.us(f.cpuUsPerReq),
     f.backgroundPct === null ? '-' : f.backgroundPct.toFixed(0),
+    f.rssMiB === null || f.rssMiB === undefined ? '-' : Math.round(f.rssMiB),
     ...ceilings.map((c) => fmt.ratio(ratio(f.rps, c?.rps))),
     ownCeiling === undefined ? '' : fmt.ratio(ratio(f.rps, ownCeiling?.rps)),
   ];

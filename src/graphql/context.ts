@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 import type { Actor, DeploymentPointer, ModelVersion } from '../domain/model.js';
 import type { Services } from '../services/services.js';
+import { versionDeploymentsLoader } from './loaders/version-deployments.js';
 
 /** Per-request batching: each loader turns the N lookups of one tick into one store call. */
 export interface Loaders {
@@ -10,6 +11,10 @@ export interface Loaders {
   environments: DataLoader<string, string[]>;
   /** Pointer of (model, environment), keyed `${model}\u0000${environment}`. */
   pointer: DataLoader<string, DeploymentPointer | null>;
+  /** Model.latestVersion, by model name. */
+  latestVersion: DataLoader<string, ModelVersion | null>;
+  /** ModelVersion.deployments(first) without `after` (loaders/version-deployments.ts). */
+  versionDeployments: ReturnType<typeof versionDeploymentsLoader>;
 }
 
 export interface GraphQLContext {
@@ -47,5 +52,7 @@ export function createLoaders(services: Services): Loaders {
       });
       return byKey(keys, await q.pointers(parsed), (p) => pointerKey(p.modelName, p.environment));
     }),
+    latestVersion: new DataLoader(async (names) => byKey(names, await q.latestVersions(names), (v) => v.modelName), { maxBatchSize: 100 }),
+    versionDeployments: versionDeploymentsLoader(q),
   };
 }

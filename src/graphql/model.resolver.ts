@@ -50,7 +50,7 @@ export class ModelResolver {
 
   @FieldResolver(() => ModelVersionType, { nullable: true, description: 'The highest-numbered version, in any status; null before the first' })
   async latestVersion(@Root() model: Model, @Ctx() ctx: GraphQLContext): Promise<ModelVersion | null> {
-    return ctx.services.queries.latestVersion(model.name);
+    return ctx.loaders.latestVersion.load(model.name);
   }
 
   @FieldResolver(() => ModelVersionType, { nullable: true, description: 'Same as deployed(environment: "production")' })

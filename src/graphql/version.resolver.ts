@@ -193,7 +193,12 @@ export class VersionResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: LIMITS.defaultPage, description: PAGE.first }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: PAGE.after }) after: string | null,
   ) {
-    return toConnection(await ctx.services.queries.versionDeployments(version, { first: first ?? LIMITS.defaultPage, after }), after);
+    const size = first ?? LIMITS.defaultPage;
+    // The first page of every version of a list comes from one batched store call; later pages one by one.
+    const page = after == null
+      ? await ctx.loaders.versionDeployments.load({ version, first: size })
+      : await ctx.services.queries.versionDeployments(version, { first: size, after });
+    return toConnection(page, after);
   }
 }
 

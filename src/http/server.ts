@@ -6,7 +6,8 @@ import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { RegistryError, UnauthenticatedError } from '../domain/errors.js';
 import type { Principal } from '../domain/token.js';
-import { type GraphQLContext, createLoaders } from '../graphql/context.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { RequestContext } from '../graphql/loaders/request-context.js';
 import type { Services } from '../services/services.js';
 import { type ConnectionSettings, ConnectionGuard, serverOptions } from './connection-limits.js';
 import { HttpMetrics, routeLabel } from './metrics.js';
@@ -56,18 +57,21 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     res.setHeader('x-request-id', requestId);
-    const log = deps.logger.child({ requestId });
+    // The request's logger is made only when something logs through it (the hot path logs nothing but the access line).
+    let child: Logger | undefined;
+    const log = (): Logger => (child ??= deps.logger.child({ requestId }));
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const path = safePath(req.url);
       metrics.observe(routeLabel(path), req.method ?? 'GET', res.statusCode, ms / 1000);
-      log.info({ method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      // The access line, as the child would write it (requestId first), without making a child for it.
+      if (deps.logger.isLevelEnabled('info')) deps.logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
     handle(req, res, deps, requestId, log, metrics, guard).catch((err: unknown) => {
       // The connection closed before the body arrived (client gone, or a body timeout): not a server error.
-      if (req.socket.destroyed && (err as NodeJS.ErrnoException).code === 'ECONNRESET') return log.warn({ path: safePath(req.url) }, 'request aborted');
-      log.error({ err }, 'request failed');
+      if (req.socket.destroyed && (err as NodeJS.ErrnoException).code === 'ECONNRESET') return log().warn({ path: safePath(req.url) }, 'request aborted');
+      log().error({ err }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'Internal server error', requestId });
       else res.destroy();
     });
@@ -92,7 +96,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, requestId: string, log: Logger, metrics: HttpMetrics, guard: ConnectionGuard): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, requestId: string, log: () => Logger, metrics: HttpMetrics, guard: ConnectionGuard): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://registry.invalid');
   const path = url.pathname;
   if (path === '/graphql') return graphql(req, res, url, deps, requestId, log);
@@ -103,7 +107,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: HttpDeps,
       const details = await deps.ready();
       return sendJson(res, 200, details ? { status: 'ready', details } : { status: 'ready' });
     } catch (err) {
-      log.warn({ err }, 'not ready');
+      log().warn({ err }, 'not ready');
       return sendJson(res, 503, { status: 'unavailable' });
     }
   }
@@ -177,7 +181,7 @@ async function authenticate(req: IncomingMessage, res: ServerResponse, deps: Htt
   }
 }
 
-async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, deps: HttpDeps, requestId: string, log: Logger): Promise<void> {
+async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, deps: HttpDeps, requestId: string, log: () => Logger): Promise<void> {
   const principal = await authenticate(req, res, deps, 'graphql');
   if (!principal) return;
   let body: unknown;
@@ -210,13 +214,13 @@ async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, deps
   const outcome = { requestErrorsOnly: false };
   const result = await deps.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
-    context: async () => ({ services: deps.services, actor: principal, requestId, loaders: createLoaders(deps.services), log, outcome }),
+    context: async () => new RequestContext(deps.services, principal, requestId, outcome, log),
   });
   for (const [key, value] of result.headers) res.setHeader(key, value);
   res.statusCode = graphqlStatus(result.status ?? 200, result.headers.get('content-type'), outcome.requestErrorsOnly);
   // Apollo answers some failures (a response it cannot serialize, say) with a 500 of its own,
   // past every hook that logs: every 500 is logged here, with the request id.
-  if (res.statusCode >= 500) log.error({ status: res.statusCode, operation: operationName(body, url) }, 'GraphQL request failed with a server error');
+  if (res.statusCode >= 500) log().error({ status: res.statusCode, operation: operationName(body, url) }, 'GraphQL request failed with a server error');
   if (result.body.kind === 'complete') {
     res.end(result.body.string);
     return;

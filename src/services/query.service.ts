@@ -17,6 +17,7 @@ import type { Principal } from '../domain/token.js';
 import type { AccessService } from './access.service.js';
 import type { ServiceDeps } from './service-deps.js';
 import { artifactTarget } from './version.service.js';
+import { type Deployed, DeployedCache } from './hot-path/deployed-cache.js';
 
 export interface PageArgs {
   first: number;
@@ -31,11 +32,24 @@ const DOWNLOADABLE_CACHE_MS = 60_000;
 /** Read use cases, including the batch reads behind the per-request DataLoaders. */
 export class QueryService {
   private readonly downloadable = new Map<string, { version: ModelVersion; at: number }>();
+  /** (model, environment) → deployed version, checked against the store's change stamp on every read. */
+  private readonly deployed: DeployedCache;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly access: AccessService,
-  ) {}
+  ) {
+    this.deployed = new DeployedCache(() => deps.store.changeStamp());
+  }
+
+  /** The pointer of (model, environment) and its version, through the per-process cache; null without a pointer. */
+  private deployment(modelName: string, environment: string): Promise<Deployed | null> {
+    return this.deployed.get(modelName, environment, async () => {
+      const pointer = await this.store.getPointer(modelName, environment);
+      const version = pointer?.versionId ? await this.store.getVersion(pointer.versionId) : null; // null: undeployed
+      return pointer && version ? { pointer, version } : null;
+    });
+  }
 
   private get store() {
     return this.deps.store;
@@ -69,9 +83,8 @@ export class QueryService {
     checkModelName('modelName', modelName);
     this.access.requireVisible(principal, modelName);
     // The hot path of inference workers: a pointer proves the model exists, so look it up first.
-    const pointer = await this.store.getPointer(modelName, env);
-    if (pointer?.versionId) return this.store.getVersion(pointer.versionId);
-    if (pointer) return null; // undeployed
+    const deployed = await this.deployment(modelName, env);
+    if (deployed) return deployed.version;
     await this.requireModel(principal, 'modelName', modelName);
     return null;
   }
@@ -90,6 +103,12 @@ export class QueryService {
 
   async versionDeployments(version: ModelVersion, page: PageArgs): Promise<Page<Deployment>> {
     return this.store.listDeployments({ modelName: version.modelName, environment: null, versionId: version.id, status: null }, pageRequest(page));
+  }
+
+  /** ModelVersion.deployments without `after`, for many versions in one store call (the per-request loader's batch). */
+  async versionDeploymentPages(versions: readonly ModelVersion[], first: number): Promise<Map<string, Page<Deployment>>> {
+    const n = checkPageSize('first', first);
+    return this.store.listVersionDeployments(versions.map((v) => ({ modelName: v.modelName, versionId: v.id })), n);
   }
 
   /** A scoped token sees only the events of models in its scope; token events (ids, names, roles, scopes) are for admins only. */
@@ -162,12 +181,12 @@ export class QueryService {
     } else {
       environment = parsed.environment;
       // A pointer proves the model exists; only without one is the model looked up (for the message).
-      const pointer = await this.store.getPointer(modelName, environment);
-      if (!pointer?.versionId) {
-        if (!pointer) await this.requireModel(principal, 'model', modelName);
+      const deployed = await this.deployment(modelName, environment);
+      if (!deployed) {
+        await this.requireModel(principal, 'model', modelName);
         throw new NotFoundError(`Model "${modelName}" has no deployment in ${environment}`);
       }
-      version = await this.verifiedVersion(pointer.versionId);
+      version = deployed.version;
     }
     if (!version) throw new NotFoundError(`Model "${modelName}" has no version ${ref}`);
     if (!VERIFIED_STATUSES.includes(version.status)) {
@@ -211,8 +230,8 @@ export class QueryService {
   pointers(keys: readonly { modelName: string; environment: string }[]): Promise<DeploymentPointer[]> {
     return this.store.getPointers(keys);
   }
-  latestVersion(modelName: string): Promise<ModelVersion | null> {
-    return this.store.latestVersion(modelName, null);
+  latestVersions(modelNames: readonly string[]): Promise<ModelVersion[]> {
+    return this.store.latestVersions(modelNames);
   }
 
   /** NOT_FOUND for a missing model and, alike, for one outside the caller's scope. */

@@ -20,6 +20,12 @@ import type { GovernanceStore } from './governance.store.js';
 import type { VersionSearchStore } from './version-search.store.js';
 import type { WebhookStore } from './webhook.store.js';
 
+/** One parent of a batched per-parent page: a version, with its model. */
+export interface VersionKey {
+  modelName: string;
+  versionId: string;
+}
+
 /**
  * The metadata port. Every guarantee of the registry (gap-free version numbers, one live version
  * per environment, a gap-free audit chain, pointer + deployment + audit written together) comes
@@ -36,6 +42,13 @@ import type { WebhookStore } from './webhook.store.js';
 export interface RegistryStore extends WebhookStore, GovernanceStore, VersionSearchStore {
   /** Human-readable engine name, for logs and /readyz. */
   readonly engine: string;
+
+  /**
+   * A value that differs from the last one read whenever a write committed since, by this process
+   * or any other; null when the store has no check much cheaper than the reads it would save
+   * (callers then read every time). Synchronous: it gates the inference hot path's cache.
+   */
+  changeStamp(): string | null;
 
   /**
    * Creates the model on its first version, gives the version the model's next number
@@ -72,6 +85,11 @@ export interface RegistryStore extends WebhookStore, GovernanceStore, VersionSea
   stalePendingVersions(createdBefore: Date, limit: number): Promise<ModelVersion[]>;
   /** The highest-numbered version of the model, optionally only among those in `status`. */
   latestVersion(modelName: string, status: VersionStatus | null): Promise<ModelVersion | null>;
+  /**
+   * latestVersion(name, null) of each of these models in one read (the DataLoader behind
+   * Model.latestVersion), in no particular order; a model without versions has none in the answer.
+   */
+  latestVersions(modelNames: readonly string[]): Promise<ModelVersion[]>;
   /**
    * The model's versions in `statuses` (optionally only `versionIds`), best first by `metric` in
    * `direction` (ties: higher number first), then those lacking the metric, higher number first.
@@ -137,6 +155,12 @@ export interface RegistryStore extends WebhookStore, GovernanceStore, VersionSea
     filter: { modelName: string; environment: string | null; versionId: string | null; status: 'SUCCEEDED' | 'FAILED' | null },
     page: PageRequest,
   ): Promise<Page<Deployment>>;
+  /**
+   * Per-parent pages in one read (the DataLoader behind ModelVersion.deployments): for each
+   * version, the page listDeployments({ modelName, versionId }, { first, after: null }) gives,
+   * keyed by version id; every version asked gets a page (empty when it has no deployment).
+   */
+  listVersionDeployments(versions: readonly VersionKey[], first: number): Promise<Map<string, Page<Deployment>>>;
 
   /**
    * Claims a key for an answer that writes nothing else (a promotion of the version already

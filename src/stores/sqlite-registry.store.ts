@@ -10,6 +10,8 @@ import type { AuditDraft, AuditEvent, Deployment, DeploymentPointer, JsonObject,
 import { VERIFIED_STATUSES } from '../domain/model.js';
 import { contiguousAfter, decodeCursor, toPage } from './paging.js';
 import { migrateSqlite } from './sqlite-migrations.js';
+import type { VersionKey } from './batched-pages.js';
+import { sqliteLatestVersions, sqliteVersionDeployments } from './sqlite-batch-reads.js';
 import { acquireSqliteLease, getSqliteLease } from './sqlite-leases.js';
 import { claimSqliteKey, getSqliteKey } from './sqlite-idempotency.js';
 import { SqliteWebhooks } from './sqlite-webhooks.js';
@@ -70,6 +72,16 @@ export class SqliteRegistryStore implements RegistryStore {
       this.statements.set(text, stmt);
     }
     return stmt;
+  }
+
+  /**
+   * `PRAGMA data_version` moves when another connection (another process) commits; this
+   * connection's own writes show in `total_changes()`. Together: any committed write anywhere.
+   */
+  changeStamp(): string {
+    const version = this.sql('PRAGMA data_version').pluck().get() as number;
+    const own = this.sql('SELECT total_changes()').pluck().get() as number;
+    return `${version}:${own}`;
   }
 
   private write<T>(fn: () => T): T {
@@ -137,8 +149,8 @@ export class SqliteRegistryStore implements RegistryStore {
     }
     if (filter.scope) conds.push(scopeCondition('name', filter.scope, params));
     const where = conds.length ? conds.join(' AND ') : '1=1';
-    const rows = this.db
-      .prepare(`SELECT * FROM models WHERE ${where} AND (@after IS NULL OR name > @after) ORDER BY name LIMIT @limit`)
+    const rows = this
+      .sql(`SELECT * FROM models WHERE ${where} AND (@after IS NULL OR name > @after) ORDER BY name LIMIT @limit`)
       .all({ ...params, after: after?.[0] ?? null, limit: page.first + 1 }) as ModelRow[];
     const { n } = this.sql(`SELECT COUNT(*) AS n FROM models WHERE ${where}`).get(params) as { n: number };
     return toPage(rows.map(rowToModel), page.first, n, (m) => [m.name]);
@@ -172,8 +184,9 @@ export class SqliteRegistryStore implements RegistryStore {
     const after = decodeCursor(page.after, ['number'] as const);
     const byStatus = filter.status === null ? '' : 'AND status = @status';
     const params = { model: filter.modelName, status: filter.status ?? undefined };
-    const rows = this.db
-      .prepare(`SELECT * FROM versions WHERE model_name = @model ${byStatus} AND (@after IS NULL OR number < @after) ORDER BY number DESC LIMIT @limit`)
+    // Statements are cached by text (this.sql): the filter combinations are a small fixed set.
+    const rows = this
+      .sql(`SELECT * FROM versions WHERE model_name = @model ${byStatus} AND (@after IS NULL OR number < @after) ORDER BY number DESC LIMIT @limit`)
       .all({ ...params, after: after?.[0] ?? null, limit: page.first + 1 }) as VersionRow[];
     // Numbers are gap-free, so without a status filter the count is the model's version_count: O(1).
     const { n } = (filter.status === null
@@ -205,8 +218,8 @@ export class SqliteRegistryStore implements RegistryStore {
   async rankVersions(q: Parameters<RegistryStore['rankVersions']>[0]): Promise<ModelVersion[]> {
     const statuses = JSON.stringify(q.statuses);
     if (q.versionIds !== null) {
-      const rows = this.db
-        .prepare('SELECT * FROM versions WHERE model_name = ? AND id IN (SELECT value FROM json_each(?)) AND status IN (SELECT value FROM json_each(?))')
+      const rows = this
+        .sql('SELECT * FROM versions WHERE model_name = ? AND id IN (SELECT value FROM json_each(?)) AND status IN (SELECT value FROM json_each(?))')
         .all(q.modelName, JSON.stringify(q.versionIds), statuses) as VersionRow[];
       const after = q.after ? ranksAfter(q.metric, q.direction, q.after) : () => true;
       return (await rowsToVersions(rows)).filter(after).sort(compareByMetric(q.metric, q.direction)).slice(0, q.limit);
@@ -218,15 +231,15 @@ export class SqliteRegistryStore implements RegistryStore {
     // After a position: past it in (value, number) order; a position lacking the metric is past every version having it.
     const pastLacking = q.after?.value === null;
     const beyond = q.direction === 'ASC' ? '>' : '<';
-    const ranked = pastLacking ? [] : (this.db
-      .prepare(`SELECT v.* FROM version_metrics m JOIN versions v ON v.id = m.version_id
+    const ranked = pastLacking ? [] : (this
+      .sql(`SELECT v.* FROM version_metrics m JOIN versions v ON v.id = m.version_id
                 WHERE m.model_name = @model AND m.name = @metric AND m.verified = 1
                   AND (@value IS NULL OR m.value ${beyond} @value OR (m.value = @value AND m.number < @number))
                 ORDER BY m.value ${dir}, m.number DESC LIMIT @limit`)
       .all({ model: q.modelName, metric: q.metric, value: q.after?.value ?? null, number: q.after?.number ?? 0, limit: q.limit }) as VersionRow[]);
     if (ranked.length >= q.limit) return rowsToVersions(ranked);
-    const lacking = this.db
-      .prepare(`SELECT * FROM versions v WHERE model_name = @model AND status IN (SELECT value FROM json_each(@statuses))
+    const lacking = this
+      .sql(`SELECT * FROM versions v WHERE model_name = @model AND status IN (SELECT value FROM json_each(@statuses))
                 AND NOT EXISTS (SELECT 1 FROM version_metrics m WHERE m.version_id = v.id AND m.name = @metric)
                 AND (@before IS NULL OR number < @before)
                 ORDER BY number DESC LIMIT @limit`)
@@ -367,12 +380,20 @@ export class SqliteRegistryStore implements RegistryStore {
     const where = conds.join(' AND ');
     const params = { model: filter.modelName, env: filter.environment ?? undefined, version: filter.versionId ?? undefined, status: filter.status ?? undefined };
     const bound = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined));
-    const rows = this.db
-      .prepare(`SELECT * FROM deployments WHERE ${where} AND (@after IS NULL OR seq < @after) ORDER BY seq DESC LIMIT @limit`)
+    const rows = this
+      .sql(`SELECT * FROM deployments WHERE ${where} AND (@after IS NULL OR seq < @after) ORDER BY seq DESC LIMIT @limit`)
       .all({ ...bound, after: after?.[0] ?? null, limit: page.first + 1 }) as DeploymentRow[];
     const { n } = this.countDeployments(filter, where, bound);
     const seqOf = new Map(rows.map((r) => [r.id, r.seq]));
     return toPage(rows.map(rowToDeployment), page.first, n, (d) => [seqOf.get(d.id)!]);
+  }
+
+  async latestVersions(modelNames: readonly string[]): Promise<ModelVersion[]> {
+    return rowsToVersions(sqliteLatestVersions((text) => this.sql(text), modelNames));
+  }
+
+  async listVersionDeployments(versions: readonly VersionKey[], first: number): Promise<Map<string, Page<Deployment>>> {
+    return sqliteVersionDeployments((text) => this.sql(text), versions, first);
   }
 
   /**
@@ -419,8 +440,8 @@ export class SqliteRegistryStore implements RegistryStore {
       params.hiddenTo = `${filter.hiddenActionPrefix}\uffff`;
     }
     const where = conds.length ? conds.join(' AND ') : '1=1';
-    const rows = this.db
-      .prepare(`SELECT * FROM audit_events WHERE ${where} AND (@after IS NULL OR sequence < @after) ORDER BY sequence DESC LIMIT @limit`)
+    const rows = this
+      .sql(`SELECT * FROM audit_events WHERE ${where} AND (@after IS NULL OR sequence < @after) ORDER BY sequence DESC LIMIT @limit`)
       .all({ ...params, after: after?.[0] ?? null, limit: page.first + 1 }) as AuditRow[];
     // The chain is gap-free, so without filters the count is the head's sequence, less the hidden
     // actions counted from their index: no scan of the whole log.

@@ -132,6 +132,26 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
         expect(got.map((v) => v.id).sort()).toEqual([v1.id, v2.id].sort());
       });
 
+      it('finds the latest version of many models in one call, as latestVersion finds each', async () => {
+        let seed = 99;
+        const rand = (n: number) => {
+          seed = (seed * 1103515245 + 12345) % 2 ** 31;
+          return seed % n;
+        };
+        const names = ['lv-a', 'lv-b', 'lv-c', 'lv-d'];
+        for (let i = 0; i < 14; i++) {
+          const v = await register(names[rand(names.length)]!);
+          if (rand(2) === 0) await ready(v);
+        }
+        const asked = [...names, 'lv-none', 'lv-a'];
+        const found = await store.latestVersions(asked);
+        const expected = (await Promise.all(names.map((n) => store.latestVersion(n, null)))).filter((v) => v !== null);
+        const byName = (vs: ModelVersion[]) => [...vs].sort((x, y) => x.modelName.localeCompare(y.modelName));
+        expect(byName(found)).toEqual(byName(expected));
+        expect(found.map((v) => v.modelName).sort()).toEqual([...new Set(expected.map((v) => v.modelName))].sort());
+        expect(await store.latestVersions([])).toEqual([]);
+      });
+
       it('finds pending versions registered before a time, oldest first across models, bounded by the limit', async () => {
         const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 0, minutes));
         const old1 = await register('stale-a', { createdAt: at(1) });
@@ -300,6 +320,60 @@ export function describeRegistryStore(name: string, open: OpenStore): void {
             }
           }
         }
+      });
+
+      it('pages many versions\' deployments in one call exactly as listDeployments pages each (random promotions and refusals)', async () => {
+        // A seeded pseudo-random history: reproducible, different shapes per version (none, one, many).
+        let seed = 1234567;
+        const rand = (n: number) => {
+          seed = (seed * 1103515245 + 12345) % 2 ** 31;
+          return seed % n;
+        };
+        const versions: ModelVersion[] = [];
+        for (let i = 0; i < 9; i++) versions.push(await ready(await register(i % 4 === 3 ? 'batched-b' : 'batched-a')));
+        const envs = ['production', 'staging', 'canary'];
+        for (let i = 0; i < 40; i++) {
+          const v = versions[rand(versions.length - 1)]!; // the last version is never deployed
+          if (rand(4) === 0) await store.recordRefusedDeployment({ ...newDeployment(v, envs[rand(3)]!, null), status: 'FAILED', failureReason: 'no' }, draft('PROMOTION_REFUSED'));
+          else await deploy(v, envs[rand(3)]);
+        }
+        const keys = versions.map((v) => ({ modelName: v.modelName, versionId: v.id }));
+        for (const first of [0, 1, 2, 5, 100]) {
+          const pages = await store.listVersionDeployments(keys, first);
+          expect([...pages.keys()].sort()).toEqual(versions.map((v) => v.id).sort());
+          for (const v of versions) {
+            const one = await store.listDeployments({ modelName: v.modelName, environment: null, versionId: v.id, status: null }, { first, after: null });
+            expect(pages.get(v.id), `${v.id} first=${first}`).toEqual(one);
+          }
+        }
+        const last = versions.at(-1)!;
+        expect((await store.listVersionDeployments([{ modelName: last.modelName, versionId: last.id }], 5)).get(last.id)).toEqual({ items: [], hasNextPage: false, totalCount: 0 });
+        // A version asked under another model's name has no deployments there, as listDeployments says.
+        const wrong = { modelName: 'batched-nope', versionId: versions[0]!.id };
+        expect((await store.listVersionDeployments([wrong], 5)).get(wrong.versionId)).toEqual(
+          await store.listDeployments({ modelName: wrong.modelName, environment: null, versionId: wrong.versionId, status: null }, { first: 5, after: null }),
+        );
+        expect((await store.listVersionDeployments([], 5)).size).toBe(0);
+      });
+
+      it('changeStamp: null (no cheap check), or the same value until a write commits and a new one after each', async () => {
+        const first = store.changeStamp();
+        if (first === null) {
+          expect(store.changeStamp()).toBeNull();
+          return;
+        }
+        expect(store.changeStamp()).toBe(first);
+        const v = await ready(await register('stamped'));
+        const afterRegister = store.changeStamp();
+        expect(afterRegister).not.toBe(first);
+        await store.getVersion(v.id);
+        await store.getPointer('stamped', 'production');
+        expect(store.changeStamp()).toBe(afterRegister);
+        await deploy(v);
+        const afterDeploy = store.changeStamp();
+        expect(afterDeploy).not.toBe(afterRegister);
+        await store.updateVersionMetadata(v.id, { description: 'new' }, draft('MODEL_VERSION_UPDATED'));
+        expect(store.changeStamp()).not.toBe(afterDeploy);
       });
 
       it('records refused deployments as FAILED with their audit event, without touching the pointer', async () => {

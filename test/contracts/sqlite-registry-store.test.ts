@@ -92,3 +92,25 @@ describe('SqliteRegistryStore: the search tables are created and filled for an o
     }
   });
 });
+
+/** The hot path's cache relies on it: a commit by another connection (another process) moves this store's stamp. */
+describe('SqliteRegistryStore: changeStamp sees other connections\' commits', () => {
+  it('moves when another store on the same file writes, and only then', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'registry-stamp-'));
+    const file = join(dir, 'registry.db');
+    const reader = new SqliteRegistryStore(file);
+    const writer = new SqliteRegistryStore(file);
+    try {
+      const before = reader.changeStamp();
+      expect(reader.changeStamp()).toBe(before);
+      await writer.claimIdempotencyKey(newClaim({ modelName: 'm', key: 'k', operation: 'PROMOTE', fingerprint: 'f'.repeat(64), resultId: 'd' }, new Date()));
+      const after = reader.changeStamp();
+      expect(after).not.toBe(before);
+      expect(reader.changeStamp()).toBe(after);
+    } finally {
+      await reader.close();
+      await writer.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { find, update, updateOne } from 'mingo';
+import { aggregate, find, update, updateOne } from 'mingo';
 import type { Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import type { ModelVersion, VersionStatus } from '../../src/domain/model.js';
@@ -8,6 +8,7 @@ import { compareByMetric } from '../../src/domain/ranking.js';
 import { COLLECTIONS, type PendingMarker } from '../../src/stores/mongo/mongo-documents.js';
 import { MONGO_INDEXES, findIndex } from '../../src/stores/mongo/mongo-indexes.js';
 import * as Reads from '../../src/stores/mongo/mongo-queries.js';
+import * as Batch from '../../src/stores/mongo/mongo-batch-queries.js';
 import * as Updates from '../../src/stores/mongo/mongo-updates.js';
 import * as Anchors from '../../src/stores/mongo/mongo-anchors.js';
 import * as Leases from '../../src/stores/mongo/mongo-leases.js';
@@ -909,5 +910,76 @@ describe('recovery planning at each crash point', () => {
   it('refuses markers it does not know (never guesses)', () => {
     expect(() => plan(COLLECTIONS.tokens, 'move', 'committed')).toThrow(/unknown pending operation/);
     expect(() => plan(COLLECTIONS.models, 'update', 'intent')).toThrow(/no intent phase/);
+  });
+});
+
+// ---- batched per-parent reads (aggregations) ----
+
+/** Null if the pipeline's leading $match and $sort are served by its index (the key pattern's leading fields, either direction). */
+function aggregateCoverageProblem(spec: Batch.AggregateSpec): string | null {
+  const index = findIndex(spec.collection, spec.index);
+  if (!index) return `no index ${spec.collection}.${spec.index}`;
+  const [match, sort] = spec.pipeline as [{ $match?: Document }, { $sort?: Record<string, 1 | -1> }];
+  if (!match?.$match || !sort?.$sort) return 'the pipeline does not start with $match then $sort';
+  const keys = Object.entries(index.key);
+  const matched = Object.keys(match.$match);
+  if (matched.some((f, i) => keys[i]?.[0] !== f)) return `$match ${matched.join()} is not a prefix of ${index.name}`;
+  const sorted = Object.entries(sort.$sort);
+  const next = keys.slice(0, sorted.length);
+  if (next.map((k) => k[0]).join() !== sorted.map((k) => k[0]).join()) return `${index.name} cannot give the sort ${JSON.stringify(sort.$sort)}`;
+  const same = sorted.every(([, d], i) => d === next[i]![1]);
+  const reversed = sorted.every(([, d], i) => d === -next[i]![1]);
+  return same || reversed ? null : `${index.name} gives ${JSON.stringify(index.key)}, not ${JSON.stringify(sort.$sort)}`;
+}
+
+describe('mongo batched reads: one aggregation for many parents', () => {
+  // Deployments of three versions (v3 has none), out of order, with another model's too.
+  const docs: Document[] = [];
+  let seq = 0;
+  for (const [versionId, n] of [['v1', 7], ['v2', 2], ['vx', 4], ['v1', 3]] as const) {
+    for (let i = 0; i < n; i++) docs.push({ _id: `d${++seq}`, seq: (seq * 37) % 101, versionId, modelName: versionId === 'vx' ? 'other' : 'm', environment: 'production' });
+  }
+  const keys = ['v1', 'v2', 'v3'].map((versionId) => ({ modelName: 'm', versionId }));
+
+  it('gives each version its newest first+1 deployments by seq and its total, as one find per version would', () => {
+    for (const first of [0, 1, 2, 5, 20]) {
+      const groups = aggregate(docs, Batch.versionDeploymentsQuery(keys, first).pipeline) as { _id: string; total: number; docs: Document[] }[];
+      for (const { versionId } of keys) {
+        const own = docs.filter((d) => d.versionId === versionId).sort((a, b) => b.seq - a.seq);
+        const g = groups.find((x) => x._id === versionId);
+        if (own.length === 0) {
+          expect(g).toBeUndefined();
+          continue;
+        }
+        expect(g!.total).toBe(own.length);
+        expect(g!.docs.map((d) => d._id)).toEqual(own.slice(0, first + 1).map((d) => d._id));
+      }
+      expect(groups.map((g) => g._id).sort()).toEqual(['v1', 'v2']);
+    }
+  });
+
+  it('finds each model\'s highest-numbered version in any status, through versions_model_number', () => {
+    const versions: Document[] = [];
+    for (const [modelName, n] of [['a', 3], ['b', 1], ['c', 5]] as const) {
+      for (let number = n; number >= 1; number--) versions.push({ _id: `${modelName}${number}`, modelName, number, status: number % 2 ? 'READY' : 'FAILED' });
+    }
+    const spec = Batch.latestVersionsQuery(['a', 'b', 'zz', 'a']);
+    const groups = aggregate(versions.reverse(), spec.pipeline) as { _id: string; doc: Document }[];
+    expect(groups.map((g) => g.doc._id).sort()).toEqual(['a3', 'b1']);
+    expect((spec.pipeline[0] as Document).$match.modelName.$in).toEqual(['a', 'b', 'zz']);
+    expect(aggregateCoverageProblem(spec)).toBeNull();
+  });
+
+  it('asks each version once, whatever the keys repeat', () => {
+    const spec = Batch.versionDeploymentsQuery([...keys, ...keys], 5);
+    expect((spec.pipeline[0] as Document).$match.versionId.$in).toEqual(['v1', 'v2', 'v3']);
+  });
+
+  it('its $match and $sort are served by the named index, and the check rejects one that is not', () => {
+    const spec = Batch.versionDeploymentsQuery(keys, 5);
+    expect(aggregateCoverageProblem(spec)).toBeNull();
+    expect(spec.bounded).not.toBe('');
+    expect(aggregateCoverageProblem({ ...spec, index: 'deployments_model_seq' })).toMatch(/not a prefix/);
+    expect(aggregateCoverageProblem({ ...spec, pipeline: [spec.pipeline[0]!, { $sort: { versionId: 1, seq: 1 } }] })).toMatch(/not/);
   });
 });

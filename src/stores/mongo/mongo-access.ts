@@ -1,6 +1,7 @@
 import { type ClientSession, type Collection, type Db, type Document, MongoServerError } from 'mongodb';
 import type { CollectionName } from './mongo-documents.js';
 import { type IndexSpec, findIndex } from './mongo-indexes.js';
+import type { AggregateSpec } from './mongo-batch-queries.js';
 import type { CountSpec, DistinctSpec, FindSpec } from './mongo-queries.js';
 import type { UpdateSpec } from './mongo-updates.js';
 
@@ -48,6 +49,12 @@ export class MongoAccess {
       ...(spec.sort && { sort: spec.sort }), ...(spec.limit !== undefined && { limit: spec.limit }),
       ...(spec.projection && { projection: spec.projection }), ...(spec.readConcern && { readConcern: { level: spec.readConcern } }),
     });
+    return (await cursor.toArray()) as unknown as T[];
+  }
+
+  /** An aggregation built by mongo-batch-queries.ts, hinted to the index its leading $match and $sort use. */
+  async aggregate<T extends Document>(spec: AggregateSpec, session?: ClientSession): Promise<T[]> {
+    const cursor = this.col(spec.collection).aggregate(spec.pipeline, { session, maxTimeMS: this.maxTimeMS, ...this.hint(spec.collection, spec.index) });
     return (await cursor.toArray()) as unknown as T[];
   }
 

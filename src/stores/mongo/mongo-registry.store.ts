@@ -15,6 +15,8 @@ import {
   pointersForVersionsQuery, rankQuery, statusCountQuery, unfinishedCountQuery, unrankedQuery,
 } from './mongo-queries.js';
 import { MongoDeploymentWrites } from './mongo-deployment-writes.js';
+import { latestVersionsQuery, versionDeploymentsQuery } from './mongo-batch-queries.js';
+import { type VersionKey, versionPages } from '../batched-pages.js';
 import { MongoSteps, PENDING_COLLECTIONS, type StoreProblem } from './mongo-steps.js';
 import { DEFAULT_OPERATION_TIMEOUT_MS, storeClientOptions, storeWriteConcern } from './mongo-client.js';
 import { MongoRetention } from './mongo-retention.js';
@@ -120,6 +122,11 @@ const DEFAULT_SETTLE_GRACE_MS = 2_000;
 
 export class MongoRegistryStore implements RegistryStore {
   readonly engine = 'mongodb';
+
+  /** None cheaper than the pointer read it would save: the hot path reads MongoDB every time (see DeployedCache). */
+  changeStamp(): null {
+    return null;
+  }
   private readonly steps: MongoSteps;
   private readonly versionWrites: MongoVersionWrites;
   private readonly search: MongoVersionSearch;
@@ -290,6 +297,12 @@ export class MongoRegistryStore implements RegistryStore {
     return doc ? docToVersion(doc) : null;
   }
 
+  async latestVersions(modelNames: readonly string[]): Promise<ModelVersion[]> {
+    if (modelNames.length === 0) return [];
+    const groups = await this.steps.aggregate<{ _id: string; doc: VersionDoc }>(latestVersionsQuery(modelNames));
+    return groups.map((g) => docToVersion(g.doc));
+  }
+
   async rankVersions(q: Parameters<RegistryStore['rankVersions']>[0]): Promise<ModelVersion[]> {
     if (q.versionIds !== null) {
       const docs = await this.steps.find<VersionDoc>(byIdsQuery(COLLECTIONS.versions, q.versionIds));
@@ -382,6 +395,19 @@ export class MongoRegistryStore implements RegistryStore {
     const [rows, total] = await Promise.all([this.steps.find<DeploymentDoc>(q.page), this.deploymentTotal(q.count)]);
     const seqOf = new Map(rows.map((r) => [r._id, r.seq]));
     return toPage(rows.map(docToDeployment), page.first, total, (d) => [seqOf.get(d.id)!]);
+  }
+
+  async listVersionDeployments(versions: readonly VersionKey[], first: number): Promise<Map<string, Page<Deployment>>> {
+    if (versions.length === 0) return new Map();
+    // As listDeployments: committed moves of these models are finished (or waited for) first.
+    const models = [...new Set(versions.map((v) => v.modelName))];
+    await this.steps.settle(COLLECTIONS.pointers, models.length === 1 ? { modelName: models[0]! } : {}, undefined, 'wait');
+    const groups = await this.steps.aggregate<{ _id: string; total: number; docs: DeploymentDoc[] }>(versionDeploymentsQuery(versions, first));
+    // The version id names its model: deployments of a version asked under another model's name are not its own.
+    const modelOf = new Map(versions.map((v) => [v.versionId, v.modelName]));
+    const mine = groups.filter((g) => g.docs[0]?.modelName === modelOf.get(g._id));
+    const rows = mine.flatMap((g) => g.docs.map((d) => ({ deployment: docToDeployment(d), seq: d.seq })));
+    return versionPages(versions, first, rows, new Map(mine.map((g) => [g._id, g.total])));
   }
 
   private async deploymentTotal(count: DeploymentCount): Promise<number> {
