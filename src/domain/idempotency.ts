@@ -41,10 +41,24 @@ export class IdempotencyKeyTakenError extends ConflictError {
   }
 }
 
-export function checkIdempotencyKey(field: string, key: string | null | undefined): string | null {
+/**
+ * Keys the registry takes itself: a promotion request's execution (`promotion-request:<id>`).
+ * Refused from callers, so that nobody (a staging-only deployer, say) can take a request's key
+ * first and so make its execution end as a key conflict.
+ */
+const REGISTRY_KEY_PREFIX = 'promotion-request:';
+
+/** The idempotency key of a promotion request's execution. */
+export const promotionRequestKey = (requestId: string) => `${REGISTRY_KEY_PREFIX}${requestId}`;
+
+/** A caller's key, checked; `registry: true` only for the registry's own keys (promotionRequestKey). */
+export function checkIdempotencyKey(field: string, key: string | null | undefined, opts: { registry?: boolean } = {}): string | null {
   if (key === null || key === undefined) return null;
   if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
     throw new InvalidArgumentError(field, `must be 1 to 200 characters of A-Z a-z 0-9 . _ : - (${IDEMPOTENCY_KEY_PATTERN.source})`);
+  }
+  if (key.startsWith(REGISTRY_KEY_PREFIX) !== (opts.registry === true)) {
+    throw new InvalidArgumentError(field, `keys starting with "${REGISTRY_KEY_PREFIX}" are the registry's own (a promotion request's execution); choose another`);
   }
   return key;
 }

@@ -69,7 +69,7 @@ export class DeploymentService {
     const reason = checkOptionalText('input.reason', cmd.reason, LIMITS.reasonChars);
     const expected = expectedCurrent(cmd);
     const policy = cmd.requireImprovement ? checkPolicy(cmd.requireImprovement) : null;
-    const key = checkIdempotencyKey('input.idempotencyKey', cmd.idempotencyKey);
+    const key = checkIdempotencyKey('input.idempotencyKey', cmd.idempotencyKey, { registry: opts.viaRequest === true });
     const version = await this.deps.store.getVersion(cmd.versionId);
     if (!version) throw new NotFoundError(notFound(cmd.versionId));
     await this.access.requireById(actor, 'deploy', version.modelName, 'promote versions', notFound(cmd.versionId));

@@ -3,6 +3,7 @@ import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundE
 import { type PromotionRequest, type PromotionStatus, PROMOTION_STATUSES, effectiveStatus } from '../../domain/governance.js';
 import { DEFAULT_ENVIRONMENT, LIMITS } from '../../domain/limits.js';
 import type { Deployment, Page } from '../../domain/model.js';
+import { promotionRequestKey } from '../../domain/idempotency.js';
 import type { Principal } from '../../domain/token.js';
 import type { AuditActionName } from '../../domain/audit-actions.js';
 import { checkEnvironment, checkModelName, checkOptionalText, checkPageSize, checkVersionIdFormat } from '../../domain/validation.js';
@@ -168,7 +169,7 @@ export class PromotionRequestService {
       const deployment = await this.deployments.promote({
         versionId: r.versionId, environment: r.environment, reason: r.reason ?? `promotion request ${r.id}`,
         ...(r.expectedCurrentVersionId === null ? { expectNothingDeployed: true } : { expectedCurrentVersionId: r.expectedCurrentVersionId }),
-        idempotencyKey: `promotion-request:${r.id}`,
+        idempotencyKey: promotionRequestKey(r.id),
       }, actor, { viaRequest: true });
       outcome = { status: 'EXECUTED', deployment, error: null };
     } catch (err) {

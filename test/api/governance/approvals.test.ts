@@ -118,6 +118,21 @@ describe('environment policies and promotion approvals', () => {
     expect(worse.errors?.[0]?.message).toMatch(/Improvement policy not met/);
     expect(await live(h, 'gated', 'staging')).toBe(v[4]);
   });
+
+  it("a request's execution key is the registry's own: no caller can take it first (a staging-only deployer tried, with the key of a pending production request)", async () => {
+    const k = await publish(h, 'gated-key');
+    const created = await h.ok(`mutation { createApiToken(name: "staging-only", role: DEPLOYER, environments: ["staging"]) { secret } }`);
+    const staging = h.as(created.createApiToken.secret);
+    const req = (await alice.ok(REQUEST, { input: { versionId: k, reason: 'first' } })).requestPromotion;
+    const taken = await staging.code(`mutation($input: PromoteInput!) { promoteModelVersion(input: $input) { id } }`, {
+      input: { versionId: k, environment: 'staging', idempotencyKey: `promotion-request:${req.id}` },
+    });
+    expect(taken).toBe('BAD_USER_INPUT');
+    expect(await live(h, 'gated-key', 'staging')).toBeNull();
+    const done = (await bob.ok(APPROVE, { id: req.id })).approvePromotion;
+    expect(done.status).toBe('EXECUTED');
+    expect(await live(h, 'gated-key')).toBe(k);
+  });
 });
 
 describe('promotion requests expire', () => {
