@@ -8,8 +8,8 @@ import tls from 'node:tls';
  * Reading into one reused 64 KiB buffer (the socket's `onread` option, also on TLS) costs about
  * 0.3 ms/MiB; the buffer stays in the CPU's cache while it is hashed and copied to the file (a
  * 1 MiB buffer made each write cost twice as much). The request is the simplest HTTP/1.1 one
- * (`Connection: close`, no body); an answer must frame its body with Content-Length (S3, MinIO
- * and the registry do for objects), else it is refused as a bad response.
+ * (`Connection: close`, no body); a 200 must frame its body with Content-Length (S3, MinIO and
+ * the registry do for objects), else it is refused as a bad response; an error answer may not.
  */
 
 const READ_BUFFER = 64 * 1024;
@@ -61,6 +61,7 @@ export function rawGet(url: URL, idleMs: number, handlers: RawGetHandlers): Prom
     let headBytes: Buffer = Buffer.alloc(0);
     let consume: ((chunk: Buffer) => void) | null = null;
     let left = 0;
+    let unframed = false;
     let errorBody = '';
     let settled = false;
     const finish = (err: unknown, value?: RawFailure | null) => {
@@ -95,10 +96,14 @@ export function rawGet(url: URL, idleMs: number, handlers: RawGetHandlers): Prom
           }
           head = parseHead(headBytes.subarray(0, end).toString('latin1'));
           const length = head.headers.get('content-length');
-          if (length === undefined || !/^\d+$/.test(length) || head.headers.has('transfer-encoding')) {
+          const framed = length !== undefined && /^\d+$/.test(length) && !head.headers.has('transfer-encoding');
+          if (!framed && head.status === 200) {
             throw new RawGetError(`the answer (HTTP ${head.status}) does not frame its body with Content-Length`, 'BAD_RESPONSE');
           }
-          left = Number(length);
+          // An error answer without a length (a proxy's page, chunked): its body is read until the
+          // connection closes (Connection: close), its first MAX_ERROR_BODY bytes kept for the message.
+          unframed = !framed;
+          left = framed ? Number(length) : Number.MAX_SAFE_INTEGER;
           const rest = headBytes.subarray(end + 4);
           headBytes = Buffer.alloc(0);
           if (head.status === 200) {
@@ -116,9 +121,11 @@ export function rawGet(url: URL, idleMs: number, handlers: RawGetHandlers): Prom
     };
     const options = { host, port, onread, timeout: idleMs };
     const socket = secure ? tls.connect({ ...options, servername: net.isIP(host) ? undefined : host }) : net.connect(options);
-    socket.once('error', (err: NodeJS.ErrnoException) => finish(new RawGetError(err.message, err.code ?? 'ECONNRESET')));
+    // An unframed error answer ends with its connection: what was read of it is the answer.
+    const unframedEnd = () => unframed && (finish(null, { head: head!, body: errorBody }), true);
+    socket.once('error', (err: NodeJS.ErrnoException) => unframedEnd() || finish(new RawGetError(err.message, err.code ?? 'ECONNRESET')));
     socket.once('timeout', () => finish(new RawGetError(`idle for ${idleMs / 1000} s`, 'ETIMEDOUT')));
-    socket.once('close', () => finish(new RawGetError(head ? `the connection closed with ${left} bytes of the body missing` : 'the connection closed before an answer', 'ECONNRESET')));
+    socket.once('close', () => unframedEnd() || finish(new RawGetError(head ? `the connection closed with ${left} bytes of the body missing` : 'the connection closed before an answer', 'ECONNRESET')));
     socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nAccept-Encoding: identity\r\nUser-Agent: model-registry-client\r\nConnection: close\r\n\r\n`);
   });
 }

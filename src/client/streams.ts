@@ -130,7 +130,8 @@ export async function downloadVerified(
       },
     });
   } catch (err) {
-    throw err instanceof RawGetError || (err as NodeJS.ErrnoException).code ? networkError(what, url, err) : err;
+    // The connection's failures are retried; the file's (EEXIST, ENOSPC, EACCES...) are not: they are local.
+    throw err instanceof RawGetError ? networkError(what, url, err) : err;
   } finally {
     if (fd !== null) closeSync(fd);
   }

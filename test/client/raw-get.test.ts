@@ -87,7 +87,18 @@ describe('rawGet: the download GET over a plain socket', () => {
     }
   });
 
-  it('refuses an answer without Content-Length, and fails a connection that ends early (retryable, ECONNRESET)', async () => {
+  it('answers an error without Content-Length (a proxy\'s page) with its status and body, read until the connection closes', async () => {
+    const proxy = await serve((socket) => socket.end('HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n1a\r\n<Code>AccessDenied</Code>\r\n0\r\n\r\n'));
+    try {
+      const got = await collect(proxy.url);
+      expect(got.failure!.head.status).toBe(403);
+      expect(got.failure!.body).toContain('<Code>AccessDenied</Code>');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('refuses a 200 without Content-Length, and fails a connection that ends early (retryable, ECONNRESET)', async () => {
     const chunked = await serve((socket) => socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'));
     const short = await serve((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this'));
     const garbage = await serve((socket) => socket.end('SSH-2.0-OpenSSH\r\n\r\n'));
