@@ -27,13 +27,14 @@ describe('README walk-through', () => {
     const port = String((busy.address() as AddressInfo).port);
     try {
       const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(MONGODB_|S3_|REGISTRY_|HOST$)/.test(k))), PORT: port };
-      const started = Date.now();
       const run = spawnSync('bash', ['scripts/readme-walkthrough.sh'], { cwd: new URL('../../', import.meta.url).pathname, env, encoding: 'utf8', timeout: 120_000 });
       const out = `${run.stdout}\n${run.stderr}`;
       expect(run.status, out.slice(-2000)).not.toBe(0);
       expect(out).toContain(`the registry did not start on http://127.0.0.1:${port}; the end of its log:`);
       expect(out).toMatch(/EADDRINUSE/);
-      expect(Date.now() - started).toBeLessThan(60_000);
+      // It stopped waiting because the registry had exited, not because the 60 s were up (a time
+      // limit here failed on a loaded CI machine, where the build alone took most of a minute).
+      expect(out).toContain('the registry exited');
     } finally {
       busy.close();
     }

@@ -16,7 +16,11 @@ export class EncryptionKeyError extends Error {}
  * artifact sealed under the old one unreadable.
  */
 export async function loadOrCreateEncryptionKey(file: string, artifactRoot: string): Promise<Buffer> {
-  if ((await stat(file).catch(() => null)) === null && (await holdsEncryptedArtifacts(artifactRoot))) {
+  const missing = async () => (await stat(file).catch(() => null)) === null;
+  // Looked at again after the artifacts: another process starting on the same data directory may
+  // have created the key and then the marker between the first look and the second (the marker is
+  // only ever written after the key exists), which is no reason to refuse.
+  if ((await missing()) && (await holdsEncryptedArtifacts(artifactRoot)) && (await missing())) {
     throw new EncryptionKeyError(
       `${file} does not exist, but ${artifactRoot} holds encrypted artifacts: restore the key they were encrypted with ` +
         '(REGISTRY_ENCRYPTION_KEY_FILE) instead of starting with a new one, which could not read them.',
