@@ -43,6 +43,10 @@ export default defineConfig({
     // Most test files wait on real processes, sockets and timers rather than compute: at least three
     // at a time even on two cores (measured there: 245 s instead of 419 s with one worker per core less).
     maxWorkers: Math.max(3, availableParallelism()),
+    // Test files share their worker's modules (no test mocks a module or keeps state in one): the
+    // app's module graph is loaded once per worker instead of once per file (measured on two
+    // cores: import time 149 -> 34 s, the suite 372 -> 299 s, the same 1311 passing tests).
+    isolate: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
