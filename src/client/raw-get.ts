@@ -48,9 +48,9 @@ export interface RawFailure {
 
 /**
  * GETs `url`, feeding a 200's body to the consumer `onHead` returns. Resolves with null after the
- * whole body (Content-Length bytes), or with the failure for any other status (or a refused 200). Rejects with a
- * RawGetError (code ECONNRESET, ETIMEDOUT, BAD_RESPONSE...) when the connection fails or ends early,
- * or with what the consumer threw.
+ * whole body (Content-Length bytes), or with the failure for any other status (or a refused 200).
+ * Rejects with a RawGetError (code ECONNRESET, ETIMEDOUT, BAD_RESPONSE...) when the connection
+ * fails or ends early, or with what the consumer threw.
  */
 export function rawGet(url: URL, idleMs: number, handlers: RawGetHandlers): Promise<RawFailure | null> {
   const secure = url.protocol === 'https:';
