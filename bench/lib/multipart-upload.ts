@@ -1,6 +1,4 @@
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +6,7 @@ import { RegistryClient } from '../../src/client/index.js';
 import { CompleteModelVersionUploadDocument, RegisterModelVersionDocument } from '../../src/client/generated/graphql.js';
 import { uploadParts } from '../../src/client/multipart-push.js';
 import { putFile } from '../../src/client/streams.js';
+import { makeFile } from './transfer.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -27,18 +26,6 @@ export interface MultipartFigure {
   errors: string[];
 }
 
-async function makeFile(file: string, bytes: number): Promise<string> {
-  const hash = createHash('sha256');
-  const out = createWriteStream(file);
-  for (let left = bytes; left > 0; left -= 4 * MiB) {
-    const chunk = randomBytes(Math.min(4 * MiB, left));
-    hash.update(chunk);
-    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  return hash.digest('hex');
-}
-
 /**
  * Against a registry on S3 (s3rver, in this process): a version per figure, each uploaded once,
  * in this order: curl of the single PUT URL, the TypeScript client's single PUT of the same kind
@@ -49,7 +36,7 @@ export async function measureMultipart(o: { url: string; token: string; dir: str
   const client = new RegistryClient({ url: o.url, token: o.token });
   const file = join(o.dir, 'large.bin');
   o.progress(`multipart: writing a ${o.sizeBytes / MiB} MiB file`);
-  const sha256 = await makeFile(file, o.sizeBytes);
+  const { sha256 } = await makeFile(file, o.sizeBytes);
   const mib = o.sizeBytes / MiB;
   const errors: string[] = [];
   const register = async (label: string) => {

@@ -28,8 +28,8 @@ export interface TransferFigure {
   errors: string[];
 }
 
-/** A file of `bytes` random bytes and its SHA-256. */
-async function makeFile(file: string, bytes: number): Promise<{ sha256: string }> {
+/** A file of `bytes` random bytes and its SHA-256 (also the multipart phase's). */
+export async function makeFile(file: string, bytes: number): Promise<{ sha256: string }> {
   const hash = createHash('sha256');
   const out = createWriteStream(file);
   for (let left = bytes; left > 0; left -= 4 * MiB) {
