@@ -5,6 +5,7 @@ import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtEntry } from '../support/built.js';
 import { CHUNK_BYTES, HEADER_BYTES, MAGIC, TAG_BYTES } from '../../src/artifacts/encryption/chunked-format.js';
 import { type Harness, publish, sha256, startRegistry } from '../support/api-harness.js';
 
@@ -119,7 +120,7 @@ describe('the encryption key file at start (issue 15)', () => {
     const keyFile = join(dir, 'keys', 'artifacts.key');
     await mkdir(join(dir, 'keys'));
     await writeFile(keyFile, 'ab'.repeat(16));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, [builtEntry('main')], {
       cwd: root,
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', REGISTRY_DATA_DIR: dir, REGISTRY_ADMIN_TOKEN: 'a'.repeat(40), REGISTRY_ENCRYPTION_KEY_FILE: keyFile },
       stdio: ['ignore', 'pipe', 'pipe'],

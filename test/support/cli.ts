@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { builtEntry } from './built.js';
 
 const root = new URL('../../', import.meta.url).pathname;
-/** tsx's loader by its file URL: the CLI runs in any working directory, where `--import tsx` would not resolve. */
-const tsxLoader = new URL('node_modules/tsx/dist/loader.mjs', new URL('../../', import.meta.url)).href;
 
 export interface CliRun {
   code: number | null;
@@ -12,11 +11,11 @@ export interface CliRun {
 }
 
 /**
- * Starts the `model-registry` CLI (src/cli/main.ts through tsx) as its own process, as a user
+ * Starts the `model-registry` CLI (src/cli/main.ts, compiled once per run: see built.ts) as its own process, as a user
  * runs it: settings from REGISTRY_URL / REGISTRY_TOKEN, stdout and stderr pipes (not a TTY).
  */
 export function spawnCli(args: string[], env: Record<string, string>, cwd = root): { child: ChildProcess; done: Promise<CliRun>; stdout(): string } {
-  const child = spawn(process.execPath, ['--import', tsxLoader, `${root}src/cli/main.ts`, ...args], {
+  const child = spawn(process.execPath, [builtEntry('cli/main'), ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

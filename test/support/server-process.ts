@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { storeEnv } from './api-harness.js';
+import { builtEntry } from './built.js';
 
 export interface ServerProcess {
   url: string;
@@ -15,11 +16,12 @@ export interface ServerProcess {
 const root = new URL('../../', import.meta.url).pathname;
 
 /**
- * Starts `src/main.ts` in its own Node process (through tsx) and waits for its ready line.
+ * Starts the registry (src/main.ts, compiled once per run: see built.ts) in its own Node process
+ * and waits for its ready line.
  * `fileLimit` lowers the process's open-file limit (soft and hard, as `ulimit -n` does).
  */
 export async function startServerProcess(env: Record<string, string>, opts: { fileLimit?: number } = {}): Promise<ServerProcess> {
-  const args = ['--import', 'tsx', 'src/main.ts'];
+  const args = [builtEntry('main')];
   const [command, argv] = opts.fileLimit ? ['/bin/sh', ['-c', `ulimit -n ${opts.fileLimit} && exec "$0" "$@"`, process.execPath, ...args]] : [process.execPath, args];
   const child = spawn(command, argv, {
     cwd: root,

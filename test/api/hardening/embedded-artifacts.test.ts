@@ -5,14 +5,15 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtEntry } from '../../support/built.js';
 import { sign } from '../../../src/artifacts/signed-url.js';
 import { type Harness, publish, startRegistry } from '../../support/api-harness.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 
-/** Runs `src/main.ts` in a process of its own until it prints its ready line or exits; then stops it. */
+/** Runs the registry (src/main.ts, compiled: see built.ts) in a process of its own until it prints its ready line or exits; then stops it. */
 async function runMain(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [builtEntry('main')], {
     cwd: root,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
