@@ -55,18 +55,18 @@ if (SCALES.some((s) => !Number.isInteger(s) || s < 100) || SCALES.some((s, i) =>
   process.exit(2);
 }
 const TIMING: LoadTiming = QUICK
-  ? { roundSeconds: 1.5, warmupSeconds: 0.5, rounds: 3, maxRequestsPerSecond: 50_000 }
+  ? { roundSeconds: 1, warmupSeconds: 0.25, rounds: 2, maxRequestsPerSecond: 50_000 }
   : { roundSeconds: 5, warmupSeconds: 2, rounds: 3, maxRequestsPerSecond: 50_000 };
-const SERVER_WARMUP = QUICK ? 0.5 : 1.5;
+const SERVER_WARMUP = QUICK ? 0.25 : 1.5;
 /**
  * Dashboards run in rounds alternating with their same-shape ceilings: twice the rounds of a
- * single load, so `--quick` gives each side 2 rounds of 1 s (its time stays what it was).
+ * single load, so `--quick` gives each side 2 rounds of 0.75 s.
  */
-const DASH_TIMING: LoadTiming = QUICK ? { ...TIMING, rounds: 2, roundSeconds: 1 } : TIMING;
+const DASH_TIMING: LoadTiming = QUICK ? { ...TIMING, rounds: 2, roundSeconds: 0.75 } : TIMING;
 const INFERENCE_CONNECTIONS = 32;
 const DASHBOARD_CONNECTIONS = 8;
 const AUTOMATION = QUICK
-  ? { clients: 8, artifactBytes: 1024 * 1024, seconds: 2, aloneSeconds: 1, promoteSeconds: 1.5, maxOps: 2000, warmupOps: 1 }
+  ? { clients: 8, artifactBytes: 1024 * 1024, seconds: 1, aloneSeconds: 0.5, promoteSeconds: 0.75, maxOps: 2000, warmupOps: 1 }
   : { clients: 8, artifactBytes: 1024 * 1024, seconds: 10, aloneSeconds: 4, promoteSeconds: 5, maxOps: 5000, warmupOps: 2 };
 const VERIFY_RUNS = QUICK ? 1 : 3;
 /** Push and pull of one file through the TypeScript client, against curl of the same presigned URLs. */
@@ -74,11 +74,11 @@ const TRANSFER = QUICK ? { sizeBytes: 16 * 2 ** 20, rounds: 2 } : { sizeBytes: 2
 /** One large upload through s3rver (issue 16): 1 GiB in full runs (128 parts of 8 MiB), 32 MiB past a 16 MiB threshold in quick ones. */
 const MULTIPART = QUICK ? { sizeBytes: 32 * 2 ** 20, thresholdBytes: 16 * 2 ** 20 } : { sizeBytes: 2 ** 30, thresholdBytes: 64 * 2 ** 20 };
 /** Seconds per audit-append load (1, 4 and 16 writers; SQLite, and MongoDB when MONGODB_URI is set). */
-const AUDIT_APPEND_SECONDS = QUICK ? 1 : 5;
+const AUDIT_APPEND_SECONDS = QUICK ? 0.5 : 5;
 /** Registry events: subscriber counts, writers and seconds per load. */
 const EVENT_SUBSCRIBERS = [1, 100] as const;
 const EVENT_WRITERS = 8;
-const EVENT_SECONDS = QUICK ? 2 : 5;
+const EVENT_SECONDS = QUICK ? 1 : 5;
 /** Pull throughput of the embedded store, encryption at rest on and off (its ceiling): artifact size, clients, rounds, seconds per round. */
 const PULL = QUICK
   ? { bytes: 32 * 2 ** 20, connections: 2, rounds: 2, seconds: 1 }
