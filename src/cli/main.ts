@@ -22,6 +22,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`model-registry versions m | head`) closes the pipe: stop quietly, as
+// Unix tools do, instead of a stack trace for EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(EXIT.OK);
+});
+
 main(process.argv).then((code) => {
   process.exitCode = code;
 });
