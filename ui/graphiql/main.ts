@@ -65,6 +65,7 @@ function behindTheView(): { query: string; variables: string }[] | undefined {
   return ops.map((op) => ({ query: op.query, variables: JSON.stringify(op.variables ?? {}, null, 2) }));
 }
 
+const tabs = behindTheView();
 const signedIn = sessionStorage.getItem(TOKEN_KEY) !== null;
 const logo = h(
   GraphiQL.Logo,
@@ -79,7 +80,10 @@ createRoot(document.getElementById('graphiql')!).render(
     {
       fetcher,
       storage,
-      defaultTabs: behindTheView(),
+      defaultTabs: tabs,
+      // GraphiQL 5.4 fills the variables editor from initialVariables only, not from the first default tab.
+      initialQuery: tabs?.[0]?.query,
+      initialVariables: tabs?.[0]?.variables,
       defaultQuery: '# Runs on POST /graphql with the token you signed in with.\n{\n  viewer { name role modelScope }\n}\n',
       // The token comes from the sign-in; a headers editor would invite pasting secrets into storage.
       isHeadersEditorEnabled: false,
