@@ -50,7 +50,19 @@ try {
       await page.getByTestId('verify-result').locator('.ok').waitFor();
       await page.screenshot({ path: join(out, 'audit.png') });
       process.stdout.write('docs/ui/audit.png\n');
-      await shot('explorer', '#/explorer', '.docs dt');
+      // GraphiQL (/ui/graphiql/) as "the query behind this view" opens it, answer and docs shown.
+      await page.goto(`${server.url}/ui/#/models/fraud-detector`);
+      await page.getByTestId('versions-table').locator('tbody tr').first().waitFor();
+      await page.getByTestId('query-behind').click();
+      await page.waitForURL(/\/ui\/graphiql\/$/);
+      await page.locator('.graphiql-query-editor .view-lines', { hasText: 'query' }).waitFor();
+      await page.getByRole('button', { name: /^Execute query/ }).click();
+      await page.locator('.graphiql-response .view-lines', { hasText: 'data' }).waitFor();
+      await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
+      await page.locator('.graphiql-doc-explorer').getByRole('link', { name: 'Query', exact: true }).first().click();
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: join(out, 'graphiql.png') });
+      process.stdout.write('docs/ui/graphiql.png\n');
     }
     await browser.close();
   }

@@ -59,6 +59,21 @@ export function buildConsole(outDir: string): void {
   if (r.status !== 0) throw new Error(`building the console failed:\n${r.stdout}\n${r.stderr}`);
 }
 
+let shared: string | null = null;
+/**
+ * ui/ built once per test process into a folder of its own (removed at exit): the browser suites
+ * that run in the same vitest worker share one build (about 10 s of CPU each on two cores).
+ */
+export function sharedConsoleBuild(): string {
+  if (shared === null) {
+    const dir = mkdtempSync(join(tmpdir(), 'registry-console-build-'));
+    buildConsole(dir);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    shared = dir;
+  }
+  return shared;
+}
+
 /** Builds ui/ into dist/ui (as `npm run build` does) unless that build is newer than every source. */
 export function ensureConsoleBuilt(): void {
   const index = join(root, 'dist', 'ui', 'index.html');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, browserMissing, buildConsole, launchBrowser } from '../support/browser.js';
+import { type Browser, browserMissing, launchBrowser, sharedConsoleBuild } from '../support/browser.js';
 import { type ConsoleSeed, apiClient, seedConsole } from '../support/console-seed.js';
 import { storeEnv } from '../support/api-harness.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
@@ -28,9 +28,8 @@ describe.skipIf(missing !== null)(`the web console in a real browser${missing ? 
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'registry-ui-'));
-    buildConsole(join(dataDir, 'console'));
     const adminToken = randomBytes(24).toString('base64url');
-    server = await startServerProcess({ ...storage.env, REGISTRY_DATA_DIR: join(dataDir, 'data'), REGISTRY_ADMIN_TOKEN: adminToken, REGISTRY_CONSOLE_DIR: join(dataDir, 'console') });
+    server = await startServerProcess({ ...storage.env, REGISTRY_DATA_DIR: join(dataDir, 'data'), REGISTRY_ADMIN_TOKEN: adminToken, REGISTRY_CONSOLE_DIR: sharedConsoleBuild() });
     seed = await seedConsole(server.url, adminToken);
     browser = await launchBrowser();
     page = await browser.context.newPage();
@@ -197,40 +196,6 @@ describe.skipIf(missing !== null)(`the web console in a real browser${missing ? 
     // Live: an event committed by another client appears without a reload.
     await apiClient(server.url, seed.adminToken)(`mutation { updateModel(name: "image-tagger", description: "live now") { name } }`);
     await expect.poll(() => page.getByTestId('audit-table').locator('tbody tr').first().innerText(), { timeout: 10_000 }).toContain('MODEL_UPDATED');
-  });
-
-  it('links every view to its query in the API explorer', async () => {
-    await page.goto(`${server.url}/ui/#/models/fraud-detector`);
-    await page.getByTestId('versions-table').locator('tbody tr').first().waitFor();
-    await page.getByTestId('query-behind').click();
-    const ops = await page.getByLabel('Queries behind the view').locator('option').allInnerTexts();
-    expect(ops.sort()).toEqual(['ModelOverview', 'VersionsPage']);
-    expect(await page.getByLabel('Query', { exact: true }).inputValue()).toMatch(/^query (ModelOverview|VersionsPage)\(/);
-    expect(await page.getByLabel('Variables (JSON)').inputValue()).toContain('"fraud-detector"');
-    expect(page.url()).not.toContain('query');
-    await page.getByRole('button', { name: 'Run' }).click();
-    await expect.poll(() => text('[data-testid=explorer-result]')).toContain('"edges"');
-  });
-
-  it('labels every control, works by keyboard and fits a phone screen', async () => {
-    const id = seed.versions.get(4)!.id;
-    for (const hash of ['#/', '#/models/fraud-detector', `#/models/fraud-detector/deployments`, `#/versions/${id}`, '#/audit', '#/explorer']) {
-      await page.goto(`${server.url}/ui/${hash}`);
-      await page.locator('main h1').waitFor();
-      const unlabelled = await page.evaluate(
-        `[...document.querySelectorAll('input, select, textarea, button')].filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim()).map((e) => e.outerHTML)`,
-      );
-      expect(unlabelled, hash).toEqual([]);
-    }
-    await page.goto(`${server.url}/ui/#/models/fraud-detector`);
-    await page.getByTestId('sort-f1').focus();
-    await page.keyboard.press('Enter');
-    await expect.poll(() => page.getByTestId('versions-table').locator('tbody tr').first().getAttribute('data-version')).toBe('5');
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.goto(`${server.url}/ui/#/`);
-    await page.getByTestId('models-table').locator('li').first().waitFor();
-    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
-    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   it('shows a viewer token no action buttons, and sign-out clears the token', async () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONSOLE_CSP, consoleRoute } from '../../src/http/console/console.route.js';
+import { CONSOLE_CSP, GRAPHIQL_CSP, consoleRoute } from '../../src/http/console/console.route.js';
 
 /** One request with the path exactly as given (fetch would normalise `..`). */
 function rawRequest(url: string, opts: { method: string; headers: Record<string, string> }): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
@@ -45,6 +45,8 @@ describe('console route', () => {
     mkdirSync(join(dir, 'ui', 'assets'), { recursive: true });
     writeFileSync(join(dir, 'ui', 'index.html'), '<!doctype html><script type="module" src="/ui/assets/app-abc.js"></script>');
     writeFileSync(join(dir, 'ui', 'assets', 'app-abc.js'), js);
+    mkdirSync(join(dir, 'ui', 'graphiql'));
+    writeFileSync(join(dir, 'ui', 'graphiql', 'index.html'), '<!doctype html><title>GraphiQL</title>');
     writeFileSync(join(dir, 'secret.txt'), 'outside');
     ({ s: server, url: base } = await listen(consoleRoute(join(dir, 'ui'))));
     ({ s: missingServer, url: missingBase } = await listen(consoleRoute(join(dir, 'not-built'))));
@@ -66,6 +68,22 @@ describe('console route', () => {
     expect(asset.headers.get('content-encoding')).toBe('gzip');
     expect(await asset.text()).toBe(js);
     expect(asset.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
+  });
+
+  it('serves GraphiQL\'s page with its own CSP (inline styles allowed, nothing else looser) and only that page', async () => {
+    for (const path of ['/ui/graphiql/', '/ui/graphiql/index.html']) {
+      const page = await fetch(`${base}${path}`);
+      expect([page.status, page.headers.get('cache-control')], path).toEqual([200, 'no-cache']);
+      expect(await page.text()).toContain('<title>GraphiQL</title>');
+      expect(page.headers.get('content-security-policy'), path).toBe(GRAPHIQL_CSP);
+    }
+    const strict = new Set(CONSOLE_CSP.split('; '));
+    const looser = GRAPHIQL_CSP.split('; ').filter((d) => !strict.has(d));
+    expect(looser).toEqual(["style-src 'self' 'unsafe-inline'", "font-src 'self' data:", "worker-src 'self'"]);
+    const redirect = await fetch(`${base}/ui/graphiql`, { redirect: 'manual' });
+    expect([redirect.status, redirect.headers.get('location')]).toEqual([308, '/ui/graphiql/']);
+    expect((await fetch(`${base}/ui/graphiql/other.html`)).status).toBe(404);
+    expect((await fetch(`${base}/ui/assets/app-abc.js`)).headers.get('content-security-policy')).toBe(CONSOLE_CSP);
   });
 
   it('sends identity bytes without Accept-Encoding: gzip, and no body to HEAD', async () => {

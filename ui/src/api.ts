@@ -1,12 +1,11 @@
 import { createClient, type Client } from 'graphql-ws';
+import { TOKEN_KEY } from './session-keys.js';
 
 /**
  * The console's only way to the registry: the public GraphQL API on /graphql (POST, JSON) and its
  * subscriptions over graphql-ws on the same path. The token lives in sessionStorage only: never in
  * a URL, never logged.
  */
-const TOKEN_KEY = 'registry.token';
-
 export const token = {
   get: (): string | null => sessionStorage.getItem(TOKEN_KEY),
   set: (secret: string) => sessionStorage.setItem(TOKEN_KEY, secret),

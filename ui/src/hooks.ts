@@ -1,14 +1,12 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { gql } from './api.js';
+import { gql, subscribe } from './api.js';
+import type { Operation } from './session-keys.js';
 
-export interface Operation {
-  query: string;
-  variables: Record<string, unknown>;
-}
+export type { Operation };
 
 /**
  * The queries the screen on show ran (the latest of each operation), for the "query behind this
- * view" link: cleared when the route changes, handed to the explorer through sessionStorage.
+ * view" link: cleared when the route changes, handed to GraphiQL through sessionStorage.
  */
 const behind = new Map<string, Operation>();
 const operationName = (query: string) => /^\s*(?:query|mutation|subscription)\s+(\w+)/.exec(query)?.[1] ?? query.slice(0, 40);
@@ -20,6 +18,12 @@ export function clearOperations(): void {
 }
 export function operationsBehind(): Operation[] {
   return [...behind.values()];
+}
+
+/** api.subscribe, the subscription counted in the query behind the view (GraphiQL runs it over graphql-ws). */
+export function subscribeBehind(query: string, variables: Record<string, unknown>, onEvent: (data: any) => void): () => void {
+  recordOperation({ query, variables });
+  return subscribe(query, variables, onEvent);
 }
 
 export interface Loaded<T> {

@@ -2,15 +2,15 @@ import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { gql, token } from './api.js';
 import { clearOperations, operationsBehind } from './hooks.js';
-import { go, href, pageSize, useRoute } from './router.js';
+import { href, pageSize, useRoute } from './router.js';
 import { AuditScreen } from './screens/Audit.js';
 import { CompareScreen } from './screens/Compare.js';
 import { DeploymentsScreen } from './screens/Deployments.js';
-import { BEHIND_KEY, ExplorerScreen } from './screens/Explorer.js';
 import { ModelScreen } from './screens/Model.js';
 import { ModelsScreen } from './screens/Models.js';
 import { SignIn } from './screens/SignIn.js';
 import { VersionScreen } from './screens/Version.js';
+import { BEHIND_KEY, GRAPHIQL_PATH } from './session-keys.js';
 import { VIEWER_QUERY, type Viewer, ViewerContext } from './viewer.js';
 
 function App() {
@@ -41,7 +41,7 @@ function App() {
           <a href={href([])} class="brand">Model registry</a>
           <a href={href([])}>Models</a>
           <a href={href(['audit'])}>Audit</a>
-          <a href={href(['explorer'])}>API explorer</a>
+          <a href={GRAPHIQL_PATH}>API explorer</a>
         </nav>
         <div class="who" aria-label="Signed in as">
           <span data-testid="viewer-name">{viewer.name}</span>
@@ -53,7 +53,7 @@ function App() {
       <main id="main" tabIndex={-1} class="page">
         <Screen path={route.path} params={route.params} />
         <footer class="behind">
-          <a href={href(['explorer'])} onClick={(e) => { e.preventDefault(); openExplorer(); }} data-testid="query-behind">
+          <a href={`${GRAPHIQL_PATH}?from=view`} onClick={handOver} data-testid="query-behind">
             The query behind this view
           </a>
         </footer>
@@ -62,10 +62,18 @@ function App() {
   );
 }
 
-/** The explorer with the queries this view ran (kept in sessionStorage: queries can be long for a URL). */
-function openExplorer(): void {
+/**
+ * Hands the queries this view ran to GraphiQL (/ui/graphiql/?from=view opens one tab each) through
+ * sessionStorage: queries can be long for a URL, and their variables are nobody's business in one.
+ */
+function handOver(): void {
   sessionStorage.setItem(BEHIND_KEY, JSON.stringify(operationsBehind()));
-  go(['explorer'], { from: 'view' });
+}
+
+/** #/explorer was the in-house explorer before GraphiQL: old links land on GraphiQL. */
+function ToGraphiQL() {
+  useEffect(() => location.replace(GRAPHIQL_PATH), []);
+  return <p>Opening GraphiQL…</p>;
 }
 
 function Screen({ path, params }: { path: string[]; params: URLSearchParams }) {
@@ -75,7 +83,7 @@ function Screen({ path, params }: { path: string[]; params: URLSearchParams }) {
   if (first === 'models' && second) return <ModelScreen key={`${second}:${pageSize(params)}`} model={second} first={pageSize(params)} />;
   if (first === 'versions' && second) return <VersionScreen key={second} id={second} />;
   if (first === 'audit') return <AuditScreen key={params.get('model') ?? ''} params={params} />;
-  if (first === 'explorer') return <ExplorerScreen params={params} />;
+  if (first === 'explorer') return <ToGraphiQL />;
   return <ModelsScreen key={params.toString()} first={pageSize(params)} search={params.get('search') ?? ''} />;
 }
 

@@ -7,9 +7,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 
 /**
- * The web console (ui/, built by Vite into dist/ui) served at /ui: index.html never cached,
- * hashed files under /ui/assets/ cached for a year, every answer with a strict CSP (no inline
+ * The web console (ui/, built by Vite into dist/ui) served at /ui: pages never cached, hashed files
+ * under /ui/assets/ cached for a year, every answer with a CSP. The console's is strict (no inline
  * script or style, connections only to this origin: /graphql over HTTP and WebSocket).
+ *
+ * GraphiQL (/ui/graphiql/, the issue's "API explorer") gets a CSP of its own, looser in one thing:
+ * its editor, Monaco, injects <style> elements and style attributes at run time, so style-src allows
+ * 'unsafe-inline' there. Inline styles cannot run code; scripts stay 'self' only (no inline script,
+ * no eval), connections stay on this origin, and every file, its fonts (data: URLs in its CSS) and
+ * Monaco's workers (files under /ui/assets, so worker-src 'self', no blob:) come from this server.
+ * Loosening the console's own CSP instead would weaken every screen for one page.
  */
 export const CONSOLE_PREFIX = '/ui';
 export const CONSOLE_CSP = [
@@ -22,6 +29,32 @@ export const CONSOLE_CSP = [
   "form-action 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
+export const GRAPHIQL_PATH = `${CONSOLE_PREFIX}/graphiql/`;
+export const GRAPHIQL_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "font-src 'self' data:",
+  "img-src 'self' data:",
+  "worker-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** The pages: path → file in dist/ui and its CSP. Assets (scripts, styles, workers) get the console's CSP. */
+const PAGES = new Map<string, { file: string; csp: string }>([
+  [`${CONSOLE_PREFIX}/`, { file: 'index.html', csp: CONSOLE_CSP }],
+  [`${CONSOLE_PREFIX}/index.html`, { file: 'index.html', csp: CONSOLE_CSP }],
+  [GRAPHIQL_PATH, { file: 'graphiql/index.html', csp: GRAPHIQL_CSP }],
+  [`${GRAPHIQL_PATH}index.html`, { file: 'graphiql/index.html', csp: GRAPHIQL_CSP }],
+]);
+/** Paths without their trailing slash: redirected, so the pages' relative URLs stay right. */
+const SLASHLESS = new Map<string, string>([
+  [CONSOLE_PREFIX, `${CONSOLE_PREFIX}/`],
+  [GRAPHIQL_PATH.slice(0, -1), GRAPHIQL_PATH],
+]);
 
 /** dist/ui of the package this file belongs to (the nearest folder up with a package.json): from src/, dist/ or a bench build. */
 export function defaultConsoleDir(): string {
@@ -37,6 +70,7 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
 };
 /** Vite's output names: letters, digits, dot, dash, underscore; nothing that climbs out. */
 const ASSET = /^\/ui\/assets\/([A-Za-z0-9_-][A-Za-z0-9._-]{0,127})$/;
@@ -50,13 +84,15 @@ export function consoleRoute(dir: string = defaultConsoleDir()) {
       send(res, 405, 'text/plain; charset=utf-8', 'Method not allowed', 'no-store', req.method, { allow: 'GET, HEAD' });
       return true;
     }
-    if (path === CONSOLE_PREFIX) {
-      res.writeHead(308, { location: `${CONSOLE_PREFIX}/`, 'content-security-policy': CONSOLE_CSP, 'cache-control': 'no-cache' });
+    const slashed = SLASHLESS.get(path);
+    if (slashed) {
+      res.writeHead(308, { location: slashed, 'content-security-policy': CONSOLE_CSP, 'cache-control': 'no-cache' });
       res.end();
       return true;
     }
     const asset = ASSET.exec(path);
-    const file = path === `${CONSOLE_PREFIX}/` || path === `${CONSOLE_PREFIX}/index.html` ? 'index.html' : asset ? join('assets', asset[1]!) : null;
+    const page = PAGES.get(path);
+    const file = page ? page.file : asset ? join('assets', asset[1]!) : null;
     if (file === null || (asset && asset[1]!.includes('..'))) {
       send(res, 404, 'text/plain; charset=utf-8', 'Not found', 'no-store', req.method);
       return true;
@@ -66,20 +102,20 @@ export function consoleRoute(dir: string = defaultConsoleDir()) {
       body = await readFile(join(dir, file));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      if (file === 'index.html') send(res, 503, 'text/plain; charset=utf-8', 'The console is not built: run `npm run build` (it builds ui/ into dist/ui).', 'no-store', req.method);
+      if (page) send(res, 503, 'text/plain; charset=utf-8', 'The console is not built: run `npm run build` (it builds ui/ into dist/ui).', 'no-store', req.method);
       else send(res, 404, 'text/plain; charset=utf-8', 'Not found', 'no-store', req.method);
       return true;
     }
     const type = TYPES[extname(file)] ?? 'application/octet-stream';
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) && COMPRESSIBLE.test(type);
-    const vary = { vary: 'accept-encoding' };
-    if (gzip) send(res, 200, type, gzipped(file, body), asset ? IMMUTABLE : 'no-cache', req.method, { ...vary, 'content-encoding': 'gzip' });
-    else send(res, 200, type, body, asset ? IMMUTABLE : 'no-cache', req.method, vary);
+    const extra = { vary: 'accept-encoding', 'content-security-policy': page?.csp ?? CONSOLE_CSP };
+    if (gzip) send(res, 200, type, gzipped(file, body), asset ? IMMUTABLE : 'no-cache', req.method, { ...extra, 'content-encoding': 'gzip' });
+    else send(res, 200, type, body, asset ? IMMUTABLE : 'no-cache', req.method, extra);
     return true;
   };
 }
 
-const COMPRESSIBLE = /^(text\/|image\/svg)/;
+const COMPRESSIBLE = /^(text\/|image\/svg|font\/ttf)/;
 /** Gzipped bodies by file and content: built once per build of the console, a few files. */
 const compressed = new Map<string, Buffer>();
 function gzipped(file: string, body: Buffer): Buffer {

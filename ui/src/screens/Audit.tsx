@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { gql, subscribe } from '../api.js';
-import { fmtDate, useQuery } from '../hooks.js';
+import { gql } from '../api.js';
+import { fmtDate, subscribeBehind, useQuery } from '../hooks.js';
 import { unscoped, useViewer } from '../viewer.js';
 
 const EVENTS = `query AuditEvents($modelName: String, $actor: String, $action: String, $since: DateTime, $until: DateTime, $first: Int, $after: String) {
@@ -38,7 +38,7 @@ export function AuditScreen({ params }: { params: URLSearchParams }) {
   const newest = cursors.length === 1 ? rows[0]?.sequence ?? null : null;
   useEffect(() => {
     if (newest === null) return;
-    return subscribe(LIVE, { afterSequence: newest, modelName: applied.model || null }, () => q.reload());
+    return subscribeBehind(LIVE, { afterSequence: newest, modelName: applied.model || null }, () => q.reload());
   }, [newest, applied.model]);
   const field = (k: keyof Filters, label: string, type: 'text' | 'datetime-local' = 'text') => (
     <div class="field"><label for={`f-${k}`}>{label}</label>{type === 'text' ? <input id={`f-${k}`} type="text" value={form[k]} onInput={(e) => setForm({ ...form, [k]: e.currentTarget.value })} /> : <input id={`f-${k}`} type="datetime-local" value={form[k]} onInput={(e) => setForm({ ...form, [k]: e.currentTarget.value })} />}</div>

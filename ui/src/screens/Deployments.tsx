@@ -1,6 +1,5 @@
 import { useEffect } from 'preact/hooks';
-import { subscribe } from '../api.js';
-import { fmtDate, useQuery } from '../hooks.js';
+import { fmtDate, subscribeBehind, useQuery } from '../hooks.js';
 import { DEPLOYMENT_FIELDS, type DeploymentRow } from '../live-deployments.js';
 import { href } from '../router.js';
 
@@ -53,7 +52,7 @@ export function DeploymentsScreen({ model }: { model: string }) {
   const headSequence = q.data?.head.edges[0]?.node.sequence ?? null;
   useEffect(() => {
     if (!q.data) return;
-    return subscribe(LIVE, { modelName: model, afterSequence: headSequence, actions: LIVE_ACTIONS }, () => q.reload());
+    return subscribeBehind(LIVE, { modelName: model, afterSequence: headSequence, actions: LIVE_ACTIONS }, () => q.reload());
   }, [model, headSequence, q.data !== null]);
   if (q.error) return <p role="alert" class="error">{q.error}</p>;
   if (!q.data) return <p>Loading…</p>;
