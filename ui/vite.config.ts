@@ -7,8 +7,8 @@ import { defineConfig } from 'vite';
  * No inline script or style: the registry's Content-Security-Policy forbids both.
  *
  * Two pages: the Preact console (index.html) and GraphiQL (graphiql/index.html → /ui/graphiql/,
- * React + Monaco, its Monaco workers emitted as files under assets/ too). They share no code but
- * ui/src/session-keys.ts, so the console's own bundle stays small.
+ * React + Monaco, its Monaco workers emitted as files under assets/ too). They share one chunk
+ * (ui/src/session-keys.ts and graphql-ws, about 10 KB); GraphiQL's megabytes load on its page only.
  */
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),

@@ -59,19 +59,24 @@ export function buildConsole(outDir: string): void {
   if (r.status !== 0) throw new Error(`building the console failed:\n${r.stdout}\n${r.stderr}`);
 }
 
-let shared: string | null = null;
 /**
- * ui/ built once per test process into a folder of its own (removed at exit): the browser suites
- * that run in the same vitest worker share one build (about 10 s of CPU each on two cores).
+ * ui/ built for the tests into test/.build/ui, once per run by vitest's global setup
+ * (build-once.ts) when the browser suites can run, and only when ui/ or the lock file changed
+ * since the last build: one build (about 10 s of CPU on two cores) for every browser suite.
  */
+export const TEST_CONSOLE_DIR = join(root, 'test', '.build', 'ui');
+
+export function buildTestConsole(): void {
+  const index = join(TEST_CONSOLE_DIR, 'index.html');
+  const sources = Math.max(newest(join(root, 'ui')), statSync(join(root, 'package-lock.json')).mtimeMs);
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  buildConsole(TEST_CONSOLE_DIR);
+}
+
+/** The console the browser suites serve (REGISTRY_CONSOLE_DIR): the global setup's build. */
 export function sharedConsoleBuild(): string {
-  if (shared === null) {
-    const dir = mkdtempSync(join(tmpdir(), 'registry-console-build-'));
-    buildConsole(dir);
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    shared = dir;
-  }
-  return shared;
+  if (!existsSync(join(TEST_CONSOLE_DIR, 'index.html'))) throw new Error(`${TEST_CONSOLE_DIR} is missing: the global setup (test/support/build-once.ts) builds it when Chromium is there`);
+  return TEST_CONSOLE_DIR;
 }
 
 /** Builds ui/ into dist/ui (as `npm run build` does) unless that build is newer than every source. */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { storeEnv } from './api-harness.js';
 import { type Browser, launchBrowser, sharedConsoleBuild } from './browser.js';
 import { type ConsoleSeed, seedConsole } from './console-seed.js';
@@ -14,7 +14,7 @@ export interface ConsoleSuite {
   seed: ConsoleSeed;
   browser: Browser;
   page: Page;
-  /** Content-Security-Policy violations seen by the page, its workers and the DOM's securitypolicyviolation event. */
+  /** Content-Security-Policy violations seen by the page's console and the DOM's securitypolicyviolation event (a worker's own violations reach neither: graphiql.browser.test.ts checks the workers by what they do). */
   violations: string[];
   /** Signs in on the console's sign-in screen, as a person would. */
   signIn(secret: string): Promise<void>;
@@ -43,10 +43,13 @@ export function consoleSuite(): ConsoleSuite {
     await suite.page.addInitScript(`document.addEventListener('securitypolicyviolation', (e) => window.__cspViolation(e.violatedDirective + ' ' + e.blockedURI))`);
   });
   afterAll(async () => {
+    // Checked here too, so that a run of one test (-t) still fails on a violation it caused.
+    const violations = [...suite.violations];
     await suite.browser?.close();
     await suite.server?.stop();
     await storage.dispose();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    expect(violations, 'Content-Security-Policy violations').toEqual([]);
   });
   suite.signIn = async (secret: string) => {
     await suite.page.goto(`${suite.server.url}/ui/`);

@@ -23,7 +23,9 @@ export const CONTRAST_FAILURES = `(() => {
   const background = (el) => {
     const layers = [];
     for (let e = el; e; e = e.parentElement) {
-      const c = parse(getComputedStyle(e).backgroundColor);
+      const raw = getComputedStyle(e).backgroundColor;
+      const c = parse(raw);
+      if (!c && raw !== 'transparent') unparsed.push(e.tagName.toLowerCase() + ' background ' + raw);
       if (c && c[3] > 0) layers.push(c);
     }
     return layers.reverse().reduce((under, top) => over(top, under), [255, 255, 255, 1]);
@@ -34,6 +36,8 @@ export const CONTRAST_FAILURES = `(() => {
     const r = el.getBoundingClientRect();
     return r.width > 1 && r.height > 1 && r.right > 0 && r.bottom > 0;
   };
+  // A colour this cannot read (oklch(), color-mix() …) is a failure, not a text silently passed over.
+  const unparsed = [];
   const texts = new Set();
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) if (n.textContent.trim() && n.parentElement) texts.add(n.parentElement);
@@ -45,7 +49,7 @@ export const CONTRAST_FAILURES = `(() => {
     const s = getComputedStyle(el);
     const svg = el instanceof SVGElement;
     const fg = parse(svg ? s.fill : s.color);
-    if (!fg) continue;
+    if (!fg) { unparsed.push(el.tagName.toLowerCase() + ' colour ' + (svg ? s.fill : s.color)); continue; }
     const bg = background(svg ? el.ownerSVGElement : el);
     const size = parseFloat(s.fontSize);
     const large = size >= 24 || (size >= 18.66 && Number(s.fontWeight) >= 700);
@@ -53,5 +57,21 @@ export const CONTRAST_FAILURES = `(() => {
     checked++;
     if (got < (large ? 3 : 4.5)) failures.push(el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') + ' "' + (el.value || el.textContent).trim().slice(0, 30) + '" ' + got.toFixed(2) + ':1');
   }
+  for (const u of new Set(unparsed)) failures.push('unparsed ' + u);
   return { checked, failures };
 })()`;
+
+/** The WCAG contrast ratio of two opaque CSS colours as getComputedStyle gives them (`rgb(r, g, b)`). */
+export function contrastRatio(a: string, b: string): number {
+  const lum = (css: string) => {
+    const m = /rgba?\((\d+)[, ]+(\d+)[, ]+(\d+)/.exec(css);
+    if (!m) throw new Error(`not an rgb() colour: ${css}`);
+    const [r, g, b] = [m[1], m[2], m[3]].map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { browserMissing } from '../support/browser.js';
-import { CONTRAST_FAILURES } from '../support/contrast.js';
+import { CONTRAST_FAILURES, contrastRatio } from '../support/contrast.js';
 import { consoleSuite } from '../support/console-suite.js';
 
 /**
@@ -89,14 +89,22 @@ describe.skipIf(missing !== null)(`the console's accessibility in a real browser
 
   it('works the main navigation and a table\'s sort buttons with Tab and Enter, with a visible focus', async () => {
     const page = ui.page;
-    const focused = () => page.evaluate(`(() => { const e = document.activeElement; return (e.getAttribute('data-testid') || e.textContent.trim()) + '|' + getComputedStyle(e).outlineStyle; })()`) as Promise<string>;
+    // The focused element's name, its outline's style and colour, and the first opaque background behind it.
+    const focused = () => page.evaluate(`(() => {
+      const e = document.activeElement;
+      let bg = 'rgb(255, 255, 255)';
+      for (let a = e; a; a = a.parentElement) { const c = getComputedStyle(a).backgroundColor; if (c !== 'transparent' && !/, 0\\)$/.test(c)) { bg = c; break; } }
+      return [e.getAttribute('data-testid') || e.textContent.trim(), getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineColor, bg].join('|');
+    })()`) as Promise<string>;
     /** Presses Tab (or Shift+Tab) until `name` has the focus, at most `limit` times. */
     const tabTo = async (name: string, limit = 60, key = 'Tab') => {
       for (let i = 1; i <= limit; i++) {
         await page.keyboard.press(key);
-        const [label, outline] = (await focused()).split('|');
+        const [label, outline, ring, behind] = (await focused()).split('|');
         if (label === name) {
           expect(outline, `focus ring on ${name}`).not.toBe('none');
+          // WCAG 2.2 (1.4.11, 2.4.13): a focus indicator needs 3:1 against what surrounds it.
+          expect(contrastRatio(ring!, behind!), `focus ring ${ring} on ${behind} at ${name}`).toBeGreaterThanOrEqual(3);
           return i;
         }
       }

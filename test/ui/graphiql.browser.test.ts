@@ -72,6 +72,20 @@ describe.skipIf(missing !== null)(`GraphiQL in a real browser${missing ? ` (skip
     await expect.poll(() => docs.innerText()).toContain(__type.description);
   });
 
+  it('runs Monaco\'s workers under their CSP: the GraphQL worker marks a field the schema lacks', async () => {
+    // A CSP violation inside a worker reaches neither the page's console nor its DOM event, so the
+    // workers are checked by what they do: validation against the schema happens in a worker.
+    await ui.page.goto(`${ui.server.url}/ui/`);
+    await ui.page.evaluate('sessionStorage.clear()');
+    await ui.signIn(ui.seed.adminToken);
+    await ui.page.goto(`${ui.server.url}/ui/graphiql/`);
+    await ui.page.locator('.graphiql-query-editor .monaco-editor').first().click();
+    await ui.page.keyboard.press('Control+A');
+    await ui.page.keyboard.type('{ noSuchField }');
+    await expect.poll(() => ui.page.locator('.graphiql-query-editor .squiggly-error').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(ui.page.workers().length).toBeGreaterThanOrEqual(2);
+  });
+
   it('arrives with the queries behind a view, one tab each, and runs them', async () => {
     await ui.page.goto(`${ui.server.url}/ui/#/models/fraud-detector`);
     await ui.page.getByTestId('versions-table').locator('tbody tr').first().waitFor();

@@ -80,8 +80,11 @@ describe('console route', () => {
     const strict = new Set(CONSOLE_CSP.split('; '));
     const looser = GRAPHIQL_CSP.split('; ').filter((d) => !strict.has(d));
     expect(looser).toEqual(["style-src 'self' 'unsafe-inline'", "font-src 'self' data:", "worker-src 'self'"]);
-    const redirect = await fetch(`${base}/ui/graphiql`, { redirect: 'manual' });
-    expect([redirect.status, redirect.headers.get('location')]).toEqual([308, '/ui/graphiql/']);
+    // And it keeps every other directive of the console's (frame-ancestors, base-uri, …).
+    const graphiql = new Set(GRAPHIQL_CSP.split('; '));
+    expect([...strict].filter((d) => !graphiql.has(d))).toEqual(["style-src 'self'"]);
+    const redirect = await fetch(`${base}/ui/graphiql?tab=2`, { redirect: 'manual' });
+    expect([redirect.status, redirect.headers.get('location')]).toEqual([308, '/ui/graphiql/?tab=2']);
     expect((await fetch(`${base}/ui/graphiql/other.html`)).status).toBe(404);
     expect((await fetch(`${base}/ui/assets/app-abc.js`)).headers.get('content-security-policy')).toBe(CONSOLE_CSP);
   });

@@ -4,15 +4,17 @@ import { existsSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
 
 /**
  * The web console (ui/, built by Vite into dist/ui) served at /ui: pages never cached, hashed files
  * under /ui/assets/ cached for a year, every answer with a CSP. The console's is strict (no inline
  * script or style, connections only to this origin: /graphql over HTTP and WebSocket).
  *
- * GraphiQL (/ui/graphiql/, the issue's "API explorer") gets a CSP of its own, looser in one thing:
- * its editor, Monaco, injects <style> elements and style attributes at run time, so style-src allows
+ * GraphiQL (/ui/graphiql/, the issue's "API explorer") gets a CSP of its own. It differs in three
+ * directives (style-src, font-src data:, worker-src 'self'); the one that matters is style-src: its
+ * editor, Monaco, injects <style> elements and style attributes at run time, so style-src allows
  * 'unsafe-inline' there. Inline styles cannot run code; scripts stay 'self' only (no inline script,
  * no eval), connections stay on this origin, and every file, its fonts (data: URLs in its CSS) and
  * Monaco's workers (files under /ui/assets, so worker-src 'self', no blob:) come from this server.
@@ -86,7 +88,7 @@ export function consoleRoute(dir: string = defaultConsoleDir()) {
     }
     const slashed = SLASHLESS.get(path);
     if (slashed) {
-      res.writeHead(308, { location: slashed, 'content-security-policy': CONSOLE_CSP, 'cache-control': 'no-cache' });
+      res.writeHead(308, { location: `${slashed}${url.search}`, 'content-security-policy': CONSOLE_CSP, 'cache-control': 'no-cache' });
       res.end();
       return true;
     }
@@ -109,22 +111,28 @@ export function consoleRoute(dir: string = defaultConsoleDir()) {
     const type = TYPES[extname(file)] ?? 'application/octet-stream';
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) && COMPRESSIBLE.test(type);
     const extra = { vary: 'accept-encoding', 'content-security-policy': page?.csp ?? CONSOLE_CSP };
-    if (gzip) send(res, 200, type, gzipped(file, body), asset ? IMMUTABLE : 'no-cache', req.method, { ...extra, 'content-encoding': 'gzip' });
+    if (gzip) send(res, 200, type, await gzipped(file, body, asset !== null), asset ? IMMUTABLE : 'no-cache', req.method, { ...extra, 'content-encoding': 'gzip' });
     else send(res, 200, type, body, asset ? IMMUTABLE : 'no-cache', req.method, extra);
     return true;
   };
 }
 
+const gzipAsync = promisify(gzipCallback);
 const COMPRESSIBLE = /^(text\/|image\/svg|font\/ttf)/;
-/** Gzipped bodies by file and content: built once per build of the console, a few files. */
-const compressed = new Map<string, Buffer>();
-function gzipped(file: string, body: Buffer): Buffer {
-  const key = `${file}:${body.length}:${createHash('sha256').update(body).digest('hex')}`;
+/**
+ * Gzipped bodies, compressed once each off the event loop (GraphiQL's files are megabytes: a
+ * synchronous gzip would stall every API request meanwhile). Hashed assets are keyed by name (a new
+ * build gives new names); pages, a few KiB, by their bytes, so a rebuilt page is never served stale.
+ */
+const compressed = new Map<string, Promise<Buffer>>();
+function gzipped(file: string, body: Buffer, hashedName: boolean): Promise<Buffer> {
+  const key = hashedName ? file : `${file}:${createHash('sha256').update(body).digest('hex')}`;
   let out = compressed.get(key);
   if (!out) {
-    out = gzipSync(body, { level: 9 });
-    if (compressed.size > 64) compressed.clear();
+    if (compressed.size >= 64) compressed.clear();
+    out = gzipAsync(body, { level: 6 });
     compressed.set(key, out);
+    out.catch(() => compressed.delete(key));
   }
   return out;
 }
