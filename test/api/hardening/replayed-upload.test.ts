@@ -78,7 +78,8 @@ describe('a replayed upload racing two completions (embedded store)', () => {
       expect(status).toBe('FAILED');
       expect(res.status).toBe(404);
     }
-  });
+    // Large bytes written, hashed and read back: up to 19 s with two suites side by side on two cores.
+  }, 90_000);
 
   it('refuses the upload URL once the version is READY, and writes nothing', async () => {
     const good = randomBytes(1024);
