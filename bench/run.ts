@@ -86,7 +86,7 @@ const PULL = QUICK
 /** The console's first load in headless Chromium: rounds, each in a fresh browser profile. */
 const CONSOLE_ROUNDS = QUICK ? 1 : 5;
 /** Webhook delivery: webhooks per load (each one sender at a time, in sequence order). */
-const WEBHOOK_COUNTS = [1, 10] as const;
+const WEBHOOK_COUNTS = QUICK ? ([1, 4] as const) : ([1, 10] as const);
 /**
  * Full runs: the ceilings again at the end, and the two target ratios (GraphQL inference ÷ Apollo
  * shape, download ÷ node:http) from rounds alternating with their ceiling at every size. Ceiling

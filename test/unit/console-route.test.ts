@@ -46,6 +46,7 @@ describe('console route', () => {
     writeFileSync(join(dir, 'ui', 'index.html'), '<!doctype html><script type="module" src="/ui/assets/app-abc.js"></script>');
     writeFileSync(join(dir, 'ui', 'assets', 'app-abc.js'), js);
     mkdirSync(join(dir, 'ui', 'graphiql'));
+    mkdirSync(join(dir, 'ui', 'assets', 'folder-x1'));
     writeFileSync(join(dir, 'ui', 'graphiql', 'index.html'), '<!doctype html><title>GraphiQL</title>');
     writeFileSync(join(dir, 'secret.txt'), 'outside');
     ({ s: server, url: base } = await listen(consoleRoute(join(dir, 'ui'))));
@@ -102,7 +103,7 @@ describe('console route', () => {
     const redirect = await fetch(`${base}/ui`, { redirect: 'manual' });
     expect([redirect.status, redirect.headers.get('location')]).toEqual([308, '/ui/']);
     expect((await fetch(`${base}/ui/`, { method: 'POST' })).status).toBe(405);
-    for (const path of ['/ui/assets/..%2F..%2Fsecret.txt', '/ui/assets/../../secret.txt', '/ui/../secret.txt', '/ui/assets/nope.js', '/ui/secret.txt', '/ui/assets/.hidden']) {
+    for (const path of ['/ui/assets/..%2F..%2Fsecret.txt', '/ui/assets/../../secret.txt', '/ui/../secret.txt', '/ui/assets/nope.js', '/ui/secret.txt', '/ui/assets/.hidden', '/ui/assets/folder-x1']) {
       const res = await rawRequest(`${base}${path}`, { method: 'GET', headers: {} });
       expect(res.status, path).toBe(404);
       expect(res.body.toString()).not.toContain('outside');

@@ -103,7 +103,8 @@ export function consoleRoute(dir: string = defaultConsoleDir()) {
     try {
       body = await readFile(join(dir, file));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // A name under assets/ that is a folder (EISDIR) is as absent as a missing file.
+      if (!['ENOENT', 'EISDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
       if (page) send(res, 503, 'text/plain; charset=utf-8', 'The console is not built: run `npm run build` (it builds ui/ into dist/ui).', 'no-store', req.method);
       else send(res, 404, 'text/plain; charset=utf-8', 'Not found', 'no-store', req.method);
       return true;
