@@ -50,6 +50,9 @@ export default defineConfig({
     // cores: import time 149 -> 34 s, the suite 372 -> 299 s, the same 1311 passing tests).
     isolate: false,
     testTimeout: 30_000,
+    // expect.poll waits for a condition (a browser's rendering, a background job): 1 s by default,
+    // which a loaded two-core CI machine running two suites side by side can exceed.
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 60_000,
   },
 });
