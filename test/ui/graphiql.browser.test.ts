@@ -14,12 +14,15 @@ if (missing) process.stderr.write(`browser suite NOT RUN: ${missing}\n`);
 /** Monaco draws spaces as U+00A0 and only the lines in view: enough for the short texts checked here. */
 const flat = (s: string) => s.replace(/\u00a0/g, ' ');
 
-describe.skipIf(missing !== null)(`GraphiQL in a real browser${missing ? ` (skipped: ${missing})` : ''}`, () => {
+// One retry: GraphiQL's Monaco editors render asynchronously, and on loaded two-core machines a
+// test here failed about once in six full runs (an editor still empty, a subscription's answer
+// not yet drawn) while passing on the rerun. A failure that repeats still fails the suite.
+describe.skipIf(missing !== null)(`GraphiQL in a real browser${missing ? ` (skipped: ${missing})` : ''}`, { retry: 1 }, () => {
   const ui = consoleSuite();
-  const editor = (which: 'query' | 'variables' | 'response') =>
-    ui.page.locator({ query: '.graphiql-query-editor', variables: '.graphiql-editor-tool', response: '.graphiql-response' }[which]).locator('.view-lines').first();
-  const read = async (which: 'query' | 'variables' | 'response') => flat(await editor(which).innerText());
-  const run = () => ui.page.getByRole('button', { name: /^Execute query/ }).click();
+  const editor = (which: 'query' | 'variables' | 'response', page = ui.page) =>
+    page.locator({ query: '.graphiql-query-editor', variables: '.graphiql-editor-tool', response: '.graphiql-response' }[which]).locator('.view-lines').first();
+  const read = async (which: 'query' | 'variables' | 'response', page = ui.page) => flat(await editor(which, page).innerText());
+  const run = (page = ui.page) => page.getByRole('button', { name: /^Execute query/ }).click();
 
   it('serves /ui/graphiql/ with its own CSP (inline styles only) while the console keeps its strict one', async () => {
     const res = await fetch(`${ui.server.url}/ui/graphiql/`);
@@ -114,12 +117,19 @@ describe.skipIf(missing !== null)(`GraphiQL in a real browser${missing ? ` (skip
   });
 
   it('without a sign-in says so, and a run shows the server\'s UNAUTHENTICATED error', async () => {
-    await ui.page.evaluate('sessionStorage.clear()');
-    await ui.page.goto(`${ui.server.url}/ui/graphiql/`);
-    await expect.poll(() => ui.page.getByRole('status').innerText()).toContain('Not signed in');
-    await expect.poll(() => read('query')).toContain('viewer');
-    await run();
-    await expect.poll(() => read('response')).toContain('"code": "UNAUTHENTICATED"');
+    // A new tab: its sessionStorage is empty, as for someone who opens GraphiQL without signing in.
+    // (Clearing sessionStorage in the tab the earlier tests used left GraphiQL's query editor empty
+    // on CI, 2 runs in 6: GraphiQL saves its tabs as it goes.)
+    const page = await ui.browser.context.newPage();
+    try {
+      await page.goto(`${ui.server.url}/ui/graphiql/`);
+      await expect.poll(() => page.getByRole('status').innerText()).toContain('Not signed in');
+      await expect.poll(() => read('query', page)).toContain('viewer');
+      await run(page);
+      await expect.poll(() => read('response', page)).toContain('"code": "UNAUTHENTICATED"');
+    } finally {
+      await page.close();
+    }
     expect(ui.violations).toEqual([]);
   });
 });
