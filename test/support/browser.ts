@@ -67,10 +67,7 @@ export function buildConsole(outDir: string): void {
 export const TEST_CONSOLE_DIR = join(root, 'test', '.build', 'ui');
 
 export function buildTestConsole(): void {
-  const index = join(TEST_CONSOLE_DIR, 'index.html');
-  const sources = Math.max(newest(join(root, 'ui')), statSync(join(root, 'package-lock.json')).mtimeMs);
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  buildConsole(TEST_CONSOLE_DIR);
+  buildConsoleIfStale(TEST_CONSOLE_DIR);
 }
 
 /** The console the browser suites serve (REGISTRY_CONSOLE_DIR): the global setup's build. */
@@ -81,7 +78,13 @@ export function sharedConsoleBuild(): string {
 
 /** Builds ui/ into dist/ui (as `npm run build` does) unless that build is newer than every source. */
 export function ensureConsoleBuilt(): void {
-  const index = join(root, 'dist', 'ui', 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newest(join(root, 'ui'))) return;
-  buildConsole(join(root, 'dist', 'ui'));
+  buildConsoleIfStale(join(root, 'dist', 'ui'));
+}
+
+/** Builds ui/ into `outDir` unless the build there is newer than every file of ui/ and the lock file. */
+function buildConsoleIfStale(outDir: string): void {
+  const index = join(outDir, 'index.html');
+  const sources = Math.max(newest(join(root, 'ui')), statSync(join(root, 'package-lock.json')).mtimeMs);
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  buildConsole(outDir);
 }
