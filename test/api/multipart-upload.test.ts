@@ -119,13 +119,13 @@ describe.each(artifactBackends('multipart', { S3_MULTIPART_COPY_ABOVE_BYTES: ENV
     expect(await h.code(COMPLETE, { id, parts: [{ path: 'nope.bin', etags: ['x'] }] })).toBe('BAD_USER_INPUT');
   });
 
-  it('an expired part URL is refused; a re-issued one for that part works (upload URLs live 2 s here)', async () => {
-    const short = await startRegistry({ ...storageEnv, REGISTRY_MULTIPART_THRESHOLD_BYTES: ENV.REGISTRY_MULTIPART_THRESHOLD_BYTES, REGISTRY_MULTIPART_PART_BYTES: ENV.REGISTRY_MULTIPART_PART_BYTES, REGISTRY_UPLOAD_URL_TTL_SECONDS: '2' });
+  it('an expired part URL is refused; a re-issued one for that part works (upload URLs live 3 s here)', async () => {
+    const short = await startRegistry({ ...storageEnv, REGISTRY_MULTIPART_THRESHOLD_BYTES: ENV.REGISTRY_MULTIPART_THRESHOLD_BYTES, REGISTRY_MULTIPART_PART_BYTES: ENV.REGISTRY_MULTIPART_PART_BYTES, REGISTRY_UPLOAD_URL_TTL_SECONDS: '3' });
     try {
       const bytes = randomBytes(2 * PART + 7);
       const r = (await short.ok(REGISTER, { input: { modelName: 'mp-expired', modelType: 't', datasetVersion: 'd', metrics: [], artifacts: [{ path: 'weights.bin', sizeBytes: bytes.length, sha256: sha256(bytes) }] } })).registerModelVersion;
       const parts = r.uploads[0].parts.parts as Part[];
-      await sleep(3100);
+      await sleep(4100);
       expect((await put(parts[0]!.upload, slice(bytes, 1))).status).toBe(403);
       const fresh = (await short.ok(REISSUE, { id: r.version.id, paths: null, parts: [1, 2, 3] })).createUploadUrls[0].parts.parts as Part[];
       const etags: string[] = [];
@@ -140,7 +140,7 @@ describe.each(artifactBackends('multipart', { S3_MULTIPART_COPY_ABOVE_BYTES: ENV
   it('the cleanup of abandoned uploads fails an expired version and aborts its multipart upload (parts and marker gone from the staged listing)', async () => {
     const short = await startRegistry({
       ...storageEnv, REGISTRY_MULTIPART_THRESHOLD_BYTES: ENV.REGISTRY_MULTIPART_THRESHOLD_BYTES, REGISTRY_MULTIPART_PART_BYTES: ENV.REGISTRY_MULTIPART_PART_BYTES,
-      REGISTRY_UPLOAD_URL_TTL_SECONDS: '2', REGISTRY_UPLOAD_GRACE_SECONDS: '0', REGISTRY_CLEANUP_INTERVAL_SECONDS: '0',
+      REGISTRY_UPLOAD_URL_TTL_SECONDS: '3', REGISTRY_UPLOAD_GRACE_SECONDS: '0', REGISTRY_CLEANUP_INTERVAL_SECONDS: '0',
     });
     try {
       const bytes = randomBytes(2 * PART + 3);
@@ -152,7 +152,7 @@ describe.each(artifactBackends('multipart', { S3_MULTIPART_COPY_ABOVE_BYTES: ENV
         return keys;
       };
       expect((await stagedFor()).some((k) => k.includes('multipart'))).toBe(true);
-      await sleep(3100);
+      await sleep(4100);
       const run = (await short.ok(`mutation { runCleanup { failedVersionIds } }`)).runCleanup;
       expect(run.failedVersionIds).toEqual([r.version.id]);
       expect(await stagedFor()).toEqual([]);
