@@ -4,10 +4,12 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { ArrivalDigests } from './arrival-digest.js';
 import { type FsArtifactStore, parseObjectKey } from './fs-artifact.store.js';
 import { sendArtifact } from './fs-artifact.download.js';
 import { PlaintextLengthError } from './encryption/chunked-format.js';
 import { reply } from './http-reply.js';
+import type { ArtifactKey } from './multipart/multipart.port.js';
 import { signatureMatches } from './signed-url.js';
 
 /** A route handler the HTTP server mounts: returns false when the request is not for it. */
@@ -73,11 +75,13 @@ export function fsArtifactRoutes(store: FsArtifactStore, acceptsUpload: UploadGa
     } catch {
       return reply(res, 403, 'signature does not match');
     }
-    return method === 'PUT' ? receive(req, res, store, file, contentLength!, contentType) : sendArtifact(req, res, store.codec, file, contentType, sha256);
+    return method === 'PUT' ? receive(req, res, store, target, file, contentLength!, contentType) : sendArtifact(req, res, store.codec, file, contentType, sha256);
   };
 }
 
-async function receive(req: IncomingMessage, res: ServerResponse, store: FsArtifactStore, file: string, length: number, contentType: string): Promise<true> {
+async function receive(
+  req: IncomingMessage, res: ServerResponse, store: FsArtifactStore, target: ArtifactKey, file: string, length: number, contentType: string,
+): Promise<true> {
   if (req.headers['content-type'] !== contentType) return reply(res, 403, `Content-Type must be exactly "${contentType}"`);
   if (req.headers['content-length'] === undefined) return reply(res, 411, 'Content-Length is required');
   if (Number(req.headers['content-length']) !== length) return reply(res, 403, `Content-Length must be exactly ${length}`);
@@ -85,8 +89,11 @@ async function receive(req: IncomingMessage, res: ServerResponse, store: FsArtif
   await mkdir(dirname(tmp), { recursive: true });
   try {
     // Sealed as it streams in (encryption at rest): no plaintext byte reaches the disk, also in tmp/.
-    // The writer counts the body and fails on any other length than the signed one.
-    await pipeline(req, store.codec.writer(length), createWriteStream(tmp, { flags: 'wx' }));
+    // The writer counts the body and fails on any other length than the signed one. The plaintext
+    // is hashed on its way in, so that completion need not read the file again (arrival-digest.ts).
+    const hasher = ArrivalDigests.hasher();
+    await pipeline(req, hasher.stream, store.codec.writer(length), createWriteStream(tmp, { flags: 'wx' }));
+    await store.arrivals.record(target, tmp, hasher.result());
   } catch (err) {
     await rm(tmp, { force: true });
     if (err instanceof PlaintextLengthError) return reply(res, 400, 'body length differs from Content-Length');

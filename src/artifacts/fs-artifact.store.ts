@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { ArtifactStore, ArtifactTarget, FinalizeOptions, FinalizeOutcome, PresignedRequest } from './artifact.store.js';
+import { ArrivalDigests } from './arrival-digest.js';
 import { ArtifactCodec, type Digest } from './encryption/artifact-file.js';
 import { sealFilesFromBefore } from './encryption/legacy-migration.js';
 import { fsCheckpointNames, readFsCheckpoint, writeFsCheckpoint } from './fs-checkpoints.js';
@@ -48,6 +49,8 @@ export class FsArtifactStore implements ArtifactStore {
   /** Plaintext files from before encryption that opening the store sealed (the first start with encryption on). */
   sealedFromBefore = 0;
   readonly multipart: FsMultipart;
+  /** Digests of uploads taken as their bytes arrived: finalize uses them instead of reading the file again. */
+  readonly arrivals: ArrivalDigests;
 
   private constructor(
     readonly root: string,
@@ -57,6 +60,7 @@ export class FsArtifactStore implements ArtifactStore {
     readonly codec: ArtifactCodec,
     private readonly now: () => Date,
   ) {
+    this.arrivals = new ArrivalDigests(root, secret);
     this.multipart = new FsMultipart({
       root, fileFor: (key) => this.fileFor(key), stagingKey: (t) => objectKey('uploads', t), secret, publicUrl, codec, now,
     });
@@ -134,11 +138,14 @@ export class FsArtifactStore implements ArtifactStore {
     for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
       // Already moved (a crash or a concurrent call after the move): only verified bytes get there.
       const done = await this.codec.digest(final, opts);
-      if (done !== null) return outcome(mismatch(t, sha256, done));
+      if (done !== null) {
+        await this.arrivals.forget(t);
+        return outcome(mismatch(t, sha256, done));
+      }
       const callDir = join(this.verifyingDir(t), randomUUID());
       // An error or an abort (shutdown) leaves the claimed file in callDir, where the next finalize claims it again.
       const claimed = await this.claim(t, callDir);
-      const digest = claimed === null ? null : await this.codec.digest(claimed, opts);
+      const digest = claimed === null ? null : ((await this.arrivals.lookup(t, claimed)) ?? (await this.codec.digest(claimed, opts)));
       if (digest === null) {
         await rm(callDir, { recursive: true, force: true });
         // Nothing to claim: never uploaded, unless a concurrent call holds (or just moved) the bytes.
@@ -152,6 +159,7 @@ export class FsArtifactStore implements ArtifactStore {
       const problem = mismatch(t, sha256, digest);
       if (problem === null && !(await moveIfExists(claimed!, final))) continue; // taken by a concurrent call meanwhile
       await rm(callDir, { recursive: true, force: true });
+      await this.arrivals.forget(t);
       return outcome(problem);
     }
     // Never reached while the completion lease keeps calls apart: say so rather than call the upload missing.
@@ -205,6 +213,7 @@ export class FsArtifactStore implements ArtifactStore {
       await this.multipart.abort(t);
       for (const stage of ['uploads', 'models'] as const) await rm(this.fileFor(objectKey(stage, t)), { force: true });
       await rm(this.verifyingDir(t), { recursive: true, force: true });
+      await this.arrivals.forget(t);
     }
   }
 
@@ -212,8 +221,9 @@ export class FsArtifactStore implements ArtifactStore {
     return listFsStaged(this.root, (file, diskBytes) => this.codec.plaintextSize(file, diskBytes));
   }
 
-  removeStaged(group: StagedGroup): Promise<void> {
-    return removeFsStaged(this.root, (key) => this.fileFor(key), group);
+  async removeStaged(group: StagedGroup): Promise<void> {
+    await removeFsStaged(this.root, (key) => this.fileFor(key), group);
+    if (group.modelName !== null && group.versionId !== null) await this.arrivals.forgetVersion(group.modelName, group.versionId);
   }
 
   writeAuditCheckpoint(name: string, body: Buffer): Promise<void> {
