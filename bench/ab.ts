@@ -6,12 +6,13 @@
  *     [--scale=100000 | --scale-a=100000 --scale-b=1000] [--loads=productionModel,download,auditEvents] [--rounds=5] [--seconds=4] [--warmup=4] [--verbose]
  *
  * Loads: productionModel, download, modelVersions, compareVersions, deploymentHistory, auditEvents,
- * verifyAuditLog. The seeded registry is kept in bench/.ab-data/<scale> and reused by later runs.
+ * verifyAuditLog, registration (8 clients: register, PUT 1 MiB, complete; `--upload-mib=N` for another size). The seeded registry is kept in bench/.ab-data/<scale> and reused by later runs.
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runAutomation } from './lib/automation.js';
 import { dataBody, graphqlClient } from './lib/client.js';
 import { type LoadSpec, type RoundResult, median, runLoad } from './lib/load.js';
 import { REGISTRY_READY, ROOT, type ServerChild, startChild } from './lib/processes.js';
@@ -79,6 +80,10 @@ async function main(): Promise<void> {
         rows.push([load, '', '', '', fmt.ms(a), fmt.ms(b), (b / a).toFixed(2), '', '', '']);
         continue;
       }
+      if (load === 'registration') {
+        rows.push(await registrationRow(servers));
+        continue;
+      }
       const specs = servers.map((s) => spec(load, s.url));
       for (const [i, s] of servers.entries()) await runLoad(specs[i]!, WARMUP, WARMUP * 50_000, s); // warm-up, not recorded
       for (let r = 0; r < ROUNDS; r++) {
@@ -104,6 +109,29 @@ async function main(): Promise<void> {
     for (const s of servers) await s.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
+}
+
+/** Registrations on each side in interleaved rounds: req/s, p50 of the whole and of its completion step, server CPU per registration. */
+async function registrationRow(servers: ServerChild[]): Promise<(string | number)[]> {
+  const bytes = Number(arg('upload-mib', '1')) * 2 ** 20;
+  const runs: { perSecond: number; p50: number; complete: number; cpu: number | null }[][] = [[], []];
+  for (let r = 0; r < ROUNDS + 1; r++) {
+    for (const [i, s] of servers.entries()) {
+      const a = await runAutomation(graphqlClient(s.url, TOKEN), s, { clients: 8, artifactBytes: bytes, seconds: SECONDS, aloneSeconds: 0, promoteSeconds: 0, maxOps: 100_000, warmupOps: r === 0 ? 3 : 0 });
+      if (a.registration.errors.length) throw new Error(`registration on ${i ? 'B' : 'A'}: ${a.registration.errors[0]}`);
+      if (r === 0) continue; // warm-up round
+      runs[i]!.push({ perSecond: a.registration.perSecond, p50: a.registration.p50, complete: a.steps.complete.p50, cpu: a.registration.cpuMsPerOp });
+      if (VERBOSE) process.stdout.write(`    registration ${i ? 'B' : 'A'} round ${r}: ${a.registration.perSecond.toFixed(1)}/s, p50 ${fmt.ms(a.registration.p50)} ms (complete ${fmt.ms(a.steps.complete.p50)} ms)\n`);
+    }
+  }
+  const m = (i: number, f: (x: (typeof runs)[0][0]) => number | null) => median(runs[i]!.map(f).filter((x): x is number => x !== null));
+  process.stdout.write(`  · registration done (complete step p50: A ${fmt.ms(m(0, (x) => x.complete))} ms, B ${fmt.ms(m(1, (x) => x.complete))} ms)\n`);
+  return [
+    `registration (${bytes / 2 ** 20} MiB)`,
+    m(0, (x) => x.perSecond).toFixed(1), m(1, (x) => x.perSecond).toFixed(1), (m(1, (x) => x.perSecond) / m(0, (x) => x.perSecond)).toFixed(2),
+    fmt.ms(m(0, (x) => x.p50)), fmt.ms(m(1, (x) => x.p50)), (m(1, (x) => x.p50) / m(0, (x) => x.p50)).toFixed(2),
+    `${fmt.ratio(m(0, (x) => x.cpu))} ms`, `${fmt.ratio(m(1, (x) => x.cpu))} ms`, (m(1, (x) => x.cpu) / m(0, (x) => x.cpu)).toFixed(2),
+  ];
 }
 
 function spec(load: string, base: string): LoadSpec {

@@ -32,7 +32,7 @@ describe('README walk-through', () => {
       expect(run.status, out.slice(-2000)).not.toBe(0);
       expect(out).toContain(`the registry did not start on http://127.0.0.1:${port}; the end of its log:`);
       expect(out).toMatch(/EADDRINUSE/);
-      // It stopped waiting because the registry had exited, not because the 60 s were up (a time
+      // It stopped waiting because the registry had exited, not because the 3 minutes were up (a time
       // limit here failed on a loaded CI machine, where the build alone took most of a minute).
       expect(out).toContain('the registry exited');
     } finally {
