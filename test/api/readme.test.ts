@@ -8,7 +8,7 @@ describe('README walk-through', () => {
   it('runs from start to end with the documented answers', () => {
     // The walk-through is about the embedded default: no MongoDB or S3 settings leak into it.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(MONGODB_|S3_|REGISTRY_|PORT$|HOST$)/.test(k)));
-    const run = spawnSync('bash', ['scripts/readme-walkthrough.sh'], { cwd: new URL('../../', import.meta.url).pathname, env, encoding: 'utf8', timeout: 240_000 });
+    const run = spawnSync('bash', ['scripts/readme-walkthrough.sh'], { cwd: new URL('../../', import.meta.url).pathname, env, encoding: 'utf8', timeout: 330_000 });
     const out = `${run.stdout}\n${run.stderr}`;
     expect(run.status, out.slice(-3000)).toBe(0);
     expect(out).toContain('downloaded bytes match');
@@ -19,7 +19,7 @@ describe('README walk-through', () => {
     expect(out).toContain('production is now version 3');
     expect(out).toContain("pulled version 3: ['model.pkl']");
     expect(out).toContain('walk-through finished');
-  }, 300_000);
+  }, 360_000);
 
   it('gives up at once with the log when the registry cannot listen (port taken), instead of waiting in silence', async () => {
     const busy = createServer(() => {});
