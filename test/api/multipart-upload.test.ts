@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -230,6 +230,24 @@ describe.each(artifactBackends('multipart', { S3_MULTIPART_COPY_ABOVE_BYTES: ENV
       const etags = await Promise.all([1, 2, 3].map((n) => send(parts[n - 1]!, slice(bytes, n))));
       expect((await complete(r.version.id, etags)).data?.completeModelVersionUpload).toEqual({ status: 'READY', failureReason: null });
     });
+  });
+
+  // The embedded store only: on S3 the parts are storage's (AWS and MinIO check them at CompleteMultipartUpload).
+  if (!s3) it('embedded store: the join checks each part against its recorded SHA-256 too (a part file swapped on disk is refused, nothing made final)', async () => {
+    const bytes = randomBytes(2 * PART);
+    const hashes = [sha256(slice(bytes, 1)), sha256(slice(bytes, 2))];
+    const r = (await h.ok(REGISTER, { input: { modelName: 'mp-join-hash', modelType: 't', datasetVersion: 'd', metrics: [], artifacts: [{ path: 'weights.bin', sizeBytes: bytes.length, sha256: sha256(bytes), partSha256: hashes }] } })).registerModelVersion;
+    const plan = r.uploads[0].parts as { uploadId: string; parts: Part[] };
+    for (const n of [1, 2]) await send(plan.parts[n - 1]!, slice(bytes, n));
+    const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
+    const [one, two] = ['1', '2'].map((n) => files(h.dataDir).find((f) => f.endsWith(`/${plan.uploadId}/${n}`))!);
+    writeFileSync(one!, readFileSync(two!)); // part 1's file now holds part 2's (sealed) bytes: the right length, the wrong content
+    const refused = await complete(r.version.id, null); // listed from storage, so the ETags match what is on disk now
+    expect(refused.errors?.[0]?.extensions.code).toBe('FAILED_PRECONDITION');
+    expect(refused.errors?.[0]?.message).toMatch(/part 1 does not have the SHA-256 declared for it/);
+    expect((await h.ok(`query($id: ID!) { modelVersion(id: $id) { status } }`, { id: r.version.id })).modelVersion.status).toBe('PENDING_UPLOAD');
+    await send(plan.parts[0]!, slice(bytes, 1));
+    expect((await complete(r.version.id, null)).data?.completeModelVersionUpload).toEqual({ status: 'READY', failureReason: null });
   });
 
   it('an expired part URL is refused; a re-issued one for that part works (upload URLs live 2 s here)', async () => {
