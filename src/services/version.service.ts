@@ -83,11 +83,7 @@ export class VersionService {
       // Lineage only when given: the idempotency fingerprint of a registration without it stays what it was.
       ...givenLineage(f, cmd),
     };
-    const partHashes = new Map<string, string[]>();
-    base.artifacts.forEach((a, i) => {
-      const hashes = this.multipart.checkPartHashes(`${f}.artifacts[${i}].partSha256`, a, cmd.artifacts[i]?.partSha256);
-      if (hashes) partHashes.set(a.path, hashes);
-    });
+    const partHashes = this.multipart.checkPartHashes(`${f}.artifacts`, base.artifacts, cmd.artifacts.map((a) => a.partSha256));
     const key = checkIdempotencyKey(`${f}.idempotencyKey`, cmd.idempotencyKey);
     // Part hashes count in the fingerprint only when given: a registration without them keeps the fingerprint it had.
     const fingerprinted = partHashes.size > 0 ? { ...base, partSha256: Object.fromEntries(partHashes) } : base;

@@ -59,10 +59,23 @@ export class MultipartUploads {
   }
 
   /**
+   * The part hashes a client declared, per artifact path (`given[i]` for `artifacts[i]`; null or
+   * absent: none), each list checked by `checkPartHashesOf`. BAD_USER_INPUT names the first wrong one.
+   */
+  checkPartHashes(field: string, artifacts: readonly Pick<Artifact, 'path' | 'sizeBytes'>[], given: readonly (readonly string[] | null | undefined)[]): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    artifacts.forEach((a, i) => {
+      const hashes = this.checkPartHashesOf(`${field}[${i}].partSha256`, a, given[i]);
+      if (hashes) out.set(a.path, hashes);
+    });
+    return out;
+  }
+
+  /**
    * Checks the part hashes a client declared for artifact `a` (null: none): 64 lowercase hex each,
    * one per part of the part size the registry chooses, and only for an artifact uploaded in parts.
    */
-  checkPartHashes(field: string, a: Pick<Artifact, 'path' | 'sizeBytes'>, hashes: readonly string[] | null | undefined): string[] | null {
+  private checkPartHashesOf(field: string, a: Pick<Artifact, 'path' | 'sizeBytes'>, hashes: readonly string[] | null | undefined): string[] | null {
     if (hashes === null || hashes === undefined) return null;
     const plan = this.uploadPlan(a.sizeBytes);
     if (!plan.inParts) {
