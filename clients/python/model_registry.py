@@ -543,7 +543,9 @@ class Registry:
         try:
             plan = self.graphql(_UPLOAD_PLAN, {"size": size})["uploadPlan"]
         except RegistryError as err:
-            if err.code == "GRAPHQL_VALIDATION_FAILED":  # an older registry: parts without checksums, as before
+            # An older registry: parts without checksums, as before. A refusal (a token that may not
+            # register, a size past the limit) is left to the registration, which answers it as it always did.
+            if err.code in ("GRAPHQL_VALIDATION_FAILED", "FORBIDDEN", "BAD_USER_INPUT"):
                 return None
             raise
         return int(plan["partSizeBytes"]) if plan["inParts"] and plan["partSizeBytes"] else None

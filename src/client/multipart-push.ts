@@ -6,6 +6,7 @@ import { putFile } from './streams.js';
 import type { Transport } from './transport.js';
 
 type PartUrl = MultipartFieldsFragment['parts'][number]['upload'];
+const PLAN_REFUSALS = new Set(['GRAPHQL_VALIDATION_FAILED', 'FORBIDDEN', 'BAD_USER_INPUT']);
 
 /**
  * The part size the registry will choose for this file (uploadPlan), so its parts can be hashed
@@ -18,8 +19,10 @@ export async function plannedPartSize(t: Transport, file: string): Promise<{ siz
     const { uploadPlan } = await t.request(UploadPlanDocument, { sizeBytes: size });
     return uploadPlan.inParts && uploadPlan.partSizeBytes ? { sizeBytes: size, partSizeBytes: uploadPlan.partSizeBytes } : null;
   } catch (err) {
-    // A registry without uploadPlan: parts without checksums, as before.
-    if (err instanceof RegistryClientError && err.code === 'GRAPHQL_VALIDATION_FAILED') return null;
+    // A registry without uploadPlan: parts without checksums, as before. A refusal (a token that may
+    // not register, a size past the limit) is left to the registration, which answers it as it always
+    // did (and records the ACCESS_DENIED).
+    if (err instanceof RegistryClientError && PLAN_REFUSALS.has(err.code)) return null;
     throw err;
   }
 }

@@ -68,6 +68,17 @@ describe('TypeScript client, multipart push', () => {
       expect(singlePut.length).toBeGreaterThan(0);
       expect(singlePut.every((p) => p.signedSha === null && p.checksumHeader === null)).toBe(true); // the small file: one PUT, as before
     }, 60_000);
+
+    it('a token that may not register: the push is refused by the registration itself (FORBIDDEN, recorded as ACCESS_DENIED), as before uploadPlan', async () => {
+      const admin = new RegistryClient({ url: server.url, token });
+      const { secret } = await admin.createToken({ name: 'mp-viewer', role: 'VIEWER' });
+      writeFileSync(join(dataDir, 'denied.bin'), randomBytes(2 * PART));
+      const viewer = new RegistryClient({ url: server.url, token: secret });
+      const refused = await viewer.push({ model: 'mp-denied', modelType: 't', datasetVersion: 'd', files: [{ file: join(dataDir, 'denied.bin'), path: 'denied.bin' }] }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('may not register model versions') });
+      const denied = await admin.auditEvents({ modelName: 'mp-denied', action: 'ACCESS_DENIED' });
+      expect(denied.totalCount).toBe(1);
+    }, 60_000);
   });
 
   describe('part URLs expiring during the retries', () => {
