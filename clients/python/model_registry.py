@@ -248,6 +248,7 @@ fragment D on Deployment {
 _PARTS = "parts { partSizeBytes parts { partNumber etag upload { url method headers { name value } expiresAt } } }"
 _REGISTER = """mutation Register($input: RegisterModelVersionInput!) { registerModelVersion(input: $input) {
   version { ...V } uploads { path upload { url method headers { name value } } """ + _PARTS + """ } } }""" + _VERSION_FIELDS
+_UPLOAD_PLAN = "query Plan($size: Float!) { uploadPlan(sizeBytes: $size) { inParts partSizeBytes partCount } }"
 _REISSUE = """mutation Reissue($id: ID!, $paths: [String!], $parts: [Int!]) {
   createUploadUrls(versionId: $id, paths: $paths, partNumbers: $parts) { path """ + _PARTS + """ } }"""
 _COMPLETE = """mutation Complete($id: ID!, $parts: [ArtifactPartsInput!]) { completeModelVersionUpload(versionId: $id, parts: $parts) {
@@ -493,16 +494,21 @@ class Registry:
         errors and 5xx answers. A file the registry asks for in parts (a large one: past 64 MiB
         by default) goes up ``part_parallel`` parts at a time, each part retried on its own (with
         a fresh URL when its URL expired); pushed again after a crash, the parts storage already
-        holds are skipped. ``progress(bytes_done, bytes_total)`` is told as the upload of all the
-        files moves on (from several threads).
+        holds are skipped. Such a file's parts are hashed in the same read as the whole file
+        (with the part size the registry's ``uploadPlan`` gives) and registered, so each part URL
+        is signed with its part's SHA-256 and storage refuses a part with other bytes.
+        ``progress(bytes_done, bytes_total)`` is told as the upload of all the files moves on
+        (from several threads).
         """
         metric_list = [{"name": str(k), "value": float(v)} for k, v in (metrics or {}).items()]
         for m in metric_list:
             if not math.isfinite(m["value"]):
                 raise BadInputError(f'metric "{m["name"]}" must be a finite number', "BAD_USER_INPUT")
-        local = _collect_files(files)
+        part_hashes: Dict[str, List[str]] = {}
+        local = _collect_files(files, self._part_size, part_hashes)
         artifacts = [
-            {"path": path, "sizeBytes": size, "sha256": digest, "contentType": (content_types or {}).get(path, "application/octet-stream")}
+            {"path": path, "sizeBytes": size, "sha256": digest, "contentType": (content_types or {}).get(path, "application/octet-stream"),
+             **({"partSha256": part_hashes[path]} if path in part_hashes else {})}
             for path, (_, size, digest) in local.items()
         ]
         registration: Dict[str, Any] = {
@@ -529,6 +535,20 @@ class Registry:
                 f"version {version.id} FAILED verification: {version.failure_reason}; push again with another idempotency_key",
                 "FAILED_PRECONDITION")
         return version
+
+    def _part_size(self, size: int) -> Optional[int]:
+        """The part size the registry chooses for a file of ``size`` bytes (uploadPlan); None: one PUT, or a registry without uploadPlan."""
+        if size <= 0:
+            return None
+        try:
+            plan = self.graphql(_UPLOAD_PLAN, {"size": size})["uploadPlan"]
+        except RegistryError as err:
+            # An older registry: parts without checksums, as before. A refusal (a token that may not
+            # register, a size past the limit) is left to the registration, which answers it as it always did.
+            if err.code in ("GRAPHQL_VALIDATION_FAILED", "FORBIDDEN", "BAD_USER_INPUT"):
+                return None
+            raise
+        return int(plan["partSizeBytes"]) if plan["inParts"] and plan["partSizeBytes"] else None
 
     def _upload_all(
         self, version_id: str, uploads: Iterable[Mapping[str, Any]], local: Mapping[str, Tuple[Path, int, str]],
@@ -798,17 +818,35 @@ class Registry:
 # Files
 
 
-def _sha256_file(path: Path) -> Tuple[int, str]:
+def _sha256_file(path: Path, part_size: Optional[int] = None) -> Tuple[int, str, Optional[List[str]]]:
+    """Size and sha256 of a file, and with ``part_size`` the sha256 of each part of that size (the last the rest), in one read."""
     digest, size = hashlib.sha256(), 0
+    parts: List[str] = []
+    part, in_part = (hashlib.sha256() if part_size else None), 0
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
             digest.update(chunk)
             size += len(chunk)
-    return size, digest.hexdigest()
+            at = 0
+            while part is not None and part_size and at < len(chunk):
+                take = min(len(chunk) - at, part_size - in_part)
+                part.update(chunk[at:at + take])
+                at, in_part = at + take, in_part + take
+                if in_part == part_size:
+                    parts.append(part.hexdigest())
+                    part, in_part = hashlib.sha256(), 0
+    if part is not None and (in_part > 0 or not parts):
+        parts.append(part.hexdigest())
+    return size, digest.hexdigest(), (parts if part_size else None)
 
 
-def _collect_files(files: Union[Sequence[PathLike], Mapping[str, PathLike]]) -> Dict[str, Tuple[Path, int, str]]:
-    """``{artifact path: (local path, size, sha256)}``, in a stable order."""
+def _collect_files(
+    files: Union[Sequence[PathLike], Mapping[str, PathLike]],
+    part_size: Optional[Callable[[int], Optional[int]]] = None,
+    part_hashes: Optional[Dict[str, List[str]]] = None,
+) -> Dict[str, Tuple[Path, int, str]]:
+    """``{artifact path: (local path, size, sha256)}``, in a stable order. With ``part_size`` (the
+    part size for a file's size, or None) each such file's part hashes go into ``part_hashes``."""
     if isinstance(files, (str, os.PathLike)):
         files = [files]
     pairs: List[Tuple[str, Path]] = []
@@ -826,7 +864,13 @@ def _collect_files(files: Union[Sequence[PathLike], Mapping[str, PathLike]]) -> 
             raise BadInputError(f'two files would be stored as "{name}"; pass a mapping {{artifact path: file}}', "BAD_USER_INPUT")
         if not p.is_file():
             raise BadInputError(f"{p} is not a file", "BAD_USER_INPUT")
-        out[name] = (p, *_sha256_file(p))
+        stat_size = p.stat().st_size
+        planned = part_size(stat_size) if part_size else None
+        size, digest, parts = _sha256_file(p, planned)
+        out[name] = (p, size, digest)
+        # A file whose size changed since it was planned gets no part hashes (they would not fit the registry's plan).
+        if parts is not None and part_hashes is not None and size == stat_size:
+            part_hashes[name] = parts
     if not out:
         raise BadInputError("a version needs at least one file", "BAD_USER_INPUT")
     return out

@@ -1,10 +1,31 @@
-import { CreateUploadUrlsDocument, type MultipartFieldsFragment } from './generated/graphql.js';
+import { stat } from 'node:fs/promises';
+import { CreateUploadUrlsDocument, type MultipartFieldsFragment, UploadPlanDocument } from './generated/graphql.js';
 import { ForbiddenError, NetworkError, RegistryClientError } from './errors.js';
 import { type RetryOptions, inParallel, withRetries } from './retry.js';
 import { putFile } from './streams.js';
 import type { Transport } from './transport.js';
 
 type PartUrl = MultipartFieldsFragment['parts'][number]['upload'];
+const PLAN_REFUSALS = new Set(['GRAPHQL_VALIDATION_FAILED', 'FORBIDDEN', 'BAD_USER_INPUT']);
+
+/**
+ * The part size the registry will choose for this file (uploadPlan), so its parts can be hashed
+ * with the whole file; null when it goes up in one PUT, or the registry predates uploadPlan.
+ */
+export async function plannedPartSize(t: Transport, file: string): Promise<{ sizeBytes: number; partSizeBytes: number } | null> {
+  const { size } = await stat(file);
+  if (size === 0) return null;
+  try {
+    const { uploadPlan } = await t.request(UploadPlanDocument, { sizeBytes: size });
+    return uploadPlan.inParts && uploadPlan.partSizeBytes ? { sizeBytes: size, partSizeBytes: uploadPlan.partSizeBytes } : null;
+  } catch (err) {
+    // A registry without uploadPlan: parts without checksums, as before. A refusal (a token that may
+    // not register, a size past the limit) is left to the registration, which answers it as it always
+    // did (and records the ACCESS_DENIED).
+    if (err instanceof RegistryClientError && PLAN_REFUSALS.has(err.code)) return null;
+    throw err;
+  }
+}
 
 export interface PartsUpload {
   versionId: string;
@@ -23,7 +44,8 @@ export interface PartsUpload {
  * Uploads one artifact in the parts the registry planned: parts storage already holds (a resumed
  * push: the plan names their ETags) are skipped, the rest go `parallel` at a time, each retried on
  * network errors and 5xx, and a part whose URL expired gets a fresh one (createUploadUrls for the
- * parts still to send). Resolves with every part's ETag, part 1 first, for the completion.
+ * parts still to send). Each part is sent with the headers its URL lists (with part hashes given
+ * at registration, its signed x-amz-checksum-sha256). Resolves with every part's ETag, part 1 first.
  */
 export async function uploadParts(t: Transport, u: PartsUpload): Promise<string[]> {
   const size = u.plan.partSizeBytes;

@@ -6,7 +6,7 @@ import {
 } from './generated/graphql.js';
 import { inParallel, withRetries } from './retry.js';
 import { hashFile, putFile } from './streams.js';
-import { uploadParts } from './multipart-push.js';
+import { plannedPartSize, uploadParts } from './multipart-push.js';
 import type { Transport } from './transport.js';
 import type { ProgressListener } from './progress.js';
 
@@ -54,7 +54,8 @@ export function pushIdempotencyKey(input: Omit<RegisterModelVersionInput, 'idemp
 }
 
 /**
- * Hashes the files (streaming), registers the version with an idempotency key, uploads the files
+ * Hashes the files (streaming; a file the registry takes in parts, per uploadPlan, part by part
+ * too), registers the version with an idempotency key, uploads the files
  * (up to 4 at once, retried with backoff on network errors and 5xx; a file the registry plans in
  * parts goes up 4 parts at a time, multipart-push.ts), and completes it. Run again after a crash,
  * the same push finds the same version and finishes it, skipping parts storage already holds.
@@ -63,7 +64,12 @@ export async function push(t: Transport, o: PushOptions): Promise<PushResult> {
   if (o.files.length === 0) throw new RegistryClientError('BAD_USER_INPUT', 'push needs at least one file');
   const total = o.files.length;
   o.onProgress?.({ phase: 'hash', totalBytes: null, files: total });
-  const hashed = await inParallel(o.files, 4, async (f) => ({ ...f, ...(await hashFile(f.file, (n) => o.onProgress?.({ phase: 'hash', bytes: n }))) }));
+  const hashed = await inParallel(o.files, 4, async (f) => {
+    // A file the registry takes in parts: each part's SHA-256 too, in the same read (signed into its part URL).
+    const planned = await plannedPartSize(t, f.file);
+    const h = await hashFile(f.file, (n) => o.onProgress?.({ phase: 'hash', bytes: n }), planned?.partSizeBytes ?? null);
+    return { ...f, ...h, partSha256: planned && planned.sizeBytes === h.sizeBytes ? h.partSha256 : null };
+  });
   const input: Omit<RegisterModelVersionInput, 'idempotencyKey'> = {
     modelName: o.model,
     modelType: o.modelType,
@@ -73,7 +79,9 @@ export async function push(t: Transport, o: PushOptions): Promise<PushResult> {
     featureNames: o.featureNames ?? [],
     tags: o.tags ?? [],
     ...(o.description !== undefined ? { description: o.description } : {}),
-    artifacts: hashed.map((f) => ({ path: f.path, sizeBytes: f.sizeBytes, sha256: f.sha256, contentType: f.contentType ?? 'application/octet-stream' })),
+    artifacts: hashed.map((f) => ({
+      path: f.path, sizeBytes: f.sizeBytes, sha256: f.sha256, contentType: f.contentType ?? 'application/octet-stream', ...(f.partSha256 ? { partSha256: f.partSha256 } : {}),
+    })),
   };
   const idempotencyKey = o.idempotencyKey ?? pushIdempotencyKey(input);
   // With a key, a retried registration gives the same version (and fresh upload URLs): safe to retry.

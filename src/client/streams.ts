@@ -12,16 +12,36 @@ const CHUNK = 1024 * 1024;
 /** A transfer that moves no byte for this long is dropped (a network error, so it is retried). */
 const IDLE_MS = 60_000;
 
-/** Size and SHA-256 (lowercase hex) of a file, read as a stream. */
-export async function hashFile(file: string, onBytes?: (n: number) => void): Promise<{ sizeBytes: number; sha256: string }> {
+/**
+ * Size and SHA-256 (lowercase hex) of a file, read as a stream; with `partSizeBytes`, also the
+ * SHA-256 of each part of that size (the last part the rest), in the same read.
+ */
+export async function hashFile(
+  file: string, onBytes?: (n: number) => void, partSizeBytes: number | null = null,
+): Promise<{ sizeBytes: number; sha256: string; partSha256: string[] | null }> {
   const hash = createHash('sha256');
+  const parts: string[] = [];
+  let part = partSizeBytes ? createHash('sha256') : null;
+  let inPart = 0;
   let size = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
     hash.update(chunk);
     size += chunk.length;
     onBytes?.(chunk.length);
+    for (let at = 0; part && at < chunk.length; ) {
+      const take = Math.min(chunk.length - at, partSizeBytes! - inPart);
+      part.update(chunk.subarray(at, at + take));
+      at += take;
+      inPart += take;
+      if (inPart === partSizeBytes) {
+        parts.push(part.digest('hex'));
+        part = createHash('sha256');
+        inPart = 0;
+      }
+    }
   }
-  return { sizeBytes: size, sha256: hash.digest('hex') };
+  if (part && (inPart > 0 || parts.length === 0)) parts.push(part.digest('hex'));
+  return { sizeBytes: size, sha256: hash.digest('hex'), partSha256: partSizeBytes ? parts : null };
 }
 
 /** Counts the bytes passing through (an upload's progress). */

@@ -15,6 +15,11 @@ export class ArtifactInput {
   @Field(() => Float, { description: 'Exact size in bytes' }) sizeBytes!: number;
   @Field(() => String, { description: 'SHA-256 of the bytes, 64 lowercase hex: completion checks it' }) sha256!: string;
   @Field(() => String, { nullable: true, defaultValue: 'application/octet-stream', description: 'The media type to store and serve it with' }) contentType!: string;
+  @Field(() => [String], {
+    nullable: true,
+    description: "Only for a file uploaded in parts: each part's SHA-256 (64 lowercase hex, part 1 first), with the part size uploadPlan gives. Each part URL is then signed with its x-amz-checksum-sha256 (send the headers the URL lists) and storage refuses other bytes. Absent: no part checksums",
+  })
+  partSha256?: string[] | null;
 }
 
 @InputType({ description: 'How the version was trained; every field optional' })

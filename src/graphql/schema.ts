@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ArtifactUploadResolver } from './multipart/multipart.types.js';
+import { ArtifactUploadResolver, UploadPlanResolver } from './multipart/multipart.types.js';
 import { CleanupResolver } from './cleanup/cleanup.resolver.js';
 import { RetentionResolver } from './retention/retention.resolver.js';
 import type { GraphQLSchema } from 'graphql';
@@ -42,7 +42,7 @@ export function buildRegistrySchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
     resolvers: [
       ModelResolver, VersionResolver, ArtifactResolver, DeploymentResolver, AuditResolver, TokenResolver, EventsResolver, CleanupResolver, WebhookResolver, RetentionResolver,
-      GovernanceResolver, DeploymentObservedResolver, LineageResolver, ComparisonBaselineResolver, ArtifactUploadResolver,
+      GovernanceResolver, DeploymentObservedResolver, LineageResolver, ComparisonBaselineResolver, ArtifactUploadResolver, UploadPlanResolver,
     ],
     pubSub: NO_TOPICS,
     validate: false,

@@ -113,7 +113,9 @@ export class VersionResolver {
         training: input.training ?? null,
         description: input.description ?? null,
         tags: input.tags ?? [],
-        artifacts: input.artifacts.map((a) => ({ path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256, contentType: a.contentType ?? 'application/octet-stream' })),
+        artifacts: input.artifacts.map((a) => ({
+          path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256, contentType: a.contentType ?? 'application/octet-stream', partSha256: a.partSha256 ?? null,
+        })),
         idempotencyKey: input.idempotencyKey ?? null,
         source: input.source ?? null,
         dataset: input.dataset ?? null,

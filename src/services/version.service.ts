@@ -12,7 +12,7 @@ import { legalHoldRefusal } from '../domain/retention.js';
 import { type IdempotencyRecord, checkIdempotencyKey, idempotencyFingerprint } from '../domain/idempotency.js';
 import type { AccessService } from './access.service.js';
 import { type ClaimFor, IdempotentRequests } from './idempotency/idempotent-requests.js';
-import { type MultipartPlan, MultipartUploads } from './multipart/multipart-uploads.js';
+import { type MultipartPlan, MultipartUploads, type UploadPlan } from './multipart/multipart-uploads.js';
 import { AuditAction, type ServiceDeps, auditDraft } from './service-deps.js';
 
 export interface RegisterVersionCommand {
@@ -25,7 +25,8 @@ export interface RegisterVersionCommand {
   training: Partial<TrainingInfo> | null;
   description: string | null;
   tags: string[];
-  artifacts: Artifact[];
+  /** `partSha256`: the SHA-256 of each part (artifacts uploaded in parts only; see uploadPlan). */
+  artifacts: (Artifact & { partSha256?: string[] | null })[];
   /** Same key and input within 24 h: the same version (fresh upload URLs while PENDING_UPLOAD). */
   idempotencyKey?: string | null;
   /** Lineage (domain/lineage.ts); absent: none. */
@@ -82,17 +83,30 @@ export class VersionService {
       // Lineage only when given: the idempotency fingerprint of a registration without it stays what it was.
       ...givenLineage(f, cmd),
     };
+    const partHashes = this.multipart.checkPartHashes(`${f}.artifacts`, base.artifacts, cmd.artifacts.map((a) => a.partSha256));
     const key = checkIdempotencyKey(`${f}.idempotencyKey`, cmd.idempotencyKey);
-    const request = key === null ? null : { modelName: base.modelName, key, operation: 'REGISTER' as const, fingerprint: idempotencyFingerprint('REGISTER', base) };
+    // Part hashes count in the fingerprint only when given: a registration without them keeps the fingerprint it had.
+    const fingerprinted = partHashes.size > 0 ? { ...base, partSha256: Object.fromEntries(partHashes) } : base;
+    const request = key === null ? null : { modelName: base.modelName, key, operation: 'REGISTER' as const, fingerprint: idempotencyFingerprint('REGISTER', fingerprinted) };
     return this.idempotent.run(
       request,
       (record) => this.replayRegistration(record, actor),
-      (claim) => this.registerNew(base, claim, actor),
+      (claim) => this.registerNew(base, claim, actor, partHashes),
     );
+  }
+
+  /** How a file of `sizeBytes` would be uploaded (in parts? of what size?), for any role that may register versions. */
+  uploadPlan(sizeBytes: number, actor: Actor): UploadPlan {
+    this.access.check(actor, 'publish', 'plan uploads');
+    if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes > LIMITS.artifactMaxBytes) {
+      throw new InvalidArgumentError('sizeBytes', `must be a positive integer of at most ${LIMITS.artifactMaxBytes}`);
+    }
+    return this.multipart.uploadPlan(sizeBytes);
   }
 
   private async registerNew(
     base: Omit<NewModelVersion, 'id' | 'status' | 'failureReason' | 'createdAt' | 'createdBy'>, claim: ClaimFor, actor: Actor,
+    partHashes: ReadonlyMap<string, string[]>,
   ): Promise<RegisteredVersion> {
     for (let attempt = 1; ; attempt++) {
       const now = this.deps.now();
@@ -105,7 +119,7 @@ export class VersionService {
         createdBy: actor.name,
       };
       // URLs first: if storage cannot sign, nothing is written.
-      const uploads = await this.presignUploads(version);
+      const uploads = await this.presignUploads(version, undefined, partHashes);
       try {
         const stored = await this.deps.store.registerVersion(version, (v) =>
           auditDraft(this.deps, actor, AuditAction.versionRegistered, { modelName: v.modelName, versionId: v.id }, {
@@ -164,9 +178,13 @@ export class VersionService {
     return uploads;
   }
 
-  /** One PUT per artifact, and for an artifact offered in parts its multipart plan (started here the first time). */
+  /**
+   * One PUT per artifact, and for an artifact offered in parts its multipart plan (started here the
+   * first time, with the part hashes given at registration; later calls find them recorded).
+   */
   private presignUploads(
     version: Pick<ModelVersion, 'modelName' | 'id' | 'artifacts'>, only: UploadUrlSelection = { paths: null, partNumbers: null },
+    partHashes: ReadonlyMap<string, string[]> = new Map(),
   ): Promise<RegisteredVersion['uploads']> {
     const ttl = this.deps.settings.uploadUrlTtlSeconds;
     return Promise.all(
@@ -176,7 +194,7 @@ export class VersionService {
         return {
           path: a.path,
           upload: await this.deps.artifacts.presignUpload(target, ttl),
-          parts: inParts ? await this.multipart.plan(target, only.partNumbers, 'partNumbers') : null,
+          parts: inParts ? await this.multipart.plan(target, only.partNumbers, 'partNumbers', partHashes.get(a.path) ?? null) : null,
         };
       }),
     );

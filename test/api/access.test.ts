@@ -55,6 +55,7 @@ describe('access control on every operation', () => {
     { name: 'viewer', perm: 'read', query: `{ viewer { name } }` },
     { name: 'apiTokens', perm: 'admin', query: `{ apiTokens { id } }` },
     { name: 'registerModelVersion', perm: 'publish', query: REGISTER, vars: () => ({ input: { modelName: 'other', modelType: 'rf', datasetVersion: 'd', metrics: [], artifacts: [art] } }) },
+    { name: 'uploadPlan', perm: 'publish', query: `{ uploadPlan(sizeBytes: 1000) { inParts } }` },
     { name: 'createUploadUrls', perm: 'publish', query: `mutation($id: ID!) { createUploadUrls(versionId: $id) { path } }`, vars: () => ({ id: ids.other }) },
     { name: 'completeModelVersionUpload', perm: 'publish', query: `mutation($id: ID!) { completeModelVersionUpload(versionId: $id) { id } }`, vars: () => ({ id: ids.other }) },
     { name: 'updateModelVersion', perm: 'publish', query: `mutation($id: ID!) { updateModelVersion(versionId: $id, description: "x") { id } }`, vars: () => ({ id: ids.other }) },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,8 @@ const REISSUE = `mutation($id: ID!, $paths: [String!], $parts: [Int!]) { createU
   path parts { partSizeBytes parts { partNumber etag upload { url method headers { name value } expiresAt } } } } }`;
 const COMPLETE = `mutation($id: ID!, $parts: [ArtifactPartsInput!]) { completeModelVersionUpload(versionId: $id, parts: $parts) { status failureReason } }`;
 const DOWNLOAD = `query($id: ID!) { modelVersion(id: $id) { status artifacts { downloadUrl { url } } } }`;
+const PLAN = `query($size: Float!) { uploadPlan(sizeBytes: $size) { inParts partSizeBytes partCount } }`;
+const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
 
 type Part = { partNumber: number; etag: string | null; upload: { url: string; method: string; headers: { name: string; value: string }[]; expiresAt: string } };
 
@@ -117,6 +119,135 @@ describe.each(artifactBackends('multipart', { S3_MULTIPART_COPY_ABOVE_BYTES: ENV
     expect(await h.code(REISSUE, { id, paths: ['weights.bin'], parts: [4] })).toBe('BAD_USER_INPUT');
     expect(await h.code(REISSUE, { id, paths: ['nope.bin'], parts: null })).toBe('BAD_USER_INPUT');
     expect(await h.code(COMPLETE, { id, parts: [{ path: 'nope.bin', etags: ['x'] }] })).toBe('BAD_USER_INPUT');
+  });
+
+  describe('per-part SHA-256 (ArtifactInput.partSha256)', () => {
+    const hashesOf = (bytes: Buffer, size: number) => Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => sha256(bytes.subarray(i * size, (i + 1) * size)));
+    const registerHashed = async (model: string, bytes: Buffer, partSha256: string[] | null, extra: Record<string, unknown> = {}) => h.gql(REGISTER, {
+      input: { modelName: model, modelType: 't', datasetVersion: 'd', metrics: [], ...extra, artifacts: [{ path: 'weights.bin', sizeBytes: bytes.length, sha256: sha256(bytes), partSha256 }] },
+    });
+    const checksumHeader = (p: Part) => p.upload.headers.find((x) => x.name === 'x-amz-checksum-sha256')?.value;
+    const signedFor = (p: Part) => {
+      const q = new URL(p.upload.url).searchParams;
+      // S3: a signed header (never hoisted into the query); embedded store: the hex digest in the signed query.
+      return s3 ? (q.get('X-Amz-SignedHeaders') ?? '').split(';').includes('x-amz-checksum-sha256') && !q.has('x-amz-checksum-sha256') : q.get('sha');
+    };
+    const stagedMultipart = async () => {
+      const keys: string[] = [];
+      for await (const g of h.app.artifacts.listStaged()) keys.push(...g.keys.filter((k) => k.includes('multipart')));
+      return keys.sort();
+    };
+
+    it('uploadPlan answers the part size and count registration then uses, for a publisher too; nothing in parts below the threshold', async () => {
+      expect((await h.ok(PLAN, { size: 90_000 })).uploadPlan).toEqual({ inParts: false, partSizeBytes: null, partCount: null });
+      expect((await h.ok(PLAN, { size: 5 * PART - 1 })).uploadPlan).toEqual({ inParts: true, partSizeBytes: PART, partCount: 5 });
+      const publisher = await h.token('PUBLISHER', { name: 'mp-plan-publisher', modelScope: 'mp-*' });
+      expect((await h.as(publisher.secret).ok(PLAN, { size: 2 * PART })).uploadPlan).toEqual({ inParts: true, partSizeBytes: PART, partCount: 2 });
+      const viewer = await h.token('VIEWER', { name: 'mp-plan-viewer' });
+      expect(await h.as(viewer.secret).code(PLAN, { size: 2 * PART })).toBe('FORBIDDEN');
+      expect(await h.code(PLAN, { size: 0 })).toBe('BAD_USER_INPUT');
+      expect(await h.code(PLAN, { size: 1.5 })).toBe('BAD_USER_INPUT');
+      const bytes = randomBytes(3 * PART + 9);
+      const plan = (await h.ok(PLAN, { size: bytes.length })).uploadPlan;
+      const r = await registerHashed('mp-plan', bytes, hashesOf(bytes, plan.partSizeBytes));
+      expect(r.errors).toBeUndefined();
+      expect(r.data.registerModelVersion.uploads[0].parts.partSizeBytes).toBe(plan.partSizeBytes);
+      expect(r.data.registerModelVersion.uploads[0].parts.parts).toHaveLength(plan.partCount);
+    });
+
+    it('part hashes: each part URL is signed with its x-amz-checksum-sha256 and lists it; the parts go up, READY, the same bytes back', async () => {
+      const bytes = randomBytes(3 * PART + 500);
+      const hashes = hashesOf(bytes, PART);
+      const r = (await registerHashed('mp-hashed', bytes, hashes)).data.registerModelVersion;
+      const parts = r.uploads[0].parts.parts as Part[];
+      expect(parts.map(checksumHeader)).toEqual(hashes.map(b64));
+      expect(parts.map(signedFor)).toEqual(s3 ? [true, true, true, true] : hashes);
+      const etags: string[] = [];
+      await Promise.all([4, 2, 3, 1].map(async (n) => (etags[n - 1] = await send(parts[n - 1]!, slice(bytes, n)))));
+      expect((await complete(r.version.id, etags)).data?.completeModelVersionUpload).toEqual({ status: 'READY', failureReason: null });
+      expect(sha256(await downloaded(r.version.id))).toBe(sha256(bytes));
+    });
+
+    it('re-issued part URLs, and a registration replayed with its idempotency key, carry the same signed hashes (the ones recorded beside the upload id)', async () => {
+      const bytes = randomBytes(2 * PART + 3);
+      const hashes = hashesOf(bytes, PART);
+      const first = (await registerHashed('mp-hash-reissue', bytes, hashes, { idempotencyKey: 'mp-hash-1' })).data.registerModelVersion;
+      const again = (await h.ok(REISSUE, { id: first.version.id, paths: ['weights.bin'], parts: [3, 1] })).createUploadUrls[0].parts.parts as Part[];
+      expect(again.map((p) => [p.partNumber, checksumHeader(p)])).toEqual([[1, b64(hashes[0]!)], [3, b64(hashes[2]!)]]);
+      expect(again.map(signedFor)).toEqual(s3 ? [true, true] : [hashes[0], hashes[2]]);
+      const replay = (await registerHashed('mp-hash-reissue', bytes, hashes, { idempotencyKey: 'mp-hash-1' })).data.registerModelVersion;
+      expect(replay.version.id).toBe(first.version.id);
+      expect(replay.uploads[0].parts.uploadId).toBe(first.uploads[0].parts.uploadId);
+      expect((replay.uploads[0].parts.parts as Part[]).map(checksumHeader)).toEqual(hashes.map(b64));
+      // The same key with other part hashes is another input: CONFLICT.
+      const other = await registerHashed('mp-hash-reissue', bytes, [...hashes.slice(1), hashes[0]!], { idempotencyKey: 'mp-hash-1' });
+      expect(other.errors?.[0]?.extensions.code).toBe('CONFLICT');
+      const etags = [];
+      for (const p of again) etags[p.partNumber - 1] = await send(p, slice(bytes, p.partNumber));
+      etags[1] = await send((replay.uploads[0].parts.parts as Part[])[1]!, slice(bytes, 2));
+      expect((await complete(first.version.id, etags)).data?.completeModelVersionUpload.status).toBe('READY');
+    });
+
+    it('refuses part hashes of the wrong count, malformed, or for a file not uploaded in parts (BAD_USER_INPUT), writing nothing', async () => {
+      const bytes = randomBytes(3 * PART);
+      const hashes = hashesOf(bytes, PART);
+      const before = await stagedMultipart();
+      const cases: [Buffer, string[], RegExp][] = [
+        [bytes, hashes.slice(0, 2), /3 parts of 65536 bytes .*2 part hashes/],
+        [bytes, [...hashes, hashes[0]!], /3 parts .*4 part hashes/],
+        [bytes, [hashes[0]!, hashes[1]!.toUpperCase(), hashes[2]!], /64 lowercase hex/],
+        [bytes, [hashes[0]!, 'abc', hashes[2]!], /64 lowercase hex/],
+        [randomBytes(1000), [sha256(Buffer.alloc(0))], /not uploaded in parts/],
+      ];
+      for (const [body, given, message] of cases) {
+        const r = await registerHashed('mp-bad-hashes', body, given);
+        expect(r.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
+        expect(r.errors?.[0]?.message).toMatch(message);
+      }
+      expect((await h.ok(`{ model(name: "mp-bad-hashes") { name } }`)).model).toBeNull();
+      expect(await stagedMultipart()).toEqual(before);
+    });
+
+    it(s3
+      ? 'a part with other bytes than its signed hash: s3rver ignores checksums and takes it (AWS and MinIO refuse it); the final sha256 fails the version'
+      : 'a part with other bytes than its signed hash is refused (400) and not stored; the right bytes then go in and the version is READY', async () => {
+      const bytes = randomBytes(2 * PART + 1);
+      const r = (await registerHashed('mp-hash-wrong', bytes, hashesOf(bytes, PART))).data.registerModelVersion;
+      const parts = r.uploads[0].parts.parts as Part[];
+      const wrong = await put(parts[1]!.upload, randomBytes(PART));
+      if (s3) {
+        expect(wrong.status).toBe(200);
+        const etags = [await send(parts[0]!, slice(bytes, 1)), wrong.headers.get('etag')!, await send(parts[2]!, slice(bytes, 3))];
+        const done = (await complete(r.version.id, etags)).data?.completeModelVersionUpload;
+        expect(done.status).toBe('FAILED');
+        expect(done.failureReason).toContain(`${sha256(bytes)} was declared`);
+        return;
+      }
+      expect(wrong.status).toBe(400);
+      expect(((await wrong.json()) as { error: string }).error).toMatch(/its URL was signed for [0-9a-f]{64} .*part not stored/);
+      const stale = (await h.ok(REISSUE, { id: r.version.id, paths: ['weights.bin'], parts: null })).createUploadUrls[0].parts.parts as Part[];
+      expect(stale.map((p) => p.etag !== null)).toEqual([false, false, false]);
+      const etags = await Promise.all([1, 2, 3].map((n) => send(parts[n - 1]!, slice(bytes, n))));
+      expect((await complete(r.version.id, etags)).data?.completeModelVersionUpload).toEqual({ status: 'READY', failureReason: null });
+    });
+  });
+
+  // The embedded store only: on S3 the parts are storage's (AWS and MinIO check them at CompleteMultipartUpload).
+  if (!s3) it('embedded store: the join checks each part against its recorded SHA-256 too (a part file swapped on disk is refused, nothing made final)', async () => {
+    const bytes = randomBytes(2 * PART);
+    const hashes = [sha256(slice(bytes, 1)), sha256(slice(bytes, 2))];
+    const r = (await h.ok(REGISTER, { input: { modelName: 'mp-join-hash', modelType: 't', datasetVersion: 'd', metrics: [], artifacts: [{ path: 'weights.bin', sizeBytes: bytes.length, sha256: sha256(bytes), partSha256: hashes }] } })).registerModelVersion;
+    const plan = r.uploads[0].parts as { uploadId: string; parts: Part[] };
+    for (const n of [1, 2]) await send(plan.parts[n - 1]!, slice(bytes, n));
+    const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
+    const [one, two] = ['1', '2'].map((n) => files(h.dataDir).find((f) => f.endsWith(`/${plan.uploadId}/${n}`))!);
+    writeFileSync(one!, readFileSync(two!)); // part 1's file now holds part 2's (sealed) bytes: the right length, the wrong content
+    const refused = await complete(r.version.id, null); // listed from storage, so the ETags match what is on disk now
+    expect(refused.errors?.[0]?.extensions.code).toBe('FAILED_PRECONDITION');
+    expect(refused.errors?.[0]?.message).toMatch(/part 1 does not have the SHA-256 declared for it/);
+    expect((await h.ok(`query($id: ID!) { modelVersion(id: $id) { status } }`, { id: r.version.id })).modelVersion.status).toBe('PENDING_UPLOAD');
+    await send(plan.parts[0]!, slice(bytes, 1));
+    expect((await complete(r.version.id, null)).data?.completeModelVersionUpload).toEqual({ status: 'READY', failureReason: null });
   });
 
   it('an expired part URL is refused; a re-issued one for that part works (upload URLs live 3 s here)', async () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,8 +68,12 @@ describe.each(artifactBackends('cli-multipart'))('model-registry push in parts, 
     first.child.kill('SIGKILL');
     expect((await first.done).signal).toBe('SIGKILL');
     expect((await gql(`query($id: ID!) { modelVersion(id: $id) { status } }`, { id: versionId })).modelVersion.status).toBe('PENDING_UPLOAD');
-    const held = (await gql(`mutation($id: ID!) { createUploadUrls(versionId: $id) { parts { parts { etag } } } }`, { id: versionId })).createUploadUrls[0].parts.parts
-      .filter((p: { etag: string | null }) => p.etag !== null).length;
+    const issued = (await gql(`mutation($id: ID!) { createUploadUrls(versionId: $id) { parts { parts { etag upload { headers { name value } } } } } }`, { id: versionId }))
+      .createUploadUrls[0].parts.parts as { etag: string | null; upload: { headers: { name: string; value: string }[] } }[];
+    const held = issued.filter((p) => p.etag !== null).length;
+    // The CLI hashed the parts with uploadPlan's part size and registered them: each part URL is signed with its SHA-256.
+    const partHashes = Array.from({ length: 65 }, (_, i) => createHash('sha256').update(bytes.subarray(i * PART, (i + 1) * PART)).digest('base64'));
+    expect(issued.map((p) => p.upload.headers.find((h) => h.name === 'x-amz-checksum-sha256')?.value)).toEqual(partHashes);
     if (!s3) expect(held).toBeGreaterThanOrEqual(8);
 
     const mid = await partPuts();

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +58,26 @@ describe('TypeScript client, multipart push', () => {
       expect(uploaded).toBe(big.length + small.length); // bytes of failed tries are taken back
       const { files } = await client.pull({ model: 'mp-client', ref: version.id, dir: join(dataDir, 'out') });
       expect(readFileSync(files.find((f) => f.endsWith('big.bin'))!).equals(big)).toBe(true);
+      // The client hashed each part (uploadPlan's part size) and registered the hashes: every part URL
+      // was signed with its part's SHA-256, and every part went up with the x-amz-checksum-sha256 it lists.
+      const partHashes = Array.from({ length: 7 }, (_, i) => createHash('sha256').update(big.subarray(i * PART, (i + 1) * PART)).digest('hex'));
+      const partPuts = proxy.forwardedPuts.filter((p) => p.path.startsWith('/artifacts/part/'));
+      expect(new Set(partPuts.map((p) => p.signedSha))).toEqual(new Set(partHashes));
+      expect(partPuts.every((p) => p.checksumHeader === Buffer.from(p.signedSha!, 'hex').toString('base64'))).toBe(true);
+      const singlePut = proxy.forwardedPuts.filter((p) => !p.path.startsWith('/artifacts/part/'));
+      expect(singlePut.length).toBeGreaterThan(0);
+      expect(singlePut.every((p) => p.signedSha === null && p.checksumHeader === null)).toBe(true); // the small file: one PUT, as before
+    }, 60_000);
+
+    it('a token that may not register: the push is refused by the registration itself (FORBIDDEN, recorded as ACCESS_DENIED), as before uploadPlan', async () => {
+      const admin = new RegistryClient({ url: server.url, token });
+      const { secret } = await admin.createToken({ name: 'mp-viewer', role: 'VIEWER' });
+      writeFileSync(join(dataDir, 'denied.bin'), randomBytes(2 * PART));
+      const viewer = new RegistryClient({ url: server.url, token: secret });
+      const refused = await viewer.push({ model: 'mp-denied', modelType: 't', datasetVersion: 'd', files: [{ file: join(dataDir, 'denied.bin'), path: 'denied.bin' }] }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('may not register model versions') });
+      const denied = await admin.auditEvents({ modelName: 'mp-denied', action: 'ACCESS_DENIED' });
+      expect(denied.totalCount).toBe(1);
     }, 60_000);
   });
 

@@ -19,7 +19,7 @@ import { fsMultipartRoutes } from '../../src/artifacts/multipart/fs-multipart.ht
  * encryption at rest (as the server runs it), and with REGISTRY_ENCRYPTION=off (the benchmark's ceiling).
  */
 for (const encryptionKey of [randomBytes(32), null]) describeArtifactStore(`FsArtifactStore (temp dir, node:http on 127.0.0.1, encryption ${encryptionKey ? 'on' : 'off'})`, () => openFs(encryptionKey));
-describeMultipartArtifacts('FsArtifactStore (temp dir, node:http on 127.0.0.1, encryption on)', () => openFs(randomBytes(32)), { listsParts: true, checksEtags: true });
+describeMultipartArtifacts('FsArtifactStore (temp dir, node:http on 127.0.0.1, encryption on)', () => openFs(randomBytes(32)), { listsParts: true, checksEtags: true, checksPartHashes: true });
 
 async function openFs(encryptionKey: Buffer | null) {
   const root = await mkdtemp(join(tmpdir(), 'fs-artifacts-'));

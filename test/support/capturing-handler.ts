@@ -10,6 +10,8 @@ export interface SentRequest {
   headers: Record<string, string>;
   /** Whether the SDK handed the request an abort signal. */
   hasAbortSignal: boolean;
+  /** The body when the SDK built it as text (XML of CompleteMultipartUpload …); null for streams and none. */
+  body: string | null;
 }
 
 interface RawRequest {
@@ -17,6 +19,7 @@ interface RawRequest {
   path: string;
   query?: Record<string, string | string[] | null>;
   headers: Record<string, string>;
+  body?: unknown;
 }
 interface RawResponse {
   response: { statusCode: number; headers: Record<string, string>; body: unknown };
@@ -53,6 +56,7 @@ export class CapturingHandler {
       query: { ...(request.query ?? {}) },
       headers: Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v])),
       hasAbortSignal: options.abortSignal !== undefined,
+      body: typeof request.body === 'string' ? request.body : null,
     };
     this.sent.push(sent);
     const out = (await this.inner.handle(request as never, options as never)) as unknown as RawResponse;

@@ -7,6 +7,8 @@ export interface FlakyProxy {
   target: string;
   /** Requests answered with a fault, by kind. */
   readonly faults: { status503: number; resets: number; downloadCuts: number };
+  /** The PUTs passed through (not faulted): their path, and the part checksum they carried (header, and signed `sha` query of the embedded store). */
+  readonly forwardedPuts: { path: string; checksumHeader: string | null; signedSha: string | null }[];
   close(): Promise<void>;
 }
 
@@ -20,7 +22,8 @@ export async function startFlakyProxy(): Promise<FlakyProxy> {
   const puts = new Map<string, number>();
   const faults = { status503: 0, resets: 0, downloadCuts: 0 };
   const gets = new Set<string>();
-  const proxy: FlakyProxy = { url: '', target: '', faults, close: async () => {} };
+  const forwardedPuts: FlakyProxy['forwardedPuts'] = [];
+  const proxy: FlakyProxy = { url: '', target: '', faults, forwardedPuts, close: async () => {} };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0]!;
     if (req.method === 'PUT') {
@@ -45,6 +48,10 @@ export async function startFlakyProxy(): Promise<FlakyProxy> {
         req.once('end', () => req.socket.destroy());
         return;
       }
+    }
+    if (req.method === 'PUT') {
+      const header = req.headers['x-amz-checksum-sha256'];
+      forwardedPuts.push({ path, checksumHeader: typeof header === 'string' ? header : null, signedSha: new URL(req.url ?? '/', 'http://x').searchParams.get('sha') });
     }
     const cut = req.method === 'GET' && path.startsWith('/artifacts/') && !gets.has(path);
     if (cut) gets.add(path);

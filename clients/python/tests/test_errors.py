@@ -37,6 +37,7 @@ class ErrorTests(RegistryTestCase):
         with self.assertRaises(model_registry.ForbiddenError) as caught:
             viewer.push(self.model_name(), [self.write(self.tmp, "m.bin", b"x")], metrics={"roc_auc": 1.0}, dataset="d1")
         self.assertEqual(caught.exception.code, "FORBIDDEN")
+        self.assertIn("may not register model versions", str(caught.exception))  # the registration's refusal, not uploadPlan's
 
     def test_an_unknown_model_or_version_is_not_found(self) -> None:
         unknown = self.model_name("nobody")

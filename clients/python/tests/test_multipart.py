@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import re
+import unittest
 import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import List, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import model_registry
 from support import TOKEN, URL, RegistryTestCase
@@ -67,3 +70,50 @@ class MultipartTests(RegistryTestCase):
         registry._upload_parts = with_a_dead_url  # type: ignore[method-assign]
         version = registry.push(model, [self.write(self.tmp, "w.bin", weights)], dataset="d1")
         self.assertEqual(version.status, "READY")
+
+    def test_the_parts_are_hashed_with_the_registrys_part_size_registered_and_sent_with_their_signed_checksum(self) -> None:
+        model = self.model_name()
+        weights = os.urandom(3 * MIB + 4321)  # 4 parts of 1 MiB, the last one short
+        expected = [hashlib.sha256(weights[i:i + MIB]).hexdigest() for i in range(0, len(weights), MIB)]
+        registry = model_registry.Registry(URL, TOKEN)
+        plan = registry.graphql(model_registry._UPLOAD_PLAN, {"size": len(weights)})["uploadPlan"]
+        self.assertEqual(plan, {"inParts": True, "partSizeBytes": MIB, "partCount": 4})
+        registered: List[Any] = []
+        sent: List[Tuple[Optional[str], int]] = []
+        graphql, put = registry.graphql, registry._put
+
+        def recording_graphql(query: str, variables: Optional[Mapping[str, Any]] = None, **kw: Any) -> Dict[str, Any]:
+            if "registerModelVersion" in query and variables:
+                registered.extend(variables["input"]["artifacts"])
+            return graphql(query, variables, **kw)
+
+        def recording_put(what: str, upload: Mapping[str, Any], file: Path, start: int, size: int, meter: Any) -> Tuple[Optional[str], str]:
+            headers = {h["name"].lower(): h["value"] for h in upload["headers"]}
+            if "of part" in what:  # the part PUTs (on S3 a single PUT carries the whole file's checksum)
+                sent.append((headers.get("x-amz-checksum-sha256"), start))
+            return put(what, upload, file, start, size, meter)
+
+        registry.graphql = recording_graphql  # type: ignore[method-assign]
+        registry._put = recording_put  # type: ignore[method-assign]
+        version = registry.push(model, {"weights.bin": self.write(self.tmp, "w.bin", weights), "small.txt": self.write(self.tmp, "s.txt", b"x")}, dataset="d1")
+        self.assertEqual(version.status, "READY")
+        by_path = {a["path"]: a for a in registered}
+        self.assertEqual(by_path["weights.bin"]["partSha256"], expected)
+        self.assertNotIn("partSha256", by_path["small.txt"])  # one PUT: as before
+        parts = sorted((start, checksum) for checksum, start in sent)
+        self.assertEqual(parts, [(n * MIB, base64.b64encode(bytes.fromhex(h)).decode()) for n, h in enumerate(expected)])
+
+
+class PartHashingTests(unittest.TestCase):
+    """The one read of a file that gives its sha256 and its parts' (no registry needed)."""
+
+    def test_part_hashes_across_read_boundaries(self) -> None:
+        data = os.urandom(3 * MIB + 5)
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "f.bin"
+            path.write_bytes(data)
+            for part in (100_000, MIB + MIB // 2 + 3, MIB, 8 * MIB):
+                size, digest, parts = model_registry._sha256_file(path, part)
+                self.assertEqual((size, digest), (len(data), hashlib.sha256(data).hexdigest()))
+                self.assertEqual(parts, [hashlib.sha256(data[i:i + part]).hexdigest() for i in range(0, len(data), part)])
+            self.assertIsNone(model_registry._sha256_file(path)[2])

@@ -8,6 +8,7 @@ import type { S3UrlSigner } from '../s3/s3-presign.js';
 import type { SseParams } from '../s3/s3-objects.js';
 import { S3StorageError, errorName, missingObject, status } from '../s3/s3-support.js';
 import type { ArtifactKey, MultipartArtifacts, MultipartHandle, PartToJoin, StoredPart } from './multipart.port.js';
+import { PART_SHA256, compositeMatches, compositeSha256, partSha256Base64 } from './part-checksums.js';
 
 export interface S3MultipartDeps {
   client: S3Client;
@@ -24,10 +25,16 @@ export interface S3MultipartDeps {
 /**
  * Multipart uploads on S3: CreateMultipartUpload on the artifact's staging key, one presigned
  * UploadPart URL per part (bound to the part's length), CompleteMultipartUpload into the staging
- * object, which `finalize` then verifies and moves as it does a single PUT. The upload id and part
- * size are kept in a marker object `<prefix>_multipart/<model>/<version>/<path>.json`, so that
- * fresh part URLs and the completion find the same upload; the marker is removed when the upload
- * is joined or aborted. Abandoned uploads: the cleanup aborts them through their markers (and a
+ * object, which `finalize` then verifies and moves as it does a single PUT. The upload id, part
+ * size and part hashes (when the client declared them) are kept in a marker object
+ * `<prefix>_multipart/<model>/<version>/<path>.json`, so that fresh part URLs and the completion
+ * find the same upload; the marker is removed when the upload is joined or aborted.
+ *
+ * With part hashes the upload is created with `ChecksumAlgorithm: SHA256` (composite), each part
+ * URL is signed with its `x-amz-checksum-sha256` (storage refuses other bytes; MinIO refuses a part
+ * without it), the completion names every part's `ChecksumSHA256` (storage refuses a mismatch),
+ * and a composite checksum storage reports for the joined object must be the one computed from the
+ * recorded hashes. s3rver ignores all of it; the sha256 read-back at finalize stays either way. Abandoned uploads: the cleanup aborts them through their markers (and a
  * bucket lifecycle rule, docs/operations.md, catches any that lost theirs).
  */
 export class S3Multipart implements MultipartArtifacts {
@@ -37,19 +44,22 @@ export class S3Multipart implements MultipartArtifacts {
     return `${this.d.markerPrefix}${t.modelName}/${t.versionId}/${t.path}.json`;
   }
 
-  async begin(t: ArtifactTarget, partSizeBytes: number): Promise<MultipartHandle> {
+  async begin(t: ArtifactTarget, partSizeBytes: number, partSha256?: readonly string[] | null): Promise<MultipartHandle> {
     const found = await this.find(t);
     if (found) return found;
     const key = this.d.stagingKey(t);
+    const hashes = partSha256?.length ? [...partSha256] : null;
     let uploadId: string | undefined;
     try {
-      const out = await this.d.client.send(new CreateMultipartUploadCommand({ Bucket: this.d.bucket, Key: key, ContentType: t.contentType, ...this.d.sse }));
+      const out = await this.d.client.send(new CreateMultipartUploadCommand({
+        Bucket: this.d.bucket, Key: key, ContentType: t.contentType, ...this.d.sse, ...(hashes ? { ChecksumAlgorithm: 'SHA256' as const } : {}),
+      }));
       uploadId = out.UploadId;
     } catch (err) {
       throw new S3StorageError('CreateMultipartUpload', key, err);
     }
     if (!uploadId) throw new S3StorageError('CreateMultipartUpload', key, null, 'the response carries no UploadId');
-    const handle = { uploadId, partSizeBytes };
+    const handle: MultipartHandle = { uploadId, partSizeBytes, ...(hashes ? { partSha256: hashes } : {}) };
     const marker = this.markerKey(t);
     try {
       await this.d.client.send(new PutObjectCommand({
@@ -73,19 +83,26 @@ export class S3Multipart implements MultipartArtifacts {
       if (missingObject(err)) return null;
       throw new S3StorageError('GetObject', marker, err);
     }
-    const parsed = JSON.parse(text) as Partial<MultipartHandle>;
+    const parsed = JSON.parse(text) as Partial<Record<keyof MultipartHandle, unknown>>;
     if (typeof parsed.uploadId !== 'string' || !Number.isSafeInteger(parsed.partSizeBytes)) throw new S3StorageError('GetObject', marker, null, 'not a multipart marker');
-    return { uploadId: parsed.uploadId, partSizeBytes: parsed.partSizeBytes! };
+    const hashes = parsed.partSha256;
+    if (hashes !== undefined && !(Array.isArray(hashes) && hashes.length > 0 && hashes.every((h) => typeof h === 'string' && PART_SHA256.test(h)))) {
+      throw new S3StorageError('GetObject', marker, null, 'the multipart marker holds malformed part hashes');
+    }
+    return { uploadId: parsed.uploadId, partSizeBytes: parsed.partSizeBytes as number, ...(hashes ? { partSha256: hashes as string[] } : {}) };
   }
 
   presignPart(t: ArtifactTarget, upload: MultipartHandle, partNumber: number, sizeBytes: number, ttlSeconds: number): Promise<PresignedRequest> {
+    const sha = upload.partSha256?.[partNumber - 1];
+    // Signed as a header (never hoisted into the query): storage checks the part's bytes against it.
+    const checksum: Record<string, string> = sha ? { 'x-amz-checksum-sha256': partSha256Base64(sha) } : {};
     return this.d.signer.sign({
       method: 'PUT',
       key: this.d.stagingKey(t),
       ttlSeconds,
-      headers: { 'content-length': String(sizeBytes) },
+      headers: { 'content-length': String(sizeBytes), ...checksum },
       query: { partNumber: String(partNumber), uploadId: upload.uploadId },
-      clientHeaders: [],
+      clientHeaders: Object.entries(checksum).map(([name, value]) => ({ name, value })),
     });
   }
 
@@ -113,14 +130,20 @@ export class S3Multipart implements MultipartArtifacts {
 
   async join(t: ArtifactTarget, upload: MultipartHandle, parts: readonly PartToJoin[]): Promise<FinalizeOutcome> {
     const key = this.d.stagingKey(t);
+    const hashes = upload.partSha256 ?? null;
+    const checksumOf = (n: number) => (hashes?.[n - 1] ? { ChecksumSHA256: partSha256Base64(hashes[n - 1]!) } : {});
     try {
-      await this.d.client.send(new CompleteMultipartUploadCommand({
+      const out = await this.d.client.send(new CompleteMultipartUploadCommand({
         Bucket: this.d.bucket, Key: key, UploadId: upload.uploadId,
-        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: quoted(p.etag) })) },
+        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: quoted(p.etag), ...checksumOf(p.partNumber) })) },
       }));
+      // Storage that computed the composite checksum reports it: it must be the recorded parts' one.
+      if (hashes && out.ChecksumSHA256 && !compositeMatches(out.ChecksumSHA256, compositeSha256(parts.map((p) => hashes[p.partNumber - 1] ?? '')))) {
+        return { ok: false, reason: `artifact "${t.path}": storage reports the composite checksum ${out.ChecksumSHA256} for its parts, not the one of the part hashes declared` };
+      }
     } catch (err) {
       const name = errorName(err);
-      if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall') {
+      if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall' || name === 'BadDigest' || name === 'InvalidDigest') {
         return { ok: false, reason: `artifact "${t.path}": storage refused its parts (${name}); upload the missing or changed parts again, then complete` };
       }
       // Joined already (a completion cut off after the join): the staging object is there; finalize checks it.

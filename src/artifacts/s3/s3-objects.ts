@@ -70,7 +70,8 @@ export class S3Objects {
     }
     // Without an ETag nothing pins the bytes between the checks and the copy: fail closed.
     if (!out.ETag) throw new S3StorageError('HeadObject', key, null, 'the response carries no ETag');
-    const fullObject = out.ChecksumType === undefined || out.ChecksumType === 'FULL_OBJECT';
+    // A multipart object's SHA-256 is composite ("<base64>-<parts>"), not the bytes' own: never compared as one.
+    const fullObject = (out.ChecksumType === undefined || out.ChecksumType === 'FULL_OBJECT') && !/-\d+$/.test(out.ChecksumSHA256 ?? '');
     const encoding = out.ContentEncoding?.trim().toLowerCase();
     return {
       size: out.ContentLength ?? 0,

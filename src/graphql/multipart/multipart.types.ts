@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { Field, FieldResolver, Float, InputType, Int, ObjectType, Resolver, Root } from 'type-graphql';
-import type { MultipartPlan } from '../../services/multipart/multipart-uploads.js';
+import { Arg, Ctx, Field, FieldResolver, Float, InputType, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import type { MultipartPlan, UploadPlan } from '../../services/multipart/multipart-uploads.js';
+import type { GraphQLContext } from '../context.js';
 import type { RegisteredVersion } from '../../services/version.service.js';
 import { ArtifactUpload, PresignedUrl } from '../types.js';
 
@@ -23,6 +24,23 @@ export class MultipartUpload {
 export class ArtifactPartsInput {
   @Field(() => String, { description: 'The artifact path, as registered' }) path!: string;
   @Field(() => [String], { description: 'One ETag per part, part 1 first' }) etags!: string[];
+}
+
+@ObjectType('UploadPlan', { description: 'How the registry would take a file of a given size: in one PUT, or in parts of the size it chooses (ask before hashing the parts)' })
+export class UploadPlanType {
+  @Field(() => Boolean, { description: 'True: registered with this size, the file is offered in parts (ArtifactUpload.parts)' }) inParts!: boolean;
+  @Field(() => Float, { nullable: true, description: 'The part size registration will choose (the last part holds the rest); null when not in parts' }) partSizeBytes!: number | null;
+  @Field(() => Int, { nullable: true, description: 'How many parts, hence how many ArtifactInput.partSha256 to give; null when not in parts' }) partCount!: number | null;
+}
+
+@Resolver(() => UploadPlanType)
+export class UploadPlanResolver {
+  @Query(() => UploadPlanType, {
+    description: 'Whether a file of this size goes up in parts, and the part size and count registration would use: hash the parts with it and send ArtifactInput.partSha256. Any role that may register versions',
+  })
+  uploadPlan(@Ctx() ctx: GraphQLContext, @Arg('sizeBytes', () => Float, { description: 'The exact size of the file in bytes' }) sizeBytes: number): UploadPlan {
+    return ctx.services.versions.uploadPlan(sizeBytes, ctx.actor);
+  }
 }
 
 @Resolver(() => ArtifactUpload)

@@ -1,6 +1,7 @@
 import type { ArtifactTarget, PresignedRequest } from '../../artifacts/artifact.store.js';
 import type { MultipartHandle, PartToJoin } from '../../artifacts/multipart/multipart.port.js';
 import { FailedPreconditionError, InvalidArgumentError } from '../../domain/errors.js';
+import { SHA256_PATTERN } from '../../domain/limits.js';
 import type { Artifact, ModelVersion } from '../../domain/model.js';
 import type { ServiceDeps } from '../service-deps.js';
 import { DEFAULT_MULTIPART, type MultipartSettings, describeParts, partCount, partLength, partSizeFor, usesMultipart } from './part-plan.js';
@@ -10,6 +11,13 @@ export interface MultipartPlan {
   uploadId: string;
   partSizeBytes: number;
   parts: { partNumber: number; upload: PresignedRequest; etag: string | null }[];
+}
+
+/** How an artifact of a given size is uploaded: in parts or not, and if so the part size and count (the uploadPlan query). */
+export interface UploadPlan {
+  inParts: boolean;
+  partSizeBytes: number | null;
+  partCount: number | null;
 }
 
 /** ETags a client sends back for an artifact's parts, in part order (part 1 first). */
@@ -43,10 +51,52 @@ export class MultipartUploads {
     return this.deps.artifacts.multipart !== undefined && usesMultipart(a.sizeBytes, this.settings);
   }
 
-  /** The plan for `target` (started now, or the one started before), with URLs for `partNumbers` (all when null). */
-  async plan(target: ArtifactTarget, partNumbers: readonly number[] | null, field: string): Promise<MultipartPlan> {
+  /** How an artifact of `sizeBytes` goes up: the one decision `offers` and `plan` take, told to a client before it hashes its parts. */
+  uploadPlan(sizeBytes: number): UploadPlan {
+    if (!this.offers({ sizeBytes })) return { inParts: false, partSizeBytes: null, partCount: null };
+    const partSizeBytes = partSizeFor(sizeBytes, this.settings);
+    return { inParts: true, partSizeBytes, partCount: partCount(sizeBytes, partSizeBytes) };
+  }
+
+  /**
+   * The part hashes a client declared, per artifact path (`given[i]` for `artifacts[i]`; null or
+   * absent: none), each list checked by `checkPartHashesOf`. BAD_USER_INPUT names the first wrong one.
+   */
+  checkPartHashes(field: string, artifacts: readonly Pick<Artifact, 'path' | 'sizeBytes'>[], given: readonly (readonly string[] | null | undefined)[]): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    artifacts.forEach((a, i) => {
+      const hashes = this.checkPartHashesOf(`${field}[${i}].partSha256`, a, given[i]);
+      if (hashes) out.set(a.path, hashes);
+    });
+    return out;
+  }
+
+  /**
+   * Checks the part hashes a client declared for artifact `a` (null: none): 64 lowercase hex each,
+   * one per part of the part size the registry chooses, and only for an artifact uploaded in parts.
+   */
+  private checkPartHashesOf(field: string, a: Pick<Artifact, 'path' | 'sizeBytes'>, hashes: readonly string[] | null | undefined): string[] | null {
+    if (hashes === null || hashes === undefined) return null;
+    const plan = this.uploadPlan(a.sizeBytes);
+    if (!plan.inParts) {
+      throw new InvalidArgumentError(field, `artifact "${a.path}" (${a.sizeBytes} bytes) is not uploaded in parts (uploadPlan says so): give no part hashes`);
+    }
+    if (hashes.length !== plan.partCount) {
+      throw new InvalidArgumentError(field, `artifact "${a.path}" has ${plan.partCount} parts of ${plan.partSizeBytes} bytes (uploadPlan); ${hashes.length} part hashes were given`);
+    }
+    const bad = hashes.findIndex((h) => !SHA256_PATTERN.test(h));
+    if (bad >= 0) throw new InvalidArgumentError(`${field}[${bad}]`, 'a part SHA-256 is 64 lowercase hex characters');
+    return [...hashes];
+  }
+
+  /**
+   * The plan for `target` (started now, or the one started before), with URLs for `partNumbers`
+   * (all when null). `partSha256` (checked by checkPartHashes) starts it with part checksums; an
+   * upload started before keeps the hashes it was started with.
+   */
+  async plan(target: ArtifactTarget, partNumbers: readonly number[] | null, field: string, partSha256: readonly string[] | null = null): Promise<MultipartPlan> {
     const mp = this.deps.artifacts.multipart!;
-    const handle = await mp.begin(target, partSizeFor(target.sizeBytes, this.settings));
+    const handle = await mp.begin(target, partSizeFor(target.sizeBytes, this.settings), partSha256);
     const count = partCount(target.sizeBytes, handle.partSizeBytes);
     const numbers = partNumbers ?? Array.from({ length: count }, (_, i) => i + 1);
     const wrong = numbers.filter((n) => !Number.isInteger(n) || n < 1 || n > count);
