@@ -62,7 +62,7 @@ export class FsArtifactStore implements ArtifactStore {
   ) {
     this.arrivals = new ArrivalDigests(root, secret);
     this.multipart = new FsMultipart({
-      root, fileFor: (key) => this.fileFor(key), stagingKey: (t) => objectKey('uploads', t), secret, publicUrl, codec, now,
+      root, fileFor: (key) => this.fileFor(key), stagingKey: (t) => objectKey('uploads', t), secret, publicUrl, codec, now, arrivals: this.arrivals,
     });
   }
 

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ArtifactTarget } from '../../src/artifacts/artifact.store.js';
 import { fsArtifactRoutes } from '../../src/artifacts/fs-artifact.http.js';
 import { FsArtifactStore, objectKey } from '../../src/artifacts/fs-artifact.store.js';
+import { fsMultipartRoutes } from '../../src/artifacts/multipart/fs-multipart.http.js';
 
 /**
  * Issue 13: the embedded store hashes an upload while its bytes arrive, so that completion does
@@ -27,8 +28,10 @@ async function open(encryptionKey: Buffer | null): Promise<FsArtifactStore> {
   let base = '';
   const store = await FsArtifactStore.open({ root, encryptionKey, publicUrl: () => base });
   const routes = fsArtifactRoutes(store, async () => true);
+  const parts = fsMultipartRoutes(store, async () => true);
   const server: Server = createServer((req, res) => {
-    routes(req, res, new URL(req.url ?? '/', 'http://127.0.0.1')).then((handled) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    parts(req, res, url).then((handled) => handled || routes(req, res, url)).then((handled) => {
       if (!handled) res.writeHead(404).end();
     }, () => res.writeHead(500).end());
   });
@@ -114,6 +117,26 @@ describe.each([['on', randomBytes(32)], ['off', null]] as const)('FsArtifactStor
     const out = await store.finalize(t, t.sha256);
     expect(readsOfUploads(reads)).toHaveLength(1);
     expect(out.ok).toBe(false);
+  });
+
+  it('hashes a multipart upload\'s whole file as the join writes it: completion reads the parts once, not the joined file again', async () => {
+    const store = await open(key);
+    const bytes = randomBytes(3 * 65536 + 11);
+    const t = { modelName: 'arrive', versionId: 'v20260101000000_0000beef', path: 'big.bin', sizeBytes: bytes.length, contentType: 'application/octet-stream', sha256: sha256(bytes) };
+    const handle = await store.multipart.begin(t, 65536);
+    const given = [];
+    for (let n = 1; n <= 4; n++) {
+      const part = bytes.subarray((n - 1) * 65536, n * 65536);
+      const url = await store.multipart.presignPart(t, handle, n, part.length, 60);
+      const res = await fetch(url.url, { method: 'PUT', headers: Object.fromEntries(url.headers.map((h) => [h.name, h.value])), body: part });
+      expect(res.status).toBe(200);
+      given.push({ partNumber: n, etag: res.headers.get('etag')! });
+    }
+    expect(await store.multipart.join(t, handle, given)).toEqual({ ok: true });
+    const reads = vi.spyOn(store.codec, 'digest');
+    expect(await store.finalize(t, t.sha256)).toEqual({ ok: true });
+    expect(readsOfUploads(reads)).toEqual([]);
+    expect((await finalBytes(store, t)).equals(bytes)).toBe(true);
   });
 
   it('removes the digests of a version whose staged bytes the cleanup removes', async () => {

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ArtifactTarget, FinalizeOutcome, PresignedRequest } from '../artifact.store.js';
+import { ArrivalDigests } from '../arrival-digest.js';
 import type { ArtifactCodec } from '../encryption/artifact-file.js';
 import { PlaintextLengthError } from '../encryption/chunked-format.js';
 import { keyToUrlPath, sign } from '../signed-url.js';
@@ -20,6 +21,8 @@ export interface FsMultipartDeps {
   publicUrl: () => string;
   codec: ArtifactCodec;
   now: () => Date;
+  /** Where the joined file's digest goes, so that finalize need not read it again. */
+  arrivals: ArrivalDigests;
 }
 
 /** A part's key: `multipart/<model>/<version>/<artifact hash>/<uploadId>/<partNumber>`. */
@@ -127,7 +130,10 @@ export class FsMultipart implements MultipartArtifacts {
         }
       })());
       const out = createWriteStream(tmp, { flags: 'wx' });
-      await (signal ? pipeline(joined, codec.writer(t.sizeBytes), out, { signal }) : pipeline(joined, codec.writer(t.sizeBytes), out));
+      // The whole file is hashed as it is written: finalize takes that digest instead of reading it again.
+      const whole = ArrivalDigests.hasher();
+      await (signal ? pipeline(joined, whole.stream, codec.writer(t.sizeBytes), out, { signal }) : pipeline(joined, whole.stream, codec.writer(t.sizeBytes), out));
+      await this.d.arrivals.record(t, tmp, whole.result());
     } catch (err) {
       await rm(tmp, { force: true });
       if (err instanceof PlaintextLengthError) return { ok: false, reason: `artifact "${t.path}": its parts do not add up to the ${t.sizeBytes} bytes declared` };
