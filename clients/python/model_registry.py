@@ -521,7 +521,10 @@ class Registry:
         if training is not None:
             registration["training"] = dict(training)
         try:
-            key = idempotency_key or "push-" + hashlib.sha256(json.dumps(registration, sort_keys=True, allow_nan=False).encode()).hexdigest()
+            # Part hashes stay out of the key: they follow from the bytes, and a push started without
+            # them (an older client, a registry without uploadPlan) must find its version again.
+            keyed = {**registration, "artifacts": [{k: v for k, v in a.items() if k != "partSha256"} for a in artifacts]}
+            key = idempotency_key or "push-" + hashlib.sha256(json.dumps(keyed, sort_keys=True, allow_nan=False).encode()).hexdigest()
         except (TypeError, ValueError) as err:
             raise BadInputError(f"params and training must be plain JSON values (no NaN or infinity): {err}", "BAD_USER_INPUT") from None
         answer = self.graphql(_REGISTER, {"input": {**registration, "idempotencyKey": key}})["registerModelVersion"]

@@ -46,9 +46,14 @@ export interface PushResult {
   uploaded: boolean;
 }
 
-/** A stable key for one push: the same model, metadata and file contents give the same key. */
+/**
+ * A stable key for one push: the same model, metadata and file contents give the same key. Part
+ * hashes are left out: they follow from the bytes, and a push started without them (an older
+ * client, or a registry without uploadPlan) must find its version when run again with them.
+ */
 export function pushIdempotencyKey(input: Omit<RegisterModelVersionInput, 'idempotencyKey'>): string {
-  const canonical = JSON.stringify(input, (_k, v: unknown) =>
+  const keyed = { ...input, artifacts: input.artifacts.map(({ partSha256: _, ...a }) => a) };
+  const canonical = JSON.stringify(keyed, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v);
   return `push:${createHash('sha256').update(canonical).digest('hex')}`;
 }

@@ -85,9 +85,10 @@ export class VersionService {
     };
     const partHashes = this.multipart.checkPartHashes(`${f}.artifacts`, base.artifacts, cmd.artifacts.map((a) => a.partSha256));
     const key = checkIdempotencyKey(`${f}.idempotencyKey`, cmd.idempotencyKey);
-    // Part hashes count in the fingerprint only when given: a registration without them keeps the fingerprint it had.
-    const fingerprinted = partHashes.size > 0 ? { ...base, partSha256: Object.fromEntries(partHashes) } : base;
-    const request = key === null ? null : { modelName: base.modelName, key, operation: 'REGISTER' as const, fingerprint: idempotencyFingerprint('REGISTER', fingerprinted) };
+    // Part hashes are not in the fingerprint: they follow from the bytes (size, sha256, part size), and a
+    // registration retried with them, after one without (or the reverse), is the same registration.
+    // A replay keeps the hashes its multipart upload began with.
+    const request = key === null ? null : { modelName: base.modelName, key, operation: 'REGISTER' as const, fingerprint: idempotencyFingerprint('REGISTER', base) };
     return this.idempotent.run(
       request,
       (record) => this.replayRegistration(record, actor),

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -97,8 +97,11 @@ describe.each([['on', randomBytes(32)], ['off', null]] as const)('FsArtifactStor
     const t = await upload(store, 'rewritten.bin', bytes);
     const staged = store.fileFor(objectKey('uploads', t));
     const stored = await readFile(staged);
-    stored[stored.length - 1]! ^= 0xff; // in place: the same inode and size, a new modification time
+    stored[stored.length - 1]! ^= 0xff; // in place: the same inode and size
     await writeFile(staged, stored);
+    // A rewrite within one tick of the file system's clock could keep the modification time: make it differ.
+    const before = await stat(staged);
+    await utimes(staged, before.atime, new Date(before.mtimeMs + 5000));
     const reads = vi.spyOn(store.codec, 'digest');
     const out = await store.finalize(t, t.sha256);
     expect(readsOfUploads(reads)).toHaveLength(1);

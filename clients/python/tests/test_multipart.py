@@ -103,6 +103,32 @@ class MultipartTests(RegistryTestCase):
         parts = sorted((start, checksum) for checksum, start in sent)
         self.assertEqual(parts, [(n * MIB, base64.b64encode(bytes.fromhex(h)).decode()) for n, h in enumerate(expected)])
 
+    def test_a_push_begun_without_part_hashes_is_finished_by_one_with_them_in_the_same_version(self) -> None:
+        model = self.model_name()
+        weights = self.write(self.tmp, "w.bin", os.urandom(3 * MIB + 77))
+        first = model_registry.Registry(URL, TOKEN)
+        graphql = first.graphql
+        registered: List[Any] = []
+
+        def no_plan(query: str, variables: Optional[Mapping[str, Any]] = None, **kw: Any) -> Dict[str, Any]:
+            if "uploadPlan" in query:  # as from a registry without uploadPlan: no part hashes
+                raise model_registry.BadInputError("Cannot query field \"uploadPlan\"", "GRAPHQL_VALIDATION_FAILED")
+            answer = graphql(query, variables, **kw)
+            if "registerModelVersion" in query:
+                registered.append(answer["registerModelVersion"]["version"]["id"])
+            return answer
+
+        def crash(*_args: Any, **_kw: Any) -> Any:
+            raise KeyboardInterrupt("the push stops after its registration")
+
+        first.graphql = no_plan  # type: ignore[method-assign]
+        first._put = crash  # type: ignore[method-assign]
+        with self.assertRaises(KeyboardInterrupt):
+            first.push(model, {"weights.bin": weights}, dataset="d1")
+        self.assertEqual(len(registered), 1)
+        version = model_registry.Registry(URL, TOKEN).push(model, {"weights.bin": weights}, dataset="d1")
+        self.assertEqual((version.id, version.status), (registered[0], "READY"))
+
 
 class PartHashingTests(unittest.TestCase):
     """The one read of a file that gives its sha256 and its parts' (no registry needed)."""

@@ -70,14 +70,13 @@ export class S3Objects {
     }
     // Without an ETag nothing pins the bytes between the checks and the copy: fail closed.
     if (!out.ETag) throw new S3StorageError('HeadObject', key, null, 'the response carries no ETag');
-    // A multipart object's SHA-256 is composite ("<base64>-<parts>"), not the bytes' own: never compared as one.
-    const fullObject = (out.ChecksumType === undefined || out.ChecksumType === 'FULL_OBJECT') && !/-\d+$/.test(out.ChecksumSHA256 ?? '');
+
     const encoding = out.ContentEncoding?.trim().toLowerCase();
     return {
       size: out.ContentLength ?? 0,
       etag: out.ETag,
       versionId: versionOf(out.VersionId),
-      sha256Base64: fullObject ? (out.ChecksumSHA256 ?? null) : null,
+      sha256Base64: fullObjectSha256(out.ChecksumType, out.ChecksumSHA256),
       contentEncoding: encoding && encoding !== 'identity' ? out.ContentEncoding! : null,
     };
   }
@@ -161,7 +160,7 @@ export class S3Objects {
       return {
         etag: out.CopyObjectResult?.ETag ?? '',
         versionId: versionOf(out.VersionId),
-        sha256Base64: (out.CopyObjectResult?.ChecksumType ?? 'FULL_OBJECT') === 'FULL_OBJECT' ? (out.CopyObjectResult?.ChecksumSHA256 ?? null) : null,
+        sha256Base64: fullObjectSha256(out.CopyObjectResult?.ChecksumType, out.CopyObjectResult?.ChecksumSHA256),
       };
     } catch (err) {
       if (missingObject(err)) return 'missing';
@@ -193,4 +192,14 @@ export class S3Objects {
 
 function versionOf(v: string | undefined): string | null {
   return v && v !== 'null' ? v : null;
+}
+
+/**
+ * The object's own SHA-256 (base64) as storage reports it, or null. A multipart object's SHA-256 is
+ * composite ("<base64>-<parts>", ChecksumType COMPOSITE, or no type at all on some stores), not the
+ * bytes' own: never taken for one.
+ */
+export function fullObjectSha256(type: string | undefined, sha256: string | undefined): string | null {
+  if (sha256 === undefined || (type !== undefined && type !== 'FULL_OBJECT') || /-\d+$/.test(sha256)) return null;
+  return sha256;
 }

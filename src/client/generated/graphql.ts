@@ -8,7 +8,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 export type ArtifactInput = {
   /** The media type to store and serve it with */
   contentType?: string | null | undefined;
-  /** Only for a file uploaded in parts: each part's SHA-256 (64 lowercase hex, part 1 first), with the part size uploadPlan gives. Each part URL is then signed with its x-amz-checksum-sha256 (send the headers the URL lists) and storage refuses other bytes. Absent: no part checksums */
+  /** Only for a file uploaded in parts: each part's SHA-256 (64 lowercase hex, part 1 first), with the part size uploadPlan gives. Each part URL is then signed with its x-amz-checksum-sha256 (send the headers the URL lists), and storage that checks checksums (AWS, MinIO, the embedded store) refuses other bytes; completion checks the whole file's sha256 in every case. Recorded with the multipart upload: an upload begun again later (its marker gone) has no part checksums. Absent: no part checksums */
   partSha256?: Array<string> | null | undefined;
   /** Relative path inside the version, e.g. "model.pkl" (no "..", no leading "/") */
   path: string;
