@@ -4,6 +4,7 @@
  *
  *   npx tsx bench/ab.ts --a=path/to/before/main.js --b=path/to/after/main.js \
  *     [--scale=100000 | --scale-a=100000 --scale-b=1000] [--loads=productionModel,download,auditEvents] [--rounds=5] [--seconds=4] [--warmup=4] [--verbose]
+ *     [--env-a=LOG_LEVEL=info --env-b=LOG_LEVEL=warn]   (settings for one side: the same build with and without its access log)
  *
  * Loads: productionModel, download, modelVersions, compareVersions, deploymentHistory, auditEvents,
  * verifyAuditLog, registration (8 clients: register, PUT 1 MiB, complete; `--upload-mib=N` for another size). The seeded registry is kept in bench/.ab-data/<scale> and reused by later runs.
@@ -39,6 +40,9 @@ const SECONDS = Number(arg('seconds', '4'));
 const WARMUP = Number(arg('warmup', '4'));
 const VERBOSE = process.argv.includes('--verbose');
 const TOKEN = randomBytes(36).toString('base64url');
+/** `--env-a=K=V,K2=V2`: settings for one side only (after the defaults below). */
+const sideEnv = (side: 'a' | 'b'): Record<string, string> =>
+  Object.fromEntries(arg(`env-${side}`, '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
 async function main(): Promise<void> {
   for (const scale of [...new Set(SCALES)]) {
@@ -61,6 +65,7 @@ async function main(): Promise<void> {
     for (const [i, main] of [A, B].entries()) {
       const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', REGISTRY_DATA_DIR: dirs[i]!, LOG_LEVEL: 'warn', REGISTRY_ADMIN_TOKEN: TOKEN } as Record<string, string>;
       for (const k of Object.keys(env)) if (k.startsWith('MONGODB_') || k.startsWith('S3_')) delete env[k]; // the embedded store
+      Object.assign(env, sideEnv(i === 0 ? 'a' : 'b'));
       servers.push(await startChild(i === 0 ? 'A' : 'B', ['--enable-source-maps', main], env, REGISTRY_READY));
     }
     const rows: (string | number)[][] = [];
@@ -103,7 +108,7 @@ async function main(): Promise<void> {
       ]);
       process.stdout.write(`  · ${load} done\n`);
     }
-    console.log(`\nA = ${A} on ${SCALES[0]} versions\nB = ${B} on ${SCALES[1]} versions\n${ROUNDS} interleaved rounds of ${SECONDS} s per side after ${WARMUP} s of warm-up; medians\n`);
+    console.log(`\nA = ${A} on ${SCALES[0]} versions ${JSON.stringify(sideEnv('a'))}\nB = ${B} on ${SCALES[1]} versions ${JSON.stringify(sideEnv('b'))}\n${ROUNDS} interleaved rounds of ${SECONDS} s per side after ${WARMUP} s of warm-up; medians\n`);
     console.log(table(['load', 'A req/s', 'B req/s', 'B/A', 'A p50 ms', 'B p50 ms', 'B/A', 'A CPU µs/req', 'B CPU µs/req', 'B/A'], rows));
   } finally {
     for (const s of servers) await s.stop();

@@ -59,6 +59,14 @@ export async function startChild(name: string, args: string[], env: Record<strin
       const m = ready.exec(output);
       if (m) {
         clearTimeout(timer);
+        // From now on only the tail is kept (output()): a server with its access log on must not cost
+        // the benchmark's own process a scan of every line.
+        const keep = (more: Buffer) => {
+          output += more.toString();
+          if (output.length > 64 * 1024) output = output.slice(-32 * 1024);
+        };
+        child.stdout!.off('data', onData).on('data', keep);
+        child.stderr!.off('data', onData).on('data', keep);
         resolve(m[1]!);
       }
     };
